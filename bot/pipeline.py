@@ -1,0 +1,178 @@
+"""One inbound message to one reply, whatever the transport (`/sms` or `operator chat`).
+
+The caller has already authenticated the request; from here on: carrier keywords,
+duplicate and rate checks, the sender's lock and session, understanding, the
+conversation, SMS pages, and saving. Nothing here raises: any failure becomes a
+short apology, logged without the sender's number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.metrics import ServiceMetrics
+from bot.security import OPT_IN_WORDS, OPT_OUT_WORDS, keyword, mask
+from bot.sms import MAX_BODY, paginate
+from dialogs.conversation import Conversation
+from dialogs.session import Session
+from dialogs.store import Begin, SessionStore, StoreUnavailable
+from nlu import parse
+
+log = logging.getLogger(__name__)
+
+# Commands that need no remembered context: answered even while the store is down.
+STATELESS = frozenset({"help", "status", "alerts", "db", "gateway"})
+
+Sender = Callable[[str, str], Awaitable[None]]  # (to, body): delivers a late answer by REST
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    sender: str  # E.164
+    body: str
+    message_sid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    session_ttl_s: int = 1800
+    rate_limit_per_min: int = 20
+    reply_budget_s: float = 8.0
+    page_segments: int = 2
+    emoji: bool = False
+    lock_wait_s: float = 5.0
+
+
+class Pipeline:
+    def __init__(self, store: SessionStore, conversation: Conversation, policy: Policy,
+                 metrics: ServiceMetrics | None = None, clock: Callable[[], float] = time.time,
+                 send_later: Sender | None = None) -> None:
+        self.store = store
+        self.conversation = conversation
+        self.policy = policy
+        self.metrics = metrics or ServiceMetrics()
+        self.clock = clock
+        self.send_later = send_later
+        self._background: set[asyncio.Task[str]] = set()
+
+    async def handle(self, msg: Inbound) -> str:
+        """The reply to send now ("" for none)."""
+        try:
+            return await self._handle(msg)
+        except Exception:
+            log.exception("message from %s failed", mask(msg.sender))
+            self.metrics.outcome("error")
+            return "Sorry, that failed on our side. Try again, or send help."
+
+    async def _handle(self, msg: Inbound) -> str:
+        word = keyword(msg.body)
+        if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
+            # The carrier confirms these itself; we only record them, so nothing is pushed.
+            await self._record_opt_out(msg.sender, word in OPT_OUT_WORDS)
+            self.metrics.outcome("opted_out")
+            return ""
+        body = msg.body[:MAX_BODY]
+        if not body.strip() or not any(ch.isalnum() or ch == "?" for ch in body):
+            self.metrics.outcome("answered")
+            return "Empty message? Send help for commands."
+        try:
+            begin = await self.store.begin(msg.sender, msg.message_sid,
+                                           rate_limit=self.policy.rate_limit_per_min,
+                                           lock_wait_s=self.policy.lock_wait_s)
+        except StoreUnavailable:
+            return await self._without_store(body)
+        if begin.duplicate is not None:
+            self.metrics.outcome("duplicate")
+            return begin.duplicate
+        if begin.count > self.policy.rate_limit_per_min:
+            self.metrics.outcome("rate_limited")
+            if begin.count == self.policy.rate_limit_per_min + 1:
+                return f"Slow down: {self.policy.rate_limit_per_min} messages a minute at most. Try again shortly."
+            return ""
+        if begin.lock is None:
+            self.metrics.outcome("busy")
+            return "Still working on your last message. Try again in a moment."
+        return await self._converse(msg, body, begin)
+
+    async def _converse(self, msg: Inbound, body: str, begin: Begin) -> str:
+        task = asyncio.ensure_future(self._answer(msg, body, begin))
+        if self.send_later is None:
+            return await task
+        done, _ = await asyncio.wait({task}, timeout=self.policy.reply_budget_s)
+        if done:
+            return task.result()
+        self._background.add(task)
+        task.add_done_callback(lambda t: asyncio.ensure_future(self._deliver_late(msg.sender, t)))
+        self.metrics.outcome("deferred")
+        return "Working on it, the answer follows by SMS."
+
+    async def _deliver_late(self, to: str, task: asyncio.Task[str]) -> None:
+        self._background.discard(task)
+        if task.cancelled() or self.send_later is None:
+            return
+        text = task.result()
+        try:
+            if text and not await self.store.is_opted_out(to):
+                await self.send_later(to, text)
+        except Exception:
+            log.exception("late answer to %s was not sent", mask(to))
+
+    async def _answer(self, msg: Inbound, body: str, begin: Begin) -> str:
+        now = self.clock()
+        session = begin.session or Session()
+        expired = bool(session.updated_at) and now - session.updated_at > self.policy.session_ttl_s
+        if expired:
+            session.clear()
+        try:
+            reply = await self._reply(session, body, expired)
+        except Exception:
+            log.exception("message from %s failed", mask(msg.sender))
+            self.metrics.outcome("error")
+            reply = "Sorry, that failed on our side. Try again, or send help."
+            await self.store.finish(msg.sender, msg.message_sid, begin.lock, begin.session or Session(), reply)
+            return reply
+        session.updated_at = now
+        await self.store.finish(msg.sender, msg.message_sid, begin.lock, session, reply)
+        self.metrics.outcome("answered")
+        return reply
+
+    async def _reply(self, session: Session, body: str, expired: bool) -> str:
+        conv = self.conversation
+        intent = parse(body, services=conv.monitors.log_services, metrics=list(conv.monitors.metric_aliases),
+                       expecting=conv.expecting(session))
+        if intent.command:
+            self.metrics.commands.labels(intent.command).inc()
+        if intent.command == "more" and session.state == "idle":
+            if session.pages:
+                return session.pages.pop(0)
+            return conv.expired_text(session) if expired else "Nothing more. Send help for commands."
+        text = await conv.reply(session, intent, expired=expired)
+        pages = paginate(text, self.policy.page_segments, emoji=self.policy.emoji)
+        session.pages = pages[1:]
+        return pages[0]
+
+    async def _without_store(self, body: str) -> str:
+        intent = parse(body, services=self.conversation.monitors.log_services)
+        if intent.command not in STATELESS:
+            self.metrics.outcome("store_unavailable")
+            return "Session store unavailable, try again shortly. status and help still work."
+        text = await self.conversation.reply(Session(), intent)
+        self.metrics.outcome("answered")
+        return paginate(text, self.policy.page_segments, emoji=self.policy.emoji)[0]
+
+    async def _record_opt_out(self, sender: str, opted_out: bool) -> None:
+        try:
+            await self.store.set_opted_out(sender, opted_out)
+        except StoreUnavailable:
+            log.error("opt-%s of %s not recorded: store unavailable", "out" if opted_out else "in", mask(sender))
+
+    async def aclose(self) -> None:
+        """Let late answers finish (bounded), so a shutdown does not drop them."""
+        if self._background:
+            await asyncio.wait(self._background, timeout=15)
+
+

@@ -1,0 +1,61 @@
+"""Everything a running Operator holds open: store, monitors, pipeline. Built at start-up."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.metrics import ServiceMetrics
+from bot.pipeline import Pipeline, Policy, Sender
+from dialogs.conversation import Conversation
+from dialogs.redis_store import RedisSessionStore
+from dialogs.store import MemorySessionStore, SessionStore
+from monitors.registry import Monitors, build_monitors
+
+log = logging.getLogger(__name__)
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        session_ttl_s=settings.session_ttl_s,
+        rate_limit_per_min=settings.rate_limit_per_min,
+        reply_budget_s=settings.reply_budget_s,
+        page_segments=settings.sms_page_segments,
+        emoji=settings.reply_emoji,
+        lock_wait_s=settings.lock_wait_s,
+    )
+
+
+def build_store(settings: Settings, clock: Callable[[], float] = time.time) -> SessionStore:
+    if settings.redis_url is None:
+        log.warning("REDIS_URL is unset: sessions live in this process only (one replica, lost on restart)")
+        return MemorySessionStore(settings.session_ttl_s, clock)
+    return RedisSessionStore.from_url(settings.redis_url.get_secret_value(), settings.session_ttl_s,
+                                      settings.redis_key_prefix, clock)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: SessionStore
+    monitors: Monitors
+    metrics: ServiceMetrics
+    pipeline: Pipeline
+
+    @classmethod
+    def open(cls, settings: Settings, *, store: SessionStore | None = None, monitors: Monitors | None = None,
+             clock: Callable[[], float] = time.time, send_later: Sender | None = None) -> Services:
+        metrics = ServiceMetrics()
+        store = store or build_store(settings, clock)
+        monitors = monitors or build_monitors(settings)
+        monitors.observers.append(metrics.observe_health)
+        pipeline = Pipeline(store, Conversation(monitors), policy_from(settings), metrics, clock, send_later)
+        return cls(settings, store, monitors, metrics, pipeline)
+
+    async def aclose(self) -> None:
+        await self.pipeline.aclose()
+        await self.monitors.aclose()
+        await self.store.aclose()

@@ -1,0 +1,1 @@
+"""Per-sender conversations: sessions, their stores, and the state machines that drive dialogs."""

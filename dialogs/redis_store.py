@@ -1,0 +1,138 @@
+"""The Redis session store: shared by every replica, two round trips per message.
+
+Keys (all under the configured prefix): ``s:<sender>`` session JSON, ``r:<MessageSid>``
+stored reply, ``l:<sender>`` lock token, ``rl:<sender>:<minute>`` rate counter,
+``o:<sender>`` opt-out flag. Works with any URL redis-py accepts (Sentinel and
+Cluster front-ends included); the scripts touch only keys of one sender plus the
+reply key, so ``{sender}`` hash tags are not needed outside Cluster.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from dialogs.session import Session
+from dialogs.store import LOCK_TTL_S, REPLY_TTL_S, Begin, SessionStore, StoreUnavailable
+
+# KEYS: reply, rate, lock, session   ARGV: token, lock_ms, rate_limit
+_BEGIN = """
+local r = redis.call('GET', KEYS[1])
+if r then return {1, r} end
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('EXPIRE', KEYS[2], 120) end
+if n > tonumber(ARGV[3]) then return {0, n} end
+if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0, n, 1, redis.call('GET', KEYS[4])}
+end
+return {0, n}
+"""
+
+# KEYS: lock, session   ARGV: token, lock_ms
+_RELOCK = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2])}
+end
+return {0}
+"""
+
+# KEYS: session, reply, lock   ARGV: token, session_json ('' deletes; '-' leaves alone), ttl, reply, reply_ttl
+_FINISH = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) == ARGV[1] then
+  if ARGV[2] == '' then redis.call('DEL', KEYS[1])
+  elseif ARGV[2] ~= '-' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+  redis.call('DEL', KEYS[3])
+end
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5]) end
+return 1
+"""
+
+
+class RedisSessionStore(SessionStore):
+    def __init__(self, client: redis.Redis, session_ttl_s: int, prefix: str = "operator:",
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(session_ttl_s, clock)
+        self.client = client
+        self.prefix = prefix
+        self._begin_script = client.register_script(_BEGIN)
+        self._relock_script = client.register_script(_RELOCK)
+        self._finish_script = client.register_script(_FINISH)
+
+    @classmethod
+    def from_url(cls, url: str, session_ttl_s: int, prefix: str = "operator:",
+                 clock: Callable[[], float] = time.time) -> RedisSessionStore:
+        client = redis.Redis.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30,
+            max_connections=200,
+        )
+        return cls(client, session_ttl_s, prefix, clock)
+
+    async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await script(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def _begin(self, sender: str, sid: str, token: str, window: int, rate_limit: int) -> Begin:
+        p = self.prefix
+        res = await self._run(
+            self._begin_script,
+            [f"{p}r:{sid}", f"{p}rl:{sender}:{window}", f"{p}l:{sender}", f"{p}s:{sender}"],
+            [token, int(LOCK_TTL_S * 1000), rate_limit],
+        )
+        if res[0] == 1:
+            return Begin(duplicate=res[1].decode())
+        if len(res) > 2:
+            raw = res[3] if len(res) > 3 else None
+            return Begin(count=int(res[1]), lock=token, session=Session.loads(raw))
+        return Begin(count=int(res[1]))
+
+    async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]:
+        p = self.prefix
+        res = await self._run(self._relock_script, [f"{p}l:{sender}", f"{p}s:{sender}"],
+                              [token, int(LOCK_TTL_S * 1000)])
+        if res[0] != 1:
+            return False, None
+        return True, Session.loads(res[1] if len(res) > 1 else None)
+
+    async def finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
+                     reply: str) -> None:
+        p = self.prefix
+        await self._run(
+            self._finish_script,
+            [f"{p}s:{sender}", f"{p}r:{message_sid}" if message_sid else "", f"{p}l:{sender}"],
+            [lock or "", "" if session is None else session.dumps(), self.key_ttl_s, reply, REPLY_TTL_S],
+        )
+
+    async def load(self, sender: str) -> Session | None:
+        try:
+            raw = await self.client.get(f"{self.prefix}s:{sender}")
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        return Session.loads(raw)
+
+    async def set_opted_out(self, sender: str, opted_out: bool) -> None:
+        key = f"{self.prefix}o:{sender}"
+        try:
+            await (self.client.set(key, "1") if opted_out else self.client.delete(key))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def is_opted_out(self, sender: str) -> bool:
+        try:
+            return bool(await self.client.exists(f"{self.prefix}o:{sender}"))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def ping(self) -> None:
+        try:
+            await self.client.ping()
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

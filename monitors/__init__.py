@@ -1,0 +1,1 @@
+"""Adapters that read the monitoring stack: one module per backend behind `monitors.base.Monitor`."""

@@ -1,0 +1,73 @@
+"""Metric answers worded for SMS: a header, the top rows with value and unit, "+N more".
+
+    cpu (CPU busy % per instance):
+    api-1 83%
+    api-2 41%
+    +3 more
+"""
+
+from __future__ import annotations
+
+import math
+
+from monitors.base import MetricAlias, MetricResult
+
+_SCALES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def _trim(text: str) -> str:
+    # "12.0" → "12", "0.50" → "0.5": fewer characters, same meaning
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_number(value: float, unit: str = "") -> str:
+    """A value as a person reads it: 83%, 4.5%, 0.42/core, 1.2k, 3.4M, n/a for NaN."""
+    if math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    size = abs(value)
+    if unit == "%":
+        # Whole percents are enough above 10; below, a decimal tells 0.4% from 0%.
+        text = f"{value:.0f}" if size >= 10 else _trim(f"{value:.1f}")
+    elif size >= 1e3:
+        scale, suffix = next((s, x) for s, x in _SCALES if size >= s)
+        scaled = value / scale
+        text = (f"{scaled:.0f}" if abs(scaled) >= 100 else _trim(f"{scaled:.1f}")) + suffix
+    elif size >= 100:
+        text = f"{value:.0f}"
+    elif size >= 10:
+        text = _trim(f"{value:.1f}")
+    else:
+        text = _trim(f"{value:.2f}")
+    if text in ("-0", "-0.0"):
+        text = "0"
+    if not unit:
+        return text
+    # Symbols stick to the number (83%, 0.42/core, 120ms); words are spaced (3 down, 12 req/s).
+    return f"{text}{unit}" if unit[0] in "%/" or unit in ("ms", "s", "B") else f"{text} {unit}"
+
+
+def _header(alias: MetricAlias) -> str:
+    return f"{alias.name} ({alias.description}):" if alias.description else f"{alias.name}:"
+
+
+def format_metric(result: MetricResult, top: int = 5) -> str:
+    """Header, then the largest `top` rows, then '+N more'; 'no data' for an empty result."""
+    alias = result.alias
+    if not result.series:
+        return f"{_header(alias)} no data"
+    shown = result.series[:top]
+    lines = [_header(alias)]
+    lines += [f"{s.label} {format_number(s.value, alias.unit)}" for s in shown]
+    if len(result.series) > len(shown):
+        lines.append(f"+{len(result.series) - len(shown)} more")
+    if any(math.isnan(s.value) for s in shown):
+        lines.append("(n/a: the query gave NaN, e.g. a division by zero)")
+    return "\n".join(lines)
+
+
+def format_metric_error(alias: MetricAlias, monitor: str, reason: str) -> str:
+    """The one line a failed metric query gets: 'cpu: prometheus query error: ...'."""
+    return f"{alias.name}: {monitor} {reason}" if reason.startswith("query error") \
+        else f"{alias.name}: {monitor} DOWN: {reason}"

@@ -1,0 +1,186 @@
+"""Prometheus (HTTP API v1): readiness and version, instant queries for metric aliases, and
+its own alerts list, which `alerts` falls back to when there is no Alertmanager.
+
+Every request runs under `Monitor.call`, so refused connections, timeouts, HTTP errors
+and bodies that are not the documented shape all surface as `MonitorError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Self
+
+import httpx
+
+from monitors.alerting import normalise_severity, parse_time, strip_port, subject_of
+from monitors.base import (
+    ALERTS,
+    METRICS,
+    Alert,
+    AlertSource,
+    HttpMonitor,
+    MetricAlias,
+    MetricResult,
+    MetricSource,
+    MonitorError,
+    Series,
+)
+from monitors.config import MonitorSettings
+
+BAD_SHAPE = "bad response (unexpected shape)"
+_FALLBACK_LABELS = ("instance", "job")
+
+
+def expect_dict(value: object) -> dict[str, Any]:
+    """`value` as a JSON object, or MonitorError: callers then read keys without KeyError surprises."""
+    if not isinstance(value, dict):
+        raise MonitorError(BAD_SHAPE)
+    return value
+
+
+def expect_list(value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise MonitorError(BAD_SHAPE)
+    return value
+
+
+def str_labels(value: object) -> dict[str, str]:
+    """A label set; Prometheus labels are always strings, anything else is a broken body."""
+    labels = expect_dict(value)
+    if not all(isinstance(v, str) for v in labels.values()):
+        raise MonitorError(BAD_SHAPE)
+    return labels
+
+
+def prometheus_alert(labels: Mapping[str, str], annotations: Mapping[str, str], started: object,
+                     source: str) -> Alert:
+    """An Alert from a Prometheus-style label set (shared with the Alertmanager adapter)."""
+    if not labels.get("alertname"):
+        raise MonitorError(BAD_SHAPE)
+    return Alert(
+        name=labels["alertname"],
+        severity=normalise_severity(labels.get("severity")),
+        subject=subject_of(labels),
+        source=source,
+        started_at=parse_time(started),
+        summary=str(annotations.get("summary", "")),
+        description=str(annotations.get("description", "")),
+        labels=dict(labels),
+    )
+
+
+def _sample(value: object) -> float:
+    # An instant sample is [unix_ts, "string value"]; the string may be "NaN" or "+Inf".
+    pair = expect_list(value)
+    if len(pair) != 2 or not isinstance(pair[1], str):
+        raise MonitorError(BAD_SHAPE)
+    try:
+        return float(pair[1])
+    except ValueError:
+        raise MonitorError(BAD_SHAPE) from None
+
+
+def _row_label(labels: Mapping[str, str], preferred: str) -> str:
+    for key in (preferred, *_FALLBACK_LABELS):
+        if labels.get(key):
+            return labels[key]
+    named = sorted((k, v) for k, v in labels.items() if k != "__name__")
+    return ",".join(v for _, v in named) or labels.get("__name__", "value")
+
+
+def series_from_vector(alias: MetricAlias, result: list[Any]) -> list[Series]:
+    """Rows of an instant vector: labelled by alias.label, largest first, NaN last.
+
+    A `:port` is dropped from instance labels when that leaves every row distinct,
+    which is the usual case (one exporter per host) and much shorter in an SMS.
+    """
+    rows: list[tuple[dict[str, str], float]] = []
+    for item in result:
+        entry = expect_dict(item)
+        rows.append((str_labels(entry.get("metric", {})), _sample(entry.get("value"))))
+    names = [_row_label(labels, alias.label) for labels, _ in rows]
+    short = [strip_port(n) for n in names]
+    if len(set(short)) == len(short):
+        names = short
+    series = [Series(name, value) for name, (_, value) in zip(names, rows, strict=True)]
+    return sorted(series, key=lambda s: (math.isnan(s.value), -s.value if not math.isnan(s.value) else 0))
+
+
+class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource):
+    """Metrics and alerts from one Prometheus server."""
+
+    name = "prometheus"
+    capabilities = frozenset({METRICS, ALERTS})
+
+    @classmethod
+    def from_settings(cls, settings: MonitorSettings) -> Self | None:
+        if settings.prometheus_url is None:
+            return None
+        timeout = settings.monitor_timeout_s
+        return cls(str(settings.prometheus_url), httpx.AsyncClient(timeout=timeout), timeout)
+
+    async def probe(self) -> str:
+        """Ready, and which version: 'v2.42.0' (the Debian '+ds' build suffix dropped)."""
+        ready = await self.client.get(self.base_url + "/-/ready")
+        ready.raise_for_status()
+        info = expect_dict(_success(await self.get_json("/api/v1/status/buildinfo")))
+        version = info.get("version")
+        return f"v{str(version).split('+')[0]}" if version else ""
+
+    async def query_metric(self, alias: MetricAlias) -> MetricResult:
+        if alias.source != self.name:
+            raise MonitorError(f"{alias.name} is not a Prometheus query")
+        return await self.call(self._query(alias))
+
+    async def _query(self, alias: MetricAlias) -> MetricResult:
+        response = await self.client.get(self.base_url + "/api/v1/query", params={"query": alias.query})
+        if response.status_code in (400, 422):
+            # A broken alias (bad_data) or an execution error: say what Prometheus said.
+            raise MonitorError(f"query error: {_error_text(response)}")
+        response.raise_for_status()
+        data = expect_dict(_success(response.json()))
+        kind, result = data.get("resultType"), data.get("result")
+        if kind == "vector":
+            return MetricResult(alias, series_from_vector(alias, expect_list(result)))
+        if kind == "scalar":
+            return MetricResult(alias, [Series(alias.name, _sample(result))])
+        # A range vector (or string) cannot be shown as one number per row.
+        raise MonitorError(f"query error: {alias.name} returns a {kind}, not an instant vector")
+
+    async def alerts(self) -> list[Alert]:
+        return await self.call(self._alerts())
+
+    async def _alerts(self) -> list[Alert]:
+        data = expect_dict(_success(await self.get_json("/api/v1/alerts")))
+        alerts = []
+        for item in expect_list(data.get("alerts")):
+            entry = expect_dict(item)
+            if entry.get("state") != "firing":  # "pending" has not met its `for:` yet
+                continue
+            alerts.append(prometheus_alert(str_labels(entry.get("labels")),
+                                           str_labels(entry.get("annotations", {})),
+                                           entry.get("activeAt"), self.name))
+        return alerts
+
+
+def _success(body: object) -> object:
+    envelope = expect_dict(body)
+    if envelope.get("status") != "success":
+        raise MonitorError(f"error: {_clip(str(envelope.get('error', 'status not success')))}")
+    return envelope.get("data")
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        error = expect_dict(response.json()).get("error")
+    except (ValueError, MonitorError):
+        error = None
+    if not isinstance(error, str):
+        return f"HTTP {response.status_code}"
+    # 'invalid parameter "query": 1:5: parse error: unclosed left parenthesis' → the useful tail
+    return _clip(error.removeprefix('invalid parameter "query": '))
+
+
+def _clip(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,69 @@
+"""Builds the configured monitors from settings. A new backend is one module plus one line here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from monitors.aliases import load_aliases
+from monitors.base import Health, MetricAlias, Monitor
+from monitors.config import MonitorSettings
+
+Factory = Callable[[MonitorSettings], Monitor | None]
+
+
+def _factories() -> list[Factory]:
+    # Each adapter's `from_settings` returns None when its settings are absent. Imported
+    # here so a backend's import and its factory line sit together.
+    from monitors.alertmanager import AlertmanagerMonitor
+    from monitors.datadog import DatadogMonitor
+    from monitors.prometheus import PrometheusMonitor
+
+    return [
+        PrometheusMonitor.from_settings,
+        AlertmanagerMonitor.from_settings,
+        DatadogMonitor.from_settings,
+    ]
+
+
+class Monitors:
+    """The configured monitors plus what users may ask of them (aliases, services)."""
+
+    def __init__(
+        self,
+        monitors: Sequence[Monitor],
+        metric_aliases: dict[str, MetricAlias] | None = None,
+        log_services: Sequence[str] = (),
+    ) -> None:
+        self.all = list(monitors)
+        self.metric_aliases = dict(metric_aliases or {})
+        self.log_services = list(log_services)
+        self.observers: list[Callable[[Health], None]] = []  # e.g. the service's own metrics
+
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.all]
+
+    def with_capability(self, capability: str) -> list[Monitor]:
+        return [m for m in self.all if capability in m.capabilities]
+
+    def by_name(self, name: str) -> Monitor | None:
+        return next((m for m in self.all if m.name == name), None)
+
+    async def check_all(self) -> list[Health]:
+        """Every health check at once; each is bounded by its own timeout and never raises."""
+        results = list(await asyncio.gather(*(m.health_check() for m in self.all)))
+        for observe in self.observers:
+            for health in results:
+                observe(health)
+        return results
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(m.aclose() for m in self.all), return_exceptions=True)
+
+
+def build_monitors(settings: MonitorSettings) -> Monitors:
+    """Open a client per configured backend. Call from the app's start-up hook, not per request."""
+    built = [m for factory in _factories() if (m := factory(settings)) is not None]
+    return Monitors(built, load_aliases(settings), settings.log_services)

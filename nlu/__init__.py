@@ -1,0 +1,25 @@
+"""Understanding SMS text: pure, synchronous functions with no I/O.
+
+``parse`` turns one message into an ``Intent``; the smaller matchers are exposed for dialogs
+that only need one kind of answer. Modules: ``text`` (tokens), ``vocabulary`` (commands and
+aliases), ``fuzzy`` (typo tolerance), ``commands``, ``windows``, ``slots``, ``intent``.
+"""
+
+from nlu.commands import match_command
+from nlu.intent import Intent, parse
+from nlu.slots import match_choice, match_name, match_yes_no
+from nlu.vocabulary import COMMANDS
+from nlu.windows import WINDOW_MAX, WINDOW_MIN, parse_window
+
+__all__ = [
+    "COMMANDS",
+    "WINDOW_MAX",
+    "WINDOW_MIN",
+    "Intent",
+    "match_choice",
+    "match_command",
+    "match_name",
+    "match_yes_no",
+    "parse",
+    "parse_window",
+]

@@ -1,0 +1,84 @@
+"""Shared fixtures: settings isolated from the environment, real Redis, signed phones."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.config import Settings
+from dialogs.redis_store import RedisSessionStore
+from dialogs.store import MemorySessionStore, SessionStore
+from tests.phone import BASE_URL, NUMBERS, TOKEN
+from tests.servers.common import unavailable
+
+REDIS_URL = os.environ.get("OPERATOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings come from what each test passes, never from the machine's environment or .env."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(os.path.dirname(__file__))  # no .env here
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "twilio_auth_token": TOKEN,
+        "public_base_url": BASE_URL,
+        "authorized_numbers": ",".join(NUMBERS),
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        unavailable(f"Redis at {REDIS_URL} is not reachable ({type(exc).__name__})")
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def redis_prefix(redis_client: aioredis.Redis) -> AsyncIterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"optest:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    keys = [k async for k in redis_client.scan_iter(match=prefix + "*")]
+    if keys:
+        await redis_client.delete(*keys)
+
+
+@pytest.fixture
+async def redis_store(redis_prefix: str) -> AsyncIterator[RedisSessionStore]:
+    store = RedisSessionStore.from_url(REDIS_URL, 1800, redis_prefix)
+    yield store
+    await store.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> SessionStore:
+    """Each store implementation, for contract tests."""
+    name = "memory_store" if request.param == "memory" else "redis_store"
+    value: SessionStore = request.getfixturevalue(name)
+    return value
+
+
+@pytest.fixture
+def memory_store() -> MemorySessionStore:
+    return MemorySessionStore(1800)

@@ -1,0 +1,51 @@
+"""``match_command``: aliases, typos, ambiguity and nonsense."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu import COMMANDS, match_command
+from nlu.vocabulary import ALIASES
+
+
+class TestMatchCommand:
+    @pytest.mark.parametrize(("alias", "command"), [(a, c) for c, aliases in ALIASES.items() for a in aliases])
+    def test_every_alias(self, alias: str, command: str) -> None:
+        """Each alias, in any case, names its command."""
+        assert match_command(alias.upper()) == (command, ())
+
+    @pytest.mark.parametrize(
+        ("typo", "command"),
+        [("stauts", "status"), ("sttaus", "status"), ("lgos", "logs"), ("mertics", "metrics"),
+         ("databse", "db"), ("gatway", "gateway"), ("alrets", "alerts"), ("hlep", "help"), ("postgers", "db"),
+         ("gatewya", "gateway"), ("statsu", "status"), ("rest", "reset"), ("agian", "again"),
+         ("gtaewya", "gateway"), ("dtaabsae", "db")],
+    )  # fmt: skip
+    def test_typos(self, typo: str, command: str) -> None:
+        """One swapped, missing or extra letter still finds the command."""
+        assert match_command(typo) == (command, ())
+
+    @pytest.mark.parametrize("typo", ["stxtxs", "alrtes", "lgso"])
+    def test_two_edits_in_a_short_word_is_too_many(self, typo: str) -> None:
+        """Up to six letters one edit is tolerated, not two (seven and more letters allow two)."""
+        assert match_command(typo) == (None, ())
+
+    def test_ambiguous_between_two_commands(self) -> None:
+        """'repet' is one edit from 'repeat' and from 'reset': ask, in help order."""
+        assert match_command("repet") == (None, ("reset", "again"))
+
+    def test_same_command_twice_is_not_ambiguous(self) -> None:
+        """'stats' is one edit from both 'stat' and 'status', which mean the same thing."""
+        assert match_command("stats") == ("status", ())
+
+    @pytest.mark.parametrize(
+        "word", ["banana", "asdf", "hello world", "", "x", "mm", "dv", "gx", "??x", "start", "stop", "quit", "a" * 500]
+    )
+    def test_nonsense_is_no_command(self, word: str) -> None:
+        """Nonsense, near-misses of two-letter aliases and carrier keywords get no command."""
+        assert match_command(word) == (None, ())
+
+    def test_commands_are_the_advertised_ones(self) -> None:
+        """The canonical commands, in help order, each with its own alias list."""
+        assert COMMANDS == ("help", "status", "alerts", "metrics", "logs", "db", "gateway", "more", "reset", "again")
+        assert tuple(ALIASES) == COMMANDS
