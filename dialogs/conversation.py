@@ -93,7 +93,8 @@ class Conversation:
                 return self._dialog_help(session)
             if command is None or command == session.slots.get("command"):
                 return await self._fill(session, intent)
-            session.state, session.slots, session.misses = IDLE, {}, 0  # a new command abandons the dialog
+            # A new command abandons the dialog, and the list it offered with it.
+            session.state, session.slots, session.items, session.list_kind = IDLE, {}, [], ""
         session.misses = 0
         if command is None:
             return await self._follow_up(session, intent, expired)

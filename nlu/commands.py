@@ -41,7 +41,7 @@ def match_command(word: str) -> tuple[str | None, tuple[str, ...]]:
     command = ALIAS_TO_COMMAND.get(word)
     if command is not None:
         return command, ()
-    if word in NEVER_FUZZY:
+    if word in NEVER_FUZZY or not word[:1].isalpha():  # "6h", "#2": no alias starts that way
         return None, ()
     if " " in word:
         return _closest(word, PHRASE_ALIASES, PHRASE_COMMANDS)

@@ -1,9 +1,11 @@
 """``parse``: one SMS → an ``Intent`` (a command and the slots found beside it).
 
-The first word(s) name the command; every other word is tried, in this order, as a window,
-a list choice, a yes/no, filler, a name (service or metric, whichever the command cares
-about first) or, after ``help``, the command asked about. What fits nothing is reported in
-``unknown`` so the bot can say "Did you mean …?" instead of guessing.
+The first word(s) name the command; every other word is tried, in this order, as a window
+(which may span words: ``last 2 hours``), after ``help`` the command asked about, filler
+(``show me the``), a list choice, a yes/no, and a name (service or metric, whichever the
+command cares about first). What fits nothing is reported in ``unknown`` so the bot can say
+"Did you mean …?" instead of guessing. Without a command word every word is a slot: that is
+how bare follow-ups (``6h``, ``2``, ``yes``, ``wbe``) arrive.
 
 ``expecting`` is what the dialog just asked for. An answer of that kind wins over a command
 alias (``api`` while asked for a service is the service, not the gateway command), except

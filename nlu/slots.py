@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Final
 
 from rapidfuzz import utils
@@ -27,8 +28,8 @@ _CHOICE_PREFIXES: Final = frozenset({"#", "number", "option", "item", "choice"})
 YES_WORDS: Final = frozenset({"y", "yes", "yep", "yeah", "yea", "ya", "yup", "sure", "ok", "okay", "confirm"})
 NO_WORDS: Final = frozenset({"n", "no", "nope", "nah", "nay"})
 
-# What a service or metric name may look like: the same characters `default_process` keeps
-# plus the separators names use. Anything else in the word means it is not a name.
+# What a typed service or metric name may look like: ASCII letters and digits plus the
+# separators names use. Anything else in the word (quotes, braces, `$`, `*`) means no match.
 _NAME_LIKE: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
 # A unique prefix this long names a service (``work`` → worker, ``pay`` → payments).
 _MIN_PREFIX: Final = 3
@@ -66,7 +67,7 @@ def match_name(word: str, names: Sequence[str]) -> str | None:
     word = clean(word)
     if not names or not _NAME_LIKE.fullmatch(word):
         return None
-    processed = [utils.default_process(name) for name in names]
+    processed = _processed(tuple(names))
     query = utils.default_process(word)
     exact = [names[i] for i, p in enumerate(processed) if p == query]
     if exact:
@@ -79,6 +80,12 @@ def match_name(word: str, names: Sequence[str]) -> str | None:
     if not hits or (len(hits) > 1 and hits[1][0] == hits[0][0] and processed[hits[1][1]] != processed[hits[0][1]]):
         return None
     return names[hits[0][1]]
+
+
+@lru_cache(maxsize=64)
+def _processed(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Names as rapidfuzz compares them; the configured lists rarely change, so cache them."""
+    return tuple(utils.default_process(name) for name in names)
 
 
 def choice_word(word: str) -> int | None:

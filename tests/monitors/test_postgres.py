@@ -62,10 +62,11 @@ class TestReport:
             await admin.execute("CREATE TABLE IF NOT EXISTS locked (id int)")
             await admin.execute("GRANT ALL ON locked TO app")
             tasks.append(asyncio.create_task(sleeper.execute("SELECT pg_sleep(30) /* 'secret literal' */")))
+            # The sleeper must be running before the lock waiter starts: it is the longest query.
+            await wait_for(admin, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'", 1)
             await holder.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")  # transaction stays open
             tasks.append(asyncio.create_task(waiter.execute("SELECT count(*) FROM locked")))
             await wait_for(admin, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'", 1)
-            await wait_for(admin, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'", 1)
 
             lines = (await monitor.report()).lines
         finally:
@@ -76,7 +77,7 @@ class TestReport:
                 await conn.close()
         text = "\n".join(lines)
         longest = next(line for line in lines if line.startswith("longest query "))
-        assert "SELECT pg_sleep(30)" in longest
+        assert "SELECT pg_sleep(30)" in longest, lines
         assert "secret literal" not in text  # string literals are masked
         assert "1 waiting on locks" in lines
         assert any(line.startswith("oldest txn ") for line in lines)

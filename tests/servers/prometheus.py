@@ -12,6 +12,7 @@ Use from conftest: ``pytest_plugins = ["tests.servers.prometheus"]``.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -84,9 +85,36 @@ def _alert_in_alertmanager(am: str) -> bool:
     return len(alerts) > 0
 
 
+class _Shared:
+    """The one running stack of this test process and how many fixture definitions hold it.
+
+    Test modules re-export the fixture until conftest lists this plugin; each re-export is
+    its own fixture definition with its own session cache, and without this they would
+    each start a stack.
+    """
+
+    stack: MonitoringStack | None = None
+    users = 0
+    exit = contextlib.ExitStack()
+
+
 @pytest.fixture(scope="session")
 def monitoring_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitoringStack]:
     """node-exporter + Alertmanager + Prometheus, started once and stopped at session end."""
+    if _Shared.stack is None:
+        _Shared.stack = _Shared.exit.enter_context(_running_stack(tmp_path_factory))
+    _Shared.users += 1
+    try:
+        yield _Shared.stack
+    finally:
+        _Shared.users -= 1
+        if _Shared.users == 0:
+            _Shared.stack = None
+            _Shared.exit.close()
+
+
+@contextlib.contextmanager
+def _running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitoringStack]:
     node_bin = need_binary("/usr/bin/prometheus-node-exporter")
     am_bin = need_binary("/usr/bin/prometheus-alertmanager")
     prom_bin = need_binary("/usr/bin/prometheus")

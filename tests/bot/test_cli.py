@@ -1,0 +1,97 @@
+"""The `operator` command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.phone import BASE_URL, NUMBERS, TOKEN, reply_text, sign
+from tests.servers.common import free_port, wait_until
+
+OPERATOR = str(Path(sys.executable).with_name("operator"))
+
+
+def run_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "PROMETHEUS", "REDIS_URL"))}
+    env.update(extra)
+    return env
+
+
+class TestChat:
+    def test_piped_messages_get_one_reply_each(self, tmp_path: Path) -> None:
+        """`printf 'help\\nstatus\\n' | operator chat` prints two replies through the real pipeline."""
+        out = subprocess.run([OPERATOR, "chat"], input="help\nstatus\n", capture_output=True, text=True,
+                             timeout=60, env=run_env(), cwd=tmp_path, check=True)
+        lines = [line for line in out.stdout.splitlines() if line.strip()]
+        assert len(lines) == 2, out.stdout
+        assert "status" in lines[0] and "logs" in lines[0]
+        assert "No monitors configured" in lines[1]
+
+    def test_chat_keeps_the_conversation(self, tmp_path: Path) -> None:
+        out = subprocess.run([OPERATOR, "chat", "--as", "+1 415 555 0100"], input="metrics\nreset\n",
+                             capture_output=True, text=True, timeout=60, env=run_env(), cwd=tmp_path, check=True)
+        lines = out.stdout.splitlines()
+        assert lines[0].startswith("Which metric?")
+        assert lines[1] == "OK, cleared."
+
+    def test_bad_number_is_refused(self, tmp_path: Path) -> None:
+        out = subprocess.run([OPERATOR, "chat", "--as", "12"], input="", capture_output=True, text=True,
+                             timeout=60, env=run_env(), cwd=tmp_path, check=False)
+        assert out.returncode == 2
+        assert "not a valid phone number" in out.stderr
+
+
+class TestCheck:
+    def test_no_monitors_is_fine(self, tmp_path: Path) -> None:
+        out = subprocess.run([OPERATOR, "check"], capture_output=True, text=True, timeout=60, env=run_env(),
+                             cwd=tmp_path, check=False)
+        assert out.returncode == 0
+        assert "no monitors configured" in out.stdout
+
+    def test_malformed_setting_is_named_in_one_line(self, tmp_path: Path) -> None:
+        out = subprocess.run([OPERATOR, "check"], capture_output=True, text=True, timeout=60,
+                             env=run_env(PROMETHEUS_URL="not a url", DATADOG_API_KEY="sekrit-key"),
+                             cwd=tmp_path, check=False)
+        assert out.returncode == 2
+        assert "PROMETHEUS_URL" in out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
+        assert "sekrit" not in out.stderr + out.stdout
+
+
+class TestServe:
+    def test_refuses_without_token(self, tmp_path: Path) -> None:
+        out = subprocess.run([OPERATOR, "serve", "--port", str(free_port())], capture_output=True, text=True,
+                             timeout=60, env=run_env(), cwd=tmp_path, check=False)
+        assert out.returncode == 2
+        assert "TWILIO_AUTH_TOKEN" in out.stderr
+
+    @pytest.mark.integration
+    def test_serves_signed_sms_and_health_then_stops_cleanly(self, tmp_path: Path) -> None:
+        """`operator serve` answers /health and a signed /sms, and exits 0 on SIGTERM."""
+        port = free_port()
+        env = run_env(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE_URL, AUTHORIZED_NUMBERS=NUMBERS[0])
+        log = tmp_path / "serve.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                    stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc,
+                       "operator serve", log)
+            form = {"MessageSid": "SMcli1", "From": NUMBERS[0], "To": "+14155550000", "Body": "help"}
+            signed = httpx.post(base + "/sms", data=form, headers={"X-Twilio-Signature": sign(BASE_URL + "/sms", form)})
+            assert signed.status_code == 200
+            assert "status" in reply_text(signed.text)
+            forged = httpx.post(base + "/sms", data=form, headers={"X-Twilio-Signature": "AAAA"})
+            assert forged.status_code == 403
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(20)
+        assert code == 0, log.read_text()
+        assert TOKEN not in log.read_text()

@@ -1,0 +1,170 @@
+"""Conversations as transcripts through the real signed /sms route, with a fake Loki behind them.
+
+Each transcript is a list of (message, expected reply regex); a phone plays it in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from quart import Quart
+
+from bot.app import create_app
+from dialogs.store import MemorySessionStore, SessionStore
+from tests.conftest import make_settings
+from tests.fakes.loki import Entry, LokiFake
+from tests.phone import NUMBERS, Phone
+
+NOW_NS = time.time_ns()
+MIN_NS = 60 * 1_000_000_000
+
+
+def entries() -> list[Entry]:
+    """web: 3 errors in the last 15 min, 5 more within the hour, 20 more within 6h; api: one."""
+    out = [Entry({"service": "web"}, NOW_NS - (i + 1) * MIN_NS, "ERROR payment timeout") for i in range(3)]
+    out += [Entry({"service": "web"}, NOW_NS - (20 + i) * MIN_NS, f"ERROR db pool exhausted #{i}") for i in range(5)]
+    out += [Entry({"service": "web"}, NOW_NS - (90 + 10 * i) * MIN_NS, f"ERROR upstream reset on shard {i} "
+                  "while calling the inventory service with a long message") for i in range(20)]
+    out += [Entry({"service": "web"}, NOW_NS - 2 * MIN_NS, "INFO all good")]
+    out += [Entry({"service": "api"}, NOW_NS - 5 * MIN_NS, "ERROR bad gateway")]
+    return out
+
+
+@pytest.fixture
+def loki() -> Iterator[LokiFake]:
+    with LokiFake(entries()) as fake:
+        yield fake
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def app(loki: LokiFake, store: SessionStore, clock: Clock) -> AsyncIterator[Quart]:
+    if isinstance(store, MemorySessionStore):
+        store.clock = clock
+    settings = make_settings(loki_url=loki.url, log_services="api,web,worker", session_ttl_s=600)
+    application = create_app(settings, store=store, clock=clock)
+    async with application.test_app():
+        yield application
+
+
+@pytest.fixture
+def phone(app: Quart) -> Phone:
+    return Phone(app.test_client(), NUMBERS[0])
+
+
+async def play(phone: Phone, transcript: list[tuple[str, str]]) -> list[str]:
+    return [await phone.expect(message, pattern) for message, pattern in transcript]
+
+
+ASK_SERVICE = r"^Logs for which service\? 1 api, 2 web, 3 worker"
+ASK_WINDOW = r"^web: which window\? 15m, 1h, 6h, 24h"
+
+TRANSCRIPTS = {
+    "asks for what is missing, then follows up with a new window": [
+        ("lgos", ASK_SERVICE),
+        ("wbe", ASK_WINDOW),
+        ("1h", r"^web, last 1h: 8 errors\.\n\S+ ERROR payment timeout x3"),
+        ("6h", r"^web, last 6h: \d\d errors\."),
+        ("15m", r"^web, last 15m: 3 errors\."),
+        ("reset", r"^OK, cleared\.$"),
+    ],
+    "numbers pick from the offered lists": [
+        ("logs", ASK_SERVICE),
+        ("2", ASK_WINDOW),
+        ("1", r"^web, last 15m: 3 errors\."),
+    ],
+    "slots given up front are skipped": [
+        ("logs web", ASK_WINDOW),
+        ("1 hour", r"^web, last 1h: 8 errors"),
+    ],
+    "a new top-level command abandons the dialog": [
+        ("logs", ASK_SERVICE),
+        ("help", r"^Logs for which service\?.*reset"),
+        ("status", r"^1/1 ok"),
+        ("2", r"Nothing to pick from"),
+    ],
+    "three misses reset the dialog": [
+        ("logs", ASK_SERVICE),
+        ("banana", r"^Didn't get that\. Logs for which service\?.*reset"),
+        ("qqq", r"^Didn't get that\."),
+        ("zzz", r"I reset"),
+        ("1h", r"A window for what\?"),
+    ],
+    "again repeats the last question": [
+        ("logs api 1h", r"^api, last 1h: 1 error\.\n.*bad gateway"),
+        ("again", r"^api, last 1h: 1 error\."),
+        ("web", r"^web, last 1h: 8 errors"),
+    ],
+    "windows out of range are explained": [
+        ("logs web 90d", r"^web: which window\?|Windows go from 1m to 7d"),
+        ("reset", r"cleared"),
+        ("30d", r"Windows go from 1m to 7d"),
+    ],
+    "cancel resets too, and nothing is remembered after": [
+        ("logs", ASK_SERVICE),
+        ("cancel", r"^OK, cleared\.$"),
+        ("2", r"Nothing to pick from"),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSCRIPTS))
+async def test_transcript(phone: Phone, name: str) -> None:
+    await play(phone, TRANSCRIPTS[name])
+
+
+@pytest.mark.parametrize("text", ["logs api 1h", "logs 1h api", "lgos api 60 min", "LOGS, api, 1h!"])
+async def test_slots_in_any_order(phone: Phone, text: str) -> None:
+    await phone.expect(text, r"^api, last 1h: 1 error\.")
+
+
+async def test_more_pages_through_a_long_answer_without_new_queries(phone: Phone, loki: LokiFake) -> None:
+    """A long answer comes in pages; `more` reads them from the session, not from Loki."""
+    first = await phone.expect("logs web 6h", r"\(1/(\d+) MORE\)$")
+    total = int(first.rsplit("/", 1)[1].split()[0])
+    assert total >= 2
+    asked = len(loki.requests)
+    for page in range(2, total + 1):
+        reply = await phone.expect("more", rf"\({page}/{total}( MORE)?\)$")
+        assert len(reply) <= 306
+    await phone.expect("more", r"^Nothing more")
+    assert len(loki.requests) == asked
+
+
+async def test_expired_conversation_says_so(phone: Phone, clock: Clock) -> None:
+    """After SESSION_TTL_S of silence, follow-ups that needed the old context say it expired."""
+    await phone.expect("logs web 6h", r"MORE")
+    clock.now += 601
+    await phone.expect("6h", r"^That conversation expired\. Send logs again\.$")
+    await phone.expect("more", r"^That conversation expired\. Send logs again\.$")
+    await phone.expect("logs web 1h", r"^web, last 1h: 8 errors")
+
+
+async def test_expired_dialog_does_not_take_the_answer(phone: Phone, clock: Clock) -> None:
+    """A dialog question left unanswered past the TTL is gone: `2` is not read as its answer."""
+    await phone.expect("logs", ASK_SERVICE)
+    clock.now += 601
+    await phone.expect("2", r"expired")
+
+
+async def test_two_senders_keep_their_own_dialogs(app: Quart) -> None:
+    alice, bob = Phone(app.test_client(), NUMBERS[0]), Phone(app.test_client(), NUMBERS[1])
+    await alice.expect("logs", ASK_SERVICE)
+    await bob.expect("logs api", r"^api: which window\?")
+    await alice.expect("web", ASK_WINDOW)
+    await bob.expect("1h", r"^api, last 1h: 1 error")
+    await alice.expect("1h", r"^web, last 1h: 8 errors")
