@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,6 +54,16 @@ class TestCheck:
                              cwd=tmp_path, check=False)
         assert out.returncode == 0
         assert "no monitors configured" in out.stdout
+
+    def test_down_monitor_fails_the_check(self, tmp_path: Path) -> None:
+        """A configured monitor that is down: one line naming it and why, exit code 1."""
+        from tests.fakes.server import closed_port_url
+
+        out = subprocess.run([OPERATOR, "check"], capture_output=True, text=True, timeout=60,
+                             env=run_env(PROMETHEUS_URL=closed_port_url(), MONITOR_TIMEOUT_S="1"),
+                             cwd=tmp_path, check=False)
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert re.search(r"^DOWN prometheus .*connection refused", out.stdout, re.MULTILINE), out.stdout
 
     def test_malformed_setting_is_named_in_one_line(self, tmp_path: Path) -> None:
         out = subprocess.run([OPERATOR, "check"], capture_output=True, text=True, timeout=60,
