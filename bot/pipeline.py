@@ -156,8 +156,13 @@ class Pipeline:
         return pages[0]
 
     async def _without_store(self, body: str) -> str:
-        intent = parse(body, services=self.conversation.monitors.log_services)
-        if intent.command not in STATELESS:
+        monitors = self.conversation.monitors
+        services, metrics = monitors.log_services, list(monitors.metric_aliases)
+        # Without the session a dialog answer cannot be told from a command ("api" answers
+        # "which service?" and also means gateway): answer only what is a command either way.
+        intent, *answers = (parse(body, services=services, metrics=metrics, expecting=expecting)
+                            for expecting in (None, "service", "metric"))
+        if intent.command not in STATELESS or any(a.command != intent.command for a in answers):
             self.metrics.outcome("store_unavailable")
             return "Session store unavailable, try again shortly. status and help still work."
         text = await self.conversation.reply(Session(), intent)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.metrics import ServiceMetrics
+from bot.outbound import Outbound
 from bot.pipeline import Pipeline, Policy, Sender
 from dialogs.conversation import Conversation
 from dialogs.redis_store import RedisSessionStore
@@ -44,18 +45,23 @@ class Services:
     monitors: Monitors
     metrics: ServiceMetrics
     pipeline: Pipeline
+    outbound: Outbound | None = None  # built here when no send_later was passed; closed with the rest
 
     @classmethod
     def open(cls, settings: Settings, *, store: SessionStore | None = None, monitors: Monitors | None = None,
              clock: Callable[[], float] = time.time, send_later: Sender | None = None) -> Services:
         metrics = ServiceMetrics()
         store = store or build_store(settings, clock)
+        outbound = Outbound.from_settings(settings, store) if send_later is None else None
+        send_later = send_later or outbound
         monitors = monitors or build_monitors(settings)
         monitors.observers.append(metrics.observe_health)
         pipeline = Pipeline(store, Conversation(monitors), policy_from(settings), metrics, clock, send_later)
-        return cls(settings, store, monitors, metrics, pipeline)
+        return cls(settings, store, monitors, metrics, pipeline, outbound)
 
     async def aclose(self) -> None:
         await self.pipeline.aclose()
         await self.monitors.aclose()
+        if self.outbound is not None:
+            await self.outbound.aclose()
         await self.store.aclose()

@@ -106,6 +106,7 @@ class Conversation:
             return self._expired(session) if expired else "Nothing to repeat yet. Try help."
         if command in FORMS:
             session.slots = {"command": command, **self._slots(intent)}
+            session.last_command = command
             return await self._advance(session, command)
         answer = await self._execute({"command": command, **self._slots(intent)})
         if command == "alerts" and intent.choice is not None:

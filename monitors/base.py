@@ -119,7 +119,7 @@ def describe_failure(exc: BaseException, timeout_s: float) -> str:
         return f"HTTP {code}"
     if isinstance(exc, httpx.ConnectError | ConnectionRefusedError):
         return "connection refused"
-    if isinstance(exc, httpx.RemoteProtocolError | ConnectionResetError):
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | ConnectionResetError):
         return "connection dropped"
     if isinstance(exc, httpx.TransportError | OSError):
         return "unreachable"

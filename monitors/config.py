@@ -7,10 +7,10 @@ value fails validation, which start-up reports as one line naming the setting.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 
 def _split_csv(value: object) -> object:

@@ -45,10 +45,14 @@ def log_selector(label: str, service: str, error_filter: str) -> str:
     return f"{{{label}={logql_string(service)}}} {error_filter}".strip()
 
 
-def _first_error(results: list[Any]) -> None:
-    for item in results:
-        if isinstance(item, BaseException):
-            raise item
+async def gather_all(*aws: Any) -> list[Any]:
+    """Like gather, but every request finishes (each is bounded by the client timeout) before
+    the first failure is raised as itself - no orphaned requests, and `call` can word it."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 class LokiMonitor(HttpMonitor, LogSource):
@@ -109,13 +113,8 @@ class LokiMonitor(HttpMonitor, LogSource):
 
     async def _errors(self, service: str, window: timedelta, limit: int,
                       range_params: dict[str, str], count_params: dict[str, str]) -> LogResult:
-        # gather(return_exceptions) rather than a TaskGroup: both finish (each bounded by the
-        # timeout) and the first failure is raised as itself, so `call` can word it.
-        results = await asyncio.gather(self._get("/loki/api/v1/query_range", range_params),
-                                       self._get("/loki/api/v1/query", count_params),
-                                       return_exceptions=True)
-        _first_error(results)
-        streams, vector = results
+        streams, vector = await gather_all(self._get("/loki/api/v1/query_range", range_params),
+                                           self._get("/loki/api/v1/query", count_params))
         if streams["resultType"] != "streams" or vector["resultType"] != "vector":
             raise ValueError("result type")
         entries = [(int(ts), str(line)) for stream in streams["result"] for ts, line in stream["values"]]

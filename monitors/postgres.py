@@ -21,6 +21,7 @@ import re
 from typing import Any, LiteralString, Self
 
 import psycopg
+from psycopg import conninfo
 from psycopg.rows import dict_row
 
 from monitors.base import DB, Monitor, MonitorError, Report, ReportSource
@@ -63,10 +64,12 @@ class PgConnection:
     `AsyncConnection.connect` (pgBouncer's admin console needs `prepare_threshold=None`).
     """
 
-    def __init__(self, dsn: str, timeout_s: float, **connect_kwargs: str | int | None) -> None:
-        self._dsn = dsn  # holds the password: never logged, never part of a reason
-        self._kwargs = connect_kwargs
-        self._timeout_s = timeout_s
+    def __init__(self, dsn: str, timeout_s: float, *, prepare_threshold: int | None = 5,
+                 **params: str | int) -> None:
+        # Holds the password: never logged, never part of a reason. libpq parameters
+        # (application_name, options, connect_timeout) are merged into the DSN.
+        self._conninfo = conninfo.make_conninfo(dsn, connect_timeout=max(2, math.ceil(timeout_s)), **params)
+        self._prepare_threshold = prepare_threshold
         self._conn: psycopg.AsyncConnection[Row] | None = None
         self._lock = asyncio.Lock()
 
@@ -76,8 +79,8 @@ class PgConnection:
             try:
                 if self._conn is None or self._conn.closed:
                     self._conn = await psycopg.AsyncConnection.connect(
-                        self._dsn, autocommit=True, row_factory=dict_row,
-                        connect_timeout=max(2, math.ceil(self._timeout_s)), **self._kwargs)
+                        self._conninfo, autocommit=True, row_factory=dict_row,
+                        prepare_threshold=self._prepare_threshold)
                 results = []
                 for query in queries:
                     cursor = await self._conn.execute(query)

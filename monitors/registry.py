@@ -17,12 +17,24 @@ def _factories() -> list[Factory]:
     # here so a backend's import and its factory line sit together.
     from monitors.alertmanager import AlertmanagerMonitor
     from monitors.datadog import DatadogMonitor
+    from monitors.elasticsearch import ElasticsearchMonitor
+    from monitors.haproxy import HAProxyMonitor
+    from monitors.kong import KongMonitor
+    from monitors.loki import LokiMonitor
+    from monitors.pgbouncer import PgBouncerMonitor
+    from monitors.postgres import PostgresMonitor
     from monitors.prometheus import PrometheusMonitor
 
     return [
         PrometheusMonitor.from_settings,
         AlertmanagerMonitor.from_settings,
         DatadogMonitor.from_settings,
+        LokiMonitor.from_settings,
+        ElasticsearchMonitor.from_settings,
+        PostgresMonitor.from_settings,
+        PgBouncerMonitor.from_settings,
+        KongMonitor.from_settings,
+        HAProxyMonitor.from_settings,
     ]
 
 

@@ -16,6 +16,8 @@ from dialogs.store import MemorySessionStore, SessionStore
 from tests.phone import BASE_URL, NUMBERS, TOKEN
 from tests.servers.common import unavailable
 
+pytest_plugins = ["tests.servers.prometheus"]
+
 REDIS_URL = os.environ.get("OPERATOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

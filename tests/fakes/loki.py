@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from tests.fakes.server import FakeServer, Reply, Request
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
-_SELECTOR = re.compile(rf"\{{(?P<label>[A-Za-z_]\w*)=(?P<value>{_STRING})\}}\s*(?:(?P<op>\|=|\|~)\s*(?P<arg>{_STRING}))?\Z")
+_SELECTOR = re.compile(rf"\{{(?P<label>[A-Za-z_]\w*)=(?P<value>{_STRING})\}}"
+                       rf"\s*(?:(?P<op>\|=|\|~)\s*(?P<arg>{_STRING}))?\Z")
 _COUNT = re.compile(r"sum\(count_over_time\((?P<inner>.*) \[(?P<seconds>\d+)s\]\)\)\Z")
 
 

@@ -97,7 +97,7 @@ class TestList:
     def test_example_from_the_issue(self) -> None:
         """Header with the count, numbered lines, grouping with x4 and +2, Datadog marked."""
         alerts = [alert("HighCPU", "critical", "api-1", timedelta(minutes=12))]
-        alerts += [alert("DiskFull", "warning", f"db-{i}", timedelta(hours=3 - i * 0.1)) for i in range(1, 5)]
+        alerts += [alert("DiskFull", "warning", f"db-{i}", timedelta(hours=3, minutes=i)) for i in range(1, 5)]
         alerts += [alert("My monitor", "critical", "host0", timedelta(days=2), source="datadog")]
         assert format_alert_list(alerts, [], NOW).splitlines() == [
             "6 alerts firing:",

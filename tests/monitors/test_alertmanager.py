@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from monitors.alertmanager import AlertmanagerMonitor
 from monitors.alerting import collect_alerts, format_alert_detail, format_alert_list, numbered_alerts
+from monitors.alertmanager import AlertmanagerMonitor
 from monitors.prometheus import PrometheusMonitor
 from tests.fakes.server import closed_port_url
 from tests.servers import prometheus as servers
@@ -42,7 +42,8 @@ class TestAlertmanager:
                                           monitoring_stack: servers.MonitoringStack) -> None:
         """The status endpoint answers and its version is the health note."""
         health = await alertmanager_monitor.health_check()
-        status = httpx.get(f"{monitoring_stack.alertmanager_url}/api/v2/status", timeout=5).json()
+        async with httpx.AsyncClient(timeout=5) as client:
+            status = (await client.get(f"{monitoring_stack.alertmanager_url}/api/v2/status")).json()
         assert health.ok, health.reason
         assert health.reason == f"v{status['versionInfo']['version']}"
 

@@ -1,0 +1,98 @@
+"""status, metrics and alerts by SMS against real Prometheus, Alertmanager and node-exporter.
+
+Numbers in the replies are compared with what the servers' own APIs say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from quart import Quart
+
+from bot.app import create_app
+from dialogs.store import MemorySessionStore
+from tests.conftest import make_settings
+from tests.phone import NUMBERS, Phone
+from tests.servers.prometheus import ALERT_NAME, MonitoringStack
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def app(monitoring_stack: MonitoringStack) -> AsyncIterator[Quart]:
+    settings = make_settings(prometheus_url=monitoring_stack.prometheus_url,
+                             alertmanager_url=monitoring_stack.alertmanager_url, monitor_timeout_s=3)
+    application = create_app(settings, store=MemorySessionStore(1800))
+    async with application.test_app():
+        yield application
+
+
+@pytest.fixture
+def phone(app: Quart) -> Phone:
+    return Phone(app.test_client(), NUMBERS[0])
+
+
+async def test_status_lists_both_monitors_ok(phone: Phone) -> None:
+    reply = await phone.expect("stauts", r"^2/2 ok\n")
+    assert re.search(r"^prometheus ok \d+ms$", reply, re.MULTILINE)
+    assert re.search(r"^alertmanager ok \d+ms$", reply, re.MULTILINE)
+
+
+async def test_metrics_memory_matches_prometheus(phone: Phone, monitoring_stack: MonitoringStack) -> None:
+    """The memory % the bot texts is the one Prometheus computes (within a point: it moves)."""
+    reply = await phone.expect("mertics memory", r"memory")
+    truth = monitoring_stack.prom_query(
+        "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)")
+    assert len(truth) == 1
+    expected = float(truth[0]["value"][1])
+    shown = re.search(r"(\d+(?:\.\d+)?)%", reply)
+    assert shown is not None, reply
+    assert abs(float(shown.group(1)) - expected) <= 1.5, (reply, expected)
+
+
+async def test_metrics_without_a_name_offers_the_list_then_a_number_picks(phone: Phone) -> None:
+    await phone.expect("metrics", r"^Which metric\? 1 cpu, 2 memory, 3 disk, 4 load, 5 up")
+    await phone.expect("1", r"cpu.*\d+(\.\d+)?%")
+    # the answer can be asked again
+    await phone.expect("again", r"cpu.*\d+(\.\d+)?%")
+
+
+async def test_alerts_list_and_detail_match_alertmanager(phone: Phone, monitoring_stack: MonitoringStack) -> None:
+    """The firing alert Alertmanager reports is item 1; `alerts 1` and a bare `1` show its annotations."""
+    names = {a["labels"]["alertname"] for a in monitoring_stack.am_alerts()}
+    assert ALERT_NAME in names
+    listing = await phone.expect("alrets", rf"{len(names)} alerts? firing.*\n1 WARN {ALERT_NAME}")
+    assert "DOWN" not in listing
+    detail = await phone.expect("1", r"Test alert that always fires")
+    assert await phone.text("alerts 1") == detail
+    await phone.expect("9", r"^Pick 1-\d+\.$")
+
+
+async def test_a_silenced_alert_leaves_the_list(phone: Phone, monitoring_stack: MonitoringStack) -> None:
+    now = dt.datetime.now(dt.UTC)
+    body = {"matchers": [{"name": "alertname", "value": ALERT_NAME, "isRegex": False}],
+            "startsAt": now.isoformat(), "endsAt": (now + dt.timedelta(minutes=5)).isoformat(),
+            "createdBy": "test", "comment": "operator test"}
+    async with httpx.AsyncClient(base_url=monitoring_stack.alertmanager_url, timeout=5) as am:
+        silence = (await am.post("/api/v2/silences", json=body)).json()["silenceID"]
+        try:
+            await _until_silenced(monitoring_stack)
+            reply = await phone.text("alerts")
+            assert ALERT_NAME not in reply
+        finally:
+            await am.delete(f"/api/v2/silence/{silence}")
+
+
+async def _until_silenced(stack: MonitoringStack) -> None:
+    """Alertmanager applies a new silence within a moment; poll its own API (bounded)."""
+    for _ in range(50):
+        if not any(a["labels"]["alertname"] == ALERT_NAME for a in stack.am_alerts()):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("Alertmanager did not apply the silence")
+

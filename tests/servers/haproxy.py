@@ -1,0 +1,102 @@
+"""Fixture: a real HAProxy on loopback with one healthy and one dead server.
+
+    haproxy_server  function scope (tests change server states): HAProxyServer with
+                    `stats_url` (`.../stats;csv`), `frontend_url`, `admin(command)` on the
+                    admin socket. Backend `be_app`: `up1` is a local HTTP upstream (GET /health
+                    200, GET /err 500), `dead1` a port where nothing listens. Yielded once
+                    the stats show up1 UP and dead1 DOWN.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.server import FakeServer, Reply
+from tests.servers.common import free_port, need_binary, start, stop, unavailable, wait_until
+
+
+@dataclass
+class HAProxyServer:
+    stats_url: str
+    frontend_url: str
+    socket_path: Path
+    upstream: FakeServer
+
+    def admin(self, command: str) -> str:
+        """Run one command on the admin socket (`disable server be_app/up1`)."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.socket_path))
+            sock.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def stats(self) -> str:
+        with urllib.request.urlopen(self.stats_url, timeout=2) as response:  # noqa: S310 - loopback http
+            return str(response.read().decode())
+
+    def server_status(self, server: str) -> str:
+        for line in self.stats().splitlines():
+            fields = line.split(",")
+            if fields[:2] == ["be_app", server]:
+                return fields[17]
+        return ""
+
+
+@pytest.fixture
+def haproxy_server() -> Iterator[HAProxyServer]:
+    binary = need_binary("/usr/sbin/haproxy")
+    base = Path(tempfile.mkdtemp(prefix="operator-haproxy-"))
+    upstream = FakeServer()
+    upstream.routes[("GET", "/health")] = lambda req: Reply(200, "ok")
+    upstream.routes[("GET", "/err")] = lambda req: Reply(500, "boom")
+    upstream.routes[("GET", "/")] = lambda req: Reply(200, "hello")
+    fe_port, stats_port, dead_port = free_port(), free_port(), free_port()
+    up_port = int(upstream.url.rsplit(":", 1)[1])
+    config = base / "haproxy.cfg"
+    config.write_text(f"""\
+global
+    stats socket {base}/admin.sock mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe_main
+    bind 127.0.0.1:{fe_port}
+    default_backend be_app
+backend be_app
+    option httpchk GET /health
+    server up1 127.0.0.1:{up_port} check inter 200ms rise 1 fall 1
+    server dead1 127.0.0.1:{dead_port} check inter 200ms rise 1 fall 1
+frontend stats
+    bind 127.0.0.1:{stats_port}
+    stats enable
+    stats uri /stats
+""")
+    checked = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, check=False)
+    if checked.returncode:
+        unavailable(f"haproxy rejects the test config: {checked.stderr.decode()[-500:]}")
+    log = base / "haproxy.log"
+    with upstream:
+        proc = start([binary, "-db", "-f", str(config)], log)
+        server = HAProxyServer(f"http://127.0.0.1:{stats_port}/stats;csv", f"http://127.0.0.1:{fe_port}",
+                               base / "admin.sock", upstream)
+        try:
+            wait_until(lambda: server.server_status("up1") == "UP" and server.server_status("dead1") == "DOWN",
+                       20, proc, "haproxy", log)
+            yield server
+        finally:
+            stop(proc)
+            shutil.rmtree(base, ignore_errors=True)
