@@ -57,7 +57,7 @@ class Pipeline:
         self.metrics = metrics or ServiceMetrics()
         self.clock = clock
         self.send_later = send_later
-        self._background: set[asyncio.Task[str]] = set()
+        self._background: set[asyncio.Future[None]] = set()
 
     async def handle(self, msg: Inbound) -> str:
         """The reply to send now ("" for none)."""
@@ -105,16 +105,16 @@ class Pipeline:
         done, _ = await asyncio.wait({task}, timeout=self.policy.reply_budget_s)
         if done:
             return task.result()
-        self._background.add(task)
-        task.add_done_callback(lambda t: asyncio.ensure_future(self._deliver_late(msg.sender, t)))
+        late = asyncio.ensure_future(self._deliver_late(msg.sender, task))
+        self._background.add(late)  # kept until sent, so shutdown waits for it
+        late.add_done_callback(self._background.discard)
         self.metrics.outcome("deferred")
         return "Working on it, the answer follows by SMS."
 
-    async def _deliver_late(self, to: str, task: asyncio.Task[str]) -> None:
-        self._background.discard(task)
-        if task.cancelled() or self.send_later is None:
+    async def _deliver_late(self, to: str, task: asyncio.Future[str]) -> None:
+        text = await task
+        if self.send_later is None:
             return
-        text = task.result()
         try:
             if text and not await self.store.is_opted_out(to):
                 await self.send_later(to, text)
