@@ -150,6 +150,8 @@ async def test_expired_conversation_says_so(phone: Phone, clock: Clock) -> None:
     await phone.expect("logs web 6h", r"MORE")
     clock.now += 601
     await phone.expect("6h", r"^That conversation expired\. Send logs again\.$")
+    await phone.expect("logs web 6h", r"MORE")
+    clock.now += 601
     await phone.expect("more", r"^That conversation expired\. Send logs again\.$")
     await phone.expect("logs web 1h", r"^web, last 1h: 8 errors")
 

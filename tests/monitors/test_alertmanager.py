@@ -15,11 +15,6 @@ from monitors.prometheus import PrometheusMonitor
 from tests.fakes.server import closed_port_url
 from tests.servers import prometheus as servers
 
-# The fixtures, until tests/conftest.py lists the plugin (harmless after it does).
-monitoring_stack = servers.monitoring_stack
-prometheus_monitor = servers.prometheus_monitor
-alertmanager_monitor = servers.alertmanager_monitor
-
 pytestmark = pytest.mark.integration
 
 

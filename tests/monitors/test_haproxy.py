@@ -13,7 +13,7 @@ from monitors.base import MonitorError
 from monitors.config import MonitorSettings
 from monitors.haproxy import HAProxyMonitor, parse_stats
 from tests.fakes.server import FakeServer, Reply, closed_port_url
-from tests.servers.haproxy import HAProxyServer, haproxy_server  # noqa: F401 - fixture
+from tests.servers.haproxy import HAProxyServer
 
 CAPTURED = Path(__file__).resolve().parents[3] / "shared/reference/api_examples/captured_haproxy_stats.csv"
 
@@ -26,7 +26,7 @@ def make(url: str, timeout_s: float = 2) -> HAProxyMonitor:
 
 
 @pytest.fixture
-async def monitor(haproxy_server: HAProxyServer) -> AsyncIterator[HAProxyMonitor]:  # noqa: F811
+async def monitor(haproxy_server: HAProxyServer) -> AsyncIterator[HAProxyMonitor]:
     built = make(haproxy_server.stats_url)
     yield built
     await built.aclose()
@@ -42,7 +42,7 @@ class TestRealHAProxy:
         assert (await monitor.health_check()).reason == "1 backends"
 
     async def test_taking_the_up_server_down_changes_the_report(self, monitor: HAProxyMonitor,
-                                                                haproxy_server: HAProxyServer) -> None:  # noqa: F811
+                                                                haproxy_server: HAProxyServer) -> None:
         """`disable server` on the admin socket puts up1 in maintenance; the report says so."""
         await monitor.report()
         assert haproxy_server.admin("disable server be_app/up1").strip() == ""
@@ -50,7 +50,7 @@ class TestRealHAProxy:
         assert lines[0] == "haproxy: 1 backends, 2 servers not up"
         assert lines[1].startswith("be_app DOWN: 0/2 up, down: up1 (MAINT), dead1 (DOWN)")
 
-    async def test_5xx_since_last_look(self, monitor: HAProxyMonitor, haproxy_server: HAProxyServer) -> None:  # noqa: F811
+    async def test_5xx_since_last_look(self, monitor: HAProxyMonitor, haproxy_server: HAProxyServer) -> None:
         """Upstream 500s show as a total and as the count and share since the previous report."""
         first = (await monitor.report()).lines[1]
         assert "5xx 0" in first and "(+" not in first

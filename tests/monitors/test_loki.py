@@ -115,7 +115,8 @@ class TestInjection:
             finally:
                 await monitor.aclose()
         assert result.error_count == 1
-        assert fake.requests[0].query["query"][0].startswith(r'{service="we\"b\\1"}')
+        (lines_req,) = [r for r in fake.requests if r.path == "/loki/api/v1/query_range"]  # both run at once
+        assert lines_req.query["query"][0].startswith(r'{service="we\"b\\1"}')
 
     def test_selector_shape(self) -> None:
         assert log_selector("app", "api", "") == '{app="api"}'

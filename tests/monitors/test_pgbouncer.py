@@ -13,13 +13,13 @@ import pytest
 from monitors.base import MonitorError
 from monitors.config import MonitorSettings
 from monitors.pgbouncer import PgBouncerMonitor, pool_line, stats_line
-from tests.servers.pg import PgBouncerServer, pg_server, pgbouncer_server  # noqa: F401 - fixtures
+from tests.servers.pg import PgBouncerServer
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def monitor(pgbouncer_server: PgBouncerServer) -> AsyncIterator[PgBouncerMonitor]:  # noqa: F811
+async def monitor(pgbouncer_server: PgBouncerServer) -> AsyncIterator[PgBouncerMonitor]:
     settings = MonitorSettings(pgbouncer_url=pgbouncer_server.admin_dsn, monitor_timeout_s=2,
                                _env_file=None)  # type: ignore[call-arg]
     built = PgBouncerMonitor.from_settings(settings)
@@ -38,7 +38,7 @@ class TestAdminConsole:
             first = first or monitor.conn._conn
             assert monitor.conn._conn is first
 
-    async def test_psycopg_defaults_break_on_the_sixth_poll(self, pgbouncer_server: PgBouncerServer) -> None:  # noqa: F811
+    async def test_psycopg_defaults_break_on_the_sixth_poll(self, pgbouncer_server: PgBouncerServer) -> None:
         """Why the adapter sets prepare_threshold=None: with defaults the 6th run is prepared and fails."""
         conn = await psycopg.AsyncConnection.connect(pgbouncer_server.admin_dsn, autocommit=True)
         try:
@@ -54,7 +54,7 @@ class TestAdminConsole:
         assert health.ok and health.reason.startswith("PgBouncer 1.")
 
     async def test_waiting_client_is_reported(self, monitor: PgBouncerMonitor,
-                                              pgbouncer_server: PgBouncerServer) -> None:  # noqa: F811
+                                              pgbouncer_server: PgBouncerServer) -> None:
         """One client holds the only server connection in a transaction; the next one waits."""
         holder = await psycopg.AsyncConnection.connect(pgbouncer_server.dsn())
         await holder.execute("SELECT 1")  # transaction open: the pool's one server is taken
@@ -84,7 +84,7 @@ class TestAdminConsole:
 
 
 class TestFailures:
-    async def test_wrong_password(self, pgbouncer_server: PgBouncerServer) -> None:  # noqa: F811
+    async def test_wrong_password(self, pgbouncer_server: PgBouncerServer) -> None:
         monitor = PgBouncerMonitor(pgbouncer_server.dsn("pgbadmin", "Wr0ng-pw", db="pgbouncer"), 2)
         try:
             with pytest.raises(MonitorError) as info:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -14,13 +15,13 @@ import pytest
 from monitors.base import MonitorError
 from monitors.config import MonitorSettings
 from monitors.postgres import PostgresMonitor, age, pg_reason, query_text, size_bytes
-from tests.servers.pg import PgServer, pg_server  # noqa: F401 - fixture (conftest's pytest_plugins later)
+from tests.servers.pg import PgServer
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def monitor(pg_server: PgServer) -> AsyncIterator[PostgresMonitor]:  # noqa: F811
+async def monitor(pg_server: PgServer) -> AsyncIterator[PostgresMonitor]:
     settings = MonitorSettings(database_url=pg_server.dsn("monitor", db="appdb"), monitor_timeout_s=2,
                                _env_file=None)  # type: ignore[call-arg]
     built = PostgresMonitor.from_settings(settings)
@@ -50,7 +51,7 @@ class TestReport:
         assert "no running queries" in report.lines
         assert report.lines[-1].startswith("size ")
 
-    async def test_long_query_and_lock_waiter(self, monitor: PostgresMonitor, pg_server: PgServer) -> None:  # noqa: F811
+    async def test_long_query_and_lock_waiter(self, monitor: PostgresMonitor, pg_server: PgServer) -> None:
         """A running pg_sleep is the longest query; a session blocked on a lock is counted."""
         app = pg_server.dsn("app", db="appdb")
         admin = await psycopg.AsyncConnection.connect(pg_server.dsn(db="appdb"), autocommit=True)
@@ -84,7 +85,7 @@ class TestReport:
         assert "active" in lines[0] and "idle in transaction" in lines[0]
 
     async def test_reconnects_after_the_connection_dies(self, monitor: PostgresMonitor,
-                                                        pg_server: PgServer) -> None:  # noqa: F811
+                                                        pg_server: PgServer) -> None:
         """The kept connection is reused; after the server kills it, the next poll reconnects."""
         await monitor.report()
         with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
@@ -97,7 +98,7 @@ class TestReport:
 
 
 class TestFailures:
-    async def test_wrong_password(self, pg_server: PgServer) -> None:  # noqa: F811
+    async def test_wrong_password(self, pg_server: PgServer) -> None:
         """Auth failure is "auth rejected", and the password appears nowhere in the error."""
         monitor = PostgresMonitor(pg_server.dsn("monitor", "s3cret-Wr0ng", db="appdb"), 2)
         try:
@@ -145,21 +146,26 @@ def garbage_port() -> Iterator[int]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen()
+    sock.settimeout(0.05)  # so the loop notices the end of the test
+    done = threading.Event()
 
     def serve() -> None:
-        while True:
+        while not done.is_set():
             try:
                 client, _ = sock.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
-            with client:
+            with client, contextlib.suppress(OSError):  # the client may hang up first
                 client.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield sock.getsockname()[1]
-    sock.close()
+    done.set()
     thread.join(2)
+    sock.close()
 
 
 class TestHelpers:

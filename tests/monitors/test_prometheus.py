@@ -15,10 +15,6 @@ from monitors.metric_format import format_metric, format_metric_error
 from monitors.prometheus import PrometheusMonitor
 from tests.servers import prometheus as servers
 
-# The fixtures, until tests/conftest.py lists the plugin (harmless after it does).
-monitoring_stack = servers.monitoring_stack
-prometheus_monitor = servers.prometheus_monitor
-
 pytestmark = pytest.mark.integration
 
 # How far a live value may move between our query and the reference query a moment later.

@@ -62,6 +62,9 @@ def haproxy_server() -> Iterator[HAProxyServer]:
     upstream.routes[("GET", "/health")] = lambda req: Reply(200, "ok")
     upstream.routes[("GET", "/err")] = lambda req: Reply(500, "boom")
     upstream.routes[("GET", "/")] = lambda req: Reply(200, "hello")
+    # HAProxy ends health-check connections with a TCP reset (no TIME_WAIT on its side); the
+    # stdlib server would print each ConnectionResetError as a traceback.
+    upstream._httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     fe_port, stats_port, dead_port = free_port(), free_port(), free_port()
     up_port = int(upstream.url.rsplit(":", 1)[1])
     config = base / "haproxy.cfg"
