@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -128,6 +128,16 @@ def describe_failure(exc: BaseException, timeout_s: float) -> str:
     if isinstance(exc, KeyError | TypeError | ValueError | IndexError | AttributeError):
         return "bad response (unexpected shape)"
     return f"error ({type(exc).__name__})"
+
+
+async def gather_all(*aws: Any) -> list[Any]:
+    """Like gather, but every request finishes (each is bounded by the client timeout) before
+    the first failure is raised as itself - no orphaned requests, and `call` can word it."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 class Monitor(ABC):

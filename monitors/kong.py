@@ -9,13 +9,12 @@ KONG_ADMIN_TOKEN, when set, is sent as the `Kong-Admin-Token` header (Enterprise
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
 
-from monitors.base import GATEWAY, HttpMonitor, MonitorError, Report, ReportSource
+from monitors.base import GATEWAY, HttpMonitor, MonitorError, Report, ReportSource, gather_all
 from monitors.config import MonitorSettings
 
 MAX_UPSTREAMS = 20  # an SMS cannot carry more; the count line says how many there are
@@ -37,16 +36,6 @@ def upstream_line(name: str, health: dict[str, Any]) -> str:
     text = f"{name}: {healthy}/{len(targets)} healthy"
     bad = [f"{target} ({h})" for target, h in targets if h not in ("HEALTHY", "HEALTHCHECKS_OFF")]
     return text + (", not healthy: " + ", ".join(bad) if bad else "")
-
-
-async def gather_all(*aws: Any) -> list[Any]:
-    """Like gather, but every request finishes (each is bounded by the client timeout) before
-    the first failure is raised as itself - no orphaned requests, and `call` can word it."""
-    results = await asyncio.gather(*aws, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
 
 
 class KongMonitor(HttpMonitor, ReportSource):

@@ -12,14 +12,13 @@ escaped LogQL string literal; the label name and the filter come from configurat
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 import httpx
 
-from monitors.base import LOGS, HttpMonitor, LogLine, LogResult, LogSource, MonitorError
+from monitors.base import LOGS, HttpMonitor, LogLine, LogResult, LogSource, MonitorError, gather_all
 from monitors.config import MonitorSettings
 from monitors.log_format import trim
 
@@ -43,16 +42,6 @@ def logql_string(value: str) -> str:
 def log_selector(label: str, service: str, error_filter: str) -> str:
     """The LogQL that selects the service's error lines; `label` is validated by the settings."""
     return f"{{{label}={logql_string(service)}}} {error_filter}".strip()
-
-
-async def gather_all(*aws: Any) -> list[Any]:
-    """Like gather, but every request finishes (each is bounded by the client timeout) before
-    the first failure is raised as itself - no orphaned requests, and `call` can word it."""
-    results = await asyncio.gather(*aws, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
 
 
 class LokiMonitor(HttpMonitor, LogSource):
