@@ -14,19 +14,27 @@ from pydantic import ValidationError
 
 from bot.config import Settings, describe_validation_error
 from bot.pipeline import Inbound
-from bot.security import normalize_number
+from bot.security import AllowList, normalize_number
 from bot.services import Services
+from monitors.aliases import load_aliases
 from monitors.registry import build_monitors
 
 LOOPBACK = "127.0.0.1"
 
 
 def load_settings() -> Settings:
+    """Settings, or exit 2 with one line naming what is malformed (values never echoed)."""
     try:
-        return Settings()
+        settings = Settings()
+        AllowList(settings.authorized_numbers, settings.default_region)
+        load_aliases(settings)
     except ValidationError as exc:
         print(describe_validation_error(exc), file=sys.stderr)
         raise SystemExit(2) from None
+    except (ValueError, OSError) as exc:
+        print(f"invalid setting {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return settings
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -83,11 +91,7 @@ def chat(args: argparse.Namespace) -> int:
 
 async def _check() -> int:
     settings = load_settings()
-    try:
-        monitors = build_monitors(settings)
-    except ValueError as exc:
-        print(f"invalid setting {exc}", file=sys.stderr)
-        return 2
+    monitors = build_monitors(settings)
     print(f"settings ok; sessions: {'redis' if settings.redis_url else 'in-memory'}")
     if not monitors.all:
         print("no monitors configured (see .env.example)")

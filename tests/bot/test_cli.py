@@ -75,6 +75,16 @@ class TestCheck:
         assert "sekrit" not in out.stderr + out.stdout
 
 
+    @pytest.mark.parametrize(("name", "value"), [("METRIC_ALIASES", "{oops"),
+                                                 ("AUTHORIZED_NUMBERS", "+14155550100,12")])
+    def test_malformed_derived_setting_is_named(self, tmp_path: Path, name: str, value: str) -> None:
+        out = subprocess.run([OPERATOR, "check"], capture_output=True, text=True, timeout=60,
+                             env=run_env(**{name: value}), cwd=tmp_path, check=False)
+        assert out.returncode == 2
+        assert out.stderr.startswith(f"invalid setting {name}")
+        assert len(out.stderr.strip().splitlines()) == 1
+
+
 class TestServe:
     def test_refuses_without_token(self, tmp_path: Path) -> None:
         out = subprocess.run([OPERATOR, "serve", "--port", str(free_port())], capture_output=True, text=True,

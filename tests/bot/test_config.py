@@ -1,0 +1,58 @@
+"""Settings: documented, secret-safe, and strict about malformed values."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import Settings, describe_validation_error
+from tests.conftest import make_settings
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE.read_text(), re.MULTILINE))
+    missing = {name.upper() for name in Settings.model_fields} - documented
+    assert not missing, f"undocumented settings: {sorted(missing)}"
+
+
+def test_env_example_as_is_is_a_valid_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copying .env.example to .env gives a working (if unconnected) configuration."""
+    (tmp_path / ".env").write_text(ENV_EXAMPLE.read_text())
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.prometheus_url is None
+    assert settings.log_services == ["api", "web", "worker"]
+
+
+def test_repr_shows_no_secret() -> None:
+    settings = make_settings(datadog_api_key="dd-secret-key", redis_url="redis://:pw-secret@127.0.0.1:6379/0",
+                             database_url="postgresql://u:db-secret@h/db")
+    text = repr(settings) + str(settings.model_dump())
+    for secret in ("dd-secret-key", "pw-secret", "db-secret", "test-auth-token"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("prometheus_url", "not a url"),
+    ("session_ttl_s", "-5"),
+    ("reply_budget_s", "20"),
+    ("log_services", "api,we b"),
+    ("metric_aliases", None),
+])
+def test_malformed_value_is_named(field: str, value: str | None) -> None:
+    if value is None:
+        from monitors.aliases import load_aliases
+
+        with pytest.raises(ValueError, match="METRIC_ALIASES"):
+            load_aliases(make_settings(metric_aliases="{not json"))
+        return
+    with pytest.raises(ValidationError) as info:
+        make_settings(**{field: value})
+    line = describe_validation_error(info.value)
+    assert field.upper() in line
+    assert "\n" not in line
