@@ -114,6 +114,10 @@ TRANSCRIPTS = {
         ("reset", r"cleared"),
         ("30d", r"Windows go from 1m to 7d"),
     ],
+    "an equally likely pair of commands is asked about, not guessed": [
+        ("repet", r"^Did you mean (again or reset|reset or again)\?$"),
+        ("xyzzy", r"^I don't know that\. Try help\.$"),
+    ],
     "cancel resets too, and nothing is remembered after": [
         ("logs", ASK_SERVICE),
         ("cancel", r"^OK, cleared\.$"),
@@ -170,3 +174,13 @@ async def test_two_senders_keep_their_own_dialogs(app: Quart) -> None:
     await alice.expect("web", ASK_WINDOW)
     await bob.expect("1h", r"^api, last 1h: 1 error")
     await alice.expect("1h", r"^web, last 1h: 8 errors")
+
+
+async def test_status_feeds_the_service_metrics(app: Quart, phone: Phone) -> None:
+    """Each status run records every monitor's health and latency in /metrics."""
+    from tests.bot.conftest import metric_value
+
+    await phone.expect("status", r"^1/1 ok")
+    assert await metric_value(app, "operator_monitor_up", monitor="loki") == 1
+    assert await metric_value(app, "operator_monitor_check_seconds_count", monitor="loki") == 1
+    assert await metric_value(app, "operator_commands_total", command="status") == 1
