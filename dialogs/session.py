@@ -7,7 +7,7 @@ so a rolling deploy never breaks a stored conversation.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 IDLE = "idle"
@@ -33,7 +33,9 @@ class Session:
         self.last_command = last
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        # A shallow dict, not dataclasses.asdict: that deep-copies every list on every message.
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}, separators=(",", ":"),
+                          ensure_ascii=False)
 
     @classmethod
     def loads(cls, raw: str | bytes | None) -> Session | None:
@@ -45,8 +47,10 @@ class Session:
             return None  # a corrupt entry is a fresh start, not an error reply
         if not isinstance(data, dict):
             return None
-        known = {f.name for f in fields(cls)}
         try:
-            return cls(**{k: v for k, v in data.items() if k in known})
+            return cls(**{k: v for k, v in data.items() if k in _FIELDS})
         except TypeError:
             return None
+
+
+_FIELDS = tuple(f.name for f in fields(Session))
