@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from quart import Quart
@@ -15,7 +16,7 @@ from monitors.loki import LokiMonitor
 from monitors.registry import Monitors
 from tests.conftest import make_settings
 from tests.fakes.loki import Entry, LokiFake
-from tests.phone import NUMBERS, Phone
+from tests.phone import NUMBERS, Phone, reply_text
 from tests.servers import redis as redis_servers
 from tests.servers.redis import RedisServer
 
@@ -48,8 +49,6 @@ async def app(redis_server: RedisServer, loki: LokiFake) -> AsyncIterator[Quart]
 async def assert_no_5xx(app: Quart, phone: Phone, body: str) -> str:
     response = await phone.send(body)
     assert response.status_code == 200, (body, response.status_code)
-    from tests.phone import reply_text
-
     return reply_text(await response.get_data(as_text=True))
 
 
@@ -79,11 +78,9 @@ class TestRedisOutage:
         reply = await phone.text("1h")
         assert "payment timeout" in reply, reply
 
-    async def test_redis_down_at_start_up_then_up(self, tmp_path: object, loki: LokiFake) -> None:
+    async def test_redis_down_at_start_up_then_up(self, tmp_path: Path, loki: LokiFake) -> None:
         """The service starts while Redis is down (503 ready, stateless answers) and joins when it comes up."""
-        from pathlib import Path
-
-        server = RedisServer(Path(str(tmp_path)))
+        server = RedisServer(tmp_path)
         store = RedisSessionStore.from_url(server.url, 1800, "operator:")
         app = create_app(make_settings(redis_url=server.url), store=store)
         try:

@@ -1,0 +1,95 @@
+"""Forgery and replay beyond tests/bot/test_webhook.py: tampered replays, and duplicates across replicas."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import pytest
+from quart import Quart
+
+from bot.app import create_app
+from dialogs.redis_store import RedisSessionStore
+from dialogs.store import MemorySessionStore
+from tests.bot.conftest import metric_value
+from tests.conftest import make_settings
+from tests.phone import BASE_URL, NUMBERS, Phone, reply_text, sign
+from tests.servers import redis as redis_servers
+from tests.servers.redis import RedisServer
+
+redis_server = redis_servers.redis_server  # the fixture, until tests/conftest.py lists the plugin
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[Quart]:
+    application = create_app(make_settings(), store=MemorySessionStore(1800))
+    async with application.test_app():
+        yield application
+
+
+async def post_body(app: Quart, body: str, signature: str, path: str = "/sms") -> tuple[int, str]:
+    headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
+    response = await app.test_client().post(path, data=body, headers=headers)
+    return response.status_code, await response.get_data(as_text=True)
+
+
+class TestTamperedReplays:
+    async def test_captured_request_replayed_with_an_added_field_is_403(self, app: Quart) -> None:
+        """A valid captured request plus one more parameter no longer matches its signature."""
+        form = Phone(app.test_client()).form("status")
+        signature = sign(BASE_URL + "/sms", form)
+        status, _ = await post_body(app, urlencode({**form, "Body2": "x"}), signature)
+        assert status == 403
+        status, _ = await post_body(app, urlencode({**form, "MediaUrl0": "https://evil.example/x"}), signature)
+        assert status == 403
+        assert await metric_value(app, "operator_commands_total", command="status") == 0
+
+    async def test_captured_request_replayed_with_a_field_dropped_or_emptied_is_403(self, app: Quart) -> None:
+        form = Phone(app.test_client()).form("status")
+        signature = sign(BASE_URL + "/sms", form)
+        dropped = {k: v for k, v in form.items() if k != "NumMedia"}
+        assert (await post_body(app, urlencode(dropped), signature))[0] == 403
+        assert (await post_body(app, urlencode({**form, "From": ""}), signature))[0] == 403
+
+    @pytest.mark.parametrize("url", ["http://ops.example.com/sms", "https://ops.example.com/sms?x=1",
+                                     "https://ops.example.com/sms/", "https://OPS.example.com.evil/sms"])
+    async def test_signature_for_a_near_miss_url_is_403(self, app: Quart, url: str) -> None:
+        """Another scheme, an added query, a trailing slash, a lookalike host: all refused."""
+        form = Phone(app.test_client()).form("status")
+        assert (await post_body(app, urlencode(form), sign(url, form)))[0] == 403
+
+    async def test_replay_with_reordered_parameters_is_the_same_message_answered_once(self, app: Quart) -> None:
+        """Parameter order is not signed (names are sorted): a reordered replay is a duplicate, run once."""
+        form = Phone(app.test_client()).form("status")
+        signature = sign(BASE_URL + "/sms", form)
+        first = await post_body(app, urlencode(form), signature)
+        again = await post_body(app, urlencode(dict(reversed(list(form.items())))), signature)
+        assert first[0] == again[0] == 200
+        assert reply_text(again[1]) == reply_text(first[1]) != ""
+        assert await metric_value(app, "operator_commands_total", command="status") == 1
+        assert await metric_value(app, "operator_messages_total", outcome="duplicate") == 1
+
+    async def test_same_message_sid_with_another_signed_body_gets_the_stored_reply(self, app: Quart) -> None:
+        """Even correctly signed, a second message under a used MessageSid runs nothing new."""
+        phone = Phone(app.test_client())
+        first = await phone.text("help", sid="SMreplay000000000000000000000001")
+        second = await phone.text("status", sid="SMreplay000000000000000000000001")
+        assert second == first
+        assert await metric_value(app, "operator_commands_total", command="status") == 0
+
+
+class TestReplayAcrossReplicas:
+    async def test_a_retried_webhook_on_another_replica_runs_once(self, redis_server: RedisServer) -> None:
+        """Twilio's retry may land on the other process: the stored reply comes back, nothing runs twice."""
+        settings = make_settings(redis_url=redis_server.url)
+        apps = [create_app(settings, store=RedisSessionStore.from_url(redis_server.url, 1800)) for _ in range(2)]
+        async with apps[0].test_app(), apps[1].test_app():
+            form = Phone(apps[0].test_client(), NUMBERS[2]).form("status")
+            signature = sign(BASE_URL + "/sms", form)
+            first = await post_body(apps[0], urlencode(form), signature)
+            second = await post_body(apps[1], urlencode(form), signature)
+            assert first[0] == second[0] == 200
+            assert reply_text(first[1]) == reply_text(second[1]) != ""
+            runs = [await metric_value(a, "operator_commands_total", command="status") for a in apps]
+            assert runs == [1, 0]
+            assert await metric_value(apps[1], "operator_messages_total", outcome="duplicate") == 1

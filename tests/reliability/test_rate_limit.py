@@ -1,0 +1,92 @@
+"""Rate limiting per sender (RATE_LIMIT_PER_MIN): one notice, then silence until the window passes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from quart import Quart
+
+from bot.app import create_app
+from dialogs.redis_store import RedisSessionStore
+from dialogs.store import MemorySessionStore, SessionStore
+from tests.bot.conftest import metric_value
+from tests.conftest import make_settings
+from tests.phone import NUMBERS, Phone
+from tests.servers import redis as redis_servers
+from tests.servers.redis import RedisServer
+
+redis_server = redis_servers.redis_server  # the fixture, until tests/conftest.py lists the plugin
+
+LIMIT = 3
+NOTICE = f"Slow down: {LIMIT} messages a minute at most. Try again shortly."
+
+
+class Clock:
+    """A settable wall clock; starts at the beginning of a minute."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def replicas(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[list[Quart]]:
+    """Memory: one app. Redis: two apps, each with its own client, sharing a private Redis."""
+    settings = make_settings(rate_limit_per_min=LIMIT)
+    stores: list[SessionStore]
+    if request.param == "memory":
+        stores = [MemorySessionStore(1800, clock=clock)]
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        stores = [RedisSessionStore.from_url(server.url, 1800, clock=clock) for _ in range(2)]
+    apps = [create_app(settings, store=s, clock=clock) for s in stores]
+    for a in apps:
+        await a.startup()
+    try:
+        yield apps
+    finally:
+        for a in apps:
+            await a.shutdown()
+
+
+async def send_round_robin(apps: list[Quart], number: str, count: int) -> list[str]:
+    phones = [Phone(a.test_client(), number) for a in apps]
+    return [await phones[i % len(phones)].text("help") for i in range(count)]
+
+
+class TestRateLimit:
+    async def test_over_the_limit_one_notice_then_silence_until_the_window_passes(
+            self, replicas: list[Quart], clock: Clock) -> None:
+        """LIMIT answers, one short notice, then empty replies; a minute later answers again."""
+        replies = await send_round_robin(replicas, NUMBERS[0], LIMIT + 4)
+        assert all("status" in r for r in replies[:LIMIT]), replies
+        assert replies[LIMIT] == NOTICE
+        assert replies[LIMIT + 1:] == [""] * 3
+        limited = sum([await metric_value(a, "operator_messages_total", outcome="rate_limited") for a in replicas])
+        assert limited == 4
+        commands = sum([await metric_value(a, "operator_commands_total", command="help") for a in replicas])
+        assert commands == LIMIT  # a limited message never reaches the conversation
+
+        clock.now += 60
+        assert "status" in (await send_round_robin(replicas, NUMBERS[0], 1))[0]
+
+    async def test_other_senders_are_unaffected(self, replicas: list[Quart]) -> None:
+        await send_round_robin(replicas, NUMBERS[0], LIMIT + 2)
+        replies = await send_round_robin(replicas, NUMBERS[1], LIMIT)
+        assert all("status" in r for r in replies), replies
+
+    async def test_a_retried_webhook_is_not_counted_twice(self, replicas: list[Quart]) -> None:
+        """Twilio's retry of one message is a duplicate, not another message towards the limit."""
+        phone = Phone(replicas[-1].test_client(), NUMBERS[2])
+        first = await phone.text("help", sid="SMrate00000000000000000000000001")
+        for _ in range(LIMIT + 2):
+            assert await phone.text("help", sid="SMrate00000000000000000000000001") == first
+        assert "status" in await phone.text("help")
