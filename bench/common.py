@@ -25,7 +25,6 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.server import FakeServer  # noqa: E402 - after the path is set
 from tests.servers.common import free_port  # noqa: E402
 
 TOKEN = "bench-auth-token-0123456789"  # noqa: S105 - a made-up token for loopback servers
@@ -38,12 +37,6 @@ def senders(count: int) -> list[str]:
     """Distinct valid US numbers: +1 415 555 1000, 1001, ..."""
     return [f"+1415555{1000 + i:04d}" for i in range(count)]
 
-
-def tune(server: FakeServer) -> FakeServer:
-    """Fakes for load: no Nagle (else ~40 ms delayed-ACK stalls per reply) and a real listen backlog."""
-    server._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-    server._httpd.socket.listen(128)
-    return server
 
 
 def signed_form(form: dict[str, str], url: str = PUBLIC + "/sms") -> tuple[str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import median, tune
+from bench.common import median
 from bot.app import create_app
 from dialogs.store import MemorySessionStore
 from monitors.prometheus import PrometheusMonitor
@@ -35,7 +35,7 @@ TIMEOUT_S = 1.0
 
 
 def fake_prometheus(delay_s: float) -> FakeServer:
-    server = tune(FakeServer())
+    server = FakeServer()
     server.routes[("GET", "/-/ready")] = lambda _req: Reply(200, "Prometheus is Ready.\n", delay_s=delay_s)
     server.routes[("GET", "/api/v1/status/buildinfo")] = lambda _req: Reply(
         200, {"status": "success", "data": {"version": "2.42.0"}})

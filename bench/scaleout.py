@@ -38,7 +38,6 @@ from bench.common import (
     senders,
     signed_form,
     spawn,
-    tune,
     twilio_form,
 )
 from tests.fakes.loki import Entry, LokiFake
@@ -100,7 +99,7 @@ async def workload(bases: list[str], count: int, concurrency: int, run_id: str) 
 def run(count: int = 200, concurrency: int = 32) -> dict[str, object]:
     now = time.time_ns()
     entries = [Entry({"service": s}, now - 30 * 10**9, f"ERROR {s} marker line") for s in SERVICES]
-    with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp, tune(LokiFake(entries)) as loki:
+    with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp, LokiFake(entries) as loki:
         work = Path(tmp)
         with redis_server(work) as url:
             env = operator_env(REDIS_URL=url, AUTHORIZED_NUMBERS=",".join(senders(count)), LOKI_URL=loki.url,

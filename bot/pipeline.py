@@ -99,9 +99,9 @@ class Pipeline:
         return await self._converse(msg, body, begin)
 
     async def _converse(self, msg: Inbound, body: str, begin: Begin) -> str:
+        if self.send_later is None:  # no REST sender: nothing to hand a slow answer to, so just wait
+            return await self._answer(msg, body, begin)
         task = asyncio.ensure_future(self._answer(msg, body, begin))
-        if self.send_later is None:
-            return await task
         done, _ = await asyncio.wait({task}, timeout=self.policy.reply_budget_s)
         if done:
             return task.result()

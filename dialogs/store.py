@@ -12,6 +12,7 @@ Errors:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import time
 from abc import ABC, abstractmethod
@@ -44,6 +45,9 @@ class SessionStore(ABC):
     def __init__(self, session_ttl_s: int, clock: Callable[[], float] = time.time) -> None:
         self.session_ttl_s = session_ttl_s
         self.clock = clock
+        # Lock tokens: unique across processes by the random prefix, cheap per message by the counter.
+        self._token_prefix = secrets.token_hex(6) + ":"
+        self._tokens = itertools.count()
 
     @property
     def key_ttl_s(self) -> int:
@@ -54,7 +58,7 @@ class SessionStore(ABC):
 
         Waits up to `lock_wait_s` for a lock held by another message of the same sender.
         """
-        token = secrets.token_hex(8)
+        token = f"{self._token_prefix}{next(self._tokens)}"
         window = int(self.clock() // 60)
         first = await self._begin(sender, message_sid, token, window, rate_limit)
         if first.duplicate is not None or first.count > rate_limit or first.lock is not None:

@@ -51,6 +51,11 @@ class Reply:
 Handler = Callable[[Request], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's 5 drops the SYNs of a burst: requests time out
+    daemon_threads = True
+
+
 class FakeServer:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], Handler] = {}
@@ -61,6 +66,7 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else delayed ACKs stall each reply ~40 ms
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -105,8 +111,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
         # A short poll interval: shutdown() waits up to one interval, once per fake per test.
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                         daemon=True)

@@ -55,14 +55,6 @@ class Backends:
             rate_limit_per_min=100_000, **overrides)
 
 
-def quick(server: FakeServer) -> FakeServer:
-    """Tune a fake for bursts: headers and body in one segment (else Nagle and delayed ACKs add
-    ~40 ms a reply), and a listen backlog above socketserver's 5 (else SYNs of a burst are dropped
-    and retried a second later, so requests time out before they reach the fake)."""
-    server._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-    server._httpd.socket.listen(128)
-    return server
-
 
 def slow(delay_s: float) -> Reply:
     return Reply(200, "slow", delay_s=delay_s)
@@ -71,8 +63,8 @@ def slow(delay_s: float) -> Reply:
 @pytest.fixture
 def backends() -> Iterator[Backends]:
     with ExitStack() as stack:
-        servers = [stack.enter_context(quick(FakeServer())) for _ in range(5)]
-        loki = stack.enter_context(quick(LokiFake()))
+        servers = [stack.enter_context(FakeServer()) for _ in range(5)]
+        loki = stack.enter_context(LokiFake())
         b = Backends(*servers, loki)  # type: ignore[arg-type]
         b.prometheus.fault = "hang"
         b.alertmanager.fault = "500"
@@ -151,7 +143,7 @@ class TestNoLeaks:
         """1,000 `status` while Prometheus fails every way in turn: tasks and descriptors return to baseline."""
         # A truly hung fake holds one server thread per request until shutdown; for a thousand
         # requests "hung" is a reply long after the timeout (the client sees the same thing).
-        with quick(FakeServer()) as fake:
+        with FakeServer() as fake:
             fake.routes[("GET", "/-/ready")] = lambda _req: slow(LEAK_TIMEOUT_S + 0.1)
             # One sender's messages queue behind its lock: a sender per concurrent request.
             senders = [f"+1415555{1000 + i}" for i in range(25)]
