@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, local: bool = False, store: 
         form = await request.form
         if signatures is not None:
             raw_path = request.scope.get("raw_path", request.path.encode()).decode("latin-1")
-            url = signatures.url_for(request.host_url, raw_path, request.query_string.decode("latin-1"))
+            url = signatures.url_for(lambda: request.host_url, raw_path, request.query_string.decode("latin-1"))
             if not signatures.valid(url, form, request.headers.get("X-Twilio-Signature")):
                 s.metrics.outcome("forged")
                 return Response("forbidden", status=403, content_type="text/plain")

@@ -64,7 +64,7 @@ def serve(args: argparse.Namespace) -> int:
 
 async def _chat(number: str) -> int:
     settings = load_settings()
-    services = Services.open(settings)
+    services = Services.open(settings, sms_out=False)  # the console waits for slow answers
     interactive = sys.stdin.isatty()
     try:
         while True:

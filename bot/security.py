@@ -8,7 +8,7 @@ sees behind a TLS-terminating proxy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import phonenumbers
@@ -67,8 +67,9 @@ class SignatureCheck:
         self._validator = RequestValidator(auth_token)
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
 
-    def url_for(self, seen_url_base: str, raw_path: str, query: str) -> str:
-        base = self.public_base_url or seen_url_base.rstrip("/")
+    def url_for(self, seen_url_base: Callable[[], str], raw_path: str, query: str) -> str:
+        """The URL Twilio signed; the URL the app saw only when no public one is configured."""
+        base = self.public_base_url or seen_url_base().rstrip("/")
         return base + raw_path + (f"?{query}" if query else "")
 
     def valid(self, url: str, form: Mapping[str, Any], signature: str | None) -> bool:

@@ -49,10 +49,12 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, *, store: SessionStore | None = None, monitors: Monitors | None = None,
-             clock: Callable[[], float] = time.time, send_later: Sender | None = None) -> Services:
+             clock: Callable[[], float] = time.time, send_later: Sender | None = None,
+             sms_out: bool = True) -> Services:
+        """Open everything; `sms_out=False` (the console) never texts anyone by REST."""
         metrics = ServiceMetrics()
         store = store or build_store(settings, clock)
-        outbound = Outbound.from_settings(settings, store) if send_later is None else None
+        outbound = Outbound.from_settings(settings, store) if send_later is None and sms_out else None
         send_later = send_later or outbound
         monitors = monitors or build_monitors(settings)
         monitors.observers.append(metrics.observe_health)

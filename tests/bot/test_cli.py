@@ -41,6 +41,24 @@ class TestChat:
         assert lines[0].startswith("Which metric?")
         assert lines[1] == "OK, cleared."
 
+    def test_console_waits_for_slow_answers_and_texts_nobody(self, tmp_path: Path) -> None:
+        """With Twilio REST configured and a backend slower than the budget, chat still prints the
+        answer itself: nothing is deferred to an SMS."""
+        from tests.fakes.server import FakeServer, Reply
+        from tests.fakes.twilio import TwilioFake
+
+        with FakeServer() as prom, TwilioFake("AC" + "1" * 32, TOKEN) as twilio:
+            prom.routes[("GET", "/-/ready")] = lambda _: Reply(200, "ready", delay_s=1.0)
+            prom.routes[("GET", "/api/v1/status/buildinfo")] = lambda _: Reply(
+                200, {"status": "success", "data": {"version": "2.42.0"}})
+            env = run_env(PROMETHEUS_URL=prom.url, REPLY_BUDGET_S="0.2", TWILIO_AUTH_TOKEN=TOKEN,
+                          TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_FROM_NUMBER="+14155550000",
+                          TWILIO_API_URL=twilio.url)
+            out = subprocess.run([OPERATOR, "chat"], input="status\n", capture_output=True, text=True,
+                                 timeout=60, env=env, cwd=tmp_path, check=True)
+            assert out.stdout.startswith("1/1 ok"), out.stdout
+            assert twilio.requests == []
+
     def test_bad_number_is_refused(self, tmp_path: Path) -> None:
         out = subprocess.run([OPERATOR, "chat", "--as", "12"], input="", capture_output=True, text=True,
                              timeout=60, env=run_env(), cwd=tmp_path, check=False)

@@ -85,6 +85,16 @@ class TestSignature:
             assert seen.status_code == 403
 
 
+    async def test_without_public_url_the_seen_url_is_signed(self, store: SessionStore) -> None:
+        """No PUBLIC_BASE_URL (no proxy in front): the URL the app sees is what Twilio signed."""
+        app = create_app(make_settings(public_base_url=None), store=store)
+        async with app.test_app():
+            phone = Phone(app.test_client(), base_url="http://localhost")
+            assert (await phone.send("help")).status_code == 200
+            wrong = await phone.post(phone.form("help"), sign_url=BASE_URL + "/sms")
+            assert wrong.status_code == 403
+
+
 class TestSenders:
     async def test_unknown_sender_gets_empty_response_and_nothing_runs(self, app: Quart,
                                                                      store: SessionStore) -> None:
