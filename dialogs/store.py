@@ -109,6 +109,7 @@ class MemorySessionStore(SessionStore):
     def __init__(self, session_ttl_s: int, clock: Callable[[], float] = time.time) -> None:
         super().__init__(session_ttl_s, clock)
         self._data: dict[str, tuple[float, object]] = {}  # key -> (expires_at, value)
+        self._sweep_at = 10_000
 
     def _get(self, key: str) -> object | None:
         entry = self._data.get(key)
@@ -121,9 +122,10 @@ class MemorySessionStore(SessionStore):
 
     def _set(self, key: str, value: object, ttl_s: float) -> None:
         self._data[key] = (self.clock() + ttl_s, value)
-        if len(self._data) > 10_000:  # sweep now and then so idle senders do not pile up
+        if len(self._data) > self._sweep_at:  # drop expired keys now and then; amortised O(1)
             now = self.clock()
             self._data = {k: v for k, v in self._data.items() if v[0] > now}
+            self._sweep_at = max(10_000, 2 * len(self._data))
 
     def _take_lock(self, sender: str, token: str) -> bool:
         if self._get("l:" + sender) is not None:

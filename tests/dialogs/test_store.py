@@ -120,3 +120,16 @@ async def test_memory_store_expires_by_clock(ttl: int) -> None:
     assert await store.load(SENDER) is not None
     now[0] += 2
     assert await store.load(SENDER) is None
+
+
+async def test_memory_store_sweeps_expired_keys_without_rescanning_every_write() -> None:
+    """Expired replies are dropped when the map has grown; the next sweep waits for it to double."""
+    now = [1000.0]
+    store = MemorySessionStore(10, clock=lambda: now[0])
+    for i in range(10_001):  # crosses the first threshold: a sweep with nothing expired yet
+        await store.finish(SENDER, f"SMa{i}", None, None, "r")
+    assert store._sweep_at == 2 * len(store._data)
+    now[0] += 2 * 24 * 3600  # every reply stored so far has expired
+    for i in range(store._sweep_at - len(store._data) + 1):
+        await store.finish(SENDER, f"SMb{i}", None, None, "r")
+    assert not any(key.startswith("r:SMa") for key in store._data)
