@@ -27,6 +27,7 @@ class Settings(MonitorSettings):
 
     redis_url: SecretStr | None = None  # may carry a password
     redis_key_prefix: str = "operator:"
+    redis_cluster: bool = False  # REDIS_URL names one node of a Redis Cluster
 
     session_ttl_s: int = Field(default=1800, ge=10)
     rate_limit_per_min: int = Field(default=20, ge=1)

@@ -35,7 +35,7 @@ def build_store(settings: Settings, clock: Callable[[], float] = time.time) -> S
         log.warning("REDIS_URL is unset: sessions live in this process only (one replica, lost on restart)")
         return MemorySessionStore(settings.session_ttl_s, clock)
     return RedisSessionStore.from_url(settings.redis_url.get_secret_value(), settings.session_ttl_s,
-                                      settings.redis_key_prefix, clock)
+                                      settings.redis_key_prefix, clock, cluster=settings.redis_cluster)
 
 
 @dataclass

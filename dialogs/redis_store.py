@@ -1,10 +1,9 @@
 """The Redis session store: shared by every replica, two round trips per message.
 
-Keys (all under the configured prefix): ``s:<sender>`` session JSON, ``r:<MessageSid>``
-stored reply, ``l:<sender>`` lock token, ``rl:<sender>:<minute>`` rate counter,
-``o:<sender>`` opt-out flag. Works with any URL redis-py accepts (Sentinel and
-Cluster front-ends included); the scripts touch only keys of one sender plus the
-reply key, so ``{sender}`` hash tags are not needed outside Cluster.
+Keys, under the configured prefix and a ``{<sender>}`` hash tag: ``s`` session JSON,
+``r:<MessageSid>`` stored reply, ``l`` lock token, ``rl:<minute>`` rate counter, ``o``
+opt-out flag. Every script touches the keys of one sender only, all in one hash slot,
+so the same scripts run on a single Redis and on Redis Cluster (REDIS_CLUSTER=1).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from dialogs.session import Session
@@ -41,14 +41,14 @@ end
 return {0}
 """
 
-# KEYS: session, reply, lock   ARGV: token, session_json ('' deletes; '-' leaves alone), ttl, reply, reply_ttl
+# KEYS: session, reply, lock   ARGV: token, session_json ('' deletes), ttl, reply, reply_ttl (0: keep none)
 _FINISH = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) == ARGV[1] then
   if ARGV[2] == '' then redis.call('DEL', KEYS[1])
-  elseif ARGV[2] ~= '-' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+  else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
   redis.call('DEL', KEYS[3])
 end
-if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5]) end
+if ARGV[5] ~= '0' then redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5]) end
 return 1
 """
 
@@ -62,7 +62,7 @@ class _Script:
 
 
 class RedisSessionStore(SessionStore):
-    def __init__(self, client: redis.Redis, session_ttl_s: int, prefix: str = "operator:",
+    def __init__(self, client: redis.Redis | RedisCluster, session_ttl_s: int, prefix: str = "operator:",
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(session_ttl_s, clock)
         self.client = client
@@ -73,12 +73,18 @@ class RedisSessionStore(SessionStore):
 
     @classmethod
     def from_url(cls, url: str, session_ttl_s: int, prefix: str = "operator:",
-                 clock: Callable[[], float] = time.time) -> RedisSessionStore:
-        client = redis.Redis.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30,
-            max_connections=200,
-        )
+                 clock: Callable[[], float] = time.time, *, cluster: bool = False) -> RedisSessionStore:
+        """A pooled client; `cluster` for a Redis Cluster URL (any one node; the rest are discovered)."""
+        client: redis.Redis | RedisCluster
+        if cluster:
+            client = RedisCluster.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        else:
+            client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                          health_check_interval=30, max_connections=200)
         return cls(client, session_ttl_s, prefix, clock)
+
+    def _key(self, sender: str, name: str) -> str:
+        return f"{self.prefix}{{{sender}}}:{name}"
 
     async def _run(self, script: _Script, keys: list[str], args: list[Any]) -> Any:
         try:
@@ -90,10 +96,10 @@ class RedisSessionStore(SessionStore):
             raise StoreUnavailable(type(exc).__name__) from exc
 
     async def _begin(self, sender: str, sid: str, token: str, window: int, rate_limit: int) -> Begin:
-        p = self.prefix
+        key = self._key
         res = await self._run(
             self._begin_script,
-            [f"{p}r:{sid}", f"{p}rl:{sender}:{window}", f"{p}l:{sender}", f"{p}s:{sender}"],
+            [key(sender, "r:" + sid), key(sender, f"rl:{window}"), key(sender, "l"), key(sender, "s")],
             [token, int(LOCK_TTL_S * 1000), rate_limit],
         )
         if res[0] == 1:
@@ -104,8 +110,7 @@ class RedisSessionStore(SessionStore):
         return Begin(count=int(res[1]))
 
     async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]:
-        p = self.prefix
-        res = await self._run(self._relock_script, [f"{p}l:{sender}", f"{p}s:{sender}"],
+        res = await self._run(self._relock_script, [self._key(sender, "l"), self._key(sender, "s")],
                               [token, int(LOCK_TTL_S * 1000)])
         if res[0] != 1:
             return False, None
@@ -113,22 +118,23 @@ class RedisSessionStore(SessionStore):
 
     async def finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
                      reply: str) -> None:
-        p = self.prefix
+        key = self._key
         await self._run(
             self._finish_script,
-            [f"{p}s:{sender}", f"{p}r:{message_sid}" if message_sid else "", f"{p}l:{sender}"],
-            [lock or "", "" if session is None else session.dumps(), self.key_ttl_s, reply, REPLY_TTL_S],
+            [key(sender, "s"), key(sender, "r:" + message_sid), key(sender, "l")],
+            [lock or "", "" if session is None else session.dumps(), self.key_ttl_s, reply,
+             REPLY_TTL_S if message_sid else 0],
         )
 
     async def load(self, sender: str) -> Session | None:
         try:
-            raw = await self.client.get(f"{self.prefix}s:{sender}")
+            raw = await self.client.get(self._key(sender, "s"))
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
         return Session.loads(raw)
 
     async def set_opted_out(self, sender: str, opted_out: bool) -> None:
-        key = f"{self.prefix}o:{sender}"
+        key = self._key(sender, "o")
         try:
             await (self.client.set(key, "1") if opted_out else self.client.delete(key))
         except (RedisError, OSError) as exc:
@@ -136,7 +142,7 @@ class RedisSessionStore(SessionStore):
 
     async def is_opted_out(self, sender: str) -> bool:
         try:
-            return bool(await self.client.exists(f"{self.prefix}o:{sender}"))
+            return bool(await self.client.exists(self._key(sender, "o")))
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
 

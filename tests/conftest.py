@@ -16,7 +16,12 @@ from dialogs.store import MemorySessionStore, SessionStore
 from tests.phone import BASE_URL, NUMBERS, TOKEN
 from tests.servers.common import unavailable
 
-pytest_plugins = ["tests.servers.prometheus", "tests.servers.pg", "tests.servers.haproxy"]
+pytest_plugins = [
+    "tests.servers.prometheus",
+    "tests.servers.pg",
+    "tests.servers.haproxy",
+    "tests.servers.redis_cluster",
+]
 
 REDIS_URL = os.environ.get("OPERATOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -1,0 +1,40 @@
+"""The Redis store on a real three-node Redis Cluster: the same contract, one hash slot per sender."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app import create_app
+from dialogs.redis_store import RedisSessionStore
+from tests.conftest import make_settings
+from tests.dialogs import test_store
+from tests.phone import NUMBERS, Phone
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def store(redis_cluster_url: str) -> AsyncIterator[RedisSessionStore]:
+    cluster_store = RedisSessionStore.from_url(redis_cluster_url, 1800, f"optest:{uuid.uuid4().hex[:8]}:",
+                                               cluster=True)
+    yield cluster_store
+    await cluster_store.aclose()
+
+
+class TestClusterContract(test_store.TestStoreContract):
+    """Every contract test of the single-node store, on the cluster."""
+
+
+async def test_senders_spread_over_the_cluster_and_conversations_work(store: RedisSessionStore) -> None:
+    """Many senders land on different nodes; each one's dialog state survives between messages."""
+    app = create_app(make_settings(), store=store)
+    async with app.test_app():
+        for number in NUMBERS:
+            phone = Phone(app.test_client(), number)
+            await phone.expect("metrics", r"^Which metric\?")
+            await phone.expect("reset", r"^OK, cleared\.$")
+    slots = {store.client.keyslot(store._key(n, "s")) for n in NUMBERS}  # type: ignore[union-attr]
+    assert len(slots) > 1
