@@ -15,7 +15,8 @@ from monitors.haproxy import HAProxyMonitor, parse_stats
 from tests.fakes.server import FakeServer, Reply, closed_port_url
 from tests.servers.haproxy import HAProxyServer
 
-CAPTURED = Path(__file__).resolve().parents[3] / "shared/reference/api_examples/captured_haproxy_stats.csv"
+# A real HAProxy 2.6 stats CSV, captured on this kind of machine (shared/reference/api_examples).
+CAPTURED = Path(__file__).resolve().parents[1] / "data/captured_haproxy_stats.csv"
 
 
 def make(url: str, timeout_s: float = 2) -> HAProxyMonitor:
