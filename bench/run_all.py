@@ -10,6 +10,7 @@ import datetime
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -18,6 +19,7 @@ from bench.common import machine
 from bench.segments import segment_table
 
 OUT = Path(__file__).with_name("RESULTS.md")
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def main() -> int:
@@ -99,7 +101,31 @@ def main() -> int:
     ]
     OUT.write_text("\n".join(lines))
     print(f"wrote {OUT}")
+    update_readme(started, r, fan, scale)
     return 0
+
+
+def update_readme(started: str, ratios: Any, fan: Any, scale: Any) -> None:
+    """Keep the README's performance summary in step with the run that just finished."""
+    two = scale["results"]["two"]
+    summary = "\n".join([
+        f"Latest run ({started}, {machine()}); full tables in `bench/RESULTS.md`:",
+        "",
+        "| what | figure | target |",
+        "|---|---|---|",
+        f"| `help` through the whole pipeline vs signature check + one Redis GET/SET | "
+        f"**{ratios['full/(b)']:.2f}×** req/s, p99 {ratios['p99 full/(b)']:.2f}× | ≥ 0.85×, p99 ≤ 1.5× |",
+        f"| `status` over six backends (50–400 ms) vs the slowest | **{fan['healthy_ratio_vs_slowest']}×** | ≤ 1.1× |",
+        f"| `status` with one backend hung vs MONITOR_TIMEOUT_S | **{fan['hung_ratio_vs_timeout']}×** | ≈ 1× |",
+        f"| 200 logs dialogs over two replicas: lost / crossed / duplicated | "
+        f"**{two['lost']} / {two['crossed']} / {two['duplicated']}** | 0 / 0 / 0 |",
+    ])
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    text = README.read_text()
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        README.write_text(f"{head}{start}\n{summary}\n{end}{rest.split(end, 1)[1]}")
+        print(f"updated {README}")
 
 
 if __name__ == "__main__":

@@ -11,27 +11,62 @@ Run ``python -m bench.segments`` from the repository root; ``segment_table()`` r
 
 from __future__ import annotations
 
-from bot.sms import paginate, segment_info
+from datetime import UTC, datetime, timedelta
 
-# (answer, Operator's reply, seed design's reply). Log lines carry the curly apostrophes and
-# ellipses backends really emit; Operator's sanitiser fixes them, the seed sent them as they came.
-ANSWERS: list[tuple[str, list[str], list[str]]] = [
+from bot.sms import paginate, segment_info
+from dialogs.commands import format_status
+from monitors.alerting import format_alert_list
+from monitors.base import Alert, Health, LogLine, LogResult
+from monitors.log_format import format_logs
+
+NOW = datetime(2026, 11, 26, 14, 2, tzinfo=UTC)
+
+
+def _ago(**delta: float) -> datetime:
+    return NOW - timedelta(**delta)
+
+
+def _alert(name: str, severity: str, subject: str, minutes: float, summary: str) -> Alert:
+    return Alert(name, severity, subject, "alertmanager", _ago(minutes=minutes), summary)
+
+
+def _logs() -> LogResult:
+    """web over 1h: repeated messages, with the curly apostrophes and ellipses backends emit."""
+    lines: list[LogLine] = []
+    for minutes, message, count in [(0, "payment timeout after 30s order=88412", 12),
+                                    (4, "upstream checkout-2 returned 503", 9),
+                                    (21, "db pool exhausted: 20/20 in use", 7),
+                                    (22, "redis READONLY: can’t write to a replica", 5),
+                                    (50, "TLS handshake to api.stripe.com timed out… retrying", 4)]:
+        lines += [LogLine(_ago(minutes=minutes, seconds=i), message) for i in range(count)]
+    return LogResult("web", timedelta(hours=1), 37, lines)
+
+
+def operator_replies() -> dict[str, str]:
+    """Operator's own formatters on the facts below: what `status`, `alerts` and `logs` send."""
+    health = [Health("prometheus", True, "", 0.038), Health("alertmanager", True, "", 0.021),
+              Health("loki", False, "timeout after 5s", 5.0), Health("postgres", True, "", 0.004),
+              Health("pgbouncer", True, "", 0.003), Health("haproxy", True, "", 0.012)]
+    alerts = [_alert("HighErrorRate", "critical", "api-gateway", 12, "5xx 7.2%"),
+              _alert("PostgresReplicationLag", "critical", "db-replica-2", 6, "lag 48s"),
+              _alert("DiskSpaceLow", "warning", "ip-10-0-3-17", 120, "/var 91%"),
+              _alert("HighLatencyP99", "warning", "checkout", 9, "p99 1.8s"),
+              _alert("CertExpiringSoon", "info", "api.example.com", 600, "13d left")]
+    return {"status": format_status(health), "alerts": format_alert_list(alerts, [], NOW),
+            "logs": format_logs(_logs(), NOW)}
+
+
+# (answer, Operator's reply lines or the key of a formatted reply, seed design's reply). db and
+# gateway replies depend on live server rows, so they are written out in the adapters' wording.
+ANSWERS: list[tuple[str, list[str] | str, list[str]]] = [
     (
         "status (6 monitors, 1 down)",
-        [
-            "5/6 ok, 1 DOWN (14:02 UTC)",
-            "DOWN loki: timeout after 5.0s",
-            "ok prometheus 38ms",
-            "ok alertmanager 21ms",
-            "ok postgres 4ms",
-            "ok pgbouncer 3ms",
-            "ok haproxy 12ms",
-        ],
+        "status",
         [
             "📊 System Status",
             "✅ prometheus: 38ms",
             "✅ alertmanager: 21ms",
-            "❌ loki: timeout after 5.0s",
+            "❌ loki: timeout after 5s",
             "✅ postgres: 4ms",
             "✅ pgbouncer: 3ms",
             "✅ haproxy: 12ms",
@@ -40,15 +75,7 @@ ANSWERS: list[tuple[str, list[str], list[str]]] = [
     ),
     (
         "alerts (5 firing)",
-        [
-            "5 alerts firing:",
-            "1 CRIT HighErrorRate api-gateway: 5xx 7.2% for 12m",
-            "2 CRIT PostgresReplicationLag db-replica-2: lag 48s for 6m",
-            "3 WARN DiskSpaceLow ip-10-0-3-17 /var: 91% for 2h",
-            "4 WARN HighLatencyP99 checkout: p99 1.8s for 9m",
-            "5 INFO CertExpiringSoon api.example.com: 13d left",
-            "Reply 1-5 for details",
-        ],
+        "alerts",
         [
             "🚨 Alerts (5 firing)",
             "🔴 HighErrorRate",
@@ -65,14 +92,7 @@ ANSWERS: list[tuple[str, list[str], list[str]]] = [
     ),
     (
         "logs web 1h",
-        [
-            "web, last 1h: 37 errors",
-            "14:02 payment timeout after 30s order=88412 (x12)",
-            "13:58 upstream checkout-2 returned 503 (x9)",
-            "13:41 db pool exhausted: 20/20 in use (x7)",
-            "13:40 redis READONLY: can’t write to a replica (x5)",
-            "13:12 TLS handshake to api.stripe.com timed out… retrying (x4)",
-        ],
+        "logs",
         [
             "📜 Logs: web (last 1h)",
             "❗ 37 errors",
@@ -134,8 +154,9 @@ def segment_table() -> str:
         "|---|---:|---|---:|---:|---|---:|---:|",
     ]
     total_ours = total_seed = 0
-    for name, ours_lines, seed_lines in ANSWERS:
-        chars, encoding, segments, pages = _ours("\n".join(ours_lines))
+    formatted = operator_replies()
+    for name, ours, seed_lines in ANSWERS:
+        chars, encoding, segments, pages = _ours(formatted[ours] if isinstance(ours, str) else "\n".join(ours))
         seed = "\n".join(seed_lines)
         info = segment_info(seed)
         total_ours, total_seed = total_ours + segments, total_seed + info.segments

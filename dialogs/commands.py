@@ -18,6 +18,7 @@ from monitors.base import (
     GATEWAY,
     LOGS,
     METRICS,
+    Health,
     LogSource,
     MetricSource,
     MonitorError,
@@ -66,12 +67,16 @@ async def run_status(monitors: Monitors) -> Answer:
     if not monitors.all:
         return Answer("No monitors configured. Set PROMETHEUS_URL, LOKI_URL, DATABASE_URL, ... "
                       "(see .env.example), then operator check.")
-    results = await monitors.check_all()
+    return Answer(format_status(await monitors.check_all()), query={"command": "status"})
+
+
+def format_status(results: list[Health]) -> str:
+    """A summary line, then DOWN monitors with their reason, then the healthy ones."""
     down = [h for h in results if not h.ok]
     head = f"{len(results) - len(down)}/{len(results)} ok" + (f", {len(down)} DOWN" if down else "")
     lines = [f"{h.monitor} DOWN: {h.reason}" for h in down]
     lines += [f"{h.monitor} ok {h.latency_s * 1000:.0f}ms" for h in results if h.ok]
-    return Answer("\n".join([head, *lines]), query={"command": "status"})
+    return "\n".join([head, *lines])
 
 
 async def run_alerts(monitors: Monitors, now: datetime | None = None) -> Answer:
