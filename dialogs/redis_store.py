@@ -8,10 +8,11 @@ so the same scripts run on a single Redis and on Redis Cluster (REDIS_CLUSTER=1)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
@@ -19,6 +20,9 @@ from redis.exceptions import NoScriptError, RedisError
 
 from dialogs.session import Session
 from dialogs.store import LOCK_TTL_S, REPLY_TTL_S, Begin, SessionStore, StoreUnavailable
+
+T = TypeVar("T")
+CALL_TIMEOUT_S = 2.0  # a Redis call slower than this is a Redis in trouble: answer without it
 
 # KEYS: reply, rate, lock, session   ARGV: token, lock_ms, rate_limit
 _BEGIN = """
@@ -74,26 +78,39 @@ class RedisSessionStore(SessionStore):
     @classmethod
     def from_url(cls, url: str, session_ttl_s: int, prefix: str = "operator:",
                  clock: Callable[[], float] = time.time, *, cluster: bool = False) -> RedisSessionStore:
-        """A pooled client; `cluster` for a Redis Cluster URL (any one node; the rest are discovered)."""
+        """A pooled client; `cluster` for a Redis Cluster URL (any one node; the rest are discovered).
+
+        No socket_timeout: redis-py implements it with a task per command sent. Each store
+        call is bounded by one `asyncio.timeout` instead (see `_call`), and redis-py drops a
+        connection whose read was cancelled, so no stale reply is ever read.
+        """
         client: redis.Redis | RedisCluster
         if cluster:
-            client = RedisCluster.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+            client = RedisCluster.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S)
         else:
-            client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                          health_check_interval=30, max_connections=200)
+            client = redis.Redis.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S, health_check_interval=30,
+                                          max_connections=200)
         return cls(client, session_ttl_s, prefix, clock)
 
     def _key(self, sender: str, name: str) -> str:
         return f"{self.prefix}{{{sender}}}:{name}"
 
-    async def _run(self, script: _Script, keys: list[str], args: list[Any]) -> Any:
+    async def _call(self, aw: Awaitable[T]) -> T:
+        """One Redis call under the store's timeout; every failure becomes StoreUnavailable."""
         try:
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                return await aw
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def _run(self, script: _Script, keys: list[str], args: list[Any]) -> Any:
+        async def run() -> Any:
             try:
                 return await self.client.evalsha(script.sha, len(keys), *keys, *args)
             except NoScriptError:  # a restarted or new Redis: load it once, EVALSHA from then on
                 return await self.client.eval(script.text, len(keys), *keys, *args)
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
+
+        return await self._call(run())
 
     async def _begin(self, sender: str, sid: str, token: str, window: int, rate_limit: int) -> Begin:
         key = self._key
@@ -127,30 +144,17 @@ class RedisSessionStore(SessionStore):
         )
 
     async def load(self, sender: str) -> Session | None:
-        try:
-            raw = await self.client.get(self._key(sender, "s"))
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
-        return Session.loads(raw)
+        return Session.loads(await self._call(self.client.get(self._key(sender, "s"))))
 
     async def set_opted_out(self, sender: str, opted_out: bool) -> None:
         key = self._key(sender, "o")
-        try:
-            await (self.client.set(key, "1") if opted_out else self.client.delete(key))
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
+        await self._call(self.client.set(key, "1") if opted_out else self.client.delete(key))
 
     async def is_opted_out(self, sender: str) -> bool:
-        try:
-            return bool(await self.client.exists(self._key(sender, "o")))
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
+        return bool(await self._call(self.client.exists(self._key(sender, "o"))))
 
     async def ping(self) -> None:
-        try:
-            await self.client.ping()
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
+        await self._call(self.client.ping())
 
     async def aclose(self) -> None:
         await self.client.aclose()
