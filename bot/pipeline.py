@@ -133,12 +133,21 @@ class Pipeline:
             log.exception("message from %s failed", mask(msg.sender))
             self.metrics.outcome("error")
             reply = "Sorry, that failed on our side. Try again, or send help."
-            await self.store.finish(msg.sender, msg.message_sid, begin.lock, begin.session or Session(), reply)
+            await self._save(msg, begin, begin.session or Session(), reply)
             return reply
         session.updated_at = now
-        await self.store.finish(msg.sender, msg.message_sid, begin.lock, session, reply)
+        await self._save(msg, begin, session, reply)
         self.metrics.outcome("answered")
         return reply
+
+    async def _save(self, msg: Inbound, begin: Begin, session: Session, reply: str) -> None:
+        """Save session and reply; if the store went away meanwhile, the answer still goes out."""
+        try:
+            await self.store.finish(msg.sender, msg.message_sid, begin.lock, session, reply)
+        except StoreUnavailable:
+            log.warning("session of %s not saved: store unavailable", mask(msg.sender))
+            if begin.lock is not None:
+                self.store.release_later(msg.sender, begin.lock)
 
     async def _reply(self, session: Session, body: str, expired: bool) -> str:
         conv = self.conversation

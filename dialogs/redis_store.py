@@ -45,6 +45,12 @@ end
 return {0}
 """
 
+# KEYS: lock   ARGV: token
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
 # KEYS: session, reply, lock   ARGV: token, session_json ('' deletes), ttl, reply, reply_ttl (0: keep none)
 _FINISH = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) == ARGV[1] then
@@ -74,6 +80,7 @@ class RedisSessionStore(SessionStore):
         self._begin_script = _Script(_BEGIN)
         self._relock_script = _Script(_RELOCK)
         self._finish_script = _Script(_FINISH)
+        self._release_script = _Script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, session_ttl_s: int, prefix: str = "operator:",
@@ -133,6 +140,9 @@ class RedisSessionStore(SessionStore):
             return False, None
         return True, Session.loads(res[1] if len(res) > 1 else None)
 
+    async def _release(self, sender: str, token: str) -> None:
+        await self._run(self._release_script, [self._key(sender, "l")], [token])
+
     async def finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
                      reply: str) -> None:
         key = self._key
@@ -157,4 +167,5 @@ class RedisSessionStore(SessionStore):
         await self._call(self.client.ping())
 
     async def aclose(self) -> None:
+        await super().aclose()
         await self.client.aclose()

@@ -23,7 +23,8 @@ from dialogs.session import Session
 
 REPLY_TTL_S = 24 * 3600  # Twilio retries within seconds; a day is generous
 EXPIRED_GRACE_S = 24 * 3600  # an expired session is kept this long to say "that conversation expired"
-LOCK_TTL_S = 60.0  # longer than any answer takes; a crashed holder frees the lock after this
+LOCK_TTL_S = 30.0  # longer than any answer takes (monitors time out within 14 s); a crashed holder frees it
+RELEASE_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # retries of an orphaned lock's release, ~30 s in all
 LOCK_POLL_S = 0.02
 
 
@@ -48,6 +49,7 @@ class SessionStore(ABC):
         # Lock tokens: unique across processes by the random prefix, cheap per message by the counter.
         self._token_prefix = secrets.token_hex(6) + ":"
         self._tokens = itertools.count()
+        self._releases: set[asyncio.Future[None]] = set()
 
     @property
     def key_ttl_s(self) -> int:
@@ -60,16 +62,43 @@ class SessionStore(ABC):
         """
         token = f"{self._token_prefix}{next(self._tokens)}"
         window = int(self.clock() // 60)
-        first = await self._begin(sender, message_sid, token, window, rate_limit)
-        if first.duplicate is not None or first.count > rate_limit or first.lock is not None:
+        try:
+            first = await self._begin(sender, message_sid, token, window, rate_limit)
+            if first.duplicate is not None or first.count > rate_limit or first.lock is not None:
+                return first
+            deadline = time.monotonic() + lock_wait_s
+            while time.monotonic() < deadline:
+                await asyncio.sleep(LOCK_POLL_S)
+                got, session = await self._relock(sender, token)
+                if got:
+                    return Begin(count=first.count, lock=token, session=session)
             return first
-        deadline = time.monotonic() + lock_wait_s
-        while time.monotonic() < deadline:
-            await asyncio.sleep(LOCK_POLL_S)
-            got, session = await self._relock(sender, token)
-            if got:
-                return Begin(count=first.count, lock=token, session=session)
-        return first
+        except StoreUnavailable:
+            self.release_later(sender, token)
+            raise
+
+    def release_later(self, sender: str, token: str) -> None:
+        """A call that timed out may still run when the store wakes up and take the lock with
+        nobody left to release it: keep trying to release it (if still ours) for a while."""
+        task = asyncio.ensure_future(self._release_when_back(sender, token))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+
+    async def _release_when_back(self, sender: str, token: str) -> None:
+        answered = 0
+        for delay in RELEASE_BACKOFF_S:
+            await asyncio.sleep(delay)
+            try:
+                await self._release(sender, token)
+            except StoreUnavailable:
+                continue
+            answered += 1
+            if answered == 2:  # the second answer comes after anything sent before the stall
+                return
+
+    @abstractmethod
+    async def _release(self, sender: str, token: str) -> None:
+        """Delete the sender's lock if it holds `token`."""
 
     @abstractmethod
     async def _begin(self, sender: str, sid: str, token: str, window: int, rate_limit: int) -> Begin: ...
@@ -99,8 +128,10 @@ class SessionStore(ABC):
     async def ping(self) -> None:
         """Raise StoreUnavailable when the store cannot be reached."""
 
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
-        pass
+    async def aclose(self) -> None:
+        """Stop retrying releases (the locks' TTL frees them); subclasses close their clients."""
+        for task in list(self._releases):
+            task.cancel()
 
 
 class MemorySessionStore(SessionStore):
@@ -149,6 +180,10 @@ class MemorySessionStore(SessionStore):
         if not self._take_lock(sender, token):
             return Begin(count=count)
         return Begin(count=count, lock=token, session=self._session(sender))
+
+    async def _release(self, sender: str, token: str) -> None:
+        if self._get("l:" + sender) == token:
+            del self._data["l:" + sender]
 
     async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]:
         if not self._take_lock(sender, token):

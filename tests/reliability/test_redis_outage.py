@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +23,7 @@ from tests.phone import NUMBERS, Phone, reply_text
 from tests.servers import redis as redis_servers
 from tests.servers.redis import RedisServer
 
-redis_server = redis_servers.redis_server  # the fixture, until tests/conftest.py lists the plugin
+redis_server = redis_servers.redis_server  # the fixture (function-scoped: each test its own server)
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +98,37 @@ class TestRedisOutage:
                 assert (await phone.text("metrics")).startswith("Which metric?")
         finally:
             server.__exit__()
+
+
+@pytest.fixture
+async def impatient_app(redis_server: RedisServer, loki: LokiFake) -> AsyncIterator[Quart]:
+    """As `app`, but a busy sender is told so after 0.2 s instead of 5 s."""
+    settings = make_settings(redis_url=redis_server.url, loki_url=loki.url, log_services="api,web",
+                             monitor_timeout_s=2, lock_wait_s=0.2)
+    application = create_app(settings)
+    async with application.test_app():
+        yield application
+
+
+async def test_a_hung_redis_is_bounded_by_the_store_timeout(impatient_app: Quart, redis_server: RedisServer) -> None:
+    """Redis frozen (SIGSTOP), not dead: calls time out, stateless commands still answer, and
+    when it thaws the service carries on with the same connections pool."""
+    phone = Phone(impatient_app.test_client(), NUMBERS[0])
+    await phone.expect("logs", r"^Logs for which service\?")
+    assert redis_server.proc is not None
+    os.kill(redis_server.proc.pid, signal.SIGSTOP)
+    try:
+        assert "status" in await phone.text("help")
+        assert UNAVAILABLE in await phone.text("api")
+        assert (await impatient_app.test_client().get("/ready")).status_code == 503
+    finally:
+        os.kill(redis_server.proc.pid, signal.SIGCONT)
+    # The timed-out `api` still ran when Redis woke and took the sender's lock; the store keeps
+    # releasing such orphaned locks, so the sender is back well before the 30 s lock TTL.
+    for _ in range(20):
+        reply = await phone.text("logs api 1h")
+        if reply.startswith("api, last 1h: 1 error"):
+            break
+        assert reply.startswith("Still working"), reply
+        await asyncio.sleep(0.5)
+    assert reply.startswith("api, last 1h: 1 error"), reply
