@@ -57,6 +57,7 @@ def serve(args: argparse.Namespace) -> int:
     config.bind = [f"{host}:{args.port}"]
     config.workers = 0 if args.workers <= 1 else args.workers
     config.accesslog = None
+    config.errorlog = None  # hypercorn's messages reach the root handler once, not twice
     config.graceful_timeout = 5
     print(f"operator serving on http://{host}:{args.port} (POST /sms)", file=sys.stderr, flush=True)
     return run(config)

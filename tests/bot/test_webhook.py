@@ -119,6 +119,16 @@ class TestSenders:
         with pytest.raises(ValueError, match="AUTHORIZED_NUMBERS"):
             create_app(make_settings(authorized_numbers="+14155550100,12"))
 
+    async def test_local_mode_without_a_list_accepts_loopback_senders(self, store: SessionStore) -> None:
+        """`operator serve --local` with no AUTHORIZED_NUMBERS: whoever is on loopback may try it."""
+        app = create_app(make_settings(twilio_auth_token=None, authorized_numbers=""), local=True, store=store)
+        async with app.test_app():
+            response = await app.test_client().post("/sms", form={"From": STRANGER, "Body": "help"})
+            assert "status" in reply_text(await response.get_data(as_text=True))
+        strict = create_app(make_settings(authorized_numbers=""), store=store)
+        async with strict.test_app():
+            assert await Phone(strict.test_client(), STRANGER).text("help") == ""
+
     def test_refuses_to_run_without_token_unless_local(self) -> None:
         with pytest.raises(RuntimeError, match="TWILIO_AUTH_TOKEN"):
             create_app(make_settings(twilio_auth_token=None))
