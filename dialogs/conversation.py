@@ -53,6 +53,10 @@ class Conversation:
         return []
 
     def _prompt(self, session: Session) -> str:
+        """The open question with its options; it names `reset` (CANCEL may be a carrier opt-out)."""
+        return f"{self._question(session)} (or reset)"
+
+    def _question(self, session: Session) -> str:
         command = session.slots.get("command", "")
         slot = slot_of(session.state)
         options = self._options(session)
@@ -91,7 +95,8 @@ class Conversation:
         if session.state != IDLE:
             if command == "help":
                 return self._dialog_help(session)
-            if command is None or command == session.slots.get("command"):
+            # `more`/`again` mean nothing while a question is open: read them as a miss, re-ask.
+            if command in (None, "more", "again", session.slots.get("command")):
                 return await self._fill(session, intent)
             # A new command abandons the dialog, and the list it offered with it.
             session.state, session.slots, session.items, session.list_kind = IDLE, {}, [], ""
@@ -127,7 +132,7 @@ class Conversation:
                 return "Still not sure what you meant, so I reset. Send help for commands."
             if intent.window_rejected:
                 return f"Windows go from 1m to 7d. {self._prompt(session)}"
-            return f"Didn't get that. {self._prompt(session)} (or reset)"
+            return f"Didn't get that. {self._prompt(session)}"
         session.misses = 0
         return await self._advance(session, session.slots["command"])
 
@@ -186,7 +191,7 @@ class Conversation:
         return str(item.get("detail") or item.get("name") or item.get("label"))
 
     def _dialog_help(self, session: Session) -> str:
-        return f"{self._prompt(session)}. Reply with one of those, or reset to stop."
+        return f"{self._question(session)} Reply with a number or a name, or reset to stop."
 
     @staticmethod
     def _has(session: Session, slot: str) -> bool:

@@ -118,6 +118,12 @@ TRANSCRIPTS = {
         ("repet", r"^Did you mean (again or reset|reset or again)\?$"),
         ("xyzzy", r"^I don't know that\. Try help\.$"),
     ],
+    "follow-up words inside an open question re-ask it": [
+        ("logs", ASK_SERVICE),
+        ("more", r"^Didn't get that\. Logs for which service\?"),
+        ("again", r"^Didn't get that\. Logs for which service\?"),
+        ("web", ASK_WINDOW),
+    ],
     "cancel resets too, and nothing is remembered after": [
         ("logs", ASK_SERVICE),
         ("cancel", r"^OK, cleared\.$"),
