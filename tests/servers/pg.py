@@ -25,7 +25,14 @@ import pytest
 
 from tests.servers.common import free_port, need_binary, start, stop, unavailable, wait_until
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _newest_pg_bin() -> Path:
+    """The newest installed PostgreSQL's binaries (Debian keeps one folder per major version)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _newest_pg_bin()
 OS_USER = "postgres"
 
 
