@@ -151,7 +151,7 @@ class Pipeline:
 
     async def _reply(self, session: Session, body: str, expired: bool) -> str:
         conv = self.conversation
-        intent = parse(body, services=conv.monitors.log_services, metrics=list(conv.monitors.metric_aliases),
+        intent = parse(body, services=conv.monitors.log_services, metrics=conv.monitors.metric_names,
                        expecting=conv.expecting(session))
         if intent.command:
             self.metrics.commands.labels(intent.command).inc()
@@ -166,7 +166,7 @@ class Pipeline:
 
     async def _without_store(self, body: str) -> str:
         monitors = self.conversation.monitors
-        services, metrics = monitors.log_services, list(monitors.metric_aliases)
+        services, metrics = monitors.log_services, monitors.metric_names
         # Without the session a dialog answer cannot be told from a command ("api" answers
         # "which service?" and also means gateway): answer only what is a command either way.
         intent, *answers = (parse(body, services=services, metrics=metrics, expecting=expecting)

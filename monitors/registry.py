@@ -49,6 +49,7 @@ class Monitors:
     ) -> None:
         self.all = list(monitors)
         self.metric_aliases = dict(metric_aliases or {})
+        self.metric_names = tuple(self.metric_aliases)  # read by the parser on every message
         self.log_services = list(log_services)
         self.observers: list[Callable[[Health], None]] = []  # e.g. the service's own metrics
 
