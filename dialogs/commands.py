@@ -12,18 +12,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dialogs.answer import Answer
+from monitors.alerting import collect_alerts, format_alert_detail, format_alert_list, numbered_alerts
 from monitors.base import (
     ALERTS,
     DB,
     GATEWAY,
     LOGS,
-    METRICS,
     Health,
     LogSource,
     MetricSource,
     MonitorError,
     ReportSource,
 )
+from monitors.log_format import format_logs
+from monitors.metric_format import format_metric, format_metric_error
 from monitors.registry import Monitors
 
 
@@ -80,8 +82,6 @@ def format_status(results: list[Health]) -> str:
 
 
 async def run_alerts(monitors: Monitors, now: datetime | None = None) -> Answer:
-    from monitors.alerting import collect_alerts, format_alert_detail, format_alert_list, numbered_alerts
-
     sources = monitors.with_capability(ALERTS)
     if not sources:
         return _not_configured("alert source", "ALERTMANAGER_URL, PROMETHEUS_URL or DATADOG_API_KEY")
@@ -95,25 +95,21 @@ async def run_alerts(monitors: Monitors, now: datetime | None = None) -> Answer:
 
 
 async def run_metrics(monitors: Monitors, metric: str) -> Answer:
-    from monitors.metric_format import format_metric
-
     alias = monitors.metric_aliases.get(metric)
     if alias is None:
         return Answer(f"No metric named {metric}. Try: {', '.join(monitors.metric_aliases)}.")
-    source = next((m for m in monitors.with_capability(METRICS) if m.name == alias.source), None)
+    source = monitors.by_name(alias.source)
     if not isinstance(source, MetricSource):
         return _not_configured(f"{alias.source} for metric {metric}", f"{alias.source.upper()}_URL")
     query = {"command": "metrics", "metric": metric}
     try:
         result = await source.query_metric(alias)
     except MonitorError as exc:
-        return Answer(f"{metric}: {source.name} DOWN: {exc.reason}", query=query)
+        return Answer(format_metric_error(alias, source.name, exc.reason), query=query)
     return Answer(format_metric(result), query=query)
 
 
 async def run_logs(monitors: Monitors, service: str, window: timedelta, limit: int = 20) -> Answer:
-    from monitors.log_format import format_logs
-
     sources = [m for m in monitors.with_capability(LOGS) if isinstance(m, LogSource)]
     if not sources:
         return _not_configured("logs backend", "LOKI_URL or ELASTICSEARCH_URL")
