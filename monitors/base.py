@@ -99,6 +99,19 @@ class LogResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong in the monitored system (not in the monitor): what `status` rolls up.
+
+    ``severity`` is "crit" or "warn"; ``text`` is short and self-contained for an SMS
+    ("target 127.0.0.1:9100 (node) down 2m", "pgbouncer: 2 clients waiting").
+    """
+
+    severity: str
+    monitor: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Short, already-worded lines for commands whose data is backend-specific (db, gateway)."""
 
@@ -221,3 +234,11 @@ class ReportSource(ABC):
 
     @abstractmethod
     async def report(self) -> Report: ...
+
+
+class ProblemSource(ABC):
+    """A monitor that can say what is wrong in the system it watches, for `status`."""
+
+    @abstractmethod
+    async def problems(self) -> list[Problem]:
+        """Current problems, most severe first; raise MonitorError when the backend fails."""
