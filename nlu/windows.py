@@ -42,7 +42,7 @@ _UNITS: Final = {
     **dict.fromkeys(("y", "yr", "yrs", "year", "years"), 365 * _DAY),
 }
 # Units that stand alone after "last"/"past" ("last hour"); single letters never do.
-_WORD_UNITS: Final = frozenset(u for u in _UNITS if len(u) > 2)
+_WORD_UNITS: Final = frozenset(u for u in _UNITS if len(u) > 1)
 _NUMBER_WORDS: Final = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "eighteen": 18,
@@ -58,6 +58,7 @@ _COMPACT_PART: Final = re.compile(rf"({_NUMBER})([a-z]{{1,7}})")
 # 2am, 2:30pm, 14:00, 8:30 (a bare "2" is a list choice, never a clock time).
 _CLOCK: Final = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm)?")
 _CLOCK_WORDS: Final = {"midnight": time(0), "noon": time(12), "midday": time(12)}
+_HTTP_STATUS: Final = re.compile(r"[45]\d\ds")
 _DAY_WORDS: Final = {"today": 0, "yesterday": 1}
 
 OutOfRange = Literal["too short", "too long"]
@@ -105,6 +106,8 @@ def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) 
     word = tokens[i]
     if word in _WORD_UNITS and _and_a_half(tokens, i + 1):  # "hour and a half"
         return _duration(tokens, start, i + 1, 1.0, word)
+    if _HTTP_STATUS.fullmatch(word):  # "500s", "502s" are HTTP errors, not 500 seconds
+        return None
     compact = _compact_seconds(word)
     if compact is not None:
         return _found(tokens, start, i + 1, compact)
