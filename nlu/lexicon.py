@@ -89,6 +89,16 @@ EMOJI: Final[MappingProxyType[str, str]] = MappingProxyType(
     {"🚨": "alerts", "🔥": "alerts", "🆘": "alerts", "❓": "help", "❔": "help", "🤔": "help", "🤷": "help"}
 )
 
+# "what does <x> do", "how does <x> work", "what is <x> for": a question about a command.
+HELP_FRAMES: Final = (
+    (("what", "does"), ("do", "mean", "show")),
+    (("what", "do"), ("do", "mean", "show")),
+    (("how", "does"), ("work",)),
+    (("how", "do"), ("work",)),
+    (("whats",), ("for",)),
+    (("what", "is"), ("for",)),
+)
+
 # Words between two questions in one text ("status and alerts", "status, then alerts").
 JOINERS: Final = frozenset({"and", "then", "plus", "also", "n"})
 

@@ -123,6 +123,9 @@ class Reader:
         unsupported = self._unsupported(polite)
         if unsupported is not None:
             return Reading(unsupported=unsupported)
+        framed = self._help_frame(tokens)
+        if framed is not None:
+            return framed
         parts = self._split(tokens, now)
         if len(parts) > 1:
             readings = [self._one(p, now) for p in parts]
@@ -131,6 +134,18 @@ class Reader:
                 first.also = rest
                 return first
         return self._one(tokens, now)
+
+    def _help_frame(self, tokens: list[str]) -> Reading | None:
+        """``what does metrics do``: help about the command named in the middle."""
+        if "help" not in self.names:
+            return None
+        for head, tails in lexicon.HELP_FRAMES:
+            if tuple(tokens[: len(head)]) == head and tokens[-1] in tails and len(tokens) > len(head) + 1:
+                middle = tokens[len(head) : -1]
+                named = [c for t in middle for c in self.words.get(t, ()) if t in self.names or len(middle) == 1]
+                if len(set(named)) == 1:
+                    return Reading(command="help", topic=named[0])
+        return None
 
     def _emoji(self, text: str) -> Reading:
         for ch in text:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
-from nlu import Intent
-from tests.nlu.corpus import METRICS, SERVICES, Case, Query
+from nlu import Intent, parse
+from nlu.command_words import WORDS
+from tests.nlu.corpus import METRICS, SERVICES, Case, Query, Tally, judge, load
 
-Parse = Callable[[str, "str | None", datetime], Intent]
+Parse = Callable[[str, str | None, datetime], Intent]
 FORMS = {"logs": ("service", "window"), "metrics": ("metric",)}
 
 
@@ -48,6 +50,19 @@ def _window(intent: Intent) -> str | None:
 def _query(intent: Intent) -> Query:
     return Query(intent.command or "none", service=intent.service, window=_window(intent), metric=intent.metric,
                  choice=intent.choice, topic=intent.topic)
+
+
+def parse_in_corpus(text: str, expecting: str | None, now: datetime) -> Intent:
+    return parse(text, services=SERVICES, metrics=METRICS, expecting=expecting, now=now)
+
+
+def parser_tally(path: Path, now: datetime) -> Tally:
+    """Every row of the corpus at ``path`` through the parser, judged."""
+    result = Tally()
+    for case in load(path):
+        got = run(case, parse_in_corpus, now)
+        result.add(case, judge(case.want, got, now, WORDS), got)
+    return result
 
 
 def run(case: Case, parse: Parse, now: datetime) -> tuple[Query, ...]:

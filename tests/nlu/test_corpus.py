@@ -1,0 +1,109 @@
+"""The understanding corpus through the parser: the targets of issue 10, asserted.
+
+Every row of tests/data/corpus.tsv (and the held-out tests/data/corpus_holdout.tsv) is parsed
+turn by turn with the context a conversation gives (tests/nlu/parser_run.py) and judged
+(tests/nlu/corpus.py). Targets: at least 95% understood, at least 90% of follow-ups, and not one
+text that runs a different command than meant. bench/understanding.py prints the same figures
+per category for the README.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from nlu.command_words import WORDS
+from tests.nlu.corpus import CORPUS, FOLLOW_UP, METRICS, SERVICES, Case, Tally, judge, load, parse_want
+from tests.nlu.parser_run import parser_tally
+
+HOLDOUT = CORPUS.with_name("corpus_holdout.tsv")
+# Mid-morning, so "since 2am" and "since 14:00" (yesterday's) are both ordinary windows.
+NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", params=[CORPUS, HOLDOUT], ids=["corpus", "holdout"])
+def measured(request: pytest.FixtureRequest) -> Tally:
+    path: Path = request.param
+    return parser_tally(path, NOW)
+
+
+class TestCorpusFile:
+    def test_size_and_shape(self) -> None:
+        """At least 400 texts, every category of the issue present, every want readable."""
+        cases = load()
+        assert len(cases) >= 400
+        categories = Counter(c.category for c in cases)
+        for needed in ("plain", "typo", "alerts", "status", "metrics", "logs", "db", "gateway", "window",
+                       FOLLOW_UP, "smalltalk", "unsupported", "two", "emoji", "reset", "ambiguous"):
+            assert categories[needed] >= 4, needed
+        assert sum(1 for c in cases if c.before) >= 50  # multi-turn conversations
+
+    def test_texts_are_distinct(self) -> None:
+        """No text is counted twice in the same context."""
+        seen = Counter((c.before, c.text) for c in load() + load(HOLDOUT))
+        assert [k for k, n in seen.items() if n > 1] == []
+
+    def test_wants_name_real_things(self) -> None:
+        """Every wanted service/metric is one the corpus configures; every command is a command or outcome."""
+        outcomes = {*WORDS, "smalltalk", "unsupported", "ask"}
+        for case in load() + load(HOLDOUT):
+            for query in case.want:
+                assert query.command in outcomes, case.label
+                assert query.service in (None, *SERVICES), case.label
+                assert query.metric in (None, *METRICS), case.label
+
+    def test_want_syntax(self) -> None:
+        """The want column: a command, key=value slots, ' + ' between two questions."""
+        first, second = parse_want("metrics metric=cpu window=3600 + alerts choice=2")
+        assert (first.command, first.metric, first.window) == ("metrics", "cpu", "3600")
+        assert (second.command, second.choice) == ("alerts", 2)
+        assert parse_want("unsupported ack")[0].instead == "ack"
+
+
+class TestParserTargets:
+    def test_understood_overall(self, measured: Tally) -> None:
+        """At least 95% of texts mean exactly what they should."""
+        assert measured.rate() >= 0.95, measured.table()
+
+    def test_understood_follow_ups(self, measured: Tally) -> None:
+        """At least 90% of follow-ups, read in the context of the turns before them."""
+        assert measured.rate(FOLLOW_UP) >= 0.90, measured.table()
+
+    def test_nothing_runs_a_different_command(self, measured: Tally) -> None:
+        """Asking is fine, guessing wrong is not: zero texts run another command or query."""
+        assert [(c.label, got) for c, got in measured.wrong] == []
+
+
+class TestJudge:
+    """The judge itself must be able to fail: a wrong reading is counted wrong, a question is not."""
+
+    def _case(self, want: str) -> Case:
+        return Case(0, "x", (), "x", parse_want(want))
+
+    def test_wrong_command_is_wrong(self) -> None:
+        """Running status where alerts was meant is a wrong answer."""
+        assert judge(parse_want("alerts"), parse_want("status"), NOW, WORDS) == "wrong"
+
+    def test_wrong_service_is_wrong(self) -> None:
+        """Logs of another service is a wrong answer too."""
+        assert judge(parse_want("logs service=web"), parse_want("logs service=api"), NOW, WORDS) == "wrong"
+
+    def test_asking_is_not_wrong(self) -> None:
+        """Asking (or starting the right dialog with a slot still to ask) is harmless."""
+        assert judge(parse_want("logs service=web"), parse_want("ask"), NOW, WORDS) == "asked"
+        assert judge(parse_want("logs service=web window=3600"), parse_want("logs service=web"), NOW,
+                     WORDS) == "asked"
+
+    def test_acting_instead_of_declining_is_wrong(self) -> None:
+        """An unsupported action answered with a command looks like it acted: wrong."""
+        assert judge(parse_want("unsupported"), parse_want("alerts choice=1"), NOW, WORDS) == "wrong"
+
+    def test_since_is_judged_against_the_clock(self) -> None:
+        """'since 2am' at 09:30 is 7.5 hours; 7 hours is not it."""
+        assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=27000"), NOW,
+                     WORDS) == "understood"
+        assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=25200"), NOW,
+                     WORDS) == "wrong"
