@@ -24,7 +24,7 @@ SMALLTALK: Final = frozenset(
 # Words that may ride along with small talk without making it a question ("thanks bot", "hey there").
 SMALLTALK_NEUTRAL: Final = frozenset(
     {"bot", "there", "you", "u", "are", "r", "alive", "much", "a", "lot", "again", "it", "so", "very", "man",
-     "mate", "buddy", "guys", "team", "operator", "still", "for", "that", "the", "info"}
+     "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info"}
 )  # fmt: skip
 
 # Verbs for things Operator cannot do from a phone (yet): "I can't do that (yet)", never an answer

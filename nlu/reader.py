@@ -46,7 +46,8 @@ _HTTP_ERRORS: Final = re.compile(r"[45](?:\d\d|xx)s?")
 _FOLLOW_UP: Final = frozenset({"about", "too", "also", "same", "instead", "try", "well", "and", "now", "then"})
 _DROP: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
                           "reset", "clear", "never", "mind", "it", "that", "ugh", "oh", "ah", "no", "thanks",
-                          "over", "start", "leave", "drop", "this", "the", "question", "please", "pls"})
+                          "over", "start", "leave", "drop", "this", "the", "question", "please", "pls", "and", "eh",
+                          "meh", "oops", "sorry", "wait", "hmm", "actually"})
 _DROP_CORE: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
                                "reset", "clear", "never", "drop", "leave"})
 
@@ -69,6 +70,7 @@ class Reading:
     unsupported: str | None = None
     also: list[Reading] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)  # further metrics named beside ``metric``
+    weak: bool = False  # status read from state words only ("what's up"): not a question of its own
 
     def slotted(self) -> bool:
         return any(v is not None for v in (self.service, self.window, self.window_rejected, self.choice,
@@ -129,7 +131,7 @@ class Reader:
         parts = self._split(tokens, now)
         if len(parts) > 1:
             readings = [self._one(p, now) for p in parts]
-            if all(r.command is not None and not r.ambiguous for r in readings):
+            if all(r.command is not None and not r.ambiguous and not r.weak for r in readings):
                 first, *rest = readings
                 first.also = rest
                 return first
@@ -143,8 +145,8 @@ class Reader:
             if tuple(tokens[: len(head)]) == head and tokens[-1] in tails and len(tokens) > len(head) + 1:
                 middle = tokens[len(head) : -1]
                 named = [c for t in middle for c in self.words.get(t, ()) if t in self.names or len(middle) == 1]
-                if len(set(named)) == 1:
-                    return Reading(command="help", topic=named[0])
+                if len(set(named)) <= 1:
+                    return Reading(command="help", topic=named[0] if named else None)
         return None
 
     def _emoji(self, text: str) -> Reading:
@@ -406,6 +408,8 @@ class Reader:
                 return reading
             if state and "status" in self.names:
                 reading.command = "status"
+                # Only "up"/"ok"-like words: fine alone ("we good?"), too weak to be a second question.
+                reading.weak = not any("status" in self.words.get(t, ()) for t in tokens)
                 return reading
             return self._closest_example(reading, tokens)
         ranked = sorted(votes, key=lambda c: (-votes[c], self.order.index(c) if c in self.order else 99))

@@ -3,7 +3,7 @@
 Only sentence punctuation is stripped from the ends of a word (``STATUS!!``, ``Logs,``);
 anything else (quotes, braces, ``$``, ``*``) stays inside the token, so such a word can never
 match a service or metric name. Apostrophes go (``what's`` → ``whats``, ``how's`` → ``hows``),
-and ``&``, ``+`` and ``/`` between words read as ``and`` (``status/alerts``).
+and ``&``, ``+``, ``/`` and commas between words read as ``and`` (``status/alerts``).
 
 ``drop_fillers`` removes the words that carry no meaning in an on-call text (``show me``,
 ``pls``, ``the``, ``can you``, ``hey``, ``any chance``) but never one the caller marks as
@@ -21,6 +21,8 @@ from typing import Final
 _SPLIT: Final = re.compile(r"[\s,;]+")
 # "status/alerts", "cpu&mem", "status+alerts": a joiner between two words is a word of its own.
 _JOINER: Final = re.compile(r"(?<=[^\s/&+])\s*[/&+]\s*(?=[^\s/&+])|(?<=\s)[&+](?=\s)")
+# "alerts, status": a comma between words joins two things like "and" does (not "1,5").
+_COMMA: Final = re.compile(r"(?<=\D),|,(?=\D)")
 # Trailing/leading sentence punctuation, including the lookalikes phones substitute.
 _EDGE_PUNCTUATION: Final = ".,:;!?…¡¿"
 _APOSTROPHES: Final = str.maketrans("", "", "'’‘`")
@@ -58,7 +60,7 @@ def clean(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Cleaned, non-empty words of ``text``, at most ``MAX_TOKENS`` of them."""
     words: list[str] = []
-    for raw in _SPLIT.split(_JOINER.sub(" and ", text)):
+    for raw in _SPLIT.split(_JOINER.sub(" and ", _COMMA.sub(" and ", text))):
         word = clean(raw)
         if word:
             words.append(word)
