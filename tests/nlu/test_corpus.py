@@ -77,6 +77,14 @@ class TestParserTargets:
         assert [(c.label, got) for c, got in measured.wrong] == []
 
 
+def test_readme_table_is_current() -> None:
+    """README's understanding block is exactly what bench/understanding.py produces now."""
+    from bench.understanding import END, README, START, report
+
+    text = README.read_text()
+    assert text.split(START, 1)[1].split(END, 1)[0].strip() == report().strip()
+
+
 class TestJudge:
     """The judge itself must be able to fail: a wrong reading is counted wrong, a question is not."""
 
