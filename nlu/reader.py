@@ -31,7 +31,7 @@ from nlu import lexicon
 from nlu.fuzzy import close_matches
 from nlu.names import NameTable
 from nlu.slots import choice_word, match_yes_no
-from nlu.text import FILLERS, tokenize
+from nlu.text import FILLERS, drop_fillers, tokenize
 from nlu.windows import scan_window
 
 NAME_WEIGHT: Final = 4  # "logs", "db": the command's own name
@@ -90,6 +90,7 @@ class Reader:
     fuzzy_words: tuple[str, ...]  # words a typo may land on (4+ letters: shorter ones only exact)
     fuzzy_commands: tuple[tuple[str, ...], ...]
     escape: frozenset[str]
+    mutating: frozenset[str]
     services: NameTable
     metrics: NameTable
     whole: Mapping[str, str]  # multi-word words of one command, as one string ("start over")
@@ -105,7 +106,7 @@ class Reader:
             return Reading()
         if all(not any(ch.isalnum() for ch in t) and t != "?" for t in tokens):
             return self._emoji("".join(tokens))
-        content = [t for t in tokens if t not in FILLERS or t in self.keep]
+        content = drop_fillers(tokens, self.keep)
         polite = [t for t in tokens if t not in lexicon.POLITE or t in self.keep]
         if expecting is not None:
             answer = self._answer(tokens, content, expecting, now)
@@ -120,6 +121,8 @@ class Reader:
             hits = close_matches(" ".join(tokens), self.whole_keys)
             if hits and (len(hits) == 1 or hits[1][0] > hits[0][0]):
                 whole = self.whole[self.whole_keys[hits[0][1]]]
+                if whole in self.mutating:
+                    return Reading(ambiguous=(whole,))
         if whole is not None:  # "start over", "never mind": a word of the vocabulary
             return Reading(command=whole)
         unsupported = self._unsupported(polite)
@@ -354,6 +357,9 @@ class Reader:
         hits = close_matches(token, self.fuzzy_words)
         best = hits[0][0] if hits else None
         commands = {c for d, i in hits if d == best for c in self.fuzzy_commands[i]}
+        if commands & self.mutating:  # "ak 2" is not an acknowledgement: ask
+            reading.ambiguous = tuple(c for c in self.order if c in commands)
+            return False
         if len(commands) == 1:
             command = commands.pop()
             word = self.fuzzy_words[next(i for d, i in hits if d == best)]
@@ -421,6 +427,9 @@ class Reader:
             if len(tied) > 1:
                 reading.ambiguous = tuple(c for c in self.order if c in tied)
                 return reading
+        if top in self.mutating and len(ranked) > 1 and top not in named:  # only a clear name changes things
+            reading.ambiguous = tuple(c for c in self.order if c in ranked[:2])
+            return reading
         if top == "more" and reading.choice is not None:  # "more on 2": that item
             return reading
         reading.command = top
@@ -440,7 +449,8 @@ class Reader:
         found = process.extractOne(" ".join(tokens), self.examples, scorer=fuzz.token_sort_ratio,
                                    processor=utils.default_process, score_cutoff=PHRASE_CUTOFF)
         if found is not None:
-            return Reading(command=self.example_commands[found[2]])
+            command = self.example_commands[found[2]]
+            return Reading(ambiguous=(command,)) if command in self.mutating else Reading(command=command)
         return reading
 
     def _exact_commands(self, token: str) -> frozenset[str]:
@@ -462,8 +472,13 @@ def build_reader(
     escape: frozenset[str],
     services: Sequence[str],
     metrics: Sequence[str],
+    mutating: frozenset[str] = frozenset(),
 ) -> Reader:
-    """A ``Reader`` for these commands (help order; each with its words and phrases) and names."""
+    """A ``Reader`` for these commands (help order; each with its words and phrases) and names.
+
+    ``mutating`` commands change something: they are only ever read from an exact word, never
+    from a typo, a phrase scored by rapidfuzz or a tie; a near miss of one is a question.
+    """
     order = tuple(words)
     word_commands: dict[str, list[str]] = {}
     phrase_list: list[tuple[tuple[str, ...], str]] = []
@@ -499,6 +514,7 @@ def build_reader(
         fuzzy_words=fuzzy,
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
         escape=escape,
+        mutating=mutating,
         services=NameTable(tuple(services)),
         metrics=NameTable(tuple(metrics), metric_words),
         keep=keep - {"the"},
@@ -516,6 +532,7 @@ def cached_reader(
     escape: frozenset[str],
     services: tuple[str, ...],
     metrics: tuple[str, ...],
+    mutating: frozenset[str] = frozenset(),
 ) -> Reader:
     """``build_reader`` once per (vocabulary, names): configured lists change only on restart."""
-    return build_reader(dict(words), dict(phrases), escape, services, metrics)
+    return build_reader(dict(words), dict(phrases), escape, services, metrics, mutating)
