@@ -8,8 +8,10 @@ never hides the others. Each handler is ``async (ctx, query) -> Answer``; see
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Protocol, runtime_checkable
 
 from dialogs.answer import Answer
 from dialogs.context import CommandContext
@@ -24,12 +26,13 @@ from monitors.base import (
     METRICS,
     Health,
     LogSource,
+    MetricAlias,
     MetricSource,
     MonitorError,
     ReportSource,
 )
 from monitors.log_format import format_logs
-from monitors.metric_format import format_metric, format_metric_error
+from monitors.metric_format import WindowSeries, format_metric, format_metric_error, format_metric_window
 from monitors.registry import Monitors
 
 WINDOW_OPTIONS: tuple[Option, ...] = tuple(
@@ -54,6 +57,13 @@ SERVICE = SlotSpec("service", "{Command} for which service?", _services,
                    none_configured="No services configured for logs (set LOG_SERVICES).")
 WINDOW = SlotSpec("window", "{service}: which window?", _windows, numbered=False)
 METRIC = SlotSpec("metric", "Which metric?", _metrics, none_configured="No metrics configured (see METRIC_ALIASES).")
+
+
+@runtime_checkable
+class WindowedMetricSource(Protocol):
+    """A metric source that can answer over a window (Prometheus's range queries)."""
+
+    async def query_metric_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]: ...
 
 
 @command("status", usage="status", help="status: health of every monitor, DOWN ones first.",
@@ -91,11 +101,13 @@ async def alerts(ctx: CommandContext, query: Query) -> Answer:
     return Answer(text, items=items, list_kind="alerts", query=Query("alerts"))
 
 
-@command("metrics", usage="metrics [name]", help="metrics cpu: top series of a named query. metrics alone lists names.",
-         words=("metric", "graph"), slots=(METRIC,), needs=frozenset({METRICS}),
-         configure="No metrics source configured (set PROMETHEUS_URL or DATADOG_API_KEY).",
-         says=("metrics", "metrics cpu"),
-         doc="a named query (cpu, memory, disk, load, up, or your own) with units, top series first")
+@command("metrics", usage="metrics [name]",
+         help="metrics cpu: top series of a named query; metrics cpu 1h: now/avg/peak. metrics alone lists names.",
+         words=("metric", "graph"), slots=(METRIC, dataclasses.replace(WINDOW, required=False)),
+         needs=frozenset({METRICS}), configure="No metrics source configured (set PROMETHEUS_URL or DATADOG_API_KEY).",
+         says=("metrics", "metrics cpu", "metrics cpu 1h"),
+         doc="a named query (cpu, memory, disk, load, up, or your own) with units, top series first; "
+             "with a window, now / average / peak over it")
 async def metrics(ctx: CommandContext, query: Query) -> Answer:
     name = query.metric or ""
     alias = ctx.monitors.metric_aliases.get(name)
@@ -104,12 +116,18 @@ async def metrics(ctx: CommandContext, query: Query) -> Answer:
     source = ctx.monitors.by_name(alias.source)
     if not isinstance(source, MetricSource):
         return Answer(f"No {alias.source} for metric {name} configured (set {alias.source.upper()}_URL).")
-    asked = Query("metrics", metric=name)
+    asked = Query("metrics", metric=name, window=query.window)
+    note = ""
     try:
+        if query.window is not None and isinstance(source, WindowedMetricSource):
+            rows = await source.query_metric_window(alias, query.window)
+            return Answer(format_metric_window(alias, query.window, rows), query=asked)
+        if query.window is not None:  # said, never dropped silently
+            note = f"\n({source.name} metrics are shown now, without a window)"
         result = await source.query_metric(alias)
     except MonitorError as exc:
         return Answer(format_metric_error(alias, source.name, exc.reason), query=asked)
-    return Answer(format_metric(result), query=asked)
+    return Answer(format_metric(result) + note, query=asked)
 
 
 @command("logs", usage="logs [service] [window]", help="logs api 1h: error count and latest lines. Window 1m-7d.",

@@ -13,6 +13,7 @@ the handler's own monitor calls.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,7 @@ from dialogs.forms import Forms
 from dialogs.prompts import Prompts
 from dialogs.registry import Registry
 from dialogs.session import IDLE, Session
-from dialogs.turn import Turn, expired_text, query_of
+from dialogs.turn import WINDOW_LIMITS, Turn, expired_text, query_of
 from monitors.registry import Monitors
 from nlu import Intent, parse
 
@@ -72,6 +73,8 @@ class Conversation:
         intent = self.understand(text, self.expecting(session))
         turn = Turn(session, intent, self.dispatcher.context(session, sender, now), expired)
         answer = await self._answer(turn)
+        if intent.window_rejected and not answer.text.startswith(WINDOW_LIMITS):  # never a silent re-ask
+            answer = dataclasses.replace(answer, text=f"{WINDOW_LIMITS} {answer.text}")
         if answer.is_page:
             return Reply(answer.text, intent.command)
         pages = pager(answer.text)

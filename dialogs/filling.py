@@ -12,10 +12,9 @@ from dialogs.forms import Asking, Forms
 from dialogs.prompts import Prompts
 from dialogs.registry import CommandSpec
 from dialogs.session import IDLE
-from dialogs.turn import Turn, query_of
+from dialogs.turn import WINDOW_LIMITS, Turn, query_of
 
 MAX_MISSES = 3
-WINDOW_LIMITS = "Windows go from 1m to 7d."
 
 
 class SlotFilling:
@@ -68,5 +67,4 @@ class SlotFilling:
             return Answer(asking.slot.none_configured)
         session.state = state
         session.show_list([], "")  # the question's options replace any older numbered list
-        why = f"{WINDOW_LIMITS} " if turn.intent.window_rejected and asking.slot.name == "window" else ""
-        return Answer(why + self.prompts.prompt(draft, asking.slot))
+        return Answer(self.prompts.prompt(draft, asking.slot))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dialogs.answer import Answer
 from dialogs.dispatch import Dispatcher, remember
 from dialogs.query import Query, pick
-from dialogs.turn import Turn, expired_text
+from dialogs.turn import WINDOW_LIMITS, Turn, expired_text
 
 UNKNOWN = "I don't know that. Try help."
 
@@ -37,7 +37,7 @@ class FollowUps:
                 return Answer(expired_text(session))
             return Answer("Nothing to pick from. Send alerts or metrics first.")
         if intent.window_rejected:
-            return Answer("Windows go from 1m to 7d, e.g. 15m, 1h, 6h, 24h.")
+            return Answer(f"{WINDOW_LIMITS} Try 15m, 1h, 6h, 24h.")
         if intent.yes is not None:
             return Answer("Nothing to confirm. Try help.")
         if intent.ambiguous:

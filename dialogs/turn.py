@@ -10,6 +10,9 @@ from dialogs.registry import CommandSpec
 from dialogs.session import Session
 from nlu import Intent
 
+# Said whenever a text holds a window outside the limits, whatever else the reply is.
+WINDOW_LIMITS = "Windows go from 1m to 7d."
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:

@@ -31,6 +31,23 @@ class TestDialog:
             await driver.push(text)
             assert machine.models == []
 
+    async def test_a_good_answer_resets_the_miss_count(self, driver: Driver) -> None:
+        """Two misses, a good answer, two more misses: still asking (three in a row reset, not five in all)."""
+        await driver.play([
+            ("logs", ASK_SERVICE), ("banana", r"^Didn't get that\."), ("qqq", r"^Didn't get that\."),
+            ("web", r"^web: which window\?"),
+            ("banana", r"^Didn't get that\. web: which window\?"), ("qqq", r"^Didn't get that\. web: which window\?"),
+        ])  # fmt: skip
+        assert driver.session.misses == 2
+
+    async def test_a_new_command_resets_the_miss_count(self, driver: Driver) -> None:
+        """Misses in an abandoned question do not count against the next one."""
+        await driver.play([
+            ("logs", ASK_SERVICE), ("banana", r"^Didn't get that\."), ("qqq", r"^Didn't get that\."),
+            ("status", r"^1/1 ok"), ("logs", ASK_SERVICE),
+            ("banana", r"^Didn't get that\."), ("qqq", r"^Didn't get that\. Logs for which service"),
+        ])  # fmt: skip
+
     async def test_misses_reset_after_three(self, driver: Driver) -> None:
         await driver.play([("logs", ASK_SERVICE), ("banana", r"^Didn't get that\."), ("qqq", r"^Didn't get that\."),
                            ("zzz", r"I reset")])

@@ -96,10 +96,14 @@ TRANSCRIPTS = {
         ("again", r"^api, last 1h: 1 error\."),
         ("web", r"^web, last 1h: 8 errors"),
     ],
-    "windows out of range are explained": [
-        ("logs web 90d", r"^web: which window\?|Windows go from 1m to 7d"),
+    "windows out of range are explained, every time": [
+        ("logs web 90d", r"^Windows go from 1m to 7d\. web: which window\?"),
+        ("2 weeks", r"^Windows go from 1m to 7d\. web: which window\?"),
         ("reset", r"cleared"),
-        ("30d", r"Windows go from 1m to 7d"),
+        ("logs 2 weeks", r"^Windows go from 1m to 7d\. Logs for which service\?"),
+        ("api 90d", r"^Windows go from 1m to 7d\. api: which window\?"),
+        ("reset", r"cleared"),
+        ("30d", r"^Windows go from 1m to 7d\."),
     ],
     "an equally likely pair of commands is asked about, not guessed": [
         ("repet", r"^Did you mean (again or reset|reset or again)\?$"),
