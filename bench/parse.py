@@ -24,10 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine  # noqa: E402
+from dialogs.catalog import REGISTRY  # noqa: E402
 from nlu import parse  # noqa: E402
 from tests.nlu.corpus import CORPUS, load  # noqa: E402
 
 TARGET_US = 150.0
+VOCABULARY = REGISTRY.vocabulary
 # Real-looking names: the five of the corpus first, so the corpus texts still find theirs.
 SERVICES = (
     "api", "web", "worker", "payments", "auth", "billing", "checkout", "search", "inventory", "notifications",
@@ -57,7 +59,7 @@ def calls() -> list[tuple[str, str | None]]:
             expecting: str | None = None
             for text in (*case.before, case.text):
                 out.append((text, expecting))
-                intent = parse(text, services=SERVICES, metrics=METRICS, expecting=expecting)
+                intent = parse(text, VOCABULARY, services=SERVICES, metrics=METRICS, expecting=expecting)
                 expecting = _next_expecting(intent.command, intent.service, intent.metric, expecting)
     return out
 
@@ -75,7 +77,7 @@ def _next_expecting(command: str | None, service: str | None, metric: str | None
 def measure(repeat: int) -> dict[str, Any]:
     texts = calls()
     for text, expecting in texts:  # warm-up: tables built, code paths loaded
-        parse(text, services=SERVICES, metrics=METRICS, expecting=expecting)
+        parse(text, VOCABULARY, services=SERVICES, metrics=METRICS, expecting=expecting)
     medians: list[float] = []
     raw: list[float] = []
     clock = time.perf_counter_ns
@@ -83,7 +85,7 @@ def measure(repeat: int) -> dict[str, Any]:
         samples = []
         for _ in range(repeat):
             started = clock()
-            parse(text, services=SERVICES, metrics=METRICS, expecting=expecting)
+            parse(text, VOCABULARY, services=SERVICES, metrics=METRICS, expecting=expecting)
             samples.append((clock() - started) / 1000)
         medians.append(statistics.median(samples))
         raw += samples

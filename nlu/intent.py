@@ -21,10 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from nlu.command_words import PHRASES, WORDS
-from nlu.reader import Reading, cached_reader
+from nlu.reader import Reader, Reading, build_reader
+from nlu.vocabulary import Vocabulary
 
-ESCAPE = frozenset({"reset", "help"})
+# Readers built so far, by (vocabulary, services, metrics). The vocabulary is kept alive in the
+# value, so its id is never reused while cached; configured names change only on restart.
+_READERS: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[Vocabulary, Reader]] = {}
+_MAX_READERS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +51,29 @@ class Intent:
 
 def parse(
     text: str,
+    vocabulary: Vocabulary,
     *,
     services: Sequence[str] = (),
     metrics: Sequence[str] = (),
     expecting: str | None = None,
     now: datetime | None = None,
 ) -> Intent:
-    """Read one SMS. Never raises for any ``str``; see the module docstring for the rules."""
-    reader = cached_reader(
-        tuple(WORDS.items()), tuple(PHRASES.items()), ESCAPE, tuple(services), tuple(metrics)
-    )
-    return _freeze(reader.read(text, expecting, now), services, metrics)
+    """Read one SMS with ``vocabulary``'s commands. Never raises for any ``str``; see the module docstring."""
+    return _freeze(reader_for(vocabulary, services, metrics).read(text, expecting, now), services, metrics)
+
+
+def reader_for(vocabulary: Vocabulary, services: Sequence[str], metrics: Sequence[str]) -> Reader:
+    """The reader for this vocabulary and these names, built on first use."""
+    key = (id(vocabulary), tuple(services), tuple(metrics))
+    cached = _READERS.get(key)
+    if cached is not None and cached[0] is vocabulary:
+        return cached[1]
+    reader = build_reader(vocabulary.commands, vocabulary.phrases, vocabulary.escape, services, metrics,
+                          vocabulary.mutating)
+    if len(_READERS) >= _MAX_READERS:
+        _READERS.pop(next(iter(_READERS)))
+    _READERS[key] = (vocabulary, reader)
+    return reader
 
 
 def _yours(found: str | None, names: Sequence[str]) -> str | None:

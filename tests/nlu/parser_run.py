@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from dialogs.catalog import REGISTRY
 from nlu import Intent, parse
-from nlu.command_words import WORDS
 from tests.nlu.corpus import METRICS, SERVICES, Case, Query, Tally, judge, load
 
 Parse = Callable[[str, str | None, datetime], Intent]
@@ -53,7 +53,7 @@ def _query(intent: Intent) -> Query:
 
 
 def parse_in_corpus(text: str, expecting: str | None, now: datetime) -> Intent:
-    return parse(text, services=SERVICES, metrics=METRICS, expecting=expecting, now=now)
+    return parse(text, REGISTRY.vocabulary, services=SERVICES, metrics=METRICS, expecting=expecting, now=now)
 
 
 def parser_tally(path: Path, now: datetime) -> Tally:
@@ -61,7 +61,7 @@ def parser_tally(path: Path, now: datetime) -> Tally:
     result = Tally()
     for case in load(path):
         got = run(case, parse_in_corpus, now)
-        result.add(case, judge(case.want, got, now, WORDS), got)
+        result.add(case, judge(case.want, got, now, REGISTRY.vocabulary.names), got)
     return result
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from nlu.command_words import WORDS
+from dialogs.catalog import REGISTRY
 from tests.nlu.corpus import CORPUS, FOLLOW_UP, METRICS, SERVICES, Case, Tally, judge, load, parse_want
 from tests.nlu.parser_run import parser_tally
 
+COMMANDS = REGISTRY.vocabulary.names
 HOLDOUT = CORPUS.with_name("corpus_holdout.tsv")
 # Mid-morning, so "since 2am" and "since 14:00" (yesterday's) are both ordinary windows.
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
@@ -48,7 +49,7 @@ class TestCorpusFile:
 
     def test_wants_name_real_things(self) -> None:
         """Every wanted service/metric is one the corpus configures; every command is a command or outcome."""
-        outcomes = {*WORDS, "smalltalk", "unsupported", "ask"}
+        outcomes = {*COMMANDS, "smalltalk", "unsupported", "ask"}
         for case in load() + load(HOLDOUT):
             for query in case.want:
                 assert query.command in outcomes, case.label
@@ -93,25 +94,25 @@ class TestJudge:
 
     def test_wrong_command_is_wrong(self) -> None:
         """Running status where alerts was meant is a wrong answer."""
-        assert judge(parse_want("alerts"), parse_want("status"), NOW, WORDS) == "wrong"
+        assert judge(parse_want("alerts"), parse_want("status"), NOW, COMMANDS) == "wrong"
 
     def test_wrong_service_is_wrong(self) -> None:
         """Logs of another service is a wrong answer too."""
-        assert judge(parse_want("logs service=web"), parse_want("logs service=api"), NOW, WORDS) == "wrong"
+        assert judge(parse_want("logs service=web"), parse_want("logs service=api"), NOW, COMMANDS) == "wrong"
 
     def test_asking_is_not_wrong(self) -> None:
         """Asking (or starting the right dialog with a slot still to ask) is harmless."""
-        assert judge(parse_want("logs service=web"), parse_want("ask"), NOW, WORDS) == "asked"
+        assert judge(parse_want("logs service=web"), parse_want("ask"), NOW, COMMANDS) == "asked"
         assert judge(parse_want("logs service=web window=3600"), parse_want("logs service=web"), NOW,
-                     WORDS) == "asked"
+                     COMMANDS) == "asked"
 
     def test_acting_instead_of_declining_is_wrong(self) -> None:
         """An unsupported action answered with a command looks like it acted: wrong."""
-        assert judge(parse_want("unsupported"), parse_want("alerts choice=1"), NOW, WORDS) == "wrong"
+        assert judge(parse_want("unsupported"), parse_want("alerts choice=1"), NOW, COMMANDS) == "wrong"
 
     def test_since_is_judged_against_the_clock(self) -> None:
         """'since 2am' at 09:30 is 7.5 hours; 7 hours is not it."""
         assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=27000"), NOW,
-                     WORDS) == "understood"
+                     COMMANDS) == "understood"
         assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=25200"), NOW,
-                     WORDS) == "wrong"
+                     COMMANDS) == "wrong"

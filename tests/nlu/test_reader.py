@@ -6,8 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from nlu.command_words import PHRASES, WORDS
+from dialogs.catalog import REGISTRY
 from nlu.reader import Reader, Reading, build_reader
+
+VOCABULARY = REGISTRY.vocabulary
+WORDS, PHRASES = VOCABULARY.commands, VOCABULARY.phrases
 
 SERVICES = ("api", "web", "worker", "payments", "auth")
 METRICS = ("cpu", "memory", "disk", "load", "up")

@@ -1,0 +1,79 @@
+"""The conversation's own commands: help, more, again, reset. One record + one handler each.
+
+They read or change the sender's memory (``ctx.session``), never a monitor; ``more`` hands back
+a page the conversation kept, ``again`` runs the last ``Query`` through the registry again.
+"""
+
+from __future__ import annotations
+
+from dialogs.answer import Answer
+from dialogs.context import CommandContext
+from dialogs.query import Query
+from dialogs.registry import CommandSpec, SlotSpec, command
+
+NOTHING_MORE = "Nothing more. Send help for commands."
+NOTHING_AGAIN = "Nothing to repeat yet. Try help."
+
+
+# How on-call engineers say it (nlu reads these; tests/data/corpus.tsv measures them).
+HELP_WORDS = ("?", "info", "commands", "usage", "menu", "options", "halp", "manual")
+HELP_PHRASES = (
+    "what can you do", "how does this work", "what do i text", "help me", "what commands", "how do i",
+    "what can i ask", "what can i say", "how to use", "explain"
+)
+
+
+@command("help", usage="help [command]", help="help logs: how one command works.",
+         words=HELP_WORDS, phrases=HELP_PHRASES,
+         slots=(SlotSpec("ref", "Help on which command?", required=False),), stateless=True, escape=True,
+         overview="", says=("help", "help logs"),
+         doc="the command list in one segment; how one command works")
+async def help_(ctx: CommandContext, query: Query) -> Answer:
+    monitors = ctx.monitors
+
+    # A fresh install (nothing configured) lists everything: `status` then says how to start.
+    def available(spec: CommandSpec) -> bool:
+        return not monitors.all or spec.available(monitors)
+
+    return Answer(ctx.registry.help_text(query.ref, available))
+
+
+MORE_WORDS = ("next", "m")
+MORE_PHRASES = ("keep going", "go on", "rest of it", "the rest")
+
+
+@command("more", usage="more", help="more: next page of the last long answer.",
+         words=MORE_WORDS, phrases=MORE_PHRASES, recalls=True,
+         overview="then", doc="the next page of the last long answer")
+async def more(ctx: CommandContext, query: Query) -> Answer:
+    if ctx.session is None or not ctx.session.pages:
+        return Answer(NOTHING_MORE, is_page=True)
+    return Answer(ctx.session.pages.pop(0), is_page=True)
+
+
+RESET_WORDS = (
+    "cancel", "start over", "clear", "nvm", "nevermind", "never mind", "forget it", "skip it", "stop it",
+    "scratch that", "abort", "start again", "forget that"
+)
+
+
+@command("reset", usage="reset", help="reset: forget this conversation.", words=RESET_WORDS,
+         escape=True, overview="then", says=("reset", "cancel"), doc="forget the conversation")
+async def reset(ctx: CommandContext, query: Query) -> Answer:
+    if ctx.session is not None:
+        ctx.session.clear()
+    return Answer("OK, cleared.")
+
+
+AGAIN_WORDS = ("repeat", "refresh", "rerun", "redo", "reload")
+AGAIN_PHRASES = ("one more time", "same again", "ask again", "run it again")
+
+
+@command("again", usage="again", help="again: ask the last question again. A bare window (6h) re-asks with it.",
+         words=AGAIN_WORDS, phrases=AGAIN_PHRASES, recalls=True, overview="then", doc="the last question again")
+async def again(ctx: CommandContext, query: Query) -> Answer:
+    last = ctx.session.last_query if ctx.session is not None else None
+    spec = ctx.registry.get(last.command) if last is not None else None
+    if last is None or spec is None:
+        return Answer(NOTHING_AGAIN)
+    return await spec.handler(ctx, last)
