@@ -1,23 +1,34 @@
-"""The understanding corpus through the parser: the targets of issue 10, asserted.
+"""The understanding corpus through the parser and through the conversation: issue 10's targets.
 
 Every row of tests/data/corpus.tsv (and the held-out tests/data/corpus_holdout.tsv) is parsed
-turn by turn with the context a conversation gives (tests/nlu/parser_run.py) and judged
-(tests/nlu/corpus.py). Targets: at least 95% understood, at least 90% of follow-ups, and not one
-text that runs a different command than meant. bench/understanding.py prints the same figures
-per category for the README.
+turn by turn with the context a conversation gives (tests/nlu/parser_run.py), and played
+through the real conversation against real Prometheus, Alertmanager, PostgreSQL, pgBouncer and
+HAProxy with a fake Loki (tests/nlu/conversation_run.py); both are judged by tests/nlu/corpus.py.
+Targets: at least 95% understood, at least 90% of follow-ups, and not one text that runs a
+different command than meant. bench/understanding.py prints the same figures per category.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from dialogs.catalog import REGISTRY
+from dialogs.conversation import Conversation
+from monitors.registry import build_monitors
+from tests.conftest import make_settings
+from tests.conversations.logdata import entries
+from tests.fakes.loki import LokiFake
+from tests.nlu.conversation_run import conversation_tally
 from tests.nlu.corpus import CORPUS, FOLLOW_UP, METRICS, SERVICES, Case, Tally, judge, load, parse_want
 from tests.nlu.parser_run import parser_tally
+from tests.servers.haproxy import HAProxyServer
+from tests.servers.pg import PgBouncerServer, PgServer
+from tests.servers.prometheus import MonitoringStack
 
 COMMANDS = REGISTRY.vocabulary.names
 HOLDOUT = CORPUS.with_name("corpus_holdout.tsv")
@@ -116,3 +127,30 @@ class TestJudge:
                      COMMANDS) == "understood"
         assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=25200"), NOW,
                      COMMANDS) == "wrong"
+
+
+@pytest.fixture
+async def stack_conversation(monitoring_stack: MonitoringStack, pg_server: PgServer,
+                             pgbouncer_server: PgBouncerServer,
+                             haproxy_server: HAProxyServer) -> AsyncIterator[Conversation]:
+    """The conversation over real Prometheus, Alertmanager, PostgreSQL, pgBouncer, HAProxy (and a fake Loki)."""
+    with LokiFake(entries()) as loki:
+        monitors = build_monitors(make_settings(
+            prometheus_url=monitoring_stack.prometheus_url, alertmanager_url=monitoring_stack.alertmanager_url,
+            database_url=pg_server.dsn("monitor", db="appdb"), pgbouncer_url=pgbouncer_server.admin_dsn,
+            haproxy_stats_url=haproxy_server.stats_url, loki_url=loki.url, log_services=",".join(SERVICES),
+            monitor_timeout_s=3,
+        ))  # fmt: skip
+        yield Conversation(monitors)
+        await monitors.aclose()
+
+
+@pytest.mark.integration
+async def test_conversation_meets_the_targets(stack_conversation: Conversation) -> None:
+    """Every corpus text through the real conversation: >= 95% understood, >= 90% of follow-ups, 0 wrong."""
+    cases = load() + load(HOLDOUT)
+    measured = await conversation_tally(stack_conversation, cases, COMMANDS)
+    report = measured.table() + "".join(f"\nwrong: {c.label} -> {got}" for c, got in measured.wrong)
+    assert measured.rate() >= 0.95, report
+    assert measured.rate(FOLLOW_UP) >= 0.90, report
+    assert measured.wrong == [], report
