@@ -14,6 +14,7 @@ the handler's own monitor calls.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,12 +26,13 @@ from dialogs.filling import SlotFilling
 from dialogs.followups import FollowUps
 from dialogs.forms import Forms
 from dialogs.prompts import Prompts
-from dialogs.query import Query
-from dialogs.registry import Registry
+from dialogs.query import Item, Query
+from dialogs.registry import CommandSpec, Registry
 from dialogs.session import IDLE, Session
 from dialogs.turn import WINDOW_LIMITS, Turn, expired_text, query_of
 from monitors.registry import Monitors
 from nlu import Intent, parse
+from nlu.text import tokenize
 
 Pager = Callable[[str], list[str]]  # a whole answer → its SMS pages (at least one)
 
@@ -72,7 +74,7 @@ class Conversation:
         if session.draft is None or self.forms.asking(session.state) is None:
             session.state, session.draft = IDLE, None  # no open question (or one this build has no form for)
         intent = self.understand(text, self.expecting(session))
-        turn = Turn(session, intent, self.dispatcher.context(session, sender, now), expired)
+        turn = Turn(session, intent, self.dispatcher.context(session, sender, now), expired, text)
         answer = await self._answer(turn)
         if intent.also:
             answer = await self._also(turn, answer, pager)
@@ -126,7 +128,11 @@ class Conversation:
             return Answer(expired_text(session))
         if not spec.available(self.monitors):
             return Answer(spec.configure)
-        return await self.filling.ask(turn, spec, query_of(intent, spec))
+        query = query_of(intent, spec)
+        if spec.mutating and not said_exactly(turn.text, spec):  # a change is never made on a guess
+            session.show_list([Item(spoken(query), query=query)], "readings")
+            return Answer(f"Did you mean {spoken(query)}? Reply 1 to do it.")
+        return await self.filling.ask(turn, spec, query)
 
     async def _also(self, turn: Turn, first: Answer, pager: Pager) -> Answer:
         """Further questions in the same text: answered alongside while the reply stays one page,
@@ -153,6 +159,13 @@ class Conversation:
         if len(pager(first.text)) > 1:  # a long first answer: say it up front, not on its last page
             return dataclasses.replace(first, text=f"{note}\n{first.text}")
         return dataclasses.replace(first, text="\n\n".join(texts) + "\n" + note)
+
+
+def said_exactly(text: str, spec: CommandSpec) -> bool:
+    """Whether one of ``spec``'s own words (or two-word phrases) is in ``text`` as typed, not a typo of one."""
+    words = {" ".join(w.casefold().split()) for w in (*spec.all_words, *spec.phrases)}
+    tokens = tokenize(text)
+    return any(t in words for t in tokens) or any(f"{a} {b}" in words for a, b in itertools.pairwise(tokens))
 
 
 def cant_do(verb: str) -> str:

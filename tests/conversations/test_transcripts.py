@@ -191,3 +191,13 @@ async def test_status_feeds_the_service_metrics(app: Quart, phone: Phone) -> Non
     assert await metric_value(app, "operator_monitor_up", monitor="loki") == 1
     assert await metric_value(app, "operator_monitor_check_seconds_count", monitor="loki") == 1
     assert await metric_value(app, "operator_commands_total", command="status") == 1
+
+
+@pytest.mark.parametrize("text", ["👍", "🙏🙏", "yo", "thanks!"])
+async def test_emoji_and_small_talk_get_a_friendly_line(phone: Phone, text: str) -> None:
+    """An emoji is something said, not an empty text: one short line with a hint."""
+    await phone.expect(text, r"^Hi! Text status, alerts or logs <service> when you need me; help lists the rest\.$")
+
+
+async def test_whitespace_only_is_still_empty(phone: Phone) -> None:
+    await phone.expect("  \t ", r"^Empty message\?")
