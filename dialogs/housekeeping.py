@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dialogs.answer import Answer
 from dialogs.context import CommandContext
-from dialogs.query import Query
+from dialogs.query import Query, pick
 from dialogs.registry import CommandSpec, SlotSpec, command
 
 NOTHING_MORE = "Nothing more. Send help for commands."
@@ -42,10 +42,13 @@ MORE_WORDS = ("next", "m")
 MORE_PHRASES = ("keep going", "go on", "rest of it", "the rest")
 
 
-@command("more", usage="more", help="more: next page of the last long answer.",
-         words=MORE_WORDS, phrases=MORE_PHRASES, recalls=True,
+@command("more", usage="more", help="more: next page of the last long answer. more on 2: item 2 of the last list.",
+         words=MORE_WORDS, phrases=MORE_PHRASES, slots=(SlotSpec("choice", "Which item?", required=False),),
+         recalls=True,
          overview="then", doc="the next page of the last long answer")
 async def more(ctx: CommandContext, query: Query) -> Answer:
+    if query.choice is not None and ctx.session is not None and ctx.session.items:  # "more on 2"
+        return Answer(pick(ctx.session.items, query.choice))
     if ctx.session is None or not ctx.session.pages:
         return Answer(NOTHING_MORE, is_page=True)
     return Answer(ctx.session.pages.pop(0), is_page=True)
@@ -53,7 +56,7 @@ async def more(ctx: CommandContext, query: Query) -> Answer:
 
 RESET_WORDS = (
     "cancel", "start over", "clear", "nvm", "nevermind", "never mind", "forget it", "skip it", "stop it",
-    "scratch that", "abort", "start again", "forget that"
+    "scratch that", "abort", "start again", "forget that", "drop it"
 )
 
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any, Literal, get_args
 
 # What a numbered list holds, so a bare "2" knows what it picks.
-ListKind = Literal["", "alerts"]  # a new kind of list adds its name here
+ListKind = Literal["", "alerts", "readings"]  # a new kind of list adds its name here
 
 # The slots a command may take; a form asks for them by these names.
 SlotName = Literal["service", "window", "metric", "choice", "ref", "filter"]

@@ -70,11 +70,13 @@ class Reading:
     unsupported: str | None = None
     also: list[Reading] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)  # further metrics named beside ``metric``
+    bare: bool = False  # the command is implied by a metric alone ("mem"), no metrics word said
     weak: bool = False  # status read from state words only ("what's up"): not a question of its own
 
-    def slotted(self) -> bool:
-        return any(v is not None for v in (self.service, self.window, self.window_rejected, self.choice,
-                                           self.yes, self.metric))
+    def slotted(self, but: str = "") -> bool:
+        """Whether any slot (other than ``but``) is filled."""
+        slots = ("service", "window", "window_rejected", "choice", "yes", "metric")
+        return any(getattr(self, s) is not None for s in slots if s != but)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,13 @@ class Reader:
                 first, *rest = readings
                 first.also = rest
                 return first
-        return self._one(tokens, now)
+        reading = self._one(tokens, now)
+        if reading.bare and reading.command == "metrics" and not reading.metrics and not reading.slotted(but="metric"):
+            # Only a metric was named: a bare slot, like a bare service. The conversation asks
+            # the last question again with it ("metrics cpu 1h" then "how about load?" keeps the
+            # hour), or metrics for it when there was none.
+            reading.command = None
+        return reading
 
     def _help_frame(self, tokens: list[str]) -> Reading | None:
         """``what does metrics do``: help about the command named in the middle."""
@@ -357,9 +365,6 @@ class Reader:
         hits = close_matches(token, self.fuzzy_words)
         best = hits[0][0] if hits else None
         commands = {c for d, i in hits if d == best for c in self.fuzzy_commands[i]}
-        if commands & self.mutating:  # "ak 2" is not an acknowledgement: ask
-            reading.ambiguous = tuple(c for c in self.order if c in commands)
-            return False
         if len(commands) == 1:
             command = commands.pop()
             word = self.fuzzy_words[next(i for d, i in hits if d == best)]
@@ -388,6 +393,7 @@ class Reader:
     def _decide(self, reading: Reading, votes: dict[str, int], state: bool, dual: str | None,
                 http_errors: int, named: set[str], tokens: list[str]) -> Reading:
         if reading.metric is not None and "metrics" in self.names:
+            reading.bare = "metrics" not in votes  # "mem", "how about load?": only the metric was named
             votes["metrics"] = votes.get("metrics", 0) + METRIC_WEIGHT
         service = reading.service or dual
         if http_errors:
@@ -476,8 +482,9 @@ def build_reader(
 ) -> Reader:
     """A ``Reader`` for these commands (help order; each with its words and phrases) and names.
 
-    ``mutating`` commands change something: they are only ever read from an exact word, never
-    from a typo, a phrase scored by rapidfuzz or a tie; a near miss of one is a question.
+    ``mutating`` commands change something: one that is only one of two readings (a tie, or
+    words of another command beside its own) is a question, never a guess. A typo of one is
+    read as that command: the conversation, which has the text as typed, confirms it first.
     """
     order = tuple(words)
     word_commands: dict[str, list[str]] = {}

@@ -14,6 +14,7 @@ the service runs, without HTTP) against real monitors. What ran is read from the
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from dialogs import conversation as conversation_module
@@ -23,6 +24,7 @@ from dialogs.query import Query as Asked
 from dialogs.query import pick
 from dialogs.registry import CommandSpec
 from dialogs.session import IDLE
+from dialogs.turn import WINDOW_LIMITS
 from tests.conversations.driver import Driver
 from tests.nlu.corpus import Case, Query, Tally, judge
 
@@ -49,6 +51,11 @@ def _ours(asked: Asked) -> Query:
                  topic=asked.ref)
 
 
+def _theirs(query: Query) -> Asked:
+    window = None if query.window is None or not query.window.isdigit() else timedelta(seconds=int(query.window))
+    return Asked(query.command, service=query.service, window=window, metric=query.metric)
+
+
 def _said(reply: str) -> Query:
     if reply.startswith("OK, cleared"):
         return Query("reset")
@@ -68,10 +75,15 @@ async def outcome(driver: Driver, recorder: Recorder, case: Case) -> tuple[Query
     reply = await driver.push(case.text)
     session = driver.session
     runs = [session.last_query if q.command == "again" and session.last_query else q for q in recorder.runs]
+    # A second question left for the next text, said plainly ("logs web next: send logs web"), is kept.
+    runs += [_theirs(w) for w in case.want if f"send {conversation_module.spoken(_theirs(w))}" in reply]
     if runs:
         return tuple(_ours(q) for q in runs)
     if session.state != IDLE and session.draft is not None:
-        return (_ours(session.draft),)
+        started = _ours(session.draft)
+        if reply.startswith(WINDOW_LIMITS):  # "logs web 2 weeks": refused and asked again
+            return (replace(started, window="rejected"),)
+        return (started,)
     for number in range(1, len(session.items) + 1):
         if session.list_kind == "alerts" and reply == pick(session.items, number):
             return (Query("alerts", choice=number),)

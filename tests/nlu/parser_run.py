@@ -134,6 +134,8 @@ def _follow_up(state: State, intent: Intent) -> Query:
     if window == "rejected":
         return Query("ask")
     if intent.metric is not None:
+        if last is not None and last.command == "metrics":
+            return _start(state, replace(last, metric=intent.metric, window=window or last.window))
         return _start(state, Query("metrics", metric=intent.metric, window=window))
     if intent.service is not None:
         if last is not None and last.command == "logs":

@@ -164,6 +164,7 @@ CASES = [
     row("   !!  "),
     row("🔥🔥", command="alerts"),
     row("🙏", smalltalk=True),
+    row("🙂🙂", smalltalk=True),  # emoji only: not empty, small talk
 ]
 
 
