@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.server import FakeServer, Reply
-from tests.servers.common import free_port, need_binary, start, stop, unavailable, wait_until
+from tests.servers.common import failed_to_start, free_port, need_binary, start, stop, wait_until
 
 
 @dataclass
@@ -90,7 +90,7 @@ frontend stats
 """)
     checked = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, check=False)
     if checked.returncode:
-        unavailable(f"haproxy rejects the test config: {checked.stderr.decode()[-500:]}")
+        failed_to_start("haproxy", f"it rejects the test config: {checked.stderr.decode()[-500:]}")
     log = base / "haproxy.log"
     with upstream:
         proc = start([binary, "-db", "-f", str(config)], log)
