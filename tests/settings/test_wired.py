@@ -15,9 +15,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +153,7 @@ class TestLogSettings:
                               f"{clock_text(stamps[1])} boom 1"], reply
         assert "too old" not in reply
         assert default == "api, last 1h: no errors.", default  # @timestamp: these documents have none
-        sent = [r.json() for r in es.requests if r.path.endswith("/_search")][0]
+        sent = next(r.json() for r in es.requests if r.path.endswith("/_search"))
         assert sent["sort"] == [{"event.created": {"order": "desc"}}]
 
     async def test_loki_tenant_is_sent_as_x_scope_orgid(self) -> None:
