@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
+from dialogs.redis_store import RedisSessionStore
 from dialogs.session import Session
-from dialogs.store import MemorySessionStore, SessionStore
+from dialogs.store import MemorySessionStore, SessionStore, StoreUnavailable
 
 SENDER = "+14155550100"
 
@@ -93,7 +94,15 @@ class TestStoreContract:
         assert not await store.is_opted_out(SENDER)
 
     async def test_ping(self, store: SessionStore) -> None:
-        await store.ping()
+        """A reachable store answers ping; an unreachable Redis raises StoreUnavailable (/ready's 503)."""
+        assert await store.ping() is None
+        if isinstance(store, RedisSessionStore):
+            dead = RedisSessionStore.from_url("redis://127.0.0.1:1/0", 1800)
+            try:
+                with pytest.raises(StoreUnavailable):
+                    await dead.ping()
+            finally:
+                await dead.aclose()
 
 
 class TestSession:
