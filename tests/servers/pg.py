@@ -136,12 +136,7 @@ def _primary(prefix: str) -> Iterator[tuple[PgServer, subprocess.Popen[bytes]]]:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
-    need_binary(str(PG_BIN / "initdb"))
-    with _primary("operator-pg-") as (server, _proc):
-        with psycopg.connect(server.dsn(), autocommit=True) as conn:
-            conn.execute("CREATE ROLE monitor LOGIN PASSWORD 'monitor' IN ROLE pg_monitor")
-            conn.execute("CREATE ROLE app LOGIN PASSWORD 'app'")
-            conn.execute("CREATE DATABASE appdb OWNER app")
+    with running_postgres() as server:
         yield server
 
 
@@ -200,8 +195,9 @@ def pg_replication() -> Iterator[Replication]:
             shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pgbouncer_server(pg_server: PgServer) -> Iterator[PgBouncerServer]:
+@contextmanager
+def running_pgbouncer(pg_server: PgServer) -> Iterator[PgBouncerServer]:
+    """A pgBouncer in front of `pg_server`'s appdb (roles app, pgbadmin, pgbstats; pool_size=1)."""
     binary = need_binary("/usr/sbin/pgbouncer")
     base = _owned_tempdir("operator-pgb-")
     port = free_port()
@@ -240,3 +236,20 @@ max_client_conn = 50
     finally:
         stop(proc)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def running_postgres(prefix: str = "operator-pg-") -> Iterator[PgServer]:
+    """A fresh cluster with roles monitor (pg_monitor) and app (owning database appdb)."""
+    with _primary(prefix) as (server, _proc):
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE ROLE monitor LOGIN PASSWORD 'monitor' IN ROLE pg_monitor")
+            conn.execute("CREATE ROLE app LOGIN PASSWORD 'app'")
+            conn.execute("CREATE DATABASE appdb OWNER app")
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_server(pg_server: PgServer) -> Iterator[PgBouncerServer]:
+    with running_pgbouncer(pg_server) as server:
+        yield server
