@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from bench.common import OPERATOR, ROOT, free_port, operator_env, senders, signed_form, spawn, twilio_form
+from bench.report import Options, Section
 from bench.stack import busy_stack
 from tests.phone import reply_text
 
@@ -31,11 +32,12 @@ START, END = "<!-- exchange:start -->", "<!-- exchange:end -->"
 CONVERSATION = ["lgos", "wbe", "1h", "6h", "stauts", "alerts", "2", "db", "more", "gateway", "metrics cpu", "reset"]
 
 
-def transcript(base: str, number: str, messages: list[str]) -> list[tuple[str, str]]:
+def transcript(base: str, number: str, messages: list[str], tag: str = "exchange") -> list[tuple[str, str]]:
+    """(message, reply) for each message, in order; MessageSids are unique per `tag` and position."""
     out = []
     with httpx.Client(timeout=30) as client:
         for i, text in enumerate(messages):
-            sig, body = signed_form(twilio_form(number, text, f"SMexchange{i:024d}"))
+            sig, body = signed_form(twilio_form(number, text, f"SM{tag}{i:024d}"))
             r = client.post(base + "/sms", content=body, headers={
                 "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
             r.raise_for_status()
@@ -76,6 +78,15 @@ def update_readme(text: str) -> None:
         head, rest = readme.split(START, 1)
         README.write_text(head + block + rest.split(END, 1)[1])
         print(f"updated {README}", file=sys.stderr)
+
+
+def section(opts: Options) -> Section:
+    text = run()
+    if opts.readme:
+        update_readme(text)
+    body = ("`.venv/bin/python bench/exchange.py`: one scripted conversation with `operator serve` against the "
+            "real stack of `bench/stack.py` (Loki faked); also written into README.md.\n\n```\n" + text + "\n```")
+    return Section("A real exchange (`bench/exchange.py`)", body, [], {"transcript": text})
 
 
 def main() -> int:
