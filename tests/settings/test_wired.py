@@ -36,7 +36,7 @@ from tests.fakes.datadog import API_KEY, APP_KEY, FakeDatadog, series
 from tests.fakes.elasticsearch import ElasticsearchFake
 from tests.fakes.kong import KongFake
 from tests.fakes.loki import Entry, LokiFake
-from tests.fakes.server import FakeServer, Reply, Request
+from tests.fakes.server import FakeServer, Reply, Request, closed_port_url
 from tests.phone import NUMBERS, Phone
 from tests.servers.pg import REPLICA_NAME, Replication
 from tests.servers.prometheus import MonitoringStack
@@ -44,6 +44,9 @@ from tests.servers.redis import RedisServer
 
 NOW_NS = time.time_ns()
 MIN_NS = 60 * 1_000_000_000
+# A log source must be configured for `logs` to ask for a service; these tests never get as far
+# as querying it, so nothing needs to listen there.
+NO_LOKI = closed_port_url()
 HAPROXY_CSV = Path(__file__).resolve().parents[1] / "data" / "captured_haproxy_stats.csv"
 
 
@@ -240,7 +243,8 @@ class TestMetricAliases:
 class TestRedisSettings:
     async def test_redis_key_prefix_is_on_every_key(self, redis_client: aioredis.Redis, redis_prefix: str) -> None:
         """REDIS_KEY_PREFIX: the session lives under it in Redis, and another prefix does not see it."""
-        settings = make_settings(redis_url=REDIS_URL, redis_key_prefix=redis_prefix, log_services="api,web")
+        settings = make_settings(redis_url=REDIS_URL, redis_key_prefix=redis_prefix, log_services="api,web",
+                                 loki_url=NO_LOKI)
         async with serving(settings) as app:
             await Phone(app.test_client()).expect("logs", r"^Logs for which service\?")
         keys = [k.decode() async for k in redis_client.scan_iter(match=redis_prefix + "*")]
@@ -248,7 +252,7 @@ class TestRedisSettings:
         other = redis_prefix + "other:"
         try:
             async with serving(make_settings(redis_url=REDIS_URL, redis_key_prefix=other,
-                                             log_services="api,web")) as app:
+                                             log_services="api,web", loki_url=NO_LOKI)) as app:
                 reply = await Phone(app.test_client()).text("web")  # answers nothing open under this prefix
             assert not reply.startswith("web: which window"), reply
         finally:
@@ -260,7 +264,7 @@ class TestRedisSettings:
         """REDIS_URL + REDIS_CLUSTER=1: dialogs of senders hashed to different nodes all keep their state."""
         prefix = f"optest:wired{time.time_ns()}:"
         settings = make_settings(redis_url=redis_cluster_url, redis_cluster=True, redis_key_prefix=prefix,
-                                 log_services="api,web")
+                                 log_services="api,web", loki_url=NO_LOKI)
         async with serving(settings) as app:
             for number in NUMBERS:
                 await Phone(app.test_client(), number).expect("logs", r"^Logs for which service\?")
@@ -281,7 +285,7 @@ class TestRedisSettings:
     async def test_rediss_url_connects_over_tls(self, tls_redis_server: RedisServer) -> None:
         """REDIS_URL=rediss://...: sessions kept in a TLS-only redis-server (no plain port open)."""
         assert tls_redis_server.url.startswith("rediss://")
-        settings = make_settings(redis_url=tls_redis_server.url, log_services="api,web")
+        settings = make_settings(redis_url=tls_redis_server.url, log_services="api,web", loki_url=NO_LOKI)
         async with serving(settings) as app:
             phone = Phone(app.test_client())
             await phone.expect("logs", r"^Logs for which service\?")
