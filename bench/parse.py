@@ -6,8 +6,8 @@ with ``perf_counter_ns``. Reported: the p50/p99/max over texts of each text's me
 one message costs, robust to the other processes sharing this machine) and the p99 of every raw
 call (what the noise adds). The reader's tables are built once before timing, as at start-up.
 
-Run ``python -m bench.parse`` from the repository root (about 10 s); ``--write`` replaces the
-``parse`` section of bench/RESULTS.md.
+Run ``python -m bench.parse`` from the repository root (a few seconds); ``--write`` puts its section
+into bench/RESULTS.md (bench/run_all.py writes it too, through ``section``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine  # noqa: E402
+from bench.report import Options, Section  # noqa: E402
 from dialogs.catalog import REGISTRY  # noqa: E402
 from nlu import parse  # noqa: E402
 from tests.nlu.corpus import CORPUS, load  # noqa: E402
@@ -106,48 +107,56 @@ def _pct(values: Sequence[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def section(result: dict[str, Any]) -> str:
+def body(result: dict[str, Any]) -> str:
     verdict = "meets" if result["p99_us"] <= TARGET_US else "MISSES"
     slowest = ", ".join(f"`{t}` {us} µs" for us, t in result["slowest"][:3])
     return "\n".join([
-        "## 5. Parse speed (`bench/parse.py`)",
-        "",
         f"`.venv/bin/python -m bench.parse --repeat {result['repeat']}`: {result['texts']} texts (every turn of "
         "tests/data/corpus*.tsv, each with the `expecting` of its conversation), 50 services and 50 metric "
-        "aliases configured, each text parsed "
-        f"{result['repeat']} times after a warm-up; per text the median call.",
+        f"aliases configured, each text parsed {result['repeat']} times after a warm-up; per text the median call.",
         "",
         "| p50 µs | p99 µs | max µs | p99 of all raw calls µs | target p99 |",
         "|---:|---:|---:|---:|---:|",
         f"| {result['p50_us']} | **{result['p99_us']}** | {result['max_us']} | {result['raw_p99_us']} | "
         f"≤ {TARGET_US:.0f} µs ({verdict}) |",
         "",
-        f"Slowest texts: {slowest}. Machine: {machine()}.",
+        f"Slowest texts: {slowest}.",
     ])
 
 
-def write(markdown: str, path: Path = ROOT / "bench" / "RESULTS.md", heading: str = "## 5. ") -> None:
-    """Replace this benchmark's section of RESULTS.md (or add it before the raw figures)."""
-    text = path.read_text()
-    lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines) if line.startswith(heading)]
-    if starts:
-        begin = starts[0]
+TITLE = "Parse speed (`bench/parse.py`)"
+
+
+def section(opts: Options, repeat: int = 30) -> Section:
+    """This bench's part of RESULTS.md and of the README's summary (bench/run_all.py)."""
+    result = measure(repeat)
+    row = ("parse one SMS, 50 services and 50 metric aliases configured (p99 over the corpus)",
+           f"**{result['p99_us']} µs**", f"≤ {TARGET_US:.0f} µs")
+    return Section(TITLE, body(result), [row], result)
+
+
+def write(markdown: str, path: Path = ROOT / "bench" / "RESULTS.md") -> None:
+    """Replace this bench's section of RESULTS.md (or add it, numbered next, before the raw figures)."""
+    lines = path.read_text().split("\n")
+    titled = [i for i, line in enumerate(lines) if line.startswith("## ") and line.endswith(TITLE)]
+    if titled:
+        begin = titled[0]
         end = next((i for i in range(begin + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[begin:end] = [*markdown.split("\n"), ""]
+        lines[begin + 1 : end] = ["", markdown, ""]
     else:
+        numbered = [line.split(".", 1)[0][3:] for line in lines if line.startswith("## ") and line[3:4].isdigit()]
         at = next((i for i, line in enumerate(lines) if line.startswith("## Raw figures")), len(lines))
-        lines[at:at] = [*markdown.split("\n"), ""]
+        lines[at:at] = [f"## {len(numbered) + 1}. {TITLE}", "", markdown, ""]
     path.write_text("\n".join(lines))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument("--write", action="store_true", help="put this section into bench/RESULTS.md")
     args = parser.parse_args()
     result = measure(args.repeat)
-    markdown = section(result)
+    markdown = body(result) + f" Machine: {machine()}."
     print(markdown)
     if args.write:
         write(markdown)
