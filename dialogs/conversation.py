@@ -129,6 +129,9 @@ class Conversation:
         if not spec.available(self.monitors):
             return Answer(spec.configure)
         query = query_of(intent, spec)
+        last = session.last_query
+        if last is not None and last.command == spec.name and follow_up_cue(turn.text):
+            query = last.merged(query)  # "what about memory" after "metrics cpu 1h": the same window
         if spec.mutating and not said_exactly(turn.text, spec):  # a change is never made on a guess
             session.show_list([Item(spoken(query), query=query)], "readings")
             return Answer(f"Did you mean {spoken(query)}? Reply 1 to do it.")
@@ -139,14 +142,20 @@ class Conversation:
         else named plainly for the next text. Never run when the first opened a question, nor
         when they would change something (a mutating command is only ever run on its own)."""
         texts, left = [first.text], []
-        for extra in turn.intent.also:
+        for i, extra in enumerate(turn.intent.also, 1):
             spec = self.registry.get(extra.command)
             if spec is None:
                 continue
             query = query_of(extra, spec)
-            if turn.session.state != IDLE or spec.mutating or any(query.get(s.name) is None for s in spec.required):
+            if turn.session.state != IDLE or spec.mutating:
                 left.append(spoken(query))
                 continue
+            if any(query.get(s.name) is None for s in spec.required):
+                if i < len(turn.intent.also):  # a question only last, so nothing after it is lost
+                    left.append(spoken(query))
+                    continue
+                texts.append((await self.filling.ask(turn, spec, query)).text)  # "alerts and web logs"
+                break
             answer = await self.dispatcher.run(turn.ctx, spec, query)
             if len(pager("\n\n".join([*texts, answer.text]))) > 1:
                 left.append(spoken(query))
@@ -159,6 +168,14 @@ class Conversation:
         if len(pager(first.text)) > 1:  # a long first answer: say it up front, not on its last page
             return dataclasses.replace(first, text=f"{note}\n{first.text}")
         return dataclasses.replace(first, text="\n\n".join(texts) + "\n" + note)
+
+
+# Words that make a text a variation of the last question ("how about web", "memory too").
+_CUES = frozenset({"about", "too", "same", "instead", "also", "well"})
+
+
+def follow_up_cue(text: str) -> bool:
+    return not _CUES.isdisjoint(tokenize(text))
 
 
 def said_exactly(text: str, spec: CommandSpec) -> bool:

@@ -98,7 +98,7 @@ def parse(
     if not answering:
         parts = asides.split_questions(words)
         if len(parts) > 1:
-            read = [parse(" ".join(p), vocabulary, services=services, metrics=metrics) for p in parts[:3]]
+            read = [parse(" ".join(p), vocabulary, services=services, metrics=metrics) for p in parts]
             for i in range(1, len(read)):  # "metrics cpu and memory": a bare name asks what came before
                 if read[i].command is None and (read[i].metric or read[i].service) and not read[i].unknown:
                     read[i] = dataclasses.replace(read[i], command=read[i - 1].command)
