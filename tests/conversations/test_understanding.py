@@ -92,6 +92,11 @@ class TestTwoQuestions:
         reply = await driver.expect("logs web 6h and status", r"^\(status next: send status\)\nweb, last 6h")
         assert "1/1 ok" not in reply
 
+    async def test_after_a_long_first_answer_nothing_more_is_asked(self, driver: Driver) -> None:
+        """A question under a multi-page answer would be missed: it is named up front instead."""
+        await driver.expect("logs web 6h and logs", r"^\(logs next: send logs\)\nweb, last 6h")
+        assert driver.session.state == "idle"
+
     async def test_a_last_part_that_needs_a_question_asks_it(self, driver: Driver) -> None:
         """`status and web logs`: status answered, then the window for web asked (the question stays open)."""
         await driver.expect("status and logs web", r"^1/1 ok\nloki ok \d+ms\n\nweb: which window\?")
