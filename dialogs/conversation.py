@@ -2,9 +2,10 @@
 
 Knows nothing of SMS or HTTP: ``bot/`` hands in the text with a ``Pager`` (how to cut an answer
 into SMS pages) and sends back what it gets. Here the text is understood in context (what the
-open question asks, the last list shown), then routed to one of: the open question's slot
-filling (``filling``), a bare follow-up (``followups``), or a command from the registry
-(``dispatch``). Everything that must survive to the next message is written into the
+open question asks, the last list shown), then routed to one of: an aside (``asides``: small talk, an
+action we cannot do), the open question's slot filling (``filling``), a bare follow-up
+(``followups``), or a command from the registry (``dispatch``); further questions in the same
+text go to ``several``. Everything that must survive to the next message is written into the
 ``Session``, including the kept pages ``more`` hands back.
 
 Cost per message: one ``parse`` against a vocabulary built once, at most one machine step, and
@@ -14,27 +15,26 @@ the handler's own monitor calls.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from dialogs.answer import Answer
+from dialogs.asides import SMALL_TALK, cant_do, follow_up_cue, said_exactly
 from dialogs.catalog import REGISTRY
-from dialogs.dispatch import Dispatcher, remember
+from dialogs.dispatch import Dispatcher
 from dialogs.filling import SlotFilling
 from dialogs.followups import FollowUps
 from dialogs.forms import Forms
 from dialogs.prompts import Prompts
-from dialogs.query import Item, Query
-from dialogs.registry import CommandSpec, Registry
+from dialogs.query import Item
+from dialogs.registry import Registry
 from dialogs.session import IDLE, Session
+from dialogs.several import Pager, SeveralQuestions
 from dialogs.turn import WINDOW_LIMITS, Turn, expired_text, query_of
 from monitors.registry import Monitors
 from nlu import Intent, parse
-from nlu.text import tokenize
 
-Pager = Callable[[str], list[str]]  # a whole answer → its SMS pages (at least one)
+__all__ = ["SMALL_TALK", "Conversation", "Pager", "Reply", "one_page"]
 
 
 def one_page(text: str) -> list[str]:
@@ -56,6 +56,7 @@ class Conversation:
         self.dispatcher = Dispatcher(registry, monitors, desk)
         self.filling = SlotFilling(self.forms, self.prompts, self.dispatcher)
         self.followups = FollowUps(registry, self.filling)
+        self.several = SeveralQuestions(registry, self.dispatcher, self.filling)
 
     def understand(self, text: str, expecting: str | None = None) -> Intent:
         return parse(text, self.registry.vocabulary, services=self.monitors.log_services,
@@ -77,7 +78,7 @@ class Conversation:
         turn = Turn(session, intent, self.dispatcher.context(session, sender, now), expired, text)
         answer = await self._answer(turn)
         if intent.also:
-            answer = await self._also(turn, answer, pager)
+            answer = await self.several.answer(turn, answer, pager)
         if intent.window_rejected and not answer.text.startswith(WINDOW_LIMITS):  # never a silent re-ask
             answer = dataclasses.replace(answer, text=f"{WINDOW_LIMITS} {answer.text}")
         if answer.is_page:
@@ -129,57 +130,10 @@ class Conversation:
         if not spec.available(self.monitors):
             return Answer(spec.configure)
         query = query_of(intent, spec)
+        last = session.last_query
+        if last is not None and last.command == spec.name and follow_up_cue(turn.text):
+            query = last.merged(query)  # "what about memory" after "metrics cpu 1h": the same window
         if spec.mutating and not said_exactly(turn.text, spec):  # a change is never made on a guess
-            session.show_list([Item(spoken(query), query=query)], "readings")
-            return Answer(f"Did you mean {spoken(query)}? Reply 1 to do it.")
+            session.show_list([Item(query.spoken(), query=query)], "readings")
+            return Answer(f"Did you mean {query.spoken()}? Reply 1 to do it.")
         return await self.filling.ask(turn, spec, query)
-
-    async def _also(self, turn: Turn, first: Answer, pager: Pager) -> Answer:
-        """Further questions in the same text: answered alongside while the reply stays one page,
-        else named plainly for the next text. Never run when the first opened a question, nor
-        when they would change something (a mutating command is only ever run on its own)."""
-        texts, left = [first.text], []
-        for extra in turn.intent.also:
-            spec = self.registry.get(extra.command)
-            if spec is None:
-                continue
-            query = query_of(extra, spec)
-            if turn.session.state != IDLE or spec.mutating or any(query.get(s.name) is None for s in spec.required):
-                left.append(spoken(query))
-                continue
-            answer = await self.dispatcher.run(turn.ctx, spec, query)
-            if len(pager("\n\n".join([*texts, answer.text]))) > 1:
-                left.append(spoken(query))
-                continue
-            remember(turn.session, answer)
-            texts.append(answer.text)
-        if not left:
-            return dataclasses.replace(first, text="\n\n".join(texts))
-        note = " ".join(f"({q} next: send {q})" for q in left)
-        if len(pager(first.text)) > 1:  # a long first answer: say it up front, not on its last page
-            return dataclasses.replace(first, text=f"{note}\n{first.text}")
-        return dataclasses.replace(first, text="\n\n".join(texts) + "\n" + note)
-
-
-def said_exactly(text: str, spec: CommandSpec) -> bool:
-    """Whether one of ``spec``'s own words (or two-word phrases) is in ``text`` as typed, not a typo of one."""
-    words = {" ".join(w.casefold().split()) for w in (*spec.all_words, *spec.phrases)}
-    tokens = tokenize(text)
-    return any(t in words for t in tokens) or any(f"{a} {b}" in words for a, b in itertools.pairwise(tokens))
-
-
-def cant_do(verb: str) -> str:
-    """An action Operator has no command for: say so plainly, never look as if it acted."""
-    return f"I can't do that (yet): Operator reads your monitors, it does not {verb}. Send help for what it can do."
-
-
-SMALL_TALK = "Hi! Text status, alerts or logs <service> when you need me; help lists the rest."
-
-
-def spoken(query: Query) -> str:
-    """How a user would text ``query``: ``logs web 1h``, ``metrics cpu``."""
-    words = [query.command, query.service, query.metric]
-    if query.window is not None:
-        minutes = int(query.window.total_seconds() // 60)
-        words.append(f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m")
-    return " ".join(w for w in words if w)

@@ -27,7 +27,7 @@ class FollowUps:
 
     async def answer(self, turn: Turn) -> Answer:
         session, intent = turn.session, turn.intent
-        if intent.ambiguous:  # "api": logs for api or the gateway? ask before any slot is used
+        if intent.ambiguous:  # before any slot it carries: "api" may be logs for api or the gateway
             return self._offer(turn, intent.ambiguous)
         changed = Query("", service=intent.service, window=intent.window, metric=intent.metric)
         if intent.choice is None and any(changed.get(s) is not None for s in ("service", "window", "metric")):
@@ -87,6 +87,8 @@ class FollowUps:
             else:
                 items.append(Item(name, query=Query(name)))
         turn.session.show_list(items, "readings")
+        if len(items) == 1:  # one reading, but a command that changes something: never on a guess
+            return Answer(f"Did you mean {items[0].label}? Reply 1 to do it.")
         if len(items) == 2:
             return Answer(f"Did you mean {items[0].label} or {items[1].label}? (1 or 2)")
         listed = ", ".join(f"{i} {item.label}" for i, item in enumerate(items, 1))

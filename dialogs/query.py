@@ -53,6 +53,14 @@ class Query:
         changes: dict[str, Any] = {s: v for s in SLOT_NAMES if (v := getattr(other, s)) is not None}
         return dataclasses.replace(self, **changes) if changes else self
 
+    def spoken(self) -> str:
+        """How a user would text this query: ``logs web 1h``, ``metrics cpu``."""
+        words = [self.command, self.service, self.metric]
+        if self.window is not None:
+            minutes = int(self.window.total_seconds() // 60)
+            words.append(f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m")
+        return " ".join(w for w in words if w)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"command": self.command}
         for slot in SLOT_NAMES:

@@ -92,5 +92,18 @@ class TestTwoQuestions:
         reply = await driver.expect("logs web 6h and status", r"^\(status next: send status\)\nweb, last 6h")
         assert "1/1 ok" not in reply
 
-    async def test_a_part_that_needs_a_question_is_left_for_later(self, driver: Driver) -> None:
-        await driver.expect("status and logs", r"^1/1 ok\nloki ok \d+ms\n\(logs next: send logs\)$")
+    async def test_after_a_long_first_answer_nothing_more_is_asked(self, driver: Driver) -> None:
+        """A question under a multi-page answer would be missed: it is named up front instead."""
+        await driver.expect("logs web 6h and logs", r"^\(logs next: send logs\)\nweb, last 6h")
+        assert driver.session.state == "idle"
+
+    async def test_a_last_part_that_needs_a_question_asks_it(self, driver: Driver) -> None:
+        """`status and web logs`: status answered, then the window for web asked (the question stays open)."""
+        await driver.expect("status and logs web", r"^1/1 ok\nloki ok \d+ms\n\nweb: which window\?")
+        assert driver.session.state == "logs:window"
+        await driver.expect("1h", r"^web, last 1h: 8 errors")
+
+    async def test_a_question_in_the_middle_is_left_for_later(self, driver: Driver) -> None:
+        """Asking in the middle would swallow what follows: it is named for the next text instead."""
+        reply = await driver.expect("logs and status and logs api 15m", r"^Logs for which service\?")
+        assert "(status next: send status)" in reply and "(logs api 15m next: send logs api 15m)" in reply

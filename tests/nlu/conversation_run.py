@@ -76,7 +76,7 @@ async def outcome(driver: Driver, recorder: Recorder, case: Case) -> tuple[Query
     session = driver.session
     runs = [session.last_query if q.command == "again" and session.last_query else q for q in recorder.runs]
     # A second question left for the next text, said plainly ("logs web next: send logs web"), is kept.
-    runs += [_theirs(w) for w in case.want if f"send {conversation_module.spoken(_theirs(w))}" in reply]
+    runs += [_theirs(w) for w in case.want if f"send {_theirs(w).spoken()}" in reply]
     if runs:
         return tuple(_ours(q) for q in runs)
     if session.state != IDLE and session.draft is not None:
