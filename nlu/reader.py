@@ -268,6 +268,8 @@ class Reader:
         for token in rest:
             if token in lexicon.STATE_WORDS:
                 state = True
+                if token in self.names:  # "status" itself: a name "help status" can be about
+                    named.add(token)
                 state_metric = state_metric or self.metrics.exact(token)
                 continue
             if token in FILLERS and token not in self.keep:
@@ -411,6 +413,8 @@ class Reader:
                 votes[command] = votes.get(command, 0) + WORD_WEIGHT
         if "help" in votes and len(votes) > 1 and "help" not in named:  # "cpu usage": not help
             del votes["help"]
+        if "help" in votes and "help" in named and named - {"help"}:  # "help status": a name, state word or not
+            return Reading(command="help", topic=next(c for c in self.order if c in named and c != "help"))
         if "help" in votes and len(votes) > 1:  # "how do i use logs": help about logs
             spelled = [c for c in self.words.get(dual or "", ()) if c != "help"]  # "help api": the word's command
             topic = spelled[0] if spelled else max((c for c in votes if c != "help"), key=lambda c: votes[c])

@@ -4,7 +4,8 @@ Each row is played by a fresh sender (tests/conversations/driver.py: the very ``
 the service runs, without HTTP) against real monitors. What ran is read from the outside:
 
 - every query the conversation hands to its dispatcher during the last turn (a recorder that
-  calls straight through, so nothing is faked); ``again`` reads as the query it repeated;
+  calls straight through, so nothing is faked); ``again`` reads as the query it repeated; a
+  further question left for the next text ("send logs web") or asked about counts as taken up;
 - else an open question (the session's draft: a command started, a slot still to ask);
 - else the item of the last list the reply shows (a pick needs no query);
 - else what the reply says: "OK, cleared." (reset), the small-talk line, "I can't do that (yet)"
@@ -77,6 +78,8 @@ async def outcome(driver: Driver, recorder: Recorder, case: Case) -> tuple[Query
     runs = [session.last_query if q.command == "again" and session.last_query else q for q in recorder.runs]
     # A second question left for the next text, said plainly ("logs web next: send logs web"), is kept.
     runs += [_theirs(w) for w in case.want if f"send {_theirs(w).spoken()}" in reply]
+    if runs and session.state != IDLE and session.draft is not None:  # "alerts and web logs": + which window?
+        runs.append(session.draft)
     if runs:
         return tuple(_ours(q) for q in runs)
     if session.state != IDLE and session.draft is not None:
