@@ -11,6 +11,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
+from nlu.vocabulary import CARRIER_KEYWORDS
+
 # A text made only of these (and ``SMALLTALK_NEUTRAL``) is small talk: one short line back.
 SMALLTALK: Final = frozenset(
     {
@@ -103,6 +105,4 @@ HELP_FRAMES: Final = (
 JOINERS: Final = frozenset({"and", "then", "plus", "also", "n"})
 
 # Carrier keywords (Twilio's default opt-out/opt-in list): only ever exact, never a typo of a word.
-CARRIER_WORDS: Final = frozenset(
-    {"start", "stop", "stopall", "unstop", "unsubscribe", "end", "quit", "revoke", "optout", "optin"}
-)
+CARRIER_WORDS: Final = CARRIER_KEYWORDS

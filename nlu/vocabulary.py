@@ -20,14 +20,6 @@ CARRIER_KEYWORDS: Final = frozenset(
     {"start", "stop", "stopall", "unstop", "unsubscribe", "end", "quit", "revoke", "optout", "optin"}
 )
 
-# Filler that carries no meaning in an SMS command ("show me the logs for api").
-STOPWORDS: Final = frozenset(
-    {
-        "show", "me", "get", "give", "check", "the", "for", "in", "of", "on", "from", "about",
-        "please", "pls", "plz", "my", "any", "all", "what", "whats", "what's", "is", "are", "and",
-        "with", "to", "at", "a", "an",
-    }
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: a cache key per vocabulary
