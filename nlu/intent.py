@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from nlu.reader import Reader, Reading, build_reader
+from nlu.reader import Reader, build_reader
+from nlu.tables import Reading
 from nlu.vocabulary import Vocabulary
 
 # Readers built so far, by (vocabulary, services, metrics). The vocabulary is kept alive in the

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from dialogs.catalog import REGISTRY
-from nlu.reader import Reader, Reading, build_reader
+from nlu.reader import Reader, build_reader
+from nlu.tables import Reading
 
 VOCABULARY = REGISTRY.vocabulary
 WORDS, PHRASES = VOCABULARY.commands, VOCABULARY.phrases
