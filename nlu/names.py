@@ -10,7 +10,6 @@ equally well fits none: better to ask than to show the wrong service.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -58,13 +57,19 @@ class NameTable:
     extra: dict[str, str] = field(default_factory=dict)  # everyday word → name ("ram" → memory)
     _exact: dict[str, str] = field(default_factory=dict, init=False)
     _processed: tuple[str, ...] = field(default=(), init=False)
+    _by_initial: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False)  # prefixes, abbreviations
 
     def __post_init__(self) -> None:
         exact = {utils.default_process(n): n for n in self.names}
         for word, name in self.extra.items():
             exact.setdefault(word, name)
         object.__setattr__(self, "_exact", exact)
-        object.__setattr__(self, "_processed", tuple(utils.default_process(n) for n in self.names))
+        processed = tuple(utils.default_process(n) for n in self.names)
+        object.__setattr__(self, "_processed", processed)
+        initials: dict[str, list[int]] = {}
+        for i, p in enumerate(processed):
+            initials.setdefault(p[:1], []).append(i)
+        object.__setattr__(self, "_by_initial", {k: tuple(v) for k, v in initials.items()})
 
     def exact(self, token: str) -> str | None:
         """The name ``token`` spells exactly (or an everyday word for it), else None."""
@@ -77,12 +82,14 @@ class NameTable:
             return found
         processed = self._processed
         if len(token) >= _MIN_PREFIX:
-            prefixed = [i for i, p in enumerate(processed) if p.startswith(token)]
+            # A prefix or an abbreviation keeps the first letter: only names starting with it.
+            same_initial = self._by_initial.get(token[0], ())
+            prefixed = [i for i in same_initial if processed[i].startswith(token)]
             if len(prefixed) == 1:
                 return self.names[prefixed[0]]
             if prefixed:
                 return None
-            shortened = [i for i, p in enumerate(processed) if is_abbreviation(token, p)]
+            shortened = [i for i in same_initial if is_abbreviation(token, processed[i])]
             if len(shortened) == 1:
                 return self.names[shortened[0]]
             if shortened:
@@ -95,7 +102,3 @@ class NameTable:
         if not hits or (len(hits) > 1 and hits[1][0] == hits[0][0]):
             return None
         return self.names[hits[0][1]]
-
-
-def table(names: Sequence[str], extra: dict[str, str] | None = None) -> NameTable:
-    return NameTable(tuple(names), dict(extra or {}))
