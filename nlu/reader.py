@@ -33,7 +33,7 @@ from nlu.windows import scan_window
 _DROP: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
                           "reset", "clear", "never", "mind", "it", "that", "ugh", "oh", "ah", "no", "thanks",
                           "over", "start", "leave", "drop", "this", "the", "question", "please", "pls", "and", "eh",
-                          "meh", "oops", "sorry", "wait", "hmm", "actually"})
+                          "meh", "oops", "sorry", "wait", "hmm", "actually", "about"})
 _DROP_CORE: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
                                "reset", "clear", "never", "drop", "leave"})
 

@@ -1,6 +1,7 @@
 """Time windows as people text them, always a span that ends now.
 
-Durations: ``15m``, ``90 min``, ``2 hrs``, ``1.5h``, ``1h30m``, ``last hour``, ``an hour``,
+Durations: ``15m``, ``90 min``, ``2 hrs``, ``1.5h``, ``1h30m``, ``last hour``, ``last 15`` (a bare
+number of 5 or more after last/past is minutes), ``an hour``,
 ``half an hour``, ``an hour and a half``, ``two hours``, ``thirty mins``, ``a couple of hours``.
 Clock anchors: ``since 2am``, ``since 14:00``, ``since 8:30``, ``since noon``, ``since midnight``,
 ``today`` (since 00:00 of today), ``yesterday`` / ``since yesterday`` (since 00:00 of yesterday:
@@ -58,6 +59,8 @@ _COMPACT_PART: Final = re.compile(rf"({_NUMBER})([a-z]{{1,7}})")
 # 2am, 2:30pm, 14:00, 8:30 (a bare "2" is a list choice, never a clock time).
 _CLOCK: Final = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm)?")
 _CLOCK_WORDS: Final = {"midnight": time(0), "noon": time(12), "midday": time(12)}
+# "last 15", "past 30": a bare number after last/past is minutes (5 and up: "last 2" says nothing).
+_BARE_MINUTES: Final = re.compile(r"[5-9]|[1-9]\d{1,2}")
 _HTTP_STATUS: Final = re.compile(r"[45]\d\ds")
 _DAY_WORDS: Final = {"today": 0, "yesterday": 1}
 
@@ -101,6 +104,9 @@ def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) 
         i += 1
         if i < len(tokens) and tokens[i] in _WORD_UNITS:  # "last hour"
             return _duration(tokens, start, i + 1, 1.0, tokens[i])
+        bare = _BARE_MINUTES.fullmatch(tokens[i]) if i < len(tokens) else None
+        if bare and (i + 1 == len(tokens) or tokens[i + 1] not in _UNITS):  # "last 15": minutes
+            return _found(tokens, start, i + 1, int(bare.group()) * _MINUTE)
     if i >= len(tokens):
         return None
     word = tokens[i]

@@ -47,9 +47,15 @@ def _window(intent: Intent) -> str | None:
     return str(int(intent.window.total_seconds())) if intent.window is not None else None
 
 
+# The slots each command takes besides service/window/metric (as the registry's records say).
+_TAKES = {"alerts": "choice", "more": "choice", "help": "topic"}
+
+
 def _query(intent: Intent) -> Query:
+    """The intent as the query its command would run: slots the command does not take are left out."""
+    takes = _TAKES.get(intent.command or "", "")
     return Query(intent.command or "none", service=intent.service, window=_window(intent), metric=intent.metric,
-                 choice=intent.choice, topic=intent.topic)
+                 choice=intent.choice if takes == "choice" else None, topic=intent.topic if takes == "topic" else None)
 
 
 def parse_in_corpus(text: str, expecting: str | None, now: datetime) -> Intent:

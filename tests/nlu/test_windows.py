@@ -59,6 +59,8 @@ class TestParseWindow:
             ("in the past 10 min", 10 * M),
             ("during the last hour", H),
             ("prev 12 hrs", 12 * H),
+            ("last 15", 15 * M),
+            ("past 30", 30 * M),
         ],
     )
     def test_forms(self, text: str, expected: timedelta) -> None:
@@ -92,7 +94,7 @@ class TestParseWindow:
     @pytest.mark.parametrize(
         "text",
         ["", "h", "hour", "last", "second", "2", "m", "1h30", "1x", "1e5h", "15m api", "logs 1h", "9" * 400 + "h",
-         "a", "hours 2", "last m", "1 h h"],
+         "a", "hours 2", "last m", "1 h h", "last 2", "last 0"],
     )  # fmt: skip
     def test_not_a_window(self, text: str) -> None:
         """Anything that is not entirely a window is None (a bare number is a choice, not a window)."""
