@@ -77,7 +77,8 @@ async def outcome(driver: Driver, recorder: Recorder, case: Case) -> tuple[Query
     session = driver.session
     runs = [session.last_query if q.command == "again" and session.last_query else q for q in recorder.runs]
     # A second question left for the next text, said plainly ("logs web next: send logs web"), is kept.
-    runs += [_theirs(w) for w in case.want if f"send {_theirs(w).spoken()}" in reply]
+    # (It may have been run and found too long to add: then it is in the runs already.)
+    runs += [q for w in case.want if f"send {(q := _theirs(w)).spoken()}" in reply and q not in runs]
     if runs and session.state != IDLE and session.draft is not None:  # "alerts and web logs": + which window?
         runs.append(session.draft)
     if runs:
