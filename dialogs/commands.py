@@ -112,9 +112,9 @@ async def run_metrics(monitors: Monitors, metric: str) -> Answer:
 async def run_logs(monitors: Monitors, service: str, window: timedelta, limit: int = 20) -> Answer:
     sources = [m for m in monitors.with_capability(LOGS) if isinstance(m, LogSource)]
     if not sources:
-        return _not_configured("logs backend", "LOKI_URL or ELASTICSEARCH_URL")
+        return _not_configured("logs backend", "LOKI_URL, ELASTICSEARCH_URL or LOG_FILES")
     query = {"command": "logs", "service": service, "window_s": int(window.total_seconds())}
-    source = sources[0]
+    source = next((s for s in sources if s.serves(service)), sources[0])
     try:
         result = await source.errors(service, window, limit)
     except MonitorError as exc:
