@@ -89,6 +89,14 @@ def _mtime(path: str) -> float:
     return info.st_mtime
 
 
+def readable(path: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise MonitorError(f"cannot read {path} ({_why(exc)})") from None
+
+
 def _why(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
@@ -226,12 +234,9 @@ class LogFilesMonitor(Monitor, LogSource):
                 try:
                     paths = files_of(patterns)
                     for path in paths:
-                        with open(path, "rb"):
-                            pass
+                        readable(path)
                 except MonitorError as exc:
                     raise MonitorError(f"{service}: {exc.reason}") from None
-                except OSError as exc:
-                    raise MonitorError(f"{service}: cannot read ({_why(exc)})") from None
                 total += len(paths)
             return total
 
