@@ -129,7 +129,7 @@ def _formats(t: datetime) -> list[tuple[str, str]]:
         ("iso-naive-local", f"{t.strftime('%Y-%m-%d %H:%M:%S,%f')[:-3]} ERROR boom"),
         ("syslog", f"{t.strftime('%b')} {t.day:2d} {t.strftime('%H:%M:%S')} host app[12]: error: boom"),
         ("nginx-error", f"{t.strftime('%Y/%m/%d %H:%M:%S')} [error] 12#12: *3 boom"),
-        ("apache-access", f'127.0.0.1 - - [{utc.strftime("%d/%b/%Y:%H:%M:%S")} +0000] "GET /boom HTTP/1.1" 500 0 err'),
+        ("apache-access", f'127.0.0.1 - - [{utc.strftime("%d/%b/%Y:%H:%M:%S")} +0000] "GET /boom" 500 error'),
         ("apache-error", f"[{t.strftime('%a %b %d %H:%M:%S')}.123456 {t.year}] [core:error] [pid 1] boom"),
         ("json-time", json.dumps({"time": iso(t), "level": "error", "msg": "boom"})),
         ("json-ts-seconds", json.dumps({"ts": t.timestamp(), "level": "ERROR", "msg": "boom"})),
