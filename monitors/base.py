@@ -30,6 +30,7 @@ ALERTS = "alerts"
 LOGS = "logs"
 DB = "db"
 GATEWAY = "gateway"
+HOST = "host"  # the machine Operator runs on (`top`)
 
 
 class MonitorError(Exception):

@@ -26,6 +26,7 @@ from typing import Self
 import psutil
 
 from monitors.base import (
+    HOST,
     METRICS,
     MetricAlias,
     MetricResult,
@@ -207,7 +208,7 @@ class HostMonitor(Monitor, MetricSource, ProblemSource):
     """The machine Operator runs on."""
 
     name = "host"
-    capabilities = frozenset({METRICS})
+    capabilities = frozenset({METRICS, HOST})
 
     def __init__(self, timeout_s: float, *, disk_max: float = 90.0, memory_max: float = 90.0,
                  load_max: float = 2.0) -> None:
