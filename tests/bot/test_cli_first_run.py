@@ -94,6 +94,13 @@ class TestServe:
 
 
 class TestChat:
+    def test_history_file_location(self) -> None:
+        """README: ~/.operator_history, or $XDG_STATE_HOME/operator/history when that is set."""
+        from bot.console import history_path
+
+        assert history_path({"HOME": "/home/u"}) == Path("/home/u/.operator_history")
+        assert history_path({"HOME": "/home/u", "XDG_STATE_HOME": "/s"}) == Path("/s/operator/history")
+
     def test_status_and_metrics_of_this_machine_with_nothing_configured(self, tmp_path: Path) -> None:
         """Fresh settings: `status` and `metrics cpu` answer from this host; no log line among replies."""
         out = subprocess.run([OPERATOR, "chat"], input="status\nmetrics cpu\n", capture_output=True, text=True,
@@ -293,6 +300,13 @@ class TestReadmeQuickStart:
         match = re.search(rf"^{re.escape(HOSTNAME)} (\d+(?:\.\d)?)%$", memory, re.MULTILINE)
         assert match, memory
         assert abs(float(match.group(1)) - used) < 3
+
+    def test_local_mode_checks_signatures_when_a_token_is_set(self, tmp_path: Path) -> None:
+        """README: with TWILIO_AUTH_TOKEN in .env, --local still checks signatures (a bare curl gets 403)."""
+        (tmp_path / ".env").write_text(f"TWILIO_AUTH_TOKEN={TOKEN}\n")
+        with serving(tmp_path, "--local") as (base, _, _):
+            response = httpx.post(base + "/sms", data={"From": NUMBERS[0], "Body": "status"}, timeout=30)
+        assert response.status_code == 403
 
     @pytest.mark.parametrize("with_redis", [False, True])
     def test_local_mode_uses_redis_when_redis_url_is_set(self, tmp_path: Path, with_redis: bool) -> None:
