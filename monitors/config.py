@@ -67,7 +67,7 @@ class MonitorSettings(BaseSettings):
     host_disk_max_percent: float = Field(default=90.0, gt=0, le=100)
     host_memory_max_percent: float = Field(default=90.0, gt=0, le=100)
     host_load_max_per_core: float = Field(default=2.0, gt=0)
-    check_urls: str | None = None  # name=url[|status][|latency],... (syntax in monitors/urlcheck.py)
+    check_urls: SecretStr | None = None  # name=url[|status][|latency],... (monitors/urlcheck.py); may hold user:pass@
     check_urls_ca_file: str | None = None  # extra CA bundle (PEM) for internal certificates
     cert_warn_days: int = Field(default=14, ge=0)
     log_files: str | None = None  # service=glob,... (monitors/logfiles.py)
@@ -87,11 +87,23 @@ class MonitorSettings(BaseSettings):
 
     @field_validator("check_urls")
     @classmethod
-    def _urls_parse(cls, value: str | None) -> str | None:
+    def _urls_parse(cls, value: SecretStr | None) -> SecretStr | None:
         from monitors.urlcheck import parse_check_urls  # the syntax lives with its adapter
 
+        if value is not None and value.get_secret_value():
+            parse_check_urls(value.get_secret_value())
+        return value
+
+    @field_validator("check_urls_ca_file")
+    @classmethod
+    def _ca_file_loads(cls, value: str | None) -> str | None:
+        import ssl
+
         if value:
-            parse_check_urls(value)
+            try:
+                ssl.create_default_context().load_verify_locations(value)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"cannot load {value} as PEM certificates ({type(exc).__name__})") from None
         return value
 
     @field_validator("log_files")

@@ -51,15 +51,15 @@ class UrlSpec:
 def parse_check_urls(value: str) -> list[UrlSpec]:
     """CHECK_URLS -> specs; ValueError names the entry that is wrong and why."""
     specs: list[UrlSpec] = []
-    for entry in (e.strip() for e in value.split(",")):
-        if not entry:
-            continue
+    entries = [e.strip() for e in value.split(",") if e.strip()]
+    for number, entry in enumerate(entries, 1):
         name, sep, rest = (part.strip() for part in entry.partition("="))
         url, *options = (part.strip() for part in rest.split("|"))
+        # Errors name the entry, never echo its URL: it may carry user:password@.
         if not sep or not _NAME.fullmatch(name):
-            raise ValueError(f"entry {entry!r} is not name=url")
+            raise ValueError(f"entry {number} is not name=url")
         if not re.match(r"https?://[^/\s]+", url):
-            raise ValueError(f"{name}: {url!r} is not an http(s) URL")
+            raise ValueError(f"{name}: not an http(s) URL")
         status, latency = (100, 399), None
         for option in options:
             if m := _STATUS.fullmatch(option.lower()):
@@ -68,7 +68,7 @@ def parse_check_urls(value: str) -> list[UrlSpec]:
             elif m := _LATENCY.fullmatch(option.lower()):
                 latency = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
             else:
-                raise ValueError(f"{name}: {option!r} is neither a status (200, 2xx) nor a latency (500ms, 2s)")
+                raise ValueError(f"{name}: {option[:12]!r} is neither a status (200, 2xx) nor a latency (500ms, 2s)")
         if any(s.name == name for s in specs):
             raise ValueError(f"{name}: named twice")
         specs.append(UrlSpec(name, url, status, latency))
@@ -147,14 +147,14 @@ class UrlCheckMonitor(Monitor, ProblemSource):
 
     @classmethod
     def from_settings(cls, settings: MonitorSettings) -> Self | None:
-        if not settings.check_urls:
+        if settings.check_urls is None or not settings.check_urls.get_secret_value():
             return None
         context = ssl.create_default_context(cafile=certifi.where())
         if settings.check_urls_ca_file:
             context.load_verify_locations(settings.check_urls_ca_file)
         client = httpx.AsyncClient(verify=context, follow_redirects=False, timeout=settings.monitor_timeout_s,
                                    limits=httpx.Limits(max_keepalive_connections=0))
-        return cls(parse_check_urls(settings.check_urls), client, settings.monitor_timeout_s,
+        return cls(parse_check_urls(settings.check_urls.get_secret_value()), client, settings.monitor_timeout_s,
                    cert_warn_days=settings.cert_warn_days)
 
     async def check(self, spec: UrlSpec) -> UrlResult:

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from bot.config import describe_validation_error
 from monitors.config import MonitorSettings
 from monitors.registry import build_monitors
 from monitors.urlcheck import UrlCheckMonitor, UrlSpec, parse_check_urls
@@ -126,15 +128,28 @@ class TestSyntax:
                          UrlSpec("old", "http://z/a?b=1", (100, 399), None)]
 
     @pytest.mark.parametrize(("value", "says"), [
-        ("https://x", "is not name=url"),
-        ("api=ftp://x", "not an http(s) URL"),
+        ("https://x", "entry 1 is not name=url"),
+        ("api=ftp://user:sekrit@x", "api: not an http(s) URL"),
         ("api=https://x|fast", "neither a status"),
         ("api=https://x,api=https://y", "named twice"),
     ])
     def test_bad_value_names_the_setting(self, value: str, says: str) -> None:
-        with pytest.raises(ValueError, match="check_urls") as info:
+        with pytest.raises(ValidationError) as info:
             MonitorSettings(_env_file=None, check_urls=value)  # type: ignore[call-arg]
-        assert says in str(info.value)
+        line = describe_validation_error(info.value)  # what start-up prints
+        assert line.startswith("invalid setting CHECK_URLS: ") and says in line
+        assert "sekrit" not in line
+
+    def test_a_ca_file_that_does_not_load_is_a_setting_error(self, tmp_path: Path) -> None:
+        (tmp_path / "ca.pem").write_text("not a certificate")
+        for path in (tmp_path / "ca.pem", tmp_path / "missing.pem"):
+            with pytest.raises(ValueError, match="check_urls_ca_file"):
+                MonitorSettings(_env_file=None, check_urls_ca_file=str(path))  # type: ignore[call-arg]
+
+    def test_urls_are_kept_secret(self) -> None:
+        """A URL may carry user:password@: the settings' repr never shows it."""
+        settings = MonitorSettings(_env_file=None, check_urls="api=https://u:sekrit@x/health")  # type: ignore[call-arg]
+        assert "sekrit" not in repr(settings)
 
 
 class TestChecks:
