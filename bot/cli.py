@@ -57,7 +57,7 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     config = Config()
     config.application_path = "bot.asgi:app"
-    config.bind = [f"fd://{listener.fileno()}"]  # bound here, so "serving" below is true
+    config.bind = [f"fd://{listener.detach()}"]  # bound here, so "serving" below is true; hypercorn owns it now
     config.workers = 0 if args.workers <= 1 else args.workers
     config.accesslog = None
     config.errorlog = None  # hypercorn's messages reach the root handler once, not twice
