@@ -15,15 +15,8 @@ import pytest
 from monitors.aliases import DEFAULT_ALIASES
 from monitors.base import MetricAlias, MonitorError
 from monitors.config import MonitorSettings
-from monitors.host import (
-    HOST_ALIASES,
-    VIRTUAL_FS,
-    CpuSampler,
-    HostMonitor,
-    busiest_processes,
-    format_top,
-    snapshot,
-)
+from monitors.host import HOST_ALIASES, HostMonitor, format_top
+from monitors.host_sample import VIRTUAL_FS, CpuSampler, busiest_processes, snapshot
 from monitors.registry import build_monitors
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="compares with Linux /proc")
