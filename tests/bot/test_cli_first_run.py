@@ -25,6 +25,7 @@ from bot.security import mask
 from tests.bot.test_cli import OPERATOR, run_env
 from tests.conftest import REDIS_URL
 from tests.fakes.server import FakeServer, Reply, closed_port_url
+from tests.fakes.tls import https, make_certs
 from tests.phone import NUMBERS, STRANGER, TOKEN, reply_text
 from tests.servers.common import free_port, wait_until
 
@@ -259,6 +260,16 @@ class TestPing:
         out = ping(tmp_path, url)
         assert out.returncode == 1
         assert f"connection refused at 127.0.0.1:{url.rsplit(':', 1)[1]}" in out.stdout
+
+    def test_a_certificate_twilio_would_refuse_is_a_tls_failure(self, tmp_path: Path) -> None:
+        """An https webhook with an expired certificate: said as a TLS failure, one line."""
+        with FakeServer() as hook:
+            url = https(hook, make_certs(tmp_path).expired)
+            out = ping(tmp_path, url)
+        assert out.returncode == 1
+        assert re.search(r"^TLS failed \(.*certificate.*\): Twilio needs a valid certificate\.$", out.stdout,
+                         re.MULTILINE), out.stdout
+        assert "Traceback" not in out.stdout + out.stderr
 
     def test_without_a_token_it_says_so(self, tmp_path: Path) -> None:
         out = subprocess.run([OPERATOR, "ping", "http://127.0.0.1:9"], capture_output=True, text=True, timeout=60,
