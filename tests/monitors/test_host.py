@@ -201,6 +201,18 @@ class TestSettings:
         finally:
             await monitors.aclose()
 
+    async def test_an_alias_may_ask_the_host(self) -> None:
+        """README: {"rootfs": {"query": "disk", "source": "host"}} is answered by the host monitor."""
+        monitors = build_monitors(settings(metric_aliases='{"rootfs": {"query": "disk", "source": "host"}}'))
+        try:
+            alias = monitors.metric_aliases["rootfs"]
+            host = monitors.by_name(alias.source)
+            assert isinstance(host, HostMonitor)
+            result = await host.query_metric(alias)
+            assert "/" in [s.label for s in result.series]
+        finally:
+            await monitors.aclose()
+
     async def test_with_prometheus_the_aliases_stay(self) -> None:
         monitors = build_monitors(settings(prometheus_url="http://127.0.0.1:9", host_monitor="on"))
         try:
