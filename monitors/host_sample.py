@@ -18,11 +18,13 @@ import psutil
 MIN_SAMPLE_S = 0.25
 MAX_BASELINE_S = 30.0
 TOP_SAMPLE_S = 0.5
-# Pseudo and in-memory filesystems: never the "disk" anyone asks about.
+# Pseudo and in-memory filesystems: never the "disk" anyone asks about. Network mounts are
+# left out too: statfs on a dead NFS server hangs, and would hold a worker thread with it.
 VIRTUAL_FS = frozenset({
     "tmpfs", "devtmpfs", "ramfs", "overlay", "squashfs", "proc", "sysfs", "cgroup", "cgroup2",
     "devpts", "mqueue", "debugfs", "tracefs", "securityfs", "pstore", "bpf", "autofs", "fusectl",
     "configfs", "hugetlbfs", "nsfs", "binfmt_misc", "efivarfs", "rpc_pipefs", "nfsd", "iso9660",
+    "nfs", "nfs4", "cifs", "smbfs", "smb3", "fuse.sshfs",
 })
 
 @dataclass(frozen=True, slots=True)
