@@ -164,6 +164,7 @@ class QuestionReader(Tables):
             service = self.services.find(token)
             if service is not None:
                 reading.service = service
+                reading.guessed.append(token)  # a prefix, abbreviation or typo: weaker than a word said
                 return False
         if reading.metric is None:
             metric = self.metrics.find(token)
@@ -204,6 +205,8 @@ class QuestionReader(Tables):
             topic = spelled[0] if spelled else max((c for c in votes if c != "help"), key=lambda c: votes[c])
             return Reading(command="help", topic=topic)
         if not votes:
+            if state and reading.service is not None and reading.guessed and not reading.slotted(but="service"):
+                reading.service = None  # "status report": the state word said, not a service guessed at
             if reading.ambiguous or reading.slotted():
                 return reading
             if state and "status" in self.names:

@@ -7,7 +7,7 @@ the parser handed over. The real conversation is judged in tests/conversations/.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -58,12 +58,13 @@ def _query(intent: Intent) -> Query:
                  choice=intent.choice if takes == "choice" else None, topic=intent.topic if takes == "topic" else None)
 
 
-def parse_in_corpus(text: str, expecting: str | None, now: datetime) -> Intent:
-    return parse(text, REGISTRY.vocabulary, services=SERVICES, metrics=METRICS, expecting=expecting, now=now)
+def parser_tally(path: Path, now: datetime, services: Sequence[str] = SERVICES,
+                 metrics: Sequence[str] = METRICS) -> Tally:
+    """Every row of the corpus at ``path`` through the parser (with these names configured), judged."""
 
+    def parse_in_corpus(text: str, expecting: str | None, now: datetime) -> Intent:
+        return parse(text, REGISTRY.vocabulary, services=services, metrics=metrics, expecting=expecting, now=now)
 
-def parser_tally(path: Path, now: datetime) -> Tally:
-    """Every row of the corpus at ``path`` through the parser, judged."""
     result = Tally()
     for case in load(path):
         got = run(case, parse_in_corpus, now)

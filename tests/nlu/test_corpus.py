@@ -98,6 +98,18 @@ def test_readme_parser_figures_are_current() -> None:
     assert parser_line() in block()
 
 
+def test_fifty_services_and_metrics_change_no_reading() -> None:
+    """With the benchmark's 50 services and 50 metric aliases configured (the corpus's among them),
+    no text is read as something else: more names mean more prefixes and typos to land on."""
+    from bench.parse import METRICS as MANY_METRICS
+    from bench.parse import SERVICES as MANY_SERVICES
+
+    for path in (CORPUS, HOLDOUT):
+        measured = parser_tally(path, NOW, MANY_SERVICES, MANY_METRICS)
+        assert [(c.label, got) for c, got in measured.wrong] == []
+        assert measured.rate() >= 0.95
+
+
 class TestJudge:
     """The judge itself must be able to fail: a wrong reading is counted wrong, a question is not."""
 
