@@ -158,10 +158,10 @@ async def metrics(ctx: CommandContext, query: Query) -> Answer:
 
 
 LOGS_WORDS = (
-    "log", "errors", "error", "erroring", "exceptions", "exception", "traces", "stacktrace", "stacktraces", "tail",
-    "grep", "failures", "failing", "failed", "crashing", "crash", "crashed", "crashes", "throw", "threw",
-    "throwing", "timeouts", "timeout", "broke", "panics", "panic", "loki", "fatal", "warnings", "logging",
-    "traceback", "tracebacks", "stack", "trace",
+    "log", "errors", "error", "err", "errs", "erroring", "exceptions", "exception", "traces", "stacktrace",
+    "stacktraces", "tail", "grep", "failures", "failing", "failed", "crashing", "crash", "crashed", "crashes",
+    "throw", "threw", "throwing", "timeouts", "timeout", "broke", "panics", "panic", "loki", "fatal", "warnings",
+    "logging", "traceback", "tracebacks", "stack", "trace",
 )
 LOGS_PHRASES = ("stack traces", "error log", "error logs", "what broke", "went wrong")
 

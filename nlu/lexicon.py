@@ -25,7 +25,7 @@ SMALLTALK: Final = frozenset(
 )  # fmt: skip
 # Words that may ride along with small talk without making it a question ("thanks bot", "hey there").
 SMALLTALK_NEUTRAL: Final = frozenset(
-    {"bot", "there", "you", "u", "are", "r", "alive", "much", "a", "lot", "again", "it", "so", "very", "man",
+    {"bot", "there", "you", "u", "are", "r", "alive", "much", "many", "a", "lot", "again", "it", "so", "very", "man",
      "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info"}
 )  # fmt: skip
 

@@ -28,6 +28,7 @@ TYPO_WEIGHT: Final = 1  # a word that is only close to one of a command's words
 TROUBLE_WEIGHT: Final = 1  # "errors", "failing": logs, unless something else is named
 METRIC_WEIGHT: Final = 3  # "mem", "disk": a metric is a metrics question
 PHRASE_CUTOFF: Final = 88  # token_sort_ratio for a whole text against an example phrase
+SET_CUTOFF: Final = 75  # token_set_ratio sieve before the word-overlap check
 # "500s", "5xx", "502": the gateway's numbers, or a service's errors when a service is named.
 _HTTP_ERRORS: Final = re.compile(r"[45](?:\d\d|xx)s?")
 # Words that make a bare name a follow-up to the last answer ("what about api", "web too?").
@@ -164,12 +165,13 @@ class QuestionReader(Tables):
             service = self.services.find(token)
             if service is not None:
                 reading.service = service
-                reading.guessed.append(token)  # a prefix, abbreviation or typo: weaker than a word said
+                reading.guessed.add("service")  # a prefix, abbreviation or typo: weaker than a word said
                 return False
         if reading.metric is None:
             metric = self.metrics.find(token)
             if metric is not None:
                 reading.metric = metric
+                reading.guessed.add("metric")
                 return False
         if len(commands) > 1:
             reading.ambiguous = tuple(c for c in self.order if c in commands)
@@ -179,6 +181,9 @@ class QuestionReader(Tables):
 
     def _decide(self, reading: Reading, votes: dict[str, int], state: bool, dual: str | None,
                 http_errors: int, named: set[str], tokens: list[str]) -> Reading:
+        if reading.metric is not None and reading.service is not None and "metrics" not in votes and (
+                "metric" in reading.guessed):
+            reading.metric = None  # "payments err": a service said, a metric only guessed at from a prefix
         if reading.metric is not None and "metrics" in self.names:
             reading.bare = "metrics" not in votes  # "mem", "how about load?": only the metric was named
             votes["metrics"] = votes.get("metrics", 0) + METRIC_WEIGHT
@@ -205,7 +210,7 @@ class QuestionReader(Tables):
             topic = spelled[0] if spelled else max((c for c in votes if c != "help"), key=lambda c: votes[c])
             return Reading(command="help", topic=topic)
         if not votes:
-            if state and reading.service is not None and reading.guessed and not reading.slotted(but="service"):
+            if state and "service" in reading.guessed and not reading.slotted(but="service"):
                 reading.service = None  # "status report": the state word said, not a service guessed at
             if reading.ambiguous or reading.slotted():
                 return reading
@@ -241,14 +246,30 @@ class QuestionReader(Tables):
         return reading
 
     def _closest_example(self, reading: Reading, tokens: list[str]) -> Reading:
-        if not self.examples or not reading.unknown:
+        """Nothing matched word by word: the example phrase this text is a variant of, if one is close.
+
+        Either the whole text reads like the phrase (``token_sort_ratio``: typos, order), or it
+        says all but one of the phrase's words and at most one other (``token_set_ratio`` as a
+        first sieve, then that overlap: "what can this do" for "what can you do", "how we
+        doing" for "how are we doing"). Two commands found so: ask.
+        """
+        if not self.examples or len(tokens) < 2:
             return reading
-        found = process.extractOne(" ".join(tokens), self.examples, scorer=fuzz.token_sort_ratio,
+        text = " ".join(tokens)
+        found = process.extractOne(text, self.examples, scorer=fuzz.token_sort_ratio,
                                    processor=utils.default_process, score_cutoff=PHRASE_CUTOFF)
-        if found is not None:
-            command = self.example_commands[found[2]]
-            return Reading(ambiguous=(command,)) if command in self.mutating else Reading(command=command)
-        return reading
+        commands = {self.example_commands[found[2]]} if found is not None else set()
+        if not commands:
+            said = set(tokens)
+            for _, _, i in process.extract(text, self.examples, scorer=fuzz.token_set_ratio,
+                                           processor=utils.default_process, score_cutoff=SET_CUTOFF, limit=None):
+                words = self.example_words[i]
+                if len(said & words) >= max(2, len(words) - 1) and len(said - words) <= 1:
+                    commands.add(self.example_commands[i])
+        if len(commands) != 1:
+            return Reading(ambiguous=tuple(c for c in self.order if c in commands)) if commands else reading
+        command = commands.pop()
+        return Reading(ambiguous=(command,)) if command in self.mutating else Reading(command=command)
 
     def _exact_commands(self, token: str) -> frozenset[str]:
         return frozenset(self.words.get(token, ()))

@@ -40,7 +40,7 @@ class Reading:
     unsupported: str | None = None
     also: list[Reading] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)  # further metrics named beside ``metric``
-    guessed: list[str] = field(default_factory=list)  # words read as a service by prefix/abbreviation/typo
+    guessed: set[str] = field(default_factory=set)  # slots ("service", "metric") read from a prefix/abbreviation/typo
     bare: bool = False  # the command is implied by a metric alone ("mem"), no metrics word said
     weak: bool = False  # status read from state words only ("what's up"): not a question of its own
 
@@ -60,6 +60,7 @@ class Tables:
     phrases: tuple[tuple[tuple[str, ...], str], ...]  # (phrase words, command), longest first
     examples: tuple[str, ...]  # every phrase as text, for the rapidfuzz fallback
     example_commands: tuple[str, ...]
+    example_words: tuple[frozenset[str], ...]  # each example's words, to check how much of it a text says
     fuzzy_words: tuple[str, ...]  # words a typo may land on (4+ letters: shorter ones only exact)
     fuzzy_commands: tuple[tuple[str, ...], ...]
     escape: frozenset[str]
@@ -119,6 +120,7 @@ def build_tables(
         phrases=tuple(phrase_list),
         examples=tuple(" ".join(p) for p, _ in phrase_list),
         example_commands=tuple(c for _, c in phrase_list),
+        example_words=tuple(frozenset(p) for p, _ in phrase_list),
         fuzzy_words=fuzzy,
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
         escape=escape,
