@@ -206,6 +206,7 @@ class Pipeline:
         if intent.command not in STATELESS or any(a.command != intent.command for a in answers):
             self.metrics.outcome("store_unavailable")
             return "Session store unavailable, try again shortly. status and help still work."
+        self.metrics.commands.labels(intent.command).inc()
         text = await self.conversation.reply(Session(), intent)
         self.metrics.outcome("answered")
         return paginate(text, self.policy.page_segments, emoji=self.policy.emoji)[0]

@@ -110,6 +110,17 @@ class TestServe:
         assert out.returncode == 2
         assert "TWILIO_AUTH_TOKEN" in out.stderr
 
+    def test_refuses_without_public_base_url(self, tmp_path: Path) -> None:
+        """Signed but no PUBLIC_BASE_URL: one line, exit 2, nothing listening."""
+        port = free_port()
+        out = subprocess.run([OPERATOR, "serve", "--port", str(port)], capture_output=True, text=True,
+                             timeout=60, env=run_env(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=""), cwd=tmp_path,
+                             check=False)
+        assert out.returncode == 2
+        assert out.stderr.startswith("PUBLIC_BASE_URL is not set")
+        assert len(out.stderr.strip().splitlines()) == 1
+        assert TOKEN not in out.stderr + out.stdout
+
     @pytest.mark.integration
     def test_serves_signed_sms_and_health_then_stops_cleanly(self, tmp_path: Path) -> None:
         """`operator serve` answers /health and a signed /sms, and exits 0 on SIGTERM."""
