@@ -112,8 +112,8 @@ class RefusalLog:
 
     def flush(self) -> None:
         if self.count:
-            self.logger.info("refused %d message(s) from unknown or malformed senders in %gs (latest %s)",
-                             self.count, self.interval_s, mask(self.latest))
+            self.logger.info("refused %d message(s) from unknown or malformed senders (latest %s); "
+                             "next report in %gs at the earliest", self.count, mask(self.latest), self.interval_s)
         self.count = 0
         self._next_at = self.clock() + self.interval_s
 
