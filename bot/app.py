@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None, *, local: bool = False, store: 
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.asgi_app = webhook.BodyGuard(app, settings.max_body_bytes,  # type: ignore[method-assign]
+                                     settings.max_form_fields)
     return app
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 from urllib.parse import parse_qsl
 
-from quart import Blueprint, Response, request
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPResponseBodyEvent, HTTPResponseStartEvent, Scope
+from quart import Blueprint, Quart, Response, request
 from werkzeug.datastructures import MultiDict
 
 from bot import twiml
-from bot.app_state import gate, services
+from bot.app_state import SERVICES, gate, services
 from bot.pipeline import Inbound
 
 blueprint = Blueprint("sms", __name__)
@@ -45,7 +47,8 @@ async def read_form(max_bytes: int, max_fields: int) -> MultiDict[str, str] | Re
                 if len(body) > max_bytes:
                     return _too_large()
     except TimeoutError:
-        return Response("request body too slow", status=408, content_type="text/plain")
+        return Response("request body too slow", status=408, content_type="text/plain",
+                        headers={"Connection": "close"})
     if body.count(b"&") >= max_fields:
         return _too_large()
     fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_fields)
@@ -53,8 +56,74 @@ async def read_form(max_bytes: int, max_fields: int) -> MultiDict[str, str] | Re
 
 
 def _too_large() -> Response:
+    """413, and the connection closed: the rest of a large body is never read at all."""
     services().metrics.outcome("oversized")
-    return Response("request too large", status=413, content_type="text/plain")
+    return Response("request too large", status=413, content_type="text/plain", headers={"Connection": "close"})
+
+
+class BodyGuard:
+    """ASGI middleware in front of Quart for POST /sms: the body is read here, bounded in bytes
+    (declared or counted while read, so chunked bodies too), in time and in fields, and refused
+    (413/408, connection closed) before Quart builds a request for it. That is the cheapest refusal
+    there is, which is what a flood meets. A body within bounds is handed on in one piece."""
+
+    def __init__(self, app: Quart, max_bytes: int, max_fields: int, path: str = "/sms") -> None:
+        self.app = app
+        self.inner = app.asgi_app
+        self.max_bytes = max_bytes
+        self.max_fields = max_fields
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+            await self.inner(scope, receive, send)
+            return
+        body = await self._read(scope, receive)
+        if isinstance(body, int):
+            await self._refuse(send, body)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.inner(scope, replay, send)
+
+    async def _read(self, scope: Any, receive: ASGIReceiveCallable) -> bytes | int:
+        """The whole body, or the status refusing it."""
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                return 413
+        body = bytearray()
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return 400  # the client went away
+                    body += message.get("body", b"")
+                    if len(body) > self.max_bytes:
+                        return 413
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            return 408
+        return 413 if body.count(b"&") >= self.max_fields else bytes(body)
+
+    async def _refuse(self, send: ASGISendCallable, status: int) -> None:
+        services = self.app.extensions.get(SERVICES)
+        if services is not None and status == 413:
+            services.metrics.outcome("oversized")
+        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "trailers": False,
+                                         "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]}
+        await send(start)
+        body: HTTPResponseBodyEvent = {"type": "http.response.body", "more_body": False,
+                                       "body": b"request too large" if status == 413 else b"bad request body"}
+        await send(body)
 
 
 @blueprint.post("/sms")
