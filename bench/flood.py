@@ -13,7 +13,7 @@ Everything is bounded: each phase lasts --seconds, every request has a timeout, 
 stops at its deadline. Loopback only.
 
 Run: .venv/bin/python bench/flood.py [--seconds 10] [--clients 32] [--rounds 3] [--write]
-(--write puts the table into bench/RESULTS.md between the flood markers.)
+(--write puts the table into bench/RESULTS.md and the summary into README.md, between the flood markers.)
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ LARGE = 790_000
 FIELDS = 1_000_000
 P50_TARGET_MS, P99_TARGET_MS = 100.0, 500.0
 BEGIN, END = "<!-- flood:begin -->", "<!-- flood:end -->"
+README_BEGIN, README_END = "<!-- flood:start -->", "<!-- flood:end -->"
 
 
 # --- attacker (runs in its own process: `flood.py --attack MODE`) ---------------------------
@@ -245,6 +246,22 @@ def table(phases: list[Phase], seconds: float, clients: int, rounds: int) -> str
     return "\n".join(rows)
 
 
+def summary(phases: list[Phase]) -> str:
+    """The README's lines (between its flood markers)."""
+    rows = ["| flood | signed `help` p50 / p99 ms | server RSS max MB | target (p50 ≤ 100, p99 ≤ 500) |",
+            "|---|---|---|---|"]
+    rows += [f"| {p.name} | {p.p50_ms} / {p.p99_ms} | {p.rss_max_mb} | {'met' if p.ok else '**missed**'} |"
+             for p in phases]
+    return f"Latest run ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}):\n\n" + "\n".join(rows)
+
+
+def write_readme(text: str) -> None:
+    path = ROOT / "README.md"
+    current = path.read_text()
+    head, rest = current.split(README_BEGIN, 1)
+    path.write_text(head + README_BEGIN + "\n" + text + "\n" + README_END + rest.split(README_END, 1)[1])
+
+
 def write_results(text: str) -> None:
     path = ROOT / "bench" / "RESULTS.md"
     current = path.read_text()
@@ -296,6 +313,7 @@ def main() -> int:
     print(json.dumps([asdict(p) for p in phases], indent=1))
     if args.write:
         write_results(text)
+        write_readme(summary(phases))
     return 0 if all(p.ok for p in phases) else 1
 
 

@@ -67,12 +67,14 @@ class BodyGuard:
     (413/408, connection closed) before Quart builds a request for it. That is the cheapest refusal
     there is, which is what a flood meets. A body within bounds is handed on in one piece."""
 
-    def __init__(self, app: Quart, max_bytes: int, max_fields: int, path: str = "/sms") -> None:
+    def __init__(self, app: Quart, max_bytes: int, max_fields: int, path: str = "/sms",
+                 body_timeout_s: float = BODY_TIMEOUT_S) -> None:
         self.app = app
         self.inner = app.asgi_app
         self.max_bytes = max_bytes
         self.max_fields = max_fields
         self.path = path
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
@@ -100,7 +102,7 @@ class BodyGuard:
                 return 413
         body = bytearray()
         try:
-            async with asyncio.timeout(BODY_TIMEOUT_S):
+            async with asyncio.timeout(self.body_timeout_s):
                 while True:
                     message = await receive()
                     if message["type"] != "http.request":

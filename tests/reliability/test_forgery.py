@@ -9,6 +9,7 @@ import pytest
 from quart import Quart
 
 from bot.app import create_app
+from bot.webhook import BodyGuard
 from dialogs.redis_store import RedisSessionStore
 from dialogs.store import MemorySessionStore
 from tests.bot.conftest import metric_value
@@ -100,8 +101,10 @@ class TestNothingBeforeTheSignatureIsExpensive:
 
     async def test_declared_length_over_the_bound_is_413_before_reading(self, app: Quart) -> None:
         """A 1 MB unsigned body: 413 from Content-Length, never counted as a forgery (nothing was hashed)."""
-        status, _ = await post_body(app, "Body=" + "x" * 1_000_000, "bm90IGEgc2lnbmF0dXJl")
-        assert status == 413
+        headers = {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl", "Content-Type": "application/x-www-form-urlencoded"}
+        response = await app.test_client().post("/sms", data="Body=" + "x" * 1_000_000, headers=headers)
+        assert response.status_code == 413
+        assert response.headers["Connection"] == "close"  # the rest of the body is never read
         assert await metric_value(app, "operator_messages_total", outcome="oversized") == 1
         assert await metric_value(app, "operator_messages_total", outcome="forged") == 0
 
@@ -144,6 +147,17 @@ class TestNothingBeforeTheSignatureIsExpensive:
             assert (await post_body(small, urlencode(form), sign(BASE_URL + "/sms", form)))[0] == 413
             form = phone.form("help", Padding="p" * 3000)
             assert (await post_body(small, urlencode(form), sign(BASE_URL + "/sms", form)))[0] == 200
+
+
+    async def test_a_body_that_trickles_is_408(self, app: Quart) -> None:
+        """A body still incomplete after the guard's timeout is refused; the connection is closed."""
+        app.asgi_app = BodyGuard(app, 65536, 100, body_timeout_s=0.2)  # type: ignore[method-assign]
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"}
+        async with app.test_client().request("/sms", method="POST", headers=headers) as connection:
+            await connection.send(b"Body=slow")  # and nothing more
+        response = await connection.as_response()
+        assert response.status_code == 408
+        assert response.headers["Connection"] == "close"
 
 
 class TestHostHeader:
