@@ -112,7 +112,7 @@ class SessionStore(ABC):
         self._token_prefix = secrets.token_hex(6) + ":"
         self._tokens = itertools.count()
         self._releases: set[asyncio.Future[None]] = set()
-        self._leases: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._leases: dict[tuple[str, str], asyncio.TimerHandle | asyncio.Task[None]] = {}
 
     @property
     def key_ttl_s(self) -> int:
@@ -162,26 +162,33 @@ class SessionStore(ABC):
         await self._finish(sender, message_sid, lock, session, reply)
 
     def _keep(self, sender: str, token: str) -> None:
-        """Renew the lock's lease every third of it until let go (or MAX_HOLD_S)."""
-        self._leases[(sender, token)] = asyncio.ensure_future(self._renew_until_let_go(sender, token))
+        """Renew the lock's lease every third of it until let go (or MAX_HOLD_S). Most answers take
+        less than a third of the lease: a timer costs them less than a task would."""
+        self._leases[(sender, token)] = asyncio.get_running_loop().call_later(
+            self.lock_lease_s / 3, self._start_renewing, sender, token)
+
+    def _start_renewing(self, sender: str, token: str) -> None:
+        if (sender, token) in self._leases:
+            self._leases[(sender, token)] = asyncio.ensure_future(self._renew_until_let_go(sender, token))
 
     def _let_go(self, sender: str, token: str) -> None:
-        task = self._leases.pop((sender, token), None)
-        if task is not None:
-            task.cancel()
+        lease = self._leases.pop((sender, token), None)
+        if lease is not None:
+            lease.cancel()
 
     async def _renew_until_let_go(self, sender: str, token: str) -> None:
         give_up_at = time.monotonic() + MAX_HOLD_S
         try:
             while time.monotonic() < give_up_at:
-                await asyncio.sleep(self.lock_lease_s / 3)
                 try:
                     if not await self._renew(sender, token):
                         return  # lost it (the store was away longer than the lease): nothing to keep
                 except StoreUnavailable:
-                    continue
+                    pass
+                await asyncio.sleep(self.lock_lease_s / 3)
         finally:
-            self._leases.pop((sender, token), None)
+            if self._leases.get((sender, token)) is asyncio.current_task():
+                del self._leases[(sender, token)]
 
     def release_later(self, sender: str, token: str) -> None:
         """A call that timed out may still run when the store wakes up and take the lock with
@@ -237,8 +244,8 @@ class SessionStore(ABC):
 
     async def aclose(self) -> None:
         """Stop renewing and retrying releases (the leases free the locks); subclasses close their clients."""
-        for task in [*self._releases, *self._leases.values()]:
-            task.cancel()
+        for pending in [*self._releases, *self._leases.values()]:
+            pending.cancel()
 
 
 class MemorySessionStore(SessionStore):
