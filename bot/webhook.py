@@ -1,8 +1,9 @@
 """POST /sms: Twilio's webhook, checked in order, each step cheaper than the next.
 
-1. size      Content-Length over MAX_BODY_BYTES → 413 before a byte is read; a body that grows
-             past it while being read (chunked) → 413 there; more than MAX_FORM_FIELDS fields → 413.
-             So nothing before the signature costs more than reading 64 KiB.
+1. size      (`BodyGuard`, ASGI, before Quart builds a request) Content-Length over MAX_BODY_BYTES
+             → 413 before a byte is read; a body that grows past it while read (chunked) → 413
+             there; more than MAX_FORM_FIELDS fields → 413; still incomplete after 10 s → 408.
+             Each closes the connection. Nothing before the signature costs more than 64 KiB.
 2. signature twilio's RequestValidator over PUBLIC_BASE_URL + raw path and query → 403, nothing runs.
 3. sender    `From` strictly E.164 (or an enabled channel) and on the allow-list → else an empty
              TwiML reply, counted, logged as one aggregated line per minute.
@@ -33,32 +34,17 @@ BODY_TIMEOUT_S = 10.0  # Twilio sends a few KiB at once; a body that trickles is
 FORM = "application/x-www-form-urlencoded"
 
 
-async def read_form(max_bytes: int, max_fields: int) -> MultiDict[str, str] | Response:
-    """The urlencoded form (repeated keys kept), or the refusal when it is too large or too slow."""
-    if request.content_length is not None and request.content_length > max_bytes:
-        return _too_large()
+async def read_form(max_fields: int) -> MultiDict[str, str] | Response:
+    """The urlencoded form with repeated keys kept. `BodyGuard` has already bounded the body."""
     if request.mimetype != FORM:
         return MultiDict()  # no form: the signature check refuses it
-    body = bytearray()
+    raw = await request.get_data()
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     try:
-        async with asyncio.timeout(BODY_TIMEOUT_S):
-            async for chunk in request.body:
-                body += chunk
-                if len(body) > max_bytes:
-                    return _too_large()
-    except TimeoutError:
-        return Response("request body too slow", status=408, content_type="text/plain",
-                        headers={"Connection": "close"})
-    if body.count(b"&") >= max_fields:
-        return _too_large()
-    fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_fields)
-    return MultiDict(fields)
-
-
-def _too_large() -> Response:
-    """413, and the connection closed: the rest of a large body is never read at all."""
-    services().metrics.outcome("oversized")
-    return Response("request too large", status=413, content_type="text/plain", headers={"Connection": "close"})
+        return MultiDict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields))
+    except ValueError:  # more fields than allowed (the guard counts '&', this counts fields)
+        services().metrics.outcome("oversized")
+        return Response("request too large", status=413, content_type="text/plain", headers={"Connection": "close"})
 
 
 class BodyGuard:
@@ -132,7 +118,7 @@ class BodyGuard:
 async def sms() -> Response:
     started = time.perf_counter()
     g, s = gate(), services()
-    form = await read_form(g.settings.max_body_bytes, g.settings.max_form_fields)
+    form = await read_form(g.settings.max_form_fields)
     if isinstance(form, Response):
         return form
     if g.signatures is not None:
