@@ -31,7 +31,7 @@ Sender = Callable[[str, str], Awaitable[None]]  # (to, body): delivers a late an
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    sender: str  # E.164
+    sender: str  # E.164 (or channel:E.164 for a channel in ALLOWED_CHANNELS)
     body: str
     message_sid: str = ""
 

@@ -54,8 +54,11 @@ end
 return {}
 """
 
-# KEYS: lock, session   ARGV: token, lease_ms
+# KEYS: lock, session, reply   ARGV: token, lease_ms   (a reply stored meanwhile wins: a replay arriving
+# mid-answer gets its first delivery's reply and never runs twice)
 _RELOCK = """
+local r = redis.call('GET', KEYS[3])
+if r then return {'duplicate', r} end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local session = redis.call('GET', KEYS[2])
   if session then return {'lock', 1, 'session', session} end
@@ -164,12 +167,16 @@ class RedisSessionStore(SessionStore):
             return Begin(lock=token, session=Session.loads(got.get("session")))
         return Begin()
 
-    async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]:
-        got = _named(await self._run(self._relock_script, [self.keys.lock(sender), self.keys.session(sender)],
+    async def _relock(self, sender: str, sid: str, token: str) -> Begin | None:
+        keys = self.keys
+        got = _named(await self._run(self._relock_script,
+                                     [keys.lock(sender), keys.session(sender), keys.reply(sender, sid)],
                                      [token, self.lease_ms]))
+        if "duplicate" in got:
+            return Begin(duplicate=got["duplicate"].decode())
         if "lock" not in got:
-            return False, None
-        return True, Session.loads(got.get("session"))
+            return None
+        return Begin(lock=token, session=Session.loads(got.get("session")))
 
     async def _renew(self, sender: str, token: str) -> bool:
         got = _named(await self._run(self._renew_script, [self.keys.lock(sender)], [token, self.lease_ms]))

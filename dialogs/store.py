@@ -141,10 +141,13 @@ class SessionStore(ABC):
             deadline = time.monotonic() + lock_wait_s
             while time.monotonic() < deadline:
                 await asyncio.sleep(LOCK_POLL_S)
-                got, session = await self._relock(sender, token)
-                if got:
-                    self._keep(sender, token)
-                    return Begin(lock=token, session=session)
+                # The holder may have been this very MessageSid (a replay arriving mid-answer):
+                # then its stored reply is the answer, and nothing runs twice.
+                got = await self._relock(sender, message_sid, token)
+                if got is not None:
+                    if got.lock is not None:
+                        self._keep(sender, token)
+                    return got
             return first
         except StoreUnavailable:
             self.release_later(sender, token)
@@ -223,7 +226,9 @@ class SessionStore(ABC):
         """One atomic step: duplicate?, rate, then (when `token`) the lock and the session."""
 
     @abstractmethod
-    async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]: ...
+    async def _relock(self, sender: str, sid: str, token: str) -> Begin | None:
+        """Retry the lock: None while another holds it; Begin(duplicate=reply) if `sid` was answered
+        meanwhile; else Begin(lock=token, session=...)."""
 
     @abstractmethod
     async def _finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
@@ -309,10 +314,13 @@ class MemorySessionStore(SessionStore):
         self._set(self.keys.lock(sender), token, self.lock_lease_s)
         return True
 
-    async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]:
+    async def _relock(self, sender: str, sid: str, token: str) -> Begin | None:
+        stored = self._get(self.keys.reply(sender, sid))
+        if isinstance(stored, str):
+            return Begin(duplicate=stored)
         if not self._take_lock(sender, token):
-            return False, None
-        return True, self._session(sender)
+            return None
+        return Begin(lock=token, session=self._session(sender))
 
     async def _finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
                       reply: str) -> None:
