@@ -13,7 +13,8 @@ Everything is bounded: each phase lasts --seconds, every request has a timeout, 
 stops at its deadline. Loopback only.
 
 Run: .venv/bin/python bench/flood.py [--seconds 10] [--clients 32] [--rounds 3] [--write]
-(--write puts the table into bench/RESULTS.md and the summary into README.md, between the flood markers.)
+(--write puts the table into bench/RESULTS.md and its row into README.md's summary; bench/run_all.py
+runs it too, through `section()`.)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -48,14 +50,15 @@ from bench.common import (
     spawn,
     twilio_form,
 )
+from bench.report import Options, Section
 
 PHASES = ("baseline", "large", "fields", "chunked")
 TIMEOUT_S = 15.0  # Twilio gives up at 15 s: a probe slower than that counts as 15 s and a failure
 LARGE = 790_000
 FIELDS = 1_000_000
 P50_TARGET_MS, P99_TARGET_MS = 100.0, 500.0
-BEGIN, END = "<!-- flood:begin -->", "<!-- flood:end -->"
-README_BEGIN, README_END = "<!-- flood:start -->", "<!-- flood:end -->"
+TITLE = "Flood (`bench/flood.py`)"
+README_BEGIN, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 # --- attacker (runs in its own process: `flood.py --attack MODE`) ---------------------------
@@ -242,39 +245,73 @@ def table(phases: list[Phase], seconds: float, clients: int, rounds: int) -> str
                     f"{codes or '-'} | {p.probes} | {p.failures} | {p.p50_ms} | {p.p99_ms} | {p.max_ms} | "
                     f"{p.rss_start_mb} → {p.rss_max_mb} | {p.server_cpu_pct:g} | {'yes' if p.ok else '**no**'} |")
     rows += ["", f"Targets: p50 ≤ {P50_TARGET_MS:g} ms, p99 ≤ {P99_TARGET_MS:g} ms, no failed probe. "
-             "Before the bounds (issue 14) the `large` flood made a signed `help` take a median of 13 s."]
+             "(Issue 14 reported a 13 s median for the `large` flood before these bounds; not measured here.)"]
     return "\n".join(rows)
 
 
-def summary(phases: list[Phase]) -> str:
-    """The README's lines (between its flood markers)."""
-    rows = ["| flood | signed `help` p50 / p99 ms | server RSS max MB | target (p50 ≤ 100, p99 ≤ 500) |",
-            "|---|---|---|---|"]
-    rows += [f"| {p.name} | {p.p50_ms} / {p.p99_ms} | {p.rss_max_mb} | {'met' if p.ok else '**missed**'} |"
-             for p in phases]
-    return f"Latest run ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}):\n\n" + "\n".join(rows)
+ROW_WHAT = "signed `help` while 32 connections flood unsigned 0.79 MB / 1M-field / chunked bodies: p50 / p99 ms"
 
 
-def write_readme(text: str) -> None:
-    path = ROOT / "README.md"
-    current = path.read_text()
-    head, rest = current.split(README_BEGIN, 1)
-    path.write_text(head + README_BEGIN + "\n" + text + "\n" + README_END + rest.split(README_END, 1)[1])
+def readme_row(phases: list[Phase]) -> tuple[str, str, str]:
+    """The README summary row (run_all's table): every flood's p50/p99, the worst RSS."""
+    floods = [p for p in phases if p.name != "baseline"]
+    figure = ", ".join(f"{p.name} **{p.p50_ms:g} / {p.p99_ms:g}**" for p in floods)
+    figure += f"; server RSS ≤ {max(p.rss_max_mb for p in phases):.0f} MB"
+    return ROW_WHAT, figure, f"p50 ≤ {P50_TARGET_MS:g}, p99 ≤ {P99_TARGET_MS:g}"
+
+
+def section(opts: Options) -> Section:
+    """For bench/run_all.py: `opts.duration` seconds per phase, `opts.rounds` rounds."""
+    clients = 32
+    phases = run(opts.duration, clients, opts.rounds, list(PHASES))
+    return Section(TITLE, table(phases, opts.duration, clients, opts.rounds), [readme_row(phases)],
+                   {"phases": [asdict(p) for p in phases]})
 
 
 def write_results(text: str) -> None:
+    """Replace (or add, before the raw figures) this bench's section of RESULTS.md."""
     path = ROOT / "bench" / "RESULTS.md"
     current = path.read_text()
-    section = f"{BEGIN}\n## 5. Flood (`bench/flood.py`)\n\n{text}\n{END}"
-    if BEGIN in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + section + rest.split(END, 1)[1]
-    elif "## Raw figures" in current:
-        head, rest = current.split("## Raw figures", 1)
-        current = head + section + "\n\n## Raw figures" + rest
+    pattern = re.compile(rf"## \d+\. {re.escape(TITLE)}\n.*?(?=\n## )", re.S)
+    if pattern.search(current):
+        number = re.search(rf"## (\d+)\. {re.escape(TITLE)}", current)[1]  # type: ignore[index]
+        current = pattern.sub(lambda _: f"## {number}. {TITLE}\n\n{text}\n", current)
     else:
-        current = current.rstrip() + "\n\n" + section + "\n"
+        number = str(len(re.findall(r"^## \d+\. ", current, re.M)) + 1)
+        head, rest = current.split("## Raw figures", 1)
+        current = f"{head}## {number}. {TITLE}\n\n{text}\n\n## Raw figures{rest}"
     path.write_text(current)
+
+
+def write_readme_row(row: tuple[str, str, str]) -> None:
+    """Replace (or add) this bench's row in the README summary that bench/run_all.py keeps."""
+    path = ROOT / "README.md"
+    head, rest = path.read_text().split(README_BEGIN, 1)
+    block, tail = rest.split(README_END, 1)
+    line = "| {} | {} | {} |".format(*row)
+    lines = [x for x in block.split("\n") if not x.startswith(f"| {ROW_WHAT}")]
+    while lines and not lines[-1]:
+        lines.pop()
+    path.write_text(head + README_BEGIN + "\n".join(lines) + "\n" + line + "\n" + README_END + tail)
+
+
+def run(seconds: float, clients: int, rounds: int, names: list[str]) -> list[Phase]:
+    numbers = senders(8)
+    runs: dict[str, list[Phase]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory(prefix="operator-flood-") as tmp, redis_server(Path(tmp)) as redis_url:
+        port = free_port()
+        env = operator_env(REDIS_URL=redis_url, AUTHORIZED_NUMBERS=",".join(numbers),
+                           RATE_LIMIT_PER_MIN="100000")
+        server = spawn("operator", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp),
+                       port, env)
+        try:
+            for _ in range(rounds):  # phases alternate, so a burst of load elsewhere hits them alike
+                for name in names:
+                    runs[name].append(run_phase(name, server.proc.pid, server.base, port, numbers, clients,
+                                                seconds))
+        finally:
+            server.stop()
+    return [combine(r) for r in runs.values()]
 
 
 def main() -> int:
@@ -291,29 +328,13 @@ def main() -> int:
         print(json.dumps(asyncio.run(attack(args.port, args.attack, args.clients, args.seconds))))
         return 0
 
-    numbers = senders(8)
-    names = args.phases.split(",")
-    rounds: dict[str, list[Phase]] = {name: [] for name in names}
-    with tempfile.TemporaryDirectory(prefix="operator-flood-") as tmp, redis_server(Path(tmp)) as redis_url:
-        port = free_port()
-        env = operator_env(REDIS_URL=redis_url, AUTHORIZED_NUMBERS=",".join(numbers),
-                           RATE_LIMIT_PER_MIN="100000")
-        server = spawn("operator", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp),
-                       port, env)
-        try:
-            for _ in range(args.rounds):  # phases alternate, so a burst of load elsewhere hits them alike
-                for name in names:
-                    rounds[name].append(run_phase(name, server.proc.pid, server.base, port, numbers, args.clients,
-                                                  args.seconds))
-        finally:
-            server.stop()
-    phases = [combine(runs) for runs in rounds.values()]
+    phases = run(args.seconds, args.clients, args.rounds, args.phases.split(","))
     text = table(phases, args.seconds, args.clients, args.rounds)
     print(text)
     print(json.dumps([asdict(p) for p in phases], indent=1))
     if args.write:
         write_results(text)
-        write_readme(summary(phases))
+        write_readme_row(readme_row(phases))
     return 0 if all(p.ok for p in phases) else 1
 
 
