@@ -150,7 +150,8 @@ class SessionStore(ABC):
                     return got
             return first
         except StoreUnavailable:
-            self.release_later(sender, token)
+            if lock:  # the timed-out call may still take the lock when the store wakes
+                self.release_later(sender, token)
             raise
 
     async def finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
