@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from quart import Quart
 
+from bench import flood
 from bot.app import create_app
 from bot.webhook import BodyGuard
 from dialogs.redis_store import RedisSessionStore
 from dialogs.store import MemorySessionStore
 from tests.bot.conftest import metric_value
+from tests.bot.test_cli import OPERATOR
 from tests.conftest import make_settings
-from tests.phone import BASE_URL, NUMBERS, Phone, reply_text, sign
+from tests.phone import BASE_URL, NUMBERS, TOKEN, Phone, reply_text, sign
 from tests.servers import redis as redis_servers
+from tests.servers.common import free_port, wait_until
 from tests.servers.redis import RedisServer
 
 redis_server = redis_servers.redis_server  # the fixture, until tests/conftest.py lists the plugin
@@ -169,3 +178,44 @@ class TestHostHeader:
                    "Host": "other-app.example.net"}
         response = await app.test_client().post("/sms", data=urlencode(form), headers=headers)
         assert response.status_code == 403
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", ["large", "fields", "chunked"])
+def test_a_flood_of_unsigned_bodies_leaves_signed_messages_answered(tmp_path: Path, mode: str) -> None:
+    """A real `operator serve` under 16 connections of unsigned junk for 3 s (bench/flood.py's
+    attacker, bounded): every signed `help` meanwhile is answered within Twilio's 15 s, every junk
+    request is refused by size, and the server's memory stays far from the attack's volume."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_", "AUTHORIZED"))}
+    env.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE_URL, AUTHORIZED_NUMBERS=NUMBERS[0],
+               RATE_LIMIT_PER_MIN="100000", LOG_LEVEL="WARNING")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen([OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=sink,
+                                  stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, server, "serve", log)
+        sampler = flood.RssSampler(server.pid)
+        sampler.start()
+        attacker = subprocess.Popen([sys.executable, flood.__file__, "--attack", mode, "--port", str(port),
+                                     "--clients", "16", "--seconds", "3"], stdout=subprocess.PIPE, text=True)
+        replies = []
+        with httpx.Client(base_url=base, timeout=15) as client:  # Twilio gives up at 15 s
+            for i in range(20):
+                form = {"MessageSid": f"SMflood{mode}{i:024d}"[:34], "From": NUMBERS[0], "To": "+14155550000",
+                        "Body": "help"}
+                response = client.post("/sms", data=form,
+                                       headers={"X-Twilio-Signature": sign(BASE_URL + "/sms", form)})
+                replies.append((response.status_code, reply_text(response.text)))
+        stats = json.loads(attacker.communicate(timeout=60)[0])
+        sampler.done.set()
+        sampler.join()
+    finally:
+        server.terminate()
+        server.wait(20)
+    assert all(code == 200 and "status" in text for code, text in replies), replies
+    assert stats["requests"] > 16
+    assert set(stats) <= {"requests", "bytes", "refused_mid_body", "413"}, stats  # refused, never parsed
+    assert max(sampler.samples) < 250, max(sampler.samples)  # MB (4 unsigned 9 MB bodies once took 1 GB)
