@@ -69,6 +69,8 @@ def leaky_env(monitoring_stack: MonitoringStack, pg_server: PgServer, pgbouncer_
             DATABASE_URL=pg_server.dsn(role, PASSWORD), PGBOUNCER_URL=pgbouncer_server.dsn("pgbadmin", PASSWORD,
                                                                                            "pgbouncer"),
             REDIS_URL=redis_server.url.replace("redis://", f"redis://default:{PASSWORD}@"),
+            CHECK_URLS=f"site={with_password(monitoring_stack.prometheus_url)}/-/ready|200,"
+                       f"gone={with_password(closed_port_url())}",
         )
 
 
