@@ -75,9 +75,9 @@ class Pipeline:
         if carrier_word:  # recorded even when over the rate: an opt-out must never be lost
             await self._record_opt_out(msg.sender, word in OPT_OUT_WORDS)
         body = msg.body[:MAX_BODY]
-        # Nothing said (emoji are symbols, "So": a 👍 is said, and the conversation answers it).
-        blank = not carrier_word and not any(ch.isalnum() or ch == "?" or unicodedata.category(ch) == "So"
-                                             for ch in body)
+        # Nothing said: no letter, digit, "?" or symbol (emoji are "So": a 👍 is said, and answered).
+        blank = not carrier_word and not any(
+            ch.isalnum() or ch == "?" or unicodedata.category(ch) == "So" for ch in body)
         # Every message counts towards the rate, keywords and blanks too; those need no lock.
         try:
             begin = await self.store.begin(msg.sender, msg.message_sid,
