@@ -55,7 +55,7 @@ def parser_line() -> str:
     main, holdout = parser_tally(CORPUS, NOW), parser_tally(HOLDOUT, NOW)
     return (f"Through the parser alone (`python -m bench.understanding`): `corpus.tsv` **{100 * main.rate():.1f}%** "
             f"understood ({len(main.wrong)} wrong), follow-ups {100 * main.rate(FOLLOW_UP):.1f}%; "
-            f"`corpus_holdout.tsv` (texts written in four batches after the parser was first tuned; what they "
+            f"`corpus_holdout.tsv` (texts written in five batches after the parser was first tuned; what they "
             f"missed at first sight was then fixed in general ways) **{100 * holdout.rate():.1f}%** "
             f"({len(holdout.wrong)} wrong).")
 

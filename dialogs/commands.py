@@ -161,7 +161,7 @@ LOGS_WORDS = (
     "log", "errors", "error", "err", "errs", "erroring", "exceptions", "exception", "traces", "stacktrace",
     "stacktraces", "tail", "grep", "failures", "failing", "failed", "crashing", "crash", "crashed", "crashes",
     "throw", "threw", "throwing", "timeouts", "timeout", "broke", "panics", "panic", "loki", "fatal", "warnings",
-    "logging", "traceback", "tracebacks", "stack", "trace",
+    "logging", "traceback", "tracebacks", "trace",
 )
 LOGS_PHRASES = ("stack traces", "error log", "error logs", "what broke", "went wrong")
 

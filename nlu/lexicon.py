@@ -20,7 +20,8 @@ SMALLTALK: Final = frozenset(
         "evening", "afternoon", "night", "nite", "gn", "thanks", "thank", "thx", "thnx", "tx", "ty", "tyvm",
         "ta", "cheers", "merci", "ok", "okay", "k", "kk", "cool", "nice", "great", "perfect", "awesome",
         "sweet", "good", "got", "roger", "copy", "np", "lol", "lmao", "haha", "noted", "understood",
-        "alright", "fine", "gotcha", "brilliant", "excellent", "wow", "yay", "phew", "bye", "later", "ttyl",
+        "alright", "fine", "gotcha",
+        "helps", "helped", "helpful", "useful", "brilliant", "excellent", "wow", "yay", "phew", "bye", "later", "ttyl",
     }
 )  # fmt: skip
 # Words that may ride along with small talk without making it a question ("thanks bot", "hey there").
@@ -54,7 +55,7 @@ STATE_WORDS: Final = frozenset(
         "status", "stat", "health", "healthy", "ok", "okay", "up", "down", "broken", "good", "fine", "alive",
         "dead", "problems", "problem", "issues", "issue", "outage", "outages", "running", "working", "state",
         "everything", "prod", "production", "site", "systems", "system", "overall", "sitrep", "green", "red",
-        "wrong", "looking", "all",
+        "wrong", "looking", "all", "stack", "unhealthy",
     }
 )  # fmt: skip
 
