@@ -40,7 +40,9 @@ UNSUPPORTED_VERBS: Final = frozenset(
         "resolve", "silence", "unsilence", "escalate", "purge", "truncate", "rotate", "promote", "drain",
         "cordon", "exec", "ssh", "fix", "shutdown", "disable", "enable", "rerun", "retry", "clear", "cancel",
         "stop", "start", "terminate", "upgrade", "downgrade", "patch", "increase", "decrease", "bump", "set",
-        "add", "create", "close", "assign", "snooze", "vacuum", "reindex",
+        "add", "create", "close", "assign", "snooze", "vacuum", "reindex", "wipe", "nuke", "erase", "suspend",
+        "pause", "resume", "unpause", "rebuild", "recreate", "reinstall", "install", "uninstall", "unlock",
+        "requeue", "replay", "evict", "block", "unblock", "ban",
     }
 )  # fmt: skip
 UNSUPPORTED_PHRASES: Final = frozenset(
