@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import NoDecode
 
-from monitors.config import MonitorSettings
+from monitors.config import MonitorSettings, split_csv
 
 
 class Settings(MonitorSettings):
@@ -36,12 +36,7 @@ class Settings(MonitorSettings):
     reply_emoji: bool = False
     lock_wait_s: float = Field(default=5.0, gt=0)
 
-    @field_validator("authorized_numbers", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+    _split = field_validator("authorized_numbers", mode="before")(split_csv)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

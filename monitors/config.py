@@ -7,13 +7,19 @@ value fails validation, which start-up reports as one line naming the setting.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
-def _split_csv(value: object) -> object:
+def split_csv(value: object) -> object:
+    """'a, b,,c' -> ['a', 'b', 'c'] for list settings (`NoDecode`: env values are plain CSV, not JSON).
+
+    Anything but a string passes through, so `Settings(log_services=[...])` works in code.
+    Shared by every CSV setting here and in `bot.config`.
+    """
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
@@ -62,7 +68,16 @@ class MonitorSettings(BaseSettings):
     kong_admin_token: SecretStr | None = None
     haproxy_stats_url: AnyHttpUrl | None = None
 
-    _csv = field_validator("log_services", "elasticsearch_error_levels", mode="before")(_split_csv)
+    # What `status` and `db` call trouble (see Thresholds).
+    db_conn_warn_pct: float = Field(default=80, gt=0, le=100)
+    db_lock_wait_warn_s: float = Field(default=10, ge=0)
+    db_idle_in_txn_warn_s: float = Field(default=60, ge=0)
+    db_replication_lag_warn_s: float = Field(default=30, ge=0)
+    pgbouncer_waiting_warn: int = Field(default=1, ge=1)
+    gateway_window_s: int = Field(default=300, ge=10, le=86400)
+    gateway_5xx_warn_pct: float = Field(default=5, gt=0, le=100)
+
+    _csv = field_validator("log_services", "elasticsearch_error_levels", mode="before")(split_csv)
 
     @field_validator("log_services")
     @classmethod
@@ -80,3 +95,28 @@ class MonitorSettings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ValueError(f"{value!r} is not a Loki label name")
         return value
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a fact becomes a problem in `status` (all from settings; defaults in MonitorSettings).
+
+    A connection count at or over `conn_warn_pct` of max_connections is a warning (95% and
+    over critical); a lock waiter, an idle-in-transaction session or a replica past its
+    limit is a warning; so are `pgbouncer_waiting` or more clients queued in pgBouncer,
+    and a gateway backend answering 5xx to `gateway_5xx_pct` of requests over the window.
+    """
+
+    conn_warn_pct: float = 80
+    lock_wait_s: float = 10
+    idle_in_txn_s: float = 60
+    replication_lag_s: float = 30
+    pgbouncer_waiting: int = 1
+    gateway_window_s: int = 300
+    gateway_5xx_pct: float = 5
+
+    @classmethod
+    def from_settings(cls, settings: MonitorSettings) -> Thresholds:
+        return cls(settings.db_conn_warn_pct, settings.db_lock_wait_warn_s, settings.db_idle_in_txn_warn_s,
+                   settings.db_replication_lag_warn_s, settings.pgbouncer_waiting_warn,
+                   settings.gateway_window_s, settings.gateway_5xx_warn_pct)

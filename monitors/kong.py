@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from monitors.base import GATEWAY, HttpMonitor, MonitorError, Report, ReportSource, gather_all
+from monitors.base import GATEWAY, Degraded, HttpMonitor, QueryFailed, Report, ReportSource, gather_all
 from monitors.config import MonitorSettings
 
 MAX_UPSTREAMS = 20  # an SMS cannot carry more; the count line says how many there are
@@ -60,9 +60,10 @@ class KongMonitor(HttpMonitor, ReportSource):
             raise TypeError("expected an object")
         return body
 
-    async def probe(self) -> str:
+    async def probe(self) -> str | Degraded:
         status = await self._get("/status")
-        return "" if status["database"]["reachable"] else "database unreachable"
+        # Kong keeps proxying from its cache, but config changes and new consumers fail.
+        return "" if status["database"]["reachable"] else Degraded("database unreachable")
 
     async def report(self) -> Report:
         return await self.call(self._report())
@@ -84,5 +85,5 @@ class KongMonitor(HttpMonitor, ReportSource):
             return await self._get(f"/upstreams/{quote(name, safe='')}/health")
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code == 404:  # hybrid-mode control plane: no per-node health
-                raise MonitorError("upstream health not available on this node") from exc
+                raise QueryFailed("upstream health not available on this node") from exc
             raise

@@ -162,15 +162,16 @@ class TestErrors:
 
 
 class TestHealth:
-    @pytest.mark.parametrize(("status", "ok", "reason"), [
-        ("green", True, ""), ("yellow", True, "yellow"), ("red", False, "cluster red"),
+    @pytest.mark.parametrize(("status", "ok", "reason", "degraded"), [
+        ("green", True, "", False), ("yellow", True, "cluster yellow (replicas unassigned)", True),
+        ("red", False, "cluster red", False),
     ])
     async def test_cluster_health(self, es: ElasticsearchMonitor, fake: ElasticsearchFake, status: str,
-                                  ok: bool, reason: str) -> None:
-        """Red is down; yellow is up with a note."""
+                                  ok: bool, reason: str, degraded: bool) -> None:
+        """Red is down; yellow is up but degraded, which `status` shows as a warning."""
         fake.health = status
         health = await es.health_check()
-        assert (health.ok, health.reason) == (ok, reason)
+        assert (health.ok, health.reason, health.degraded) == (ok, reason, degraded)
         assert fake.requests[-1].path == "/_cluster/health"
 
 

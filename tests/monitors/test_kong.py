@@ -57,7 +57,7 @@ class TestReport:
         fake.db_reachable = False
         assert (await kong.report()).lines[0].endswith("DB UNREACHABLE")
         health = await kong.health_check()
-        assert (health.ok, health.reason) == (True, "database unreachable")
+        assert (health.ok, health.reason, health.degraded) == (True, "database unreachable", True)
 
     async def test_no_upstreams(self, kong: KongMonitor, fake: KongFake) -> None:
         fake.upstreams.clear()
