@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dialogs.answer import Answer
-from monitors.alerting import collect_alerts, format_alert_detail, format_alert_list, numbered_alerts
+from monitors.alerting import format_alert_detail, format_alert_list, gather_alerts, numbered_alerts
 from monitors.base import (
     ALERTS,
     DB,
     GATEWAY,
     LOGS,
-    Health,
     LogSource,
     MetricSource,
     MonitorError,
@@ -27,6 +26,7 @@ from monitors.base import (
 from monitors.log_format import format_logs
 from monitors.metric_format import format_metric, format_metric_error
 from monitors.registry import Monitors
+from monitors.rollup import format_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Command:
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        Command("status", "status", "status: health of every monitor, DOWN ones first."),
+        Command("status", "status", "status: what is wrong now (alerts, targets, db, gateway), then sources DOWN."),
         Command("alerts", "alerts [N]", "alerts: firing alerts, most severe first. alerts 2 (or 2) shows item 2."),
         Command("metrics", "metrics [name]", "metrics cpu: top series of a named query. metrics alone lists names."),
         Command("logs", "logs [service] [window]", "logs api 1h: error count and latest lines. Window 1m-7d."),
@@ -69,16 +69,9 @@ async def run_status(monitors: Monitors) -> Answer:
     if not monitors.all:
         return Answer("No monitors configured. Set PROMETHEUS_URL, LOKI_URL, DATABASE_URL, ... "
                       "(see .env.example), then operator check.")
-    return Answer(format_status(await monitors.check_all()), query={"command": "status"})
-
-
-def format_status(results: list[Health]) -> str:
-    """A summary line, then DOWN monitors with their reason, then the healthy ones."""
-    down = [h for h in results if not h.ok]
-    head = f"{len(results) - len(down)}/{len(results)} ok" + (f", {len(down)} DOWN" if down else "")
-    lines = [f"{h.monitor} DOWN: {h.reason}" for h in down]
-    lines += [f"{h.monitor} ok {h.latency_s * 1000:.0f}ms" for h in results if h.ok]
-    return "\n".join([head, *lines])
+    survey = await monitors.survey()
+    text = format_status(survey.problems, survey.healths, silenced=survey.silenced, inhibited=survey.inhibited)
+    return Answer(text, query={"command": "status"})
 
 
 async def run_alerts(monitors: Monitors, now: datetime | None = None) -> Answer:
@@ -86,12 +79,13 @@ async def run_alerts(monitors: Monitors, now: datetime | None = None) -> Answer:
     if not sources:
         return _not_configured("alert source", "ALERTMANAGER_URL, PROMETHEUS_URL or DATADOG_API_KEY")
     now = now or datetime.now(UTC)
-    alerts, errors = await collect_alerts(sources)
+    book = await gather_alerts(sources)
+    alerts, errors = book.alerts, book.errors
     groups = numbered_alerts(alerts)
     items = [{"label": g[0].name, "detail": format_alert_detail(g, now),
               "labels": dict(g[0].labels), "source": g[0].source} for g in groups]
-    return Answer(format_alert_list(alerts, errors, now), items=items, list_kind="alerts",
-                  query={"command": "alerts"})
+    text = format_alert_list(alerts, errors, now, book.silenced, book.inhibited)
+    return Answer(text, items=items, list_kind="alerts", query={"command": "alerts"})
 
 
 async def run_metrics(monitors: Monitors, metric: str) -> Answer:
@@ -135,7 +129,7 @@ async def run_report(monitors: Monitors, capability: str) -> Answer:
             report = await source.report()
         except MonitorError as exc:
             return [f"{name} DOWN: {exc.reason}"]
-        return [f"{report.monitor}:", *report.lines]
+        return report.lines  # each adapter's first line names it: no extra header
 
     parts = await asyncio.gather(*(one(s) for s in sources))
     return Answer("\n".join(line for part in parts for line in part), query={"command": capability})

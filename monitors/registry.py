@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
+from monitors.alerting import gather_alerts
 from monitors.aliases import load_aliases
-from monitors.base import Health, MetricAlias, Monitor
+from monitors.base import ALERTS, Health, MetricAlias, Monitor, MonitorError, Problem, ProblemSource
 from monitors.config import MonitorSettings
+from monitors.rollup import Survey, alert_problems, degraded_problems
 
 Factory = Callable[[MonitorSettings], Monitor | None]
 
@@ -71,6 +75,46 @@ class Monitors:
             for health in results:
                 observe(health)
         return results
+
+    async def survey(self) -> Survey:
+        """What `status` shows: every source's problems and health, and the alerts, all at once.
+
+        A source that can list problems is asked for them, which doubles as its health
+        check (one round trip); the others get `health_check()`. Alerts are gathered
+        alongside. Every call is bounded by its monitor's timeout and none raises, so
+        this returns within MONITOR_TIMEOUT_S (+ scheduling) whatever the backends do.
+        """
+        checks = [self._problems_of(m) if isinstance(m, ProblemSource) else self._health_of(m)
+                  for m in self.all]
+        alert_sources = self.with_capability(ALERTS)
+        results, book = await asyncio.gather(asyncio.gather(*checks), gather_alerts(alert_sources))
+        healths = [health for health, _ in results]
+        problems = [p for _, found in results for p in found]
+        # A source whose alerts could not be read is down, even if its health endpoint answered.
+        failed = dict(error.split(": ", 1) for error in book.errors)
+        healths = [Health(h.monitor, False, failed[h.monitor], h.latency_s)
+                   if h.ok and h.monitor in failed else h for h in healths]
+        problems = alert_problems(book.alerts, datetime.now(UTC)) + problems + degraded_problems(healths)
+        for observe in self.observers:
+            for health in healths:
+                observe(health)
+        return Survey(problems, healths, book.silenced, book.inhibited)
+
+    @staticmethod
+    async def _health_of(monitor: Monitor) -> tuple[Health, list[Problem]]:
+        return await monitor.health_check(), []
+
+    @staticmethod
+    async def _problems_of(monitor: Monitor) -> tuple[Health, list[Problem]]:
+        assert isinstance(monitor, ProblemSource)
+        start = time.perf_counter()
+        try:
+            found = await monitor.problems()
+        except MonitorError as exc:
+            return Health(monitor.name, False, exc.reason, time.perf_counter() - start), []
+        except Exception as exc:  # an adapter bug must not sink the whole status
+            return Health(monitor.name, False, f"error ({type(exc).__name__})", time.perf_counter() - start), []
+        return Health(monitor.name, True, "", time.perf_counter() - start), found
 
     async def aclose(self) -> None:
         await asyncio.gather(*(m.aclose() for m in self.all), return_exceptions=True)
