@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from monitors.base import MonitorError
-from monitors.config import MonitorSettings
-from monitors.pgbouncer import PgBouncerMonitor, pool_line, stats_line
+from monitors.config import MonitorSettings, Thresholds
+from monitors.pgbouncer import PgBouncerMonitor, bouncer_lines, bouncer_problems, pool_line, stats_line
 from tests.servers.pg import PgBouncerServer
 
 pytestmark = pytest.mark.integration
@@ -69,18 +69,18 @@ class TestAdminConsole:
             lines: list[str] = []
             while time.monotonic() < deadline:  # polling is itself the many-polls case
                 lines = (await monitor.report()).lines
-                if "1 waiting" in lines[0]:
+                if " 1 waiting" in lines[0]:
                     break
                 await asyncio.sleep(0.05)
         finally:
             await holder.rollback()
             await asyncio.wait_for(task, 10)  # the waiter gets the server once it is released
             await holder.close()
-        assert lines[0] == "pgbouncer: 1 pools, 1 waiting"
+        assert lines[0].startswith("pgbouncer: 1 pool, 1 waiting, ") and lines[0].endswith(" q/s")
         assert lines[1].startswith("appdb/app: clients 1 active 1 waiting, servers 1 active 0 idle")
-        assert any(line.startswith("appdb: ") and "q/s" in line for line in lines)
         after = (await monitor.report()).lines
-        assert after[0] == "pgbouncer: 1 pools, none waiting"
+        assert after[0].startswith("pgbouncer: 1 pool, none waiting, ")
+        assert not any(line.startswith("appdb/app:") for line in after)  # no queue, no pool line
 
 
 class TestFailures:
@@ -128,4 +128,12 @@ class TestLines:
 
     def test_admin_pool_is_skipped(self) -> None:
         pools = [{"database": "pgbouncer", "user": "pgbouncer", "cl_waiting": 0}]
-        assert PgBouncerMonitor.lines(pools, []) == ["pgbouncer: 0 pools, none waiting"]
+        assert bouncer_lines(pools, []) == ["pgbouncer: 0 pools, none waiting, 0 q/s"]
+
+    def test_problem_only_over_the_threshold(self) -> None:
+        """PGBOUNCER_WAITING_WARN: fewer clients waiting than that is not a problem for `status`."""
+        pool = {"database": "appdb", "user": "app", "cl_active": 1, "cl_waiting": 2, "sv_active": 1,
+                "sv_idle": 0, "maxwait": 3, "maxwait_us": 0}
+        assert [p.text for p in bouncer_problems([pool], Thresholds(pgbouncer_waiting=2))] == [
+            "pgbouncer appdb/app: 2 clients waiting, longest 3.0s"]
+        assert bouncer_problems([pool], Thresholds(pgbouncer_waiting=3)) == []
