@@ -213,6 +213,12 @@ class TroubleStack:
         result = body["data"]["result"]
         return float(result[0]["value"][1]) if result else None
 
+    def query(self, promql: str) -> list[dict[str, object]]:
+        """Prometheus's own answer to an instant query (the reference, not our adapter)."""
+        body = httpx.get(f"{self.prometheus_url}/api/v1/query", params={"query": promql}, timeout=5).json()
+        result: list[dict[str, object]] = body["data"]["result"]
+        return result
+
     def am_alert_names(self, **params: str) -> list[str]:
         alerts = httpx.get(f"{self.alertmanager_url}/api/v2/alerts", params=params, timeout=5).json()
         return [a["labels"]["alertname"] for a in alerts]
