@@ -80,7 +80,7 @@ async def status(ctx: CommandContext, query: Query) -> Answer:
     return Answer(text, query=Query("status"))
 
 
-@command("alerts", usage="alerts [crit|warn|label]",
+@command("alerts", usage="alerts",
          help="alerts: firing alerts, most severe then newest first. alerts crit, alerts warn, alerts api-1 filter;"
               " alerts 2 (or 2) shows item 2.",
          words=("alert",), slots=(SlotSpec("choice", "Which alert?", required=False),

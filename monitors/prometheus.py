@@ -200,7 +200,7 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
         """The alias over ``window`` (``/api/v1/query_range``): per series now / average / peak,
         highest now first. About ``_RANGE_POINTS`` points per series, so 7d costs what 1h does."""
         if alias.source != self.name:
-            raise MonitorError(f"{alias.name} is not a Prometheus query")
+            raise QueryFailed(f"{alias.name} is not a Prometheus query")
         return await self.call(self._query_window(alias, window))
 
     async def _query_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]:
@@ -210,11 +210,11 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
                   "step": f"{max(seconds / _RANGE_POINTS, 1.0):.3f}"}
         response = await self.client.get(self.base_url + "/api/v1/query_range", params=params)
         if response.status_code in (400, 422):
-            raise MonitorError(f"query error: {_error_text(response)}")
+            raise QueryFailed(f"query error: {_error_text(response)}")
         response.raise_for_status()
         data = expect_dict(_success(response.json()))
         if data.get("resultType") != "matrix":
-            raise MonitorError(BAD_SHAPE)
+            raise UnexpectedShape()
         rows: list[tuple[dict[str, str], list[float]]] = []
         for item in expect_list(data.get("result")):
             entry = expect_dict(item)
