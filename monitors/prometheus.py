@@ -3,8 +3,8 @@ scrape targets down (for `status`), and its own alerts list, which `alerts` fall
 to when there is no Alertmanager.
 
 Cost: a health check is two concurrent GETs; `metrics x` is two concurrent instant
-queries (the alias and `TARGET_AGE`, which marks rows of targets that stopped answering
-as stale); `problems()` is one instant query.
+queries (the alias and `up == 0`), `problems()` is one - plus, only while some target is
+down, `TARGET_AGE` (how long since it last answered: marks metric rows stale).
 
 Every request runs under `Monitor.call`, so refused connections, timeouts, HTTP errors
 and bodies that are not the documented shape all surface as `MonitorError`.
@@ -50,9 +50,12 @@ _FALLBACK_LABELS = ("instance", "job")
 _RANGE_POINTS = 120
 
 
-# Seconds since each down target was last scraped successfully; 600 means "10m or more".
-# A subquery on `up == 1` because a failed scrape still writes `up` (as 0) every interval.
-TARGET_AGE = ("(time() - max by (job, instance) (max_over_time(timestamp(up == 1)[10m:5s]))"
+# Targets down now, then - only when there are some - seconds since each last answered
+# (600 means "10m or more"). A subquery on `up == 1` at 1 s resolution because a failed
+# scrape still writes `up` (as 0) every interval; it costs 600 steps per `up` series, so
+# it runs only when something is down.
+TARGETS_DOWN = "up == 0"
+TARGET_AGE = ("(time() - max by (job, instance) (max_over_time(timestamp(up == 1)[10m:1s]))"
               " and on (job, instance) up == 0) or on (job, instance) (up == 0) + 600")
 AGE_CAP_S = 600
 
@@ -171,6 +174,8 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
 
     async def target_ages(self) -> dict[tuple[str, str], float]:
         """(job, instance) -> seconds since the last good scrape, for every target down now."""
+        if not vector_rows((await self.instant(TARGETS_DOWN)).get("result")):
+            return {}
         data = await self.instant(TARGET_AGE)
         return {(labels.get("job", ""), labels.get("instance", "")): value
                 for labels, value in vector_rows(data.get("result"))}
