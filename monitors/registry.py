@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 
 from monitors.alerting import gather_alerts
 from monitors.aliases import load_aliases
-from monitors.base import ALERTS, Health, MetricAlias, Monitor, MonitorError, Problem, ProblemSource
+from monitors.base import (
+    ALERTS,
+    Health,
+    MetricAlias,
+    MetricSource,
+    Monitor,
+    MonitorError,
+    Problem,
+    ProblemSource,
+)
 from monitors.config import MonitorSettings
 from monitors.rollup import Survey, alert_problems, degraded_problems
 
@@ -99,6 +108,30 @@ class Monitors:
             for health in healths:
                 observe(health)
         return Survey(problems, healths, book.silenced, book.inhibited)
+
+    def checkable_aliases(self, skip: frozenset[str] = frozenset()) -> list[MetricAlias]:
+        """Aliases whose source is configured, answers queries, and is not in `skip`."""
+        return [a for a in self.metric_aliases.values()
+                if a.source not in skip and isinstance(self.by_name(a.source), MetricSource)]
+
+    async def check_aliases(self, skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        """Run every metric alias once, at once; (alias, reason) for each that fails.
+
+        For `operator check`: a malformed PromQL alias fails here, at deploy time, not when
+        someone asks for it at night. Aliases of monitors named in `skip` (already DOWN) and
+        of sources not configured (not offered either) are not run: see `checkable_aliases`.
+        """
+        async def one(alias: MetricAlias) -> tuple[str, str] | None:
+            source = self.by_name(alias.source)
+            assert isinstance(source, MetricSource)
+            try:
+                await source.query_metric(alias)
+            except MonitorError as exc:
+                return alias.name, exc.reason
+            return None
+
+        results = await asyncio.gather(*(one(alias) for alias in self.checkable_aliases(skip)))
+        return [failure for failure in results if failure is not None]
 
     @staticmethod
     async def _health_of(monitor: Monitor) -> tuple[Health, list[Problem]]:
