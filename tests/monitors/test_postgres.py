@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import psycopg
 import pytest
 
-from monitors.base import MonitorError
+from monitors.base import AuthRejected, MonitorError
 from monitors.config import MonitorSettings
 from monitors.db_facts import age, query_text, size_bytes
 from monitors.pgconn import pg_reason
@@ -114,7 +114,7 @@ class TestFailures:
         finally:
             await monitor.aclose()
         assert (health.ok, health.reason) == (False, "auth rejected")
-        assert info.value.reason == "auth rejected"
+        assert info.value.reason == "auth rejected" and isinstance(info.value, AuthRejected)
         chain = [info.value, info.value.__cause__, info.value.__context__]
         assert all("s3cret-Wr0ng" not in repr(exc) for exc in chain)
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from monitors.aliases import DEFAULT_ALIASES
-from monitors.base import MetricAlias, MetricResult, MonitorError
+from monitors.base import MetricAlias, MetricResult, MonitorError, QueryFailed
 from monitors.metric_format import format_metric, format_metric_error
 from monitors.prometheus import PrometheusMonitor
 from monitors.registry import Monitors
@@ -97,6 +97,7 @@ class TestMetrics:
         alias = MetricAlias("broken", "sum(rate(node_cpu_seconds_total[1m])")
         with pytest.raises(MonitorError) as caught:
             await prometheus_monitor.query_metric(alias)
+        assert isinstance(caught.value, QueryFailed)  # the backend works: not a DOWN
         assert caught.value.reason.startswith("query error: ")
         assert "parse error" in caught.value.reason and "invalid parameter" not in caught.value.reason
         line = format_metric_error(alias, "prometheus", caught.value.reason)
