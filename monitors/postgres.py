@@ -27,7 +27,11 @@ SELECT current_database() AS db,
        current_setting('max_connections')::int AS max_conn,
        pg_database_size(current_database()) AS size,
        pg_is_in_recovery() AS replica,
-       extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS replay_lag_s"""
+       -- A standby that has replayed all it received is not behind, however old the last
+       -- transaction is (an idle primary would otherwise read as ever-growing lag).
+       CASE WHEN NOT pg_is_in_recovery() THEN NULL
+            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS replay_lag_s"""
 _STATES: LiteralString = """
 SELECT coalesce(state, 'unknown') AS state, count(*)::int AS n FROM pg_stat_activity
  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()

@@ -6,6 +6,7 @@ queued behind pgBouncer's single server connection, and each server frozen with 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 
@@ -18,7 +19,13 @@ from monitors.config import Thresholds
 from monitors.pgbouncer import PgBouncerMonitor
 from monitors.postgres import PostgresMonitor
 from monitors.registry import Monitors
-from tests.servers.trouble import TroubleDb, is_stopped, trouble_db  # noqa: F401 - module fixture
+from tests.servers.trouble import (  # noqa: F401 - module fixtures
+    Replica,
+    TroubleDb,
+    is_stopped,
+    trouble_db,
+    trouble_replica,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -210,3 +217,27 @@ async def _nothing_left(monitor: PostgresMonitor | PgBouncerMonitor, tasks_befor
     async def settled() -> bool:
         return not monitor.conn.abandoned and len(asyncio.all_tasks()) <= tasks_before
     await until(settled, "abandoned work finished", timeout_s=5)
+
+
+class TestReplication:
+    async def test_primary_names_its_replica_and_the_replica_its_lag(self, pg: PostgresMonitor,
+                                                                     trouble_replica: Replica) -> None:  # noqa: F811
+        """A real streaming standby: the primary lists it by name with its lag; the standby,
+        caught up, reports itself as a replica with zero replay lag (not "time since the last
+        transaction"); neither is a problem."""
+        lines = (await pg.report()).lines
+        assert any(re.fullmatch(rf"replica {trouble_replica.name} streaming: lag (\d+s|\?)(, .* behind)?", line)
+                   for line in lines), lines
+        assert "no replicas" not in lines
+        standby = PostgresMonitor(trouble_replica.dsn("monitor"), TIMEOUT_S, Thresholds(replication_lag_s=5))
+        try:
+            for _ in range(100):  # bounded: replay catches up within moments on loopback
+                standby_lines = (await standby.report()).lines
+                if standby_lines[-1] == "replay lag 0s":
+                    break
+                await asyncio.sleep(0.05)
+            assert standby_lines[0].startswith("postgres appdb (replica): ")
+            assert standby_lines[-1] == "replay lag 0s"
+            assert await standby.problems() == []
+        finally:
+            await standby.aclose()

@@ -6,6 +6,7 @@ test that kills or freezes a server starts its own here:
     trouble_db     module: a PostgreSQL cluster and a pgBouncer in front of it (pool_size=1,
                    admin user pgbadmin), each freezable: ``with db.frozen("pgbouncer"):``
                    SIGSTOPs every process of that server and always SIGCONTs on exit.
+    trouble_replica module: a streaming standby of trouble_db (pg_basebackup -R), "standby1".
     trouble_stack  module: node-exporter, Alertmanager and Prometheus (1 s scrapes) with a
                    `TargetDown` rule (critical, runbook_url and dashboard annotations);
                    ``stack.kill_node()`` stops node-exporter, ``stack.start_node()`` brings it back.
@@ -166,6 +167,48 @@ max_client_conn = 50
         for proc in reversed(list(db.procs.values())):
             _signal_group(proc, signal.SIGCONT)  # a stopped process ignores SIGTERM until resumed
             stop(proc)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class Replica:
+    port: int
+    name: str
+
+    def dsn(self, user: str = "postgres", db: str = "appdb") -> str:
+        return f"postgresql://{user}:{user}@127.0.0.1:{self.port}/{db}"
+
+
+@pytest.fixture(scope="module")
+def trouble_replica(trouble_db: TroubleDb) -> Iterator[Replica]:
+    """A streaming standby of `trouble_db`'s PostgreSQL (pg_basebackup -R), named "standby1"."""
+    basebackup = need_binary(str(PG_BIN / "pg_basebackup"))
+    postgres = need_binary(str(PG_BIN / "postgres"))
+    base = _owned_tempdir("operator-replica-")
+    replica = Replica(free_port(), "standby1")
+    done = subprocess.run(
+        _as_os_user([basebackup, "-d", trouble_db.pg_dsn(db="postgres"), "-D", str(base / "data"), "-R",
+                     "-X", "stream", "--no-sync", "--checkpoint=fast"]), capture_output=True, check=False)
+    if done.returncode:
+        pytest.fail(f"pg_basebackup failed: {done.stderr.decode()[-1000:]}")
+    with (base / "data" / "postgresql.conf").open("a") as conf:
+        # cluster_name becomes the walreceiver's application_name: the name the primary reports.
+        conf.write(f"port = {replica.port}\nunix_socket_directories = '{base}'\ncluster_name = '{replica.name}'\n"
+                   "hot_standby = on\n")
+    log = base / "postgres.log"
+    proc = start([postgres, "-D", str(base / "data")], log, user=OS_USER)
+    try:
+        wait_until(lambda: _pg_ready(replica.dsn(db="postgres")), 30, proc, "standby", log)
+
+        def streaming() -> bool:
+            with psycopg.connect(trouble_db.pg_dsn(db="postgres"), connect_timeout=2) as conn:
+                row = conn.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone()
+            return bool(row and row[0] == 1)
+
+        wait_until(streaming, 30, proc, "standby streaming", log)
+        yield replica
+    finally:
+        stop(proc)
         shutil.rmtree(base, ignore_errors=True)
 
 
