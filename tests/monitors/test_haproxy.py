@@ -74,6 +74,10 @@ class TestRealHAProxy:
         third = (await monitor.report()).lines[1]
         for line in (second, third):
             assert re.search(r"5xx 3 in last \ds \(75%\)$", line), line
+        # over GATEWAY_5XX_WARN_PCT (5%): a warning in `status`, after the dead server's
+        problems = [(p.severity, p.text) for p in await monitor.problems()]
+        assert re.fullmatch(r"haproxy be_app: 5xx 3 in last \ds \(75%\)", problems[-1][1]), problems
+        assert problems[-1][0] == "warn"
 
 
 class TestParsing:
