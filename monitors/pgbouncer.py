@@ -43,28 +43,23 @@ def pool_line(row: Row) -> str:
     return line + (f", maxwait {wait_text(wait)}" if wait > 0 else "")
 
 
-def stats_line(row: Row) -> str:
-    """`appdb: 12 q/s, 10 tx/s, avg wait 0.9ms` (stats_period averages; times in microseconds)."""
-    wait = number(row["avg_wait_time"]) / 1e6
-    return (f"{row['database']}: {number(row['avg_query_count']):g} q/s,"
-            f" {number(row['avg_xact_count']):g} tx/s, avg wait {wait_text(wait)}")
-
-
 def _pool_wait(row: Row) -> float:
     return number(row["maxwait"]) + number(row.get("maxwait_us", 0)) / 1e6
 
 
 def bouncer_lines(pools: list[Row], stats: list[Row]) -> list[str]:
-    """`pgbouncer: 1 pool, none waiting, 12 q/s`, then a line per pool that has clients waiting."""
+    """`pgbouncer: 1 pool, none waiting, 12 q/s` (`, avg wait 11ms` when clients wait 1 ms or more
+    on average), then a line per pool that has clients waiting now."""
     pools = [row for row in pools if row["database"] != ADMIN_DB]
     stats = [row for row in stats if row["database"] != ADMIN_DB]
     waiting = sum(int(row["cl_waiting"]) for row in pools)
     queries = sum(number(row["avg_query_count"]) for row in stats)
+    avg_wait = max((number(row["avg_wait_time"]) / 1e6 for row in stats), default=0.0)
     head = (f"pgbouncer: {len(pools)} pool{'s' if len(pools) != 1 else ''}, "
-            + (f"{waiting} waiting" if waiting else "none waiting") + f", {queries:g} q/s")
+            + (f"{waiting} waiting" if waiting else "none waiting") + f", {queries:g} q/s"
+            + (f", avg wait {wait_text(avg_wait)}" if avg_wait >= 1e-3 else ""))
     busy = [row for row in pools if int(row["cl_waiting"]) > 0]
-    slow = [stats_line(row) for row in stats if number(row["avg_wait_time"]) >= 1000]  # 1 ms and over
-    return [head, *map(pool_line, busy), *slow]
+    return [head, *map(pool_line, busy)]
 
 
 def bouncer_problems(pools: list[Row], limits: Thresholds, monitor: str = "pgbouncer") -> list[Problem]:
