@@ -126,3 +126,29 @@ class TestNodeExporterKilled:
         text = format_status(survey.problems, survey.healths, silenced=survey.silenced)
         assert text.splitlines()[0].startswith(f"CRIT target {node_down.node_instance} (node) down")
         assert text.splitlines()[-1] == "2/2 sources ok, 1 silenced"
+
+
+class TestPostedAlert:
+    async def test_alert_posted_to_alertmanager_shows_its_links(self, monitors: Monitors,
+                                                               trouble_stack: TroubleStack) -> None:  # noqa: F811
+        """An alert posted straight to Alertmanager's API with runbook_url, grafana and a
+        generatorURL: `alerts` lists it (instance with port), the detail carries every link whole."""
+        now = datetime.now(UTC)
+        runbook = "https://wiki.example.com/runbooks/disk-full#free-space"
+        grafana = "https://grafana.example.com/d/disk?var-host=db-7:9100"
+        alert = {"labels": {"alertname": "DiskFull", "severity": "critical", "instance": "db-7:9100"},
+                 "annotations": {"summary": "/var is 97% full", "runbook_url": runbook, "grafana": grafana},
+                 "generatorURL": "http://prom-eu-1.example.com:9090/graph?g0.expr=disk",
+                 "startsAt": now.isoformat(), "endsAt": (now + timedelta(minutes=5)).isoformat()}
+        async with httpx.AsyncClient(base_url=trouble_stack.alertmanager_url, timeout=5) as am:
+            (await am.post("/api/v2/alerts", json=[alert])).raise_for_status()
+        for _ in range(100):  # Alertmanager lists a posted alert at once; poll (bounded) anyway
+            book = await gather_alerts(monitors.with_capability("alerts"))
+            if any(a.name == "DiskFull" for a in book.alerts):
+                break
+            await asyncio.sleep(0.1)
+        groups = numbered_alerts(book.alerts)
+        [group] = [g for g in groups if g[0].name == "DiskFull"]
+        detail = format_alert_detail(group, datetime.now(UTC)).splitlines()
+        assert re.fullmatch(r"CRIT DiskFull db-7:9100 \(\d+s\)", detail[0]) and detail[1] == "/var is 97% full"
+        assert detail[2:5] == [f"runbook: {runbook}", f"grafana: {grafana}", "rule: prom-eu-1.example.com:9090"]
