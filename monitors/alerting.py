@@ -12,6 +12,7 @@ and Datadog adapters so every source names severities and subjects the same way.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,11 +87,12 @@ class AlertBook:
     inhibited: int = 0
 
 
-class MutedCounts:
+class MutedCounts(ABC):
     """Implemented by sources that know of silenced/inhibited alerts (Alertmanager)."""
 
+    @abstractmethod
     async def alerts_and_muted(self) -> tuple[list[Alert], int, int]:
-        raise NotImplementedError
+        """(active alerts, silenced count, inhibited count), from one request."""
 
 
 async def gather_alerts(sources: Sequence[Monitor]) -> AlertBook:
