@@ -93,26 +93,29 @@ def format_status(problems: Sequence[Problem], healths: Sequence[Health], *, sil
     ordered = sort_problems(problems)
     if not ordered and not down:
         return _all_clear(healths, muted)
-    ok = len(healths) - len(down)
-    tail = f"{ok}/{len(healths)} sources ok" + (f", {muted}" if muted else "")
+    ok = [h.monitor for h in healths if h.ok]
+    tail = f"{len(ok)}/{len(healths)} sources ok" + (f", {muted}" if muted else "")
     problem_lines = [f"{p.severity.upper()} {p.text}" for p in ordered]
     down_lines = [f"DOWN {h.monitor}: {h.reason}" for h in down]
     if not ordered:
         # Nothing wrong that we could see - but we could not see everywhere.
         tail = "no problems found in the others; " + tail
-    return _fit(problem_lines, down_lines, tail, max_septets)
+    named = f"{tail} ({', '.join(ok)})" if ok else tail
+    return _fit(problem_lines, down_lines, (named, tail), max_septets)
 
 
 def _clip(line: str, limit: int = 150) -> str:
     return line if septets(line) <= limit else line[: limit - 3].rstrip() + "..."
 
 
-def _fit(problem_lines: list[str], down_lines: list[str], tail: str, budget: int) -> str:
-    """Problems first, then DOWN lines, then the tail; what does not fit is counted, not cut."""
+def _fit(problem_lines: list[str], down_lines: list[str], tails: tuple[str, str], budget: int) -> str:
+    """Problems first, then DOWN lines, then the tail (naming the sources that answered, when
+    that fits too); what does not fit is counted, not cut."""
     lines = [_clip(line) for line in problem_lines + down_lines]
     for keep in range(len(lines), -1, -1):
         dropped = len(lines) - keep
-        text = "\n".join([*lines[:keep], *([f"+{dropped} more"] if dropped else []), tail])
-        if septets(text) <= budget:
-            return text
-    return f"{len(lines)} problems\n{tail}"
+        for tail in tails:
+            text = "\n".join([*lines[:keep], *([f"+{dropped} more"] if dropped else []), tail])
+            if septets(text) <= budget:
+                return text
+    return f"{len(lines)} problems\n{tails[-1]}"

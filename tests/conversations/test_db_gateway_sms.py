@@ -115,7 +115,7 @@ async def test_lock_wait_names_the_blocking_pid(trouble_phone: Phone, trouble_db
     assert re.search(rf"^WARN postgres: pid \d+ waits \d+s on a lock held by pid {pid} app/billing$", status,
                      re.MULTILINE), status
     assert re.search(rf"^WARN postgres: pid {pid} app/billing idle in txn \d+s$", status, re.MULTILINE), status
-    assert status.splitlines()[-1] == "2/2 sources ok"
+    assert status.splitlines()[-1] == "2/2 sources ok (postgres, pgbouncer)"
     lock = rf"^lock: pid \d+ app/\? waits \d+s on pid {pid} app/billing \(idle in transaction \d+s\): "
     masked = re.escape("UPDATE ledger SET amount = ? WHERE id = ?")  # the blocker's statement, literals masked
     assert re.search(lock + masked + "$", db, re.MULTILINE), db
@@ -160,7 +160,7 @@ async def test_frozen_pgbouncer_answers_within_the_deadline(trouble_phone: Phone
         status_s = time.monotonic() - started
     assert db_s < TIMEOUT_S + 0.5 and status_s < TIMEOUT_S + 0.5, (db_s, status_s)
     assert f"pgbouncer DOWN: timeout after {TIMEOUT_S:g}s" in db and db.startswith("postgres appdb: ")
-    assert f"DOWN pgbouncer: timeout after {TIMEOUT_S:g}s" in status and status.endswith("1/2 sources ok")
+    assert f"DOWN pgbouncer: timeout after {TIMEOUT_S:g}s" in status and status.endswith("1/2 sources ok (postgres)")
     assert "DOWN" not in await sms(trouble_phone, "db")
 
 
@@ -202,5 +202,6 @@ async def test_one_backend_down_does_not_hide_the_others(pg_server: PgServer) ->
         reply = await sms(phone, "db")
         assert reply.startswith("postgres appdb: ") and "pgbouncer DOWN: connection refused" in reply
         status = await sms(phone, "status")
-        assert status == "DOWN pgbouncer: connection refused\nno problems found in the others; 1/2 sources ok"
+        assert status == ("DOWN pgbouncer: connection refused\n"
+                          "no problems found in the others; 1/2 sources ok (postgres)")
         assert "x@" not in status and "pgbadmin:x" not in reply

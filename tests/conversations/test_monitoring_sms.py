@@ -42,7 +42,8 @@ def phone(app: Quart) -> Phone:
 async def test_status_rolls_up_the_firing_alert(phone: Phone, monitoring_stack: MonitoringStack) -> None:
     """The stack's always-firing warning is the one problem; both sources are ok; one segment."""
     reply = await phone.text("stauts")
-    assert re.fullmatch(rf"WARN 1 WARN alert: {ALERT_NAME} checkout \(\d+[smh]\)\n2/2 sources ok", reply), reply
+    assert re.fullmatch(rf"WARN 1 WARN alert: {ALERT_NAME} checkout \(\d+[smh]\)\n2/2 sources ok "
+                        r"\(prometheus, alertmanager\)", reply), reply
     assert segment_info(reply).segments == 1
 
 
@@ -144,7 +145,7 @@ async def test_picking_from_the_alert_list_in_words(phone: Phone, text: str) -> 
 
 async def test_two_questions_in_one_text(phone: Phone) -> None:
     """`status and alerts`: both, in one reply; `metrics cpu and memory`: both metrics."""
-    both = rf"^WARN 1 WARN alert: {ALERT_NAME} .*\n2/2 sources ok\n\n\d+ alerts? firing.*\n1 WARN {ALERT_NAME}"
+    both = rf"^WARN 1 WARN alert: {ALERT_NAME} .*\n2/2 sources ok.*\n\n\d+ alerts? firing.*\n1 WARN {ALERT_NAME}"
     reply = await phone.expect("status and alerts", both)
     assert "next: send" not in reply
     reply = await phone.expect("metrics cpu and memory", r"^cpu \(CPU busy % per instance\):\n")

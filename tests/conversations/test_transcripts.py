@@ -123,7 +123,7 @@ TRANSCRIPTS = {
         ("cheers", r"^Hi! .*help"),
         ("logs", ASK_SERVICE),
         ("nah, skip it", r"^OK, cleared\.$"),
-        ("status and logs api 15m", r"^1/1 ok\n.*\n\napi, last 15m: 1 error\."),
+        ("status and logs api 15m", r"^All clear: 1/1 sources ok.*\n\napi, last 15m: 1 error\."),
     ],
     "cancel resets too, and nothing is remembered after": [
         ("logs", ASK_SERVICE),

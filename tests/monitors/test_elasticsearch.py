@@ -196,7 +196,7 @@ class TestStatus:
         fake.health = "yellow"
         survey = await Monitors([es]).survey()
         assert format_status(survey.problems, survey.healths).splitlines() == [
-            "WARN elasticsearch: cluster yellow (replicas unassigned)", "1/1 sources ok"]
+            "WARN elasticsearch: cluster yellow (replicas unassigned)", "1/1 sources ok (elasticsearch)"]
         fake.health = "green"
         survey = await Monitors([es]).survey()
         assert format_status(survey.problems, survey.healths) == "All clear: 1/1 sources ok (elasticsearch)."

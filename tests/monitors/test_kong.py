@@ -132,4 +132,4 @@ class TestProblems:
         assert [(h.monitor, h.ok) for h in survey.healths] == [("kong", True)]
         assert format_status(survey.problems, survey.healths).splitlines() == [
             "WARN kong payments: 1/2 healthy (127.0.0.1:20002 not healthy)",
-            "WARN kong: database unreachable (config changes fail)", "1/1 sources ok"]
+            "WARN kong: database unreachable (config changes fail)", "1/1 sources ok (kong)"]

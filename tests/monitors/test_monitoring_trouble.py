@@ -78,7 +78,7 @@ class TestNodeExporterKilled:
         lines = text.splitlines()
         assert lines[0].startswith(f"CRIT 1 CRIT alert: TargetDown {node_down.node_instance} ("), text
         assert re.fullmatch(rf"CRIT target {re.escape(node_down.node_instance)} \(node\) down \d+s", lines[1]), text
-        assert lines[-1] == "2/2 sources ok"
+        assert lines[-1] == "2/2 sources ok (prometheus, alertmanager)"
         assert len(text) <= 306 and text.isascii()
 
     async def test_metrics_mark_the_dead_target_stale(self, monitors: Monitors, node_down: TroubleStack) -> None:
@@ -125,7 +125,7 @@ class TestNodeExporterKilled:
         # status still names the target (Prometheus's `up` is not silenced) and the muted alert
         text = format_status(survey.problems, survey.healths, silenced=survey.silenced)
         assert text.splitlines()[0].startswith(f"CRIT target {node_down.node_instance} (node) down")
-        assert text.splitlines()[-1] == "2/2 sources ok, 1 silenced"
+        assert text.splitlines()[-1] == "2/2 sources ok, 1 silenced (prometheus, alertmanager)"
 
 
 class TestPostedAlert:

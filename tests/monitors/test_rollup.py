@@ -33,7 +33,8 @@ class TestAllClear:
     def test_a_source_down_is_never_all_clear(self) -> None:
         healths = [*ALL[:5], Health("kong", False, "connection refused")]
         assert format_status([], healths) == ("DOWN kong: connection refused\n"
-                                              "no problems found in the others; 5/6 sources ok")
+                                              "no problems found in the others; 5/6 sources ok "
+                                              "(prometheus, alertmanager, postgres, pgbouncer, haproxy)")
 
 
 class TestProblems:
@@ -43,7 +44,7 @@ class TestProblems:
         healths = [*ALL[:5], Health("kong", False, "timeout after 3s")]
         assert format_status(problems, healths).splitlines() == [
             "CRIT target 10.0.0.7:9100 (node) down 2m", "WARN pgbouncer appdb/app: 2 clients waiting",
-            "DOWN kong: timeout after 3s", "5/6 sources ok"]
+            "DOWN kong: timeout after 3s", "5/6 sources ok (prometheus, alertmanager, postgres, pgbouncer, haproxy)"]
 
     def test_too_many_problems_fit_two_segments_problems_first(self) -> None:
         problems = [Problem("warn", "haproxy", f"haproxy be_{i}: 1/2 up (srv{i} DOWN L4CON Connection refused, 3m)")
@@ -71,4 +72,4 @@ class TestProblems:
                    Health("prometheus", True, "v2.42.0")]
         problems = degraded_problems(healths)
         assert format_status(problems, healths).splitlines() == [
-            "WARN elasticsearch: cluster yellow (replicas unassigned)", "2/2 sources ok"]
+            "WARN elasticsearch: cluster yellow (replicas unassigned)", "2/2 sources ok (elasticsearch, prometheus)"]

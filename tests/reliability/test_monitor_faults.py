@@ -95,7 +95,7 @@ class TestStatusUnderFaults:
     async def test_each_culprit_is_named_and_the_healthy_one_answers(self, app: Quart) -> None:
         """Six broken backends, one healthy: the reply names every culprit with its own reason, and Loki is ok."""
         reply = await Phone(app.test_client()).text("status")
-        assert reply.endswith("\nno problems found in the others; 1/7 sources ok"), reply  # Loki is the one
+        assert reply.endswith("\nno problems found in the others; 1/7 sources ok (loki)"), reply
         for name, reason in EXPECTED.items():
             assert re.search(rf"^DOWN {name}: {reason}$", reply, re.MULTILINE), (name, reply)
         assert "Traceback" not in reply
