@@ -48,6 +48,7 @@ class Intent:
     smalltalk: bool = False  # a greeting, thanks or acknowledgement: one short line back
     unsupported: str | None = None  # the verb of an action Operator cannot perform ("restart")
     also: tuple[Intent, ...] = ()  # further questions in the same text ("status and alerts")
+    filter: str | None = None  # narrows an alerts list: a severity ("crit") or a label value ("api-1")
 
 
 def parse(
@@ -97,4 +98,5 @@ def _freeze(reading: Reading, services: Sequence[str], metrics: Sequence[str]) -
         smalltalk=reading.smalltalk,
         unsupported=reading.unsupported,
         also=tuple(_freeze(r, services, metrics) for r in reading.also),
+        filter=reading.filter,
     )

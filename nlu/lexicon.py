@@ -104,6 +104,9 @@ HELP_FRAMES: Final = (
     (("what", "is"), ("for",)),
 )
 
+# Severities an alerts list can be narrowed to ("alerts crit", "any critical alerts").
+SEVERITIES: Final = frozenset({"crit", "critical", "warn", "warning", "info"})
+
 # Words between two questions in one text ("status and alerts", "status, then alerts").
 JOINERS: Final = frozenset({"and", "then", "plus", "also", "n"})
 

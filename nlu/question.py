@@ -8,6 +8,7 @@ words ("down", "ok") and trouble words ("errors") attach to whatever else is nam
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -83,7 +84,10 @@ class QuestionReader(Tables):
                 state = self._typo(token, reading, votes, named) or state
         if state_metric is not None and reading.metric is None and "metrics" in votes:
             reading.metric = state_metric
-        return self._decide(reading, votes, state, dual, http_errors, named, tokens)
+        decided = self._decide(reading, votes, state, dual, http_errors, named, tokens)
+        if decided.command == "alerts":
+            decided.filter = _alert_filter(tokens, decided.unknown)
+        return decided
 
     def _windows(self, tokens: list[str], reading: Reading, now: datetime | None) -> list[str]:
         rest: list[str] = []
@@ -273,6 +277,19 @@ class QuestionReader(Tables):
 
     def _exact_commands(self, token: str) -> frozenset[str]:
         return frozenset(self.words.get(token, ()))
+
+
+def _alert_filter(tokens: Sequence[str], unknown: Sequence[str]) -> str | None:
+    """What narrows an alerts list: a severity said anywhere ("any crit alerts"), or the one word
+    right after the command's own name that is nothing else ("alerts checkout", "alert api-1");
+    never a word of everyday phrasing ("what fired overnight" is all alerts)."""
+    for token in tokens:
+        if token in lexicon.SEVERITIES:
+            return token
+    for before, after in itertools.pairwise(tokens):
+        if before in ("alerts", "alert") and after in unknown:
+            return after
+    return None
 
 
 def _find(tokens: Sequence[str], words: tuple[str, ...]) -> int:

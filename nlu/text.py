@@ -44,6 +44,7 @@ FILLERS: Final = frozenset(
         "like", "some", "and", "then", "also", "too", "well", "as", "same", "try", "instead",
         "only", "one", "ones", "thing", "stuff", "be", "being", "been", "doing", "going",
         "here", "whatever", "real", "check", "look", "looks", "looking", "into", "during", "within", "over",
+        "overnight", "tonight", "lately", "recently", "recent", "latest",
     }
 )  # fmt: skip
 

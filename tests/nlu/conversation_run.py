@@ -49,7 +49,7 @@ class Recorder:
 def _ours(asked: Asked) -> Query:
     window = None if asked.window is None else str(int(asked.window.total_seconds()))
     return Query(asked.command, service=asked.service, window=window, metric=asked.metric, choice=asked.choice,
-                 topic=asked.ref)
+                 topic=asked.ref, filter=asked.filter)
 
 
 def _theirs(query: Query) -> Asked:

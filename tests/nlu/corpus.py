@@ -42,10 +42,11 @@ class Query:
     metric: str | None = None
     choice: int | None = None
     topic: str | None = None
+    filter: str | None = None  # what narrows an alerts list ("crit")
     instead: str | None = None  # for "unsupported": the command accepted once it exists
 
     def key(self) -> tuple[object, ...]:
-        return (self.command, self.service, self.window, self.metric, self.choice, self.topic)
+        return (self.command, self.service, self.window, self.metric, self.choice, self.topic, self.filter)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,8 @@ _TAKES = {"alerts": "choice", "more": "choice", "help": "topic"}
 def _query(intent: Intent) -> Query:
     """The intent as the query its command would run: slots the command does not take are left out."""
     takes = _TAKES.get(intent.command or "", "")
+    if intent.command == "alerts":  # a service name narrows an alerts list like any label value
+        return Query("alerts", choice=intent.choice, filter=intent.filter or intent.service)
     return Query(intent.command or "none", service=intent.service, window=_window(intent), metric=intent.metric,
                  choice=intent.choice if takes == "choice" else None, topic=intent.topic if takes == "topic" else None)
 

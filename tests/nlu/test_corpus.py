@@ -147,35 +147,40 @@ async def stack_conversation(monitoring_stack: MonitoringStack, pg_server: PgSer
                              pgbouncer_server: PgBouncerServer,
                              haproxy_server: HAProxyServer) -> AsyncIterator[Conversation]:
     """The conversation over real Prometheus, Alertmanager, PostgreSQL, pgBouncer, HAProxy (and a fake Loki)."""
-    await _more_alerts(monitoring_stack)
-    with LokiFake(entries()) as loki:
-        monitors = build_monitors(make_settings(
-            prometheus_url=monitoring_stack.prometheus_url, alertmanager_url=monitoring_stack.alertmanager_url,
-            database_url=pg_server.dsn("monitor", db="appdb"), pgbouncer_url=pgbouncer_server.admin_dsn,
-            haproxy_stats_url=haproxy_server.stats_url, loki_url=loki.url, log_services=",".join(SERVICES),
-            monitor_timeout_s=3,
-        ))  # fmt: skip
-        yield Conversation(monitors)
-        await monitors.aclose()
+    await _corpus_alerts(monitoring_stack, firing=True)
+    try:
+        with LokiFake(entries()) as loki:
+            monitors = build_monitors(make_settings(
+                prometheus_url=monitoring_stack.prometheus_url, alertmanager_url=monitoring_stack.alertmanager_url,
+                database_url=pg_server.dsn("monitor", db="appdb"), pgbouncer_url=pgbouncer_server.admin_dsn,
+                haproxy_stats_url=haproxy_server.stats_url, loki_url=loki.url, log_services=",".join(SERVICES),
+                monitor_timeout_s=3,
+            ))  # fmt: skip
+            yield Conversation(monitors)
+            await monitors.aclose()
+    finally:
+        await _corpus_alerts(monitoring_stack, firing=False)  # the shared Alertmanager as other tests expect it
 
 
-async def _more_alerts(stack: MonitoringStack) -> None:
-    """Three short-lived info alerts beside the stack's own, so "the third one" has something to pick.
+async def _corpus_alerts(stack: MonitoringStack, *, firing: bool) -> None:
+    """Three info alerts beside the stack's own, so "the third one" has something to pick; resolved after.
 
-    Info sorts after the stack's warning alert, and they end by themselves two minutes later.
+    Info sorts after the stack's warning alert. Resolving (endsAt now) takes them out of the
+    active list for the tests that run after, which count the shared Alertmanager's alerts.
     """
     now = datetime.now(UTC)
+    ends = now + timedelta(minutes=5) if firing else now - timedelta(seconds=1)
     alerts = [{"labels": {"alertname": f"CorpusCheck{i}", "severity": "info", "instance": "corpus"},
-               "annotations": {"summary": f"corpus check {i}"}, "startsAt": now.isoformat(),
-               "endsAt": (now + timedelta(minutes=2)).isoformat()} for i in (1, 2, 3)]
+               "annotations": {"summary": f"corpus check {i}"}, "startsAt": (now - timedelta(minutes=1)).isoformat(),
+               "endsAt": ends.isoformat()} for i in (1, 2, 3)]
     async with httpx.AsyncClient(base_url=stack.alertmanager_url, timeout=5) as am:
         (await am.post("/api/v2/alerts", json=alerts)).raise_for_status()
-        for _ in range(50):  # Alertmanager lists a pushed alert within a moment; bounded poll
+        for _ in range(50):  # Alertmanager applies a pushed alert within a moment; bounded poll
             listed = (await am.get("/api/v2/alerts", params={"active": "true"})).json()
-            if sum(a["labels"]["alertname"].startswith("CorpusCheck") for a in listed) == 3:
+            if sum(a["labels"]["alertname"].startswith("CorpusCheck") for a in listed) == (3 if firing else 0):
                 return
             await asyncio.sleep(0.1)
-    raise AssertionError("Alertmanager did not list the pushed alerts")
+    raise AssertionError(f"Alertmanager did not {'list' if firing else 'resolve'} the corpus alerts")
 
 
 @pytest.mark.integration

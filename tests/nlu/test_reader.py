@@ -146,3 +146,20 @@ class TestEmoji:
     def test_other_emoji_are_smalltalk(self, reader: Reader) -> None:
         """An emoji-only text is not empty: it is small talk."""
         assert reader.read("🙂🙂").smalltalk
+
+
+class TestAlertFilter:
+    @pytest.mark.parametrize(("text", "narrowed"), [("alerts crit", "crit"), ("alerts warn", "warn"),
+                                                    ("any critical alerts", "critical"), ("alerts api-1", "api-1"),
+                                                    ("alert checkout", "checkout")])
+    def test_severity_or_label_after_the_command(self, reader: Reader, text: str, narrowed: str) -> None:
+        """A severity anywhere, or the one unknown word right after `alerts`, narrows the list."""
+        reading = reader.read(text)
+        assert (reading.command, reading.filter) == ("alerts", narrowed)
+
+    @pytest.mark.parametrize("text", ["what fired overnight", "pagerduty woke me, what's up", "active alerts",
+                                      "any pages overnight", "got an alert, details?", "am i being paged"])
+    def test_everyday_words_never_narrow(self, reader: Reader, text: str) -> None:
+        """Words of a natural phrasing are not label values: the whole list is shown."""
+        reading = reader.read(text)
+        assert (reading.command, reading.filter) == ("alerts", None)
