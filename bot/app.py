@@ -14,6 +14,7 @@ from collections.abc import Callable
 from quart import Quart, Response, request
 
 from bot import twiml
+from bot.alert_routes import oncall_blueprint
 from bot.config import Settings
 from bot.pipeline import Inbound, Sender
 from bot.security import AllowList, SignatureCheck, mask
@@ -110,4 +111,5 @@ def create_app(settings: Settings | None = None, *, local: bool = False, store: 
     async def metrics() -> Response:
         return Response(services().metrics.exposition(), content_type="text/plain; version=0.0.4")
 
+    app.register_blueprint(oncall_blueprint(services, signatures))
     return app

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from monitors.config import MonitorSettings
@@ -42,6 +42,34 @@ class Settings(MonitorSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    # -- the on-call loop (engineer "oncall"; see bot/alert_routes.py) -------------------------
+    oncall_numbers: Annotated[list[str], NoDecode] = []  # the escalation chain, primary first
+    viewer_numbers: Annotated[list[str], NoDecode] = []  # may ask, may not act
+    oncall_names: Annotated[list[str], NoDecode] = []  # "+15551230000=alice": names in silences and logs
+    alert_webhook_token: SecretStr | None = None  # Alertmanager's bearer token; unset: no /alertmanager
+    escalate_after_s: int = Field(default=300, ge=5)
+    page_bundle_s: int = Field(default=60, ge=0)
+    page_budget_per_hour: int = Field(default=20, ge=2)  # SMS segments per number per hour
+    oncall_override_ttl_s: int = Field(default=12 * 3600, ge=60)  # how long "oncall me" holds the pager
+    page_resolved: Literal["unacked", "all", "none"] = "unacked"  # who hears RESOLVED
+    page_validity_s: int = Field(default=300, ge=1, le=36000)  # Twilio ValidityPeriod: stale pages fail
+    page_claim_idle_s: float = Field(default=30.0, ge=0.5)  # a replica silent this long: its pages are taken over
+
+    @field_validator("oncall_numbers", "viewer_numbers", "oncall_names", mode="before")
+    @classmethod
+    def _split_oncall(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _responders_may_text(self) -> Settings:
+        """On-call and viewer numbers are authorized senders too."""
+        extra = [n for n in (*self.oncall_numbers, *self.viewer_numbers) if n not in self.authorized_numbers]
+        if extra:
+            self.authorized_numbers = [*self.authorized_numbers, *extra]
+        return self
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -1,0 +1,89 @@
+"""The on-call loop's background work, started with the app: decide received alerts, fire due timers.
+
+`Decider` reads the `ev` stream (consumer group "deciders") and hands each alert event to the
+pager; an event is acknowledged after the pager has stored its decision, so a replica that dies
+mid-decision leaves the event to be re-claimed (XAUTOCLAIM) and decided again (the pager's
+guards make that harmless).
+
+`Ticker` claims due timers (escalation deadlines, bundle flushes, send retries) every TICK_S.
+The claim is one Lua script that leases each due timer to the caller, so with several replicas
+exactly one runs it; a replica that dies holding a lease lets it fall due again after LEASE_S.
+Timers live in Redis, so they survive restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+
+from dialogs.oncall_store import EVENTS_GROUP, Entry, OncallStore
+from dialogs.pager import Pager
+
+log = logging.getLogger(__name__)
+
+LEASE_S = 60.0
+
+
+class Decider:
+    def __init__(self, store: OncallStore, pager: Pager, consumer: str, claim_idle_s: float = 30.0) -> None:
+        self.store = store
+        self.pager = pager
+        self.consumer = consumer
+        self.claim_idle_s = claim_idle_s
+
+    async def run(self, stop: asyncio.Event) -> None:
+        last_claim = 0.0
+        while not stop.is_set():
+            try:
+                entries: list[Entry] = []
+                if time.monotonic() - last_claim >= min(5.0, self.claim_idle_s / 2):
+                    last_claim = time.monotonic()
+                    entries = await self.store.reclaim("ev", EVENTS_GROUP, self.consumer, int(self.claim_idle_s * 1000))
+                if not entries:
+                    entries = await self.store.read("ev", EVENTS_GROUP, self.consumer, 50, 500)
+                for entry in entries:  # in order: a resolve after its firing
+                    await self.one(entry)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("alert decider loop: retrying in 1s")
+                await asyncio.sleep(1)
+
+    async def one(self, entry: Entry) -> None:
+        try:
+            await self.pager.on_event(json.loads(entry.fields["e"]))
+        except Exception:
+            log.exception("alert event %s not decided; left pending for a retry", entry.id)
+            return
+        await self.store.done("ev", EVENTS_GROUP, entry.id)
+
+
+class Ticker:
+    def __init__(self, store: OncallStore, pager: Pager, tick_s: float = 0.5) -> None:
+        self.store = store
+        self.pager = pager
+        self.tick_s = tick_s
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("escalation ticker: retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.tick_s)
+
+    async def tick(self) -> int:
+        """Run every due timer this replica wins; returns how many."""
+        due = await self.store.claim_due(LEASE_S)
+        for member in due:
+            try:
+                await self.pager.on_timer(member)
+            except Exception:
+                log.exception("timer %s failed; it falls due again after the lease", member)
+        return len(due)

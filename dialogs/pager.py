@@ -1,0 +1,312 @@
+"""Who gets paged, when and with what: the on-call loop's decisions, all state in `OncallStore`.
+
+Entry points, each safe to run on any replica and to run again after a crash:
+
+- `on_event(event)`: one received alert event (firing or resolved), from the `ev` stream;
+- `on_timer(member)`: a due deadline (escalate a page, flush a bundle, retry a send);
+- `escalate_page(pid, why)`: page the next number for a page's still-unacknowledged alerts
+  (the timer, a failed delivery receipt, or a `4e` reply);
+- `send(...)`: the one path to a page: budget, code, text, then one MULTI/EXEC that moves the
+  incidents, stores the page, queues it on the `out` stream and sets its escalation deadline.
+
+Guards make repeats harmless: a page moves only incidents in the state it expects (`firing` for a
+first page; `paged`/`escalated` at the page's level for an escalation, like GoAlert's
+EscalateAsOf), inside a WATCHed transaction, so two replicas never escalate one alert twice.
+Budget and codes are taken before that transaction; when it then finds nothing to page, a code
+or a segment of budget is wasted, never an SMS sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeGuard
+
+from dialogs.incidents import (
+    UNACKED,
+    bundle_text,
+    fire,
+    incident_id,
+    new_incident,
+    notice_text,
+    page_text,
+    resolved_text,
+    segments,
+)
+from dialogs.oncall_store import Changes, OncallStore
+
+log = logging.getLogger(__name__)
+
+OptedOut = Callable[[str], Awaitable[bool]]
+
+
+def mask(number: str) -> str:
+    """A number as texts and logs show it: +1*******00 (same rule as bot.security.mask)."""
+    return "***" if len(number) <= 6 else number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+
+@dataclass(frozen=True, slots=True)
+class OncallPolicy:
+    chain: tuple[str, ...] = ()  # ONCALL_NUMBERS, E.164, primary first
+    viewers: frozenset[str] = frozenset()
+    names: dict[str, str] = field(default_factory=dict)  # number -> name
+    escalate_after_s: float = 300
+    bundle_s: float = 60
+    budget: int = 20
+    override_ttl_s: int = 12 * 3600
+    resolved: str = "unacked"  # unacked | all | none
+
+    def who(self, number: str) -> str:
+        name = self.names.get(number)
+        return f"{name} ({mask(number)})" if name else mask(number)
+
+
+class Pager:
+    def __init__(self, store: OncallStore, policy: OncallPolicy, opted_out: OptedOut,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.policy = policy
+        self.opted_out = opted_out
+        self.clock = clock
+
+    async def order(self) -> list[str]:
+        """The escalation order now: an "oncall me" override first, then the chain."""
+        chain = list(self.policy.chain)
+        over = await self.store.override()
+        if over and over["number"]:
+            chain = [over["number"], *(n for n in chain if n != over["number"])]
+        return chain
+
+    async def reachable(self, order: Sequence[str], level: int) -> tuple[int, list[str]] | None:
+        """The first level at or after `level` with someone to page (opted-out numbers skipped).
+
+        Levels 0..len-1 are one number each; level len pages everyone once more; after that, None.
+        """
+        while level < len(order):
+            if not await self.opted_out(order[level]):
+                return level, [order[level]]
+            log.info("skipping %s: opted out", mask(order[level]))
+            level += 1
+        if level == len(order) and len(order) > 1:
+            everyone = [n for n in order if not await self.opted_out(n)]
+            if everyone:
+                return level, everyone
+        return None
+
+    # -- events -------------------------------------------------------------------------
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        if event["status"] == "resolved":
+            await self._resolved(event)
+        else:
+            await self._firing(event)
+
+    async def _firing(self, event: dict[str, Any]) -> None:
+        iid = incident_id(event["fp"], event["starts_at"])
+        if await self.store.load(iid) is not None:
+            return  # a repeat (repeat_interval, HA peer, a replayed webhook): already handled
+        order = await self.order()
+        event = {**event, "fired": await self.store.fired(event["fp"])}
+        created = False
+
+        async def create(current: list[dict[str, Any] | None]) -> Changes:
+            nonlocal created
+            ch = Changes.empty()
+            if current[0] is None:
+                created = True
+                ch.incidents.append(new_incident(event, order))
+                ch.audit.append((iid, {"what": "firing (Alertmanager)"}))
+            return ch
+
+        await self.store.update([iid], create)
+        if not created:
+            return
+        first = await self.reachable(order, 0)
+        if first is None:
+            await self.store.commit(self._note([iid], "nobody to page (ONCALL_NUMBERS empty or all opted out)"))
+            return
+        level, (number, *_) = first
+        if await self.store.route(number, iid, self.policy.bundle_s):
+            await self.send([number], [iid], "page", from_level=0, to_level=level)
+        else:
+            await self.store.commit(self._note([iid], f"held for a bundle to {mask(number)}"))
+
+    async def _resolved(self, event: dict[str, Any]) -> None:
+        iid = incident_id(event["fp"], event["starts_at"])
+        tell: list[tuple[str, int | None]] = []
+        closed: dict[str, Any] | None = None
+
+        async def close(current: list[dict[str, Any] | None]) -> Changes:
+            nonlocal closed
+            tell.clear()
+            ch = Changes.empty()
+            inc = current[0]
+            if inc is None:  # resolved before we saw it fire (or it fired before we ran): a tombstone
+                inc = new_incident(event, [])
+                inc["state"] = "resolved"
+                ch.incidents.append(inc)
+                return ch
+            before = inc["state"]
+            if not fire(inc, "resolve"):
+                return ch
+            closed = inc
+            ch.incidents.append(inc)
+            ch.audit.append((iid, {"what": "resolved (Alertmanager)"}))
+            mode = self.policy.resolved
+            if mode == "all" or (mode == "unacked" and before in UNACKED):
+                seen = set()
+                for p in inc["paged"]:
+                    if p["n"] not in seen:
+                        seen.add(p["n"])
+                        tell.append((p["n"], inc["codes"].get(p["n"])))
+            return ch
+
+        await self.store.update([iid], close)
+        if closed is not None:
+            for number, code in tell:
+                await self._notice(number, resolved_text(closed, code), kind="resolved", ids=[iid])
+
+    # -- timers -------------------------------------------------------------------------
+
+    async def on_timer(self, member: str) -> None:
+        kind, _, arg = member.partition(":")
+        if kind == "esc":
+            await self.escalate_page(arg, f"not acked in {self.policy.escalate_after_s:g}s")
+        elif kind == "flush":
+            await self.flush(arg)
+        elif kind == "send":
+            await self.store.requeue(arg)
+            return
+        await self.store.untime(member)
+
+    async def flush(self, number: str) -> None:
+        ids = await self.store.take_bundle(number)
+        firing = [i["id"] for i in await self.store.load_many(ids) if i and i["state"] == "firing"]
+        if firing:
+            await self.send([number], firing, "page", from_level=0, to_level=0)
+
+    async def escalate_page(self, pid: str, why: str, who: str = "") -> list[str]:
+        """Page the next level for this page's alerts still unacknowledged at its level; the numbers paged."""
+        page = await self.store.page(pid)
+        if page.get("kind") not in ("page", "bundle"):
+            return []
+        ids, level = page["ids"].split(","), int(page["level"])
+        current = [i for i in await self.store.load_many(ids) if i and i["state"] in UNACKED and i["level"] == level]
+        if not current:
+            return []
+        nxt = await self.reachable(current[0]["order"], level + 1)
+        if nxt is None:
+            await self._exhaust([i["id"] for i in current], level, why)
+            return []
+        to_level, numbers = nxt
+        note = f"{why}; escalating{' (by ' + who + ')' if who else ''}"
+        await self.send(numbers, [i["id"] for i in current], "escalate", from_level=level, to_level=to_level,
+                        escalated_from=mask(page["to"]), note=note)
+        return numbers
+
+    async def _exhaust(self, ids: list[str], level: int, why: str) -> None:
+        async def end(current: list[dict[str, Any] | None]) -> Changes:
+            ch = Changes.empty()
+            for inc in current:
+                if inc and inc["state"] in UNACKED and inc["level"] == level:
+                    inc["level"] = level + 1
+                    ch.incidents.append(inc)
+                    ch.audit.append((inc["id"], {"what": f"{why}; end of the chain, nobody left to page"}))
+            return ch
+
+        await self.store.update(ids, end)
+
+    # -- sending ------------------------------------------------------------------------
+
+    async def send(self, numbers: Sequence[str], ids: Sequence[str], trigger: str, *, from_level: int,
+                   to_level: int, escalated_from: str = "", note: str = "") -> list[str]:
+        """Page `ids` to each number (one SMS each: single or bundle). Returns the page ids queued."""
+        def eligible(inc: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+            if inc is None:
+                return False
+            if trigger == "page":
+                return bool(inc["state"] == "firing")
+            return bool(inc["state"] in UNACKED and inc["level"] == from_level)
+
+        incs = [i for i in await self.store.load_many(ids) if eligible(i)]
+        if not incs:
+            return []
+        ids = [i["id"] for i in incs]
+        now = self.clock()
+        plans: list[tuple[str, int]] = []
+        for number in numbers:
+            code = incs[0]["codes"].get(number) if len(incs) == 1 else None
+            if code is None:
+                code = await self.store.new_code(number, ids, bundle=len(incs) > 1)
+            text = self._text(incs, code, now, escalated_from)
+            verdict = await self.store.spend(number, segments(text), self.policy.budget)
+            if verdict == 1:
+                plans.append((number, code))
+                continue
+            for iid in ids:
+                await self.store.hold(number, iid)
+            if verdict == 2:
+                pending = await self.store.held_count(number)
+                await self._notice(number, notice_text(self.policy.budget, pending), kind="notice", ids=[],
+                                   spent=True)
+            await self.store.commit(self._note(ids, f"not paged to {mask(number)}: page budget spent"))
+        if not plans:
+            return []
+        pids: list[str] = []
+
+        async def move(current: list[dict[str, Any] | None]) -> Changes:
+            pids.clear()
+            ch = Changes.empty()
+            live = [i for i in current if eligible(i)]
+            if not live:
+                return ch
+            for inc in live:
+                fire(inc, trigger)
+                inc["level"] = to_level
+            for number, code in plans:
+                pid = uuid.uuid4().hex[:16]
+                pids.append(pid)
+                text = self._text(live, code, now, escalated_from)
+                for inc in live:
+                    inc["codes"][number] = code
+                    inc["paged"].append({"n": number, "code": code, "pid": pid, "at": now, "level": to_level})
+                    what = f"paged {self.policy.who(number)} as {code}" + (f" ({note})" if note else "")
+                    ch.audit.append((inc["id"], {"what": what}))
+                ch.pages.append({"pid": pid, "to": number, "body": text, "ids": ",".join(i["id"] for i in live),
+                                 "level": to_level, "code": code, "kind": "bundle" if len(live) > 1 else "page",
+                                 "state": "queued", "created": now, "attempts": 0})
+                ch.timers["esc:" + pid] = now + self.policy.escalate_after_s
+                ch.latest[number] = code
+            ch.incidents.extend(live)
+            return ch
+
+        await self.store.update(ids, move)
+        return pids
+
+    def _text(self, incs: Sequence[dict[str, Any]], code: int, now: float, escalated_from: str) -> str:
+        moment = datetime.fromtimestamp(now, UTC)
+        if len(incs) == 1:
+            return page_text(incs[0], code, moment, escalated_from)
+        return bundle_text(incs, code, escalated_from)
+
+    async def _notice(self, number: str, text: str, *, kind: str, ids: list[str], spent: bool = False) -> None:
+        """An SMS that is not a page (RESOLVED, budget notice): no code, no escalation."""
+        if not spent and await self.store.spend(number, segments(text), self.policy.budget) != 1:
+            return
+        if await self.opted_out(number):
+            return
+        ch = Changes.empty()
+        ch.pages.append({"pid": uuid.uuid4().hex[:16], "to": number, "body": text, "ids": ",".join(ids),
+                         "level": 0, "code": 0, "kind": kind, "state": "queued", "created": self.clock(),
+                         "attempts": 0})
+        await self.store.commit(ch)
+
+    @staticmethod
+    def _note(ids: Sequence[str], what: str) -> Changes:
+        ch = Changes.empty()
+        ch.audit.extend((iid, {"what": what}) for iid in ids)
+        return ch
