@@ -196,8 +196,9 @@ class OncallStore:
     # -- streams ------------------------------------------------------------------------
 
     async def read(self, stream: str, group: str, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """New entries for this consumer; waits up to `block_ms` for one (0: does not wait)."""
         res: Any = await self.client.xreadgroup(group, consumer, {self.key(stream): ">"}, count=count,
-                                                block=block_ms)
+                                                block=block_ms or None)
         return [Entry(_s(eid), {_s(k): _s(v) for k, v in fields.items()})
                 for _, entries in (res or []) for eid, fields in entries if fields]
 

@@ -41,6 +41,7 @@ from dialogs.oncall_store import Changes, OncallStore
 
 log = logging.getLogger(__name__)
 
+NOTICE_DELAY_S = 30.0  # the budget notice waits this long (or a bundle window) so its count covers the burst
 OptedOut = Callable[[str], Awaitable[bool]]
 
 
@@ -178,6 +179,9 @@ class Pager:
             await self.escalate_page(arg, f"not acked in {self.policy.escalate_after_s:g}s")
         elif kind == "flush":
             await self.flush(arg)
+        elif kind == "notice":
+            pending = await self.store.held_count(arg)
+            await self._notice(arg, notice_text(self.policy.budget, pending), kind="notice", ids=[], spent=True)
         elif kind == "send":
             await self.store.requeue(arg)
             return
@@ -249,10 +253,8 @@ class Pager:
                 continue
             for iid in ids:
                 await self.store.hold(number, iid)
-            if verdict == 2:
-                pending = await self.store.held_count(number)
-                await self._notice(number, notice_text(self.policy.budget, pending), kind="notice", ids=[],
-                                   spent=True)
+            if verdict == 2:  # the last segment is kept for one notice; it counts what waits when it goes
+                await self.store.set_timer("notice:" + number, now + max(self.policy.bundle_s, NOTICE_DELAY_S))
             await self.store.commit(self._note(ids, f"not paged to {mask(number)}: page budget spent"))
         if not plans:
             return []
