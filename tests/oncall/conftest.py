@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,9 @@ from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, TwilioFake
 
 CHAIN = ("+14155550100", "+14155550101", "+14155550102")
 VIEWER = "+14155550199"
-T0 = 1_800_000_000.0
+# The start of the current hour: page budgets count per clock hour, and Twilio's (fake's) own
+# timestamps are real time, which the lookup of an unknown send compares against.
+T0 = float(int(time.time() // 3600) * 3600)
 
 
 class Clock:

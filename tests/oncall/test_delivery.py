@@ -1,0 +1,102 @@
+"""Page delivery through the `out` stream to a fake Twilio: retries, unknown outcomes, crashes, receipts."""
+
+from __future__ import annotations
+
+from bot.paging import SEND_DEADLINE_S
+from dialogs.oncall_store import SENDERS_GROUP
+from tests.oncall.conftest import CHAIN, Rig, alert
+
+
+async def _one_page(rig: Rig) -> str:
+    await rig.receive(alert("PgDown", "db-1"))
+    [entry] = await rig.store.read("out", SENDERS_GROUP, "test", 10, 0)
+    return entry.fields["p"]
+
+
+class TestTwilioDown:
+    async def test_5xx_is_retried_with_backoff_and_delivered_once(self, rig: Rig) -> None:
+        """Twilio answers 503 for a while: the page waits on a retry timer and goes out once when it is back."""
+        rig.twilio.down = True
+        await rig.receive(alert("PgDown", "db-1"))
+        assert await rig.deliver() == ["retry"]
+        for _ in range(4):
+            await rig.later(60)
+        assert len(rig.twilio.sent) == 5 and rig.twilio.created == []
+        rig.twilio.down = False
+        await rig.later(60)
+        await rig.later(60)
+        assert len(rig.texts(CHAIN[0])) == 1
+
+    async def test_unreachable_twilio_is_retried(self, rig: Rig) -> None:
+        """Nothing listening (connection refused): surely not sent, so simply sent again later."""
+        rig.deliverer.twilio._http.base_url = "http://127.0.0.1:9"  # closed port
+        await rig.receive(alert("PgDown", "db-1"))
+        assert await rig.deliver() == ["retry"]
+        rig.deliverer.twilio._http.base_url = rig.twilio.url
+        await rig.later(2)
+        assert len(rig.texts(CHAIN[0])) == 1
+
+
+class TestUnknownOutcome:
+    async def test_lost_answer_is_looked_up_not_resent(self, rig: Rig) -> None:
+        """Twilio made the message but the answer was lost: the check finds it; no second SMS."""
+        rig.twilio.lose_next()
+        await rig.receive(alert("PgDown", "db-1"))
+        assert await rig.deliver() == ["check"]
+        await rig.later(3)
+        assert len(rig.twilio.created) == 1
+        page = await rig.store.page((await rig.store.page_of_sid(rig.twilio.created[0]["sid"])) or "")
+        assert page["state"] == "sent"
+
+    async def test_replica_dying_mid_send_leaves_the_page_to_another(self, rig: Rig) -> None:
+        """A consumer took the page and died before calling Twilio: after the deadline another sends it, once."""
+        pid = await _one_page(rig)
+        assert await rig.store.claim_send(pid, rig.clock() + SEND_DEADLINE_S, "dead-replica") == "send"
+        assert await rig.deliverer.deliver(pid) == "busy"  # still within its deadline: hands off
+        rig.clock.advance(SEND_DEADLINE_S + 1)
+        assert await rig.deliverer.deliver(pid) == "sent"
+        assert await rig.deliverer.deliver(pid) == "done"
+        assert len(rig.twilio.created) == 1
+
+    async def test_replica_dying_after_twilio_took_it_is_not_resent(self, rig: Rig) -> None:
+        """The dead replica's request had reached Twilio: the survivor finds that message instead of sending."""
+        pid = await _one_page(rig)
+        page = await rig.store.page(pid)
+        assert await rig.store.claim_send(pid, rig.clock() + SEND_DEADLINE_S, "dead-replica") == "send"
+        await rig.deliverer.twilio.create(page["to"], page["body"])  # what the dead replica managed to do
+        rig.clock.advance(SEND_DEADLINE_S + 1)
+        assert await rig.deliverer.deliver(pid) == "sent"
+        assert len(rig.twilio.created) == 1
+
+    async def test_pending_entries_of_a_dead_consumer_are_claimed(self, rig: Rig) -> None:
+        """XAUTOCLAIM hands a dead consumer's unacknowledged entries to a live one."""
+        await rig.receive(alert("PgDown", "db-1"))
+        taken = await rig.store.read("out", SENDERS_GROUP, "dead", 10, 0)
+        assert len(taken) == 1 and await rig.store.read("out", SENDERS_GROUP, "live", 10, 0) == []
+        import asyncio
+        await asyncio.sleep(0.05)
+        [claimed] = await rig.store.reclaim("out", SENDERS_GROUP, "live", min_idle_ms=10)
+        assert claimed.id == taken[0].id
+
+
+class TestReceipts:
+    async def test_undelivered_receipt_escalates_at_once(self, rig: Rig) -> None:
+        """A status callback saying undelivered (30003) pages the next number without waiting."""
+        from bot.alert_routes import receipt
+
+        await rig.receive(alert("PgDown", "db-1"))
+        await rig.deliver()
+        sid = rig.twilio.created[0]["sid"]
+
+        class Loop:  # the parts of OncallLoop that `receipt` reads
+            store, pager, sessions = rig.store, rig.pager, rig.sessions
+
+        await receipt(Loop(), sid, "sent", "")  # type: ignore[arg-type]
+        await rig.deliver()
+        assert rig.texts(CHAIN[1]) == []
+        await receipt(Loop(), sid, "undelivered", "30003")  # type: ignore[arg-type]
+        await rig.deliver()
+        assert len(rig.texts(CHAIN[1])) == 1
+        page = await rig.store.page((await rig.store.page_of_sid(sid)) or "")
+        assert page["delivery"] == "undelivered" and page["error_code"] == "30003"
+        assert "SMS undelivered (Twilio 30003)" in await rig.desk.history(CHAIN[0], 1)
