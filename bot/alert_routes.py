@@ -92,6 +92,8 @@ def oncall_blueprint(services: Callable[[], Services], signatures: SignatureChec
             return _plain(413, f"body over {MAX_BODY} bytes")
         request.max_content_length = MAX_BODY  # also bounds a chunked body without a length
         body = await request.get_data(cache=False, as_text=False)
+        if len(body) > MAX_BODY:
+            return _plain(413, f"body over {MAX_BODY} bytes")
         try:
             events = parse_payload(body)
         except ValueError as exc:

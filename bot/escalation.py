@@ -51,6 +51,8 @@ class Decider:
             except Exception:
                 log.exception("alert decider loop: retrying in 1s")
                 await asyncio.sleep(1)
+                with contextlib.suppress(Exception):  # NOGROUP after a Redis restart or a start without it
+                    await self.store.setup()
 
     async def one(self, entry: Entry) -> None:
         try:

@@ -100,7 +100,11 @@ class OncallLoop:
         return cls(settings, store, sessions, twilio, SilenceClient.from_settings(settings), clock)
 
     async def start(self) -> None:
-        await self.store.setup()
+        try:
+            await self.store.setup()
+        except Exception as exc:  # Redis down at start-up: the workers create the groups when it is back
+            log.error("on-call loop: Redis unavailable at start-up (%s); retrying in the background",
+                      type(exc).__name__)
         workers = [self.decider.run, self.ticker.run] + ([self.deliverer.run] if self.deliverer else [])
         self._tasks = [asyncio.create_task(w(self._stop)) for w in workers]
         log.info("on-call loop started: %d on-call number(s), escalate after %ss",

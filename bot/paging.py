@@ -22,6 +22,7 @@ entry whose page another replica is sending right now ("busy") is left pending.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -114,6 +115,8 @@ class Deliverer:
             except Exception:
                 log.exception("page delivery loop: retrying in 1s")
                 await asyncio.sleep(1)
+                with contextlib.suppress(Exception):  # NOGROUP after a Redis restart or a start without it
+                    await self.store.setup()
 
     async def _one(self, entry: Entry) -> None:
         pid = entry.fields.get("p", "")
