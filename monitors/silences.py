@@ -7,7 +7,8 @@ Contract (facts from Alertmanager's api/v2 and silence/silence.go, see reference
 - `create` POSTs /api/v2/silences with exact matchers (isRegex false, isEqual true) and
   returns the id Alertmanager answers (always store that id: an update may return a new one);
 - `expire` DELETEs /api/v2/silence/{id}; 200 → True, 404 → False ("already gone": unknown or
-  garbage-collected; expiring an expired silence is 200);
+  garbage-collected; expiring an expired silence is 200). Alertmanager 0.25 answers an unknown
+  id with 500 "silence not found": also False;
 - `active` GETs /api/v2/silences and keeps the active ones, soonest end first.
 
 Errors: every failure (refused, timeout, HTTP 4xx/5xx, malformed body) is raised as
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self, TypeVar
 
@@ -39,7 +40,6 @@ class Silence:
     created_by: str = ""
     comment: str = ""
     state: str = "active"
-    labels: dict[str, str] = field(default_factory=dict)
 
 
 def iso(moment: datetime) -> str:
@@ -101,7 +101,8 @@ class SilenceClient:
 
         async def delete() -> bool:
             response = await self.client.delete(f"{self.base_url}/api/v2/silence/{silence_id}")
-            if response.status_code == 404:
+            # 404 on newer releases; 0.25 answers 500 with the JSON string "silence not found".
+            if response.status_code == 404 or (response.status_code == 500 and "not found" in response.text):
                 return False
             response.raise_for_status()
             return True

@@ -1,0 +1,190 @@
+"""The whole loop with the real Alertmanager: alert → Alertmanager → webhook → page → reply → silence.
+
+Two Alertmanager processes (not clustered: each notifies on its own, the worst case of an HA
+pair) post to one Operator app served by hypercorn on a loopback port, with
+`http_config.authorization` carrying the bearer token. Twilio's Messages API is the local fake.
+Alerts are posted to Alertmanager's own API; silences are checked through Alertmanager's API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+
+from bot.app import create_app
+from bot.services import Services
+from tests.fakes.twilio import TwilioFake
+from tests.oncall.conftest import CHAIN
+from tests.oncall.test_routes import WEBHOOK_TOKEN, oncall_settings
+from tests.phone import Phone
+from tests.servers.common import free_port, need_binary, start, stop, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Alertmanagers:
+    urls: tuple[str, ...]
+    webhook_port: int
+
+    def post_alert(self, labels: dict[str, str], *, to: tuple[str, ...] | None = None) -> None:
+        """Fire an alert as Prometheus would: POST it to each Alertmanager's v2 API."""
+        body = [{"labels": labels, "annotations": {"summary": "test"},
+                 "startsAt": datetime.now(UTC).isoformat().replace("+00:00", "Z")}]
+        for url in to or self.urls:
+            httpx.post(f"{url}/api/v2/alerts", json=body, timeout=5).raise_for_status()
+
+    def silences(self, url: str | None = None) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = httpx.get(f"{url or self.urls[0]}/api/v2/silences", timeout=5).json()
+        return found
+
+    def alert_status(self, alertname: str) -> dict[str, Any]:
+        [found] = httpx.get(f"{self.urls[0]}/api/v2/alerts", params={"filter": f'alertname="{alertname}"'},
+                            timeout=5).json()
+        status: dict[str, Any] = found["status"]
+        return status
+
+
+@pytest.fixture(scope="module")
+def alertmanagers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanagers]:
+    binary = need_binary("/usr/bin/prometheus-alertmanager")
+    webhook_port = free_port()
+    base = tmp_path_factory.mktemp("am-oncall")
+    config = base / "alertmanager.yml"
+    config.write_text(
+        "route: {receiver: operator, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h}\n"
+        "receivers:\n"
+        "  - name: operator\n"
+        "    webhook_configs:\n"
+        f"      - url: http://127.0.0.1:{webhook_port}/alertmanager\n"
+        "        send_resolved: true\n"
+        "        http_config: {authorization: {type: Bearer, credentials: " + WEBHOOK_TOKEN + "}}\n")
+    procs: list[subprocess.Popen[bytes]] = []
+    urls = []
+    try:
+        for i in range(2):
+            port = free_port()
+            (base / f"data{i}").mkdir()
+            log = base / f"am{i}.log"
+            procs.append(proc := start([binary, f"--config.file={config}", f"--storage.path={base / f'data{i}'}",
+                                        f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="], log))
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda u=url: httpx.get(f"{u}/-/ready", timeout=1).status_code == 200, 20, proc,  # type: ignore[misc]
+                       "alertmanager", log)
+            urls.append(url)
+        yield Alertmanagers(tuple(urls), webhook_port)
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
+@dataclass
+class Served:
+    app: Quart
+    twilio: TwilioFake
+    phone: Phone
+
+    @property
+    def services(self) -> Services:
+        holder: Services = self.app.config["OPERATOR_SERVICES_FOR_TESTS"]
+        return holder
+
+
+@contextlib.asynccontextmanager
+async def served(port: int, settings: Any) -> AsyncIterator[Quart]:
+    """The app behind hypercorn on a loopback port, start-up hooks and background tasks running."""
+    app = create_app(settings)
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = config.errorlog = None
+    config.graceful_timeout = 1
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop_event.wait))  # type: ignore[arg-type]
+    deadline = time.monotonic() + 10
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or task.done():
+                raise AssertionError("the app did not start")
+            await asyncio.sleep(0.05)
+    try:
+        yield app
+    finally:
+        stop_event.set()
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioFake]:
+    from tests.fakes.twilio import ACCOUNT_SID
+    from tests.phone import TOKEN
+
+    with TwilioFake(ACCOUNT_SID, TOKEN) as fake:
+        yield fake
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+async def until(check: Any, timeout_s: float, what: str) -> Any:
+    """Poll `check()` until truthy (bounded); the value it returned."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def texts_with(twilio: TwilioFake, number: str, word: str) -> list[str]:
+    return [t for t in twilio.bodies_to(number) if word in t]
+
+
+class TestLoop:
+    async def test_alert_pages_once_and_sms_silence_is_real(self, alertmanagers: Alertmanagers, twilio: TwilioFake,
+                                                            redis_prefix: str) -> None:
+        """Both Alertmanagers notify; one page; `Ns 1h` makes a silence Alertmanager applies; unsilence expires it."""
+        name = unique("HighErrorRate")
+        settings = oncall_settings(redis_prefix, twilio.url, alertmanager_url=alertmanagers.urls[0])
+        async with served(alertmanagers.webhook_port, settings) as app:
+            alertmanagers.post_alert({"alertname": name, "instance": "api-3:9100", "severity": "critical"})
+            [page] = await until(lambda: texts_with(twilio, CHAIN[0], name), 20, "the page")
+            assert page.startswith(f"CRIT {name} api-3") and "Reply 1a ack, 1s 1h silence" in page
+            phone = Phone(app.test_client(), CHAIN[0])
+            reply = await phone.text("1s 1h")
+            assert reply.startswith(f"Silenced {name} api-3 for 1h (id ..")
+            [silence] = [s for s in alertmanagers.silences() if s["status"]["state"] == "active"
+                         and any(m["value"] == name for m in s["matchers"])]
+            assert silence["id"].endswith(reply.split("(id ..")[1][:6])
+            assert {m["name"]: m["value"] for m in silence["matchers"]} == {
+                "alertname": name, "instance": "api-3:9100", "severity": "critical"}
+            assert all(not m["isRegex"] and m["isEqual"] for m in silence["matchers"])
+            assert silence["createdBy"] == "operator: +14*******00"
+            status = await until(lambda: alertmanagers.alert_status(name)["silencedBy"], 10, "the alert silenced")
+            assert status == [silence["id"]]
+            reply = await phone.text("unsilence 1")
+            assert "expired" in reply
+            [gone] = [s for s in alertmanagers.silences() if s["id"] == silence["id"]]
+            assert gone["status"]["state"] == "expired"
+            await asyncio.sleep(2)  # two more group intervals: both Alertmanagers re-notified nothing new
+            assert len(texts_with(twilio, CHAIN[0], name)) == 1
