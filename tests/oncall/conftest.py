@@ -106,6 +106,11 @@ class Rig:
         await self.tick()
         await self.deliver()
 
+    async def states(self) -> dict[str, str]:
+        """alertname -> state of every open incident."""
+        incs = await self.store.load_many(await self.store.open_ids())
+        return {i["labels"]["alertname"]: i["state"] for i in incs if i}
+
     def texts(self, number: str) -> list[str]:
         return self.twilio.bodies_to(number)
 
@@ -135,7 +140,7 @@ async def rig(redis_prefix: str, twilio: TwilioFake, policy: OncallPolicy) -> As
         yield built
 
 
-class make_rig:  # noqa: N801 - used like a function: `async with make_rig(...) as rig`
+class make_rig:
     """One replica's parts; several on one prefix behave as several replicas on one Redis."""
 
     def __init__(self, prefix: str, twilio: TwilioFake, policy: OncallPolicy, clock: Clock | None = None,

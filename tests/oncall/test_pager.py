@@ -98,8 +98,7 @@ class TestBundles:
         await rig.receive(alert("Later", "c"))
         await rig.later(60)
         assert (await rig.desk.ack(CHAIN[0], 2)) == "Acked 2 alerts (2). Escalation stopped."
-        states = {i["labels"]["alertname"]: i["state"] for i in await rig.store.load_many(await rig.store.open_ids()) if i}
-        assert states == {"First": "paged", "B1": "acked", "B2": "acked", "Later": "paged"}
+        assert await rig.states() == {"First": "paged", "B1": "acked", "B2": "acked", "Later": "paged"}
 
 
 class TestBudget:

@@ -11,7 +11,7 @@ from quart import Quart
 from bot.app import create_app
 from bot.config import Settings
 from tests.conftest import REDIS_URL, make_settings
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, TwilioFake
+from tests.fakes.twilio import ACCOUNT_SID, FROM_NUMBER, TwilioFake
 from tests.oncall.conftest import CHAIN, alert, payload
 from tests.phone import TOKEN, Phone
 

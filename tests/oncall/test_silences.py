@@ -96,8 +96,7 @@ class TestDeskSilence:
         await am_rig.later(60)
         question = await am_rig.desk.silence(CHAIN[0], 2, 7200)
         assert question == "Silence 2 alerts matching Wide1 b, Wide2 c for 2h? yes/no"
-        states = {i["labels"]["alertname"]: i["state"] for i in await am_rig.store.load_many(await am_rig.store.open_ids())
-                  if i}
+        states = await am_rig.states()
         assert states["Wide1"] == states["Wide2"] == "paged"
         done = await am_rig.desk.answer(CHAIN[0], yes=True)
         assert done is not None and done.startswith("Silenced 2 alerts for 2h (ids ..")
