@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Callable
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, current_app, request
 
 from bot.oncall import OncallLoop
 from bot.security import SignatureCheck
@@ -74,6 +74,7 @@ def oncall_blueprint(services: Callable[[], Services], signatures: SignatureChec
     async def start_loop() -> None:
         loop = services().oncall
         if loop is not None:
+            current_app.extensions["oncall"] = loop  # for operators' tooling and tests
             await loop.start()
 
     @bp.post("/alertmanager")
