@@ -18,7 +18,9 @@ For the on-call loop's delivery it also serves:
   list shape (``messages`` plus ``next_page_uri`` etc.), filtered by To (and From);
 - `down = True`: every create answers 503 (20503), as during a Twilio incident, until set back;
 - `lose_next(n)`: the next n creates make the message and then reset the connection, so the
-  caller cannot know it was sent (the case a blind retry turns into a duplicate SMS).
+  caller cannot know it was sent (the case a blind retry turns into a duplicate SMS);
+- `hang_next(n)`: the next n creates make the message and answer only after a minute (the
+  caller is killed meanwhile: a replica dying mid-send).
 """
 
 from __future__ import annotations
@@ -62,12 +64,16 @@ class TwilioFake(FakeServer):
         self.created: list[dict[str, Any]] = []  # message resources returned with 201
         self.down = False
         self.lose = 0
+        self.hang = 0
         self._sids = itertools.count(1)
         self.routes[("POST", messages_path(account_sid))] = self._create
         self.routes[("GET", messages_path(account_sid))] = self._list
 
     def lose_next(self, times: int = 1) -> None:
         self.lose += times
+
+    def hang_next(self, times: int = 1) -> None:
+        self.hang += times
 
     def bodies_to(self, number: str) -> list[str]:
         """Bodies of the messages created for `number`, oldest first."""
@@ -141,6 +147,9 @@ class TwilioFake(FakeServer):
         if self.lose > 0:
             self.lose -= 1
             return Reply(DROP)
+        if self.hang > 0:
+            self.hang -= 1
+            return Reply(201, resource, delay_s=60)
         return Reply(201, resource)
 
     def _resource(self, to: str, sender: str | None, service: str | None, body: str) -> dict[str, Any]:
