@@ -21,10 +21,10 @@ from quart import Quart, Response, request
 from twilio.request_validator import RequestValidator
 
 from bot import twiml
-from dialogs.commands import HELP
+from dialogs.catalog import REGISTRY
 
 XML = "text/xml; charset=utf-8"
-REPLY = twiml.message(HELP)
+REPLY = twiml.message(REGISTRY.help_text())
 
 
 def bare() -> Quart:

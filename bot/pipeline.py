@@ -1,8 +1,9 @@
 """One inbound message to one reply, whatever the transport (`/sms` or `operator chat`).
 
 The caller has already authenticated the request; from here on: carrier keywords,
-duplicate and rate checks, the sender's lock and session, understanding, the
-conversation, SMS pages, and saving. Nothing here raises: any failure becomes a
+duplicate and rate checks, the sender's lock and session, the conversation (text in,
+text out: understanding, ``more`` and the kept pages are its business; this module
+only lends it the SMS pager), and saving. Nothing here raises: any failure becomes a
 short apology, logged without the sender's number.
 """
 
@@ -13,19 +14,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.metrics import ServiceMetrics
 from bot.security import OPT_IN_WORDS, OPT_OUT_WORDS, keyword, mask
 from bot.sms import MAX_BODY, paginate
-from dialogs.conversation import Conversation
+from dialogs.conversation import Conversation, Reply
 from dialogs.session import Session
 from dialogs.store import Begin, SessionStore, StoreUnavailable
-from nlu import parse
 
 log = logging.getLogger(__name__)
-
-# Commands that need no remembered context: answered even while the store is down.
-STATELESS = frozenset({"help", "status", "alerts", "db", "gateway"})
 
 Sender = Callable[[str, str], Awaitable[None]]  # (to, body): delivers a late answer by REST
 
@@ -84,7 +82,7 @@ class Pipeline:
                                            rate_limit=self.policy.rate_limit_per_min,
                                            lock_wait_s=self.policy.lock_wait_s)
         except StoreUnavailable:
-            return await self._without_store(body)
+            return await self._without_store(msg.sender, body)
         if begin.duplicate is not None:
             self.metrics.outcome("duplicate")
             return begin.duplicate
@@ -128,7 +126,7 @@ class Pipeline:
         if expired:
             session.clear()
         try:
-            reply = await self._reply(session, body, expired)
+            reply = await self._reply(msg.sender, session, body, now, expired)
         except Exception:
             log.exception("message from %s failed", mask(msg.sender))
             self.metrics.outcome("error")
@@ -149,34 +147,27 @@ class Pipeline:
             if begin.lock is not None:
                 self.store.release_later(msg.sender, begin.lock)
 
-    async def _reply(self, session: Session, body: str, expired: bool) -> str:
-        conv = self.conversation
-        intent = parse(body, services=conv.monitors.log_services, metrics=conv.monitors.metric_names,
-                       expecting=conv.expecting(session))
-        if intent.command:
-            self.metrics.commands.labels(intent.command).inc()
-        if intent.command == "more" and session.state == "idle":
-            if session.pages:
-                return session.pages.pop(0)
-            return conv.expired_text(session) if expired else "Nothing more. Send help for commands."
-        text = await conv.reply(session, intent, expired=expired)
-        pages = paginate(text, self.policy.page_segments, emoji=self.policy.emoji)
-        session.pages = pages[1:]
-        return pages[0]
+    def _pages(self, text: str) -> list[str]:
+        return paginate(text, self.policy.page_segments, emoji=self.policy.emoji)
 
-    async def _without_store(self, body: str) -> str:
-        monitors = self.conversation.monitors
-        services, metrics = monitors.log_services, monitors.metric_names
-        # Without the session a dialog answer cannot be told from a command ("api" answers
-        # "which service?" and also means gateway): answer only what is a command either way.
-        intent, *answers = (parse(body, services=services, metrics=metrics, expecting=expecting)
-                            for expecting in (None, "service", "metric"))
-        if intent.command not in STATELESS or any(a.command != intent.command for a in answers):
+    def _count(self, reply: Reply) -> str:
+        if reply.command:
+            self.metrics.commands.labels(reply.command).inc()
+        return reply.text
+
+    async def _reply(self, sender: str, session: Session, body: str, now: float, expired: bool) -> str:
+        reply = await self.conversation.reply(session, body, sender=sender, now=datetime.fromtimestamp(now, UTC),
+                                              expired=expired, pager=self._pages)
+        return self._count(reply)
+
+    async def _without_store(self, sender: str, body: str) -> str:
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        reply = await self.conversation.reply_stateless(body, sender=sender, now=now, pager=self._pages)
+        if reply is None:
             self.metrics.outcome("store_unavailable")
             return "Session store unavailable, try again shortly. status and help still work."
-        text = await self.conversation.reply(Session(), intent)
         self.metrics.outcome("answered")
-        return paginate(text, self.policy.page_segments, emoji=self.policy.emoji)[0]
+        return self._count(reply)
 
     async def _record_opt_out(self, sender: str, opted_out: bool) -> None:
         try:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from dialogs.query import Item, ListKind, Query
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     text: str
-    items: list[dict[str, Any]] = field(default_factory=list)  # a numbered list shown, item 1 first
-    list_kind: str = ""
-    query: dict[str, Any] | None = None  # how to ask this again ("again", a new window)
+    items: tuple[Item, ...] = ()  # a numbered list shown, item 1 first
+    list_kind: ListKind = ""
+    query: Query | None = None  # how to ask this again ("again", a new window or service)
+    is_page: bool = False  # already one SMS page (``more``): sent as is, the kept pages untouched

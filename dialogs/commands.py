@@ -1,75 +1,79 @@
-"""The commands a user can text, each a coroutine from monitors to an `Answer`.
+"""The monitor commands (status, alerts, metrics, logs, db, gateway): one record + one handler each.
 
-A command's help text lives beside it in COMMANDS (as in Errbot, where a docstring
-is the help). Monitor failures arrive as `MonitorError` and are worded per monitor,
-so one backend down never hides the others.
+Monitor failures arrive as ``MonitorError`` and are worded per monitor, so one backend down
+never hides the others. Each handler is ``async (ctx, query) -> Answer``; see
+``dialogs/registry.py`` for the record's fields.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import dataclasses
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
 
 from dialogs.answer import Answer
+from dialogs.context import CommandContext
+from dialogs.query import Item, Query, pick
+from dialogs.registry import Option, SlotSpec, command
 from monitors.alerting import collect_alerts, format_alert_detail, format_alert_list, numbered_alerts
 from monitors.base import (
     ALERTS,
     DB,
     GATEWAY,
     LOGS,
+    METRICS,
     Health,
     LogSource,
+    MetricAlias,
     MetricSource,
     MonitorError,
     ReportSource,
 )
 from monitors.log_format import format_logs
-from monitors.metric_format import format_metric, format_metric_error
+from monitors.metric_format import WindowSeries, format_metric, format_metric_error, format_metric_window
 from monitors.registry import Monitors
 
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    name: str
-    usage: str
-    help: str
+WINDOW_OPTIONS: tuple[Option, ...] = tuple(
+    (label, timedelta(minutes=minutes)) for label, minutes in (("15m", 15), ("1h", 60), ("6h", 360), ("24h", 1440))
+)
+LOG_LINES = 20
 
 
-COMMANDS: dict[str, Command] = {
-    c.name: c
-    for c in (
-        Command("status", "status", "status: health of every monitor, DOWN ones first."),
-        Command("alerts", "alerts [N]", "alerts: firing alerts, most severe first. alerts 2 (or 2) shows item 2."),
-        Command("metrics", "metrics [name]", "metrics cpu: top series of a named query. metrics alone lists names."),
-        Command("logs", "logs [service] [window]", "logs api 1h: error count and latest lines. Window 1m-7d."),
-        Command("db", "db", "db: PostgreSQL connections, longest query, waits, lag; pgBouncer pools."),
-        Command("gateway", "gateway", "gateway: backends up/down, sessions, 5xx."),
-        Command("more", "more", "more: next page of the last long answer."),
-        Command("again", "again", "again: ask the last question again. A bare window (6h) re-asks with it."),
-        Command("reset", "reset", "reset: forget this conversation."),
-        Command("help", "help [command]", "help logs: how one command works."),
-    )
-}
-
-HELP = ("Ops desk: status, alerts, metrics [name], logs [svc] [window], db, gateway. "
-        "Then: more, again, 6h, 2, reset. help <cmd> for more.")
+def _services(monitors: Monitors) -> Sequence[Option]:
+    return [(name, name) for name in monitors.log_services]
 
 
-def help_text(topic: str | None = None) -> str:
-    command = COMMANDS.get(topic or "")
-    return command.help if command else HELP
+def _metrics(monitors: Monitors) -> Sequence[Option]:
+    return [(name, name) for name in monitors.metric_aliases]
 
 
-def _not_configured(what: str, settings: str) -> Answer:
-    return Answer(f"No {what} configured (set {settings}).")
+def _windows(monitors: Monitors) -> Sequence[Option]:
+    return WINDOW_OPTIONS
 
 
-async def run_status(monitors: Monitors) -> Answer:
-    if not monitors.all:
+SERVICE = SlotSpec("service", "{Command} for which service?", _services,
+                   none_configured="No services configured for logs (set LOG_SERVICES).")
+WINDOW = SlotSpec("window", "{service}: which window?", _windows, numbered=False)
+METRIC = SlotSpec("metric", "Which metric?", _metrics, none_configured="No metrics configured (see METRIC_ALIASES).")
+
+
+@runtime_checkable
+class WindowedMetricSource(Protocol):
+    """A metric source that can answer over a window (Prometheus's range queries)."""
+
+    async def query_metric_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]: ...
+
+
+@command("status", usage="status", help="status: health of every monitor, DOWN ones first.",
+         words=("stat", "health"), stateless=True,
+         doc="every configured monitor checked in parallel: a summary line, DOWN ones first with a reason")
+async def status(ctx: CommandContext, query: Query) -> Answer:
+    if not ctx.monitors.all:
         return Answer("No monitors configured. Set PROMETHEUS_URL, LOKI_URL, DATABASE_URL, ... "
                       "(see .env.example), then operator check.")
-    return Answer(format_status(await monitors.check_all()), query={"command": "status"})
+    return Answer(format_status(await ctx.monitors.check_all()), query=Query("status"))
 
 
 def format_status(results: list[Health]) -> str:
@@ -81,54 +85,68 @@ def format_status(results: list[Health]) -> str:
     return "\n".join([head, *lines])
 
 
-async def run_alerts(monitors: Monitors, now: datetime | None = None) -> Answer:
-    sources = monitors.with_capability(ALERTS)
-    if not sources:
-        return _not_configured("alert source", "ALERTMANAGER_URL, PROMETHEUS_URL or DATADOG_API_KEY")
-    now = now or datetime.now(UTC)
-    alerts, errors = await collect_alerts(sources)
+@command("alerts", usage="alerts", help="alerts: firing alerts, most severe first. alerts 2 (or 2) shows item 2.",
+         words=("alert",), slots=(SlotSpec("choice", "Which alert?", required=False),), stateless=True,
+         needs=frozenset({ALERTS}), configure="No alert source configured (set ALERTMANAGER_URL, PROMETHEUS_URL "
+         "or DATADOG_API_KEY).", says=("alerts", "alerts 2"),
+         doc="firing alerts, most severe first, numbered; details of one")
+async def alerts(ctx: CommandContext, query: Query) -> Answer:
+    alerts, errors = await collect_alerts(ctx.monitors.with_capability(ALERTS))
     groups = numbered_alerts(alerts)
-    items = [{"label": g[0].name, "detail": format_alert_detail(g, now),
-              "labels": dict(g[0].labels), "source": g[0].source} for g in groups]
-    return Answer(format_alert_list(alerts, errors, now), items=items, list_kind="alerts",
-                  query={"command": "alerts"})
+    items = tuple(Item(g[0].name, detail=format_alert_detail(g, ctx.now), labels=dict(g[0].labels),
+                       source=g[0].source) for g in groups)
+    text = format_alert_list(alerts, errors, ctx.now)
+    if query.choice is not None:  # "alerts 2": the list is remembered, item 2 is shown
+        text = pick(items, query.choice)
+    return Answer(text, items=items, list_kind="alerts", query=Query("alerts"))
 
 
-async def run_metrics(monitors: Monitors, metric: str) -> Answer:
-    alias = monitors.metric_aliases.get(metric)
+@command("metrics", usage="metrics [name]",
+         help="metrics cpu: top series of a named query; metrics cpu 1h: now/avg/peak. metrics alone lists names.",
+         words=("metric", "graph"), slots=(METRIC, dataclasses.replace(WINDOW, required=False)),
+         needs=frozenset({METRICS}), configure="No metrics source configured (set PROMETHEUS_URL or DATADOG_API_KEY).",
+         says=("metrics", "metrics cpu", "metrics cpu 1h"),
+         doc="a named query (cpu, memory, disk, load, up, or your own) with units, top series first; "
+             "with a window, now / average / peak over it")
+async def metrics(ctx: CommandContext, query: Query) -> Answer:
+    name = query.metric or ""
+    alias = ctx.monitors.metric_aliases.get(name)
     if alias is None:
-        return Answer(f"No metric named {metric}. Try: {', '.join(monitors.metric_aliases)}.")
-    source = monitors.by_name(alias.source)
+        return Answer(f"No metric named {name}. Try: {', '.join(ctx.monitors.metric_aliases)}.")
+    source = ctx.monitors.by_name(alias.source)
     if not isinstance(source, MetricSource):
-        return _not_configured(f"{alias.source} for metric {metric}", f"{alias.source.upper()}_URL")
-    query = {"command": "metrics", "metric": metric}
+        return Answer(f"No {alias.source} for metric {name} configured (set {alias.source.upper()}_URL).")
+    asked = Query("metrics", metric=name, window=query.window)
+    note = ""
     try:
+        if query.window is not None and isinstance(source, WindowedMetricSource):
+            rows = await source.query_metric_window(alias, query.window)
+            return Answer(format_metric_window(alias, query.window, rows), query=asked)
+        if query.window is not None:  # said, never dropped silently
+            note = f"\n({source.name} metrics are shown now, without a window)"
         result = await source.query_metric(alias)
     except MonitorError as exc:
-        return Answer(format_metric_error(alias, source.name, exc.reason), query=query)
-    return Answer(format_metric(result), query=query)
+        return Answer(format_metric_error(alias, source.name, exc.reason), query=asked)
+    return Answer(format_metric(result) + note, query=asked)
 
 
-async def run_logs(monitors: Monitors, service: str, window: timedelta, limit: int = 20) -> Answer:
-    sources = [m for m in monitors.with_capability(LOGS) if isinstance(m, LogSource)]
-    if not sources:
-        return _not_configured("logs backend", "LOKI_URL or ELASTICSEARCH_URL")
-    query = {"command": "logs", "service": service, "window_s": int(window.total_seconds())}
-    source = sources[0]
+@command("logs", usage="logs [service] [window]", help="logs api 1h: error count and latest lines. Window 1m-7d.",
+         words=("log",), slots=(SERVICE, WINDOW), needs=frozenset({LOGS}),
+         configure="No logs backend configured (set LOKI_URL or ELASTICSEARCH_URL).",
+         says=("logs", "logs api", "logs api 1h"),
+         doc="error count and latest lines for a service; asks for whatever is missing")
+async def logs(ctx: CommandContext, query: Query) -> Answer:
+    service, window = query.service or "", query.window or timedelta(hours=1)
+    source = next(m for m in ctx.monitors.with_capability(LOGS) if isinstance(m, LogSource))
+    asked = Query("logs", service=service, window=window)
     try:
-        result = await source.errors(service, window, limit)
+        result = await source.errors(service, window, LOG_LINES)
     except MonitorError as exc:
-        return Answer(f"logs {service}: {source.name} DOWN: {exc.reason}", query=query)
-    return Answer(format_logs(result, datetime.now(UTC)), query=query)
+        return Answer(f"logs {service}: {source.name} DOWN: {exc.reason}", query=asked)
+    return Answer(format_logs(result, ctx.now), query=asked)
 
 
-async def run_report(monitors: Monitors, capability: str) -> Answer:
-    sources = [m for m in monitors.with_capability(capability) if isinstance(m, ReportSource)]
-    if not sources:
-        if capability == DB:
-            return _not_configured("database", "DATABASE_URL or PGBOUNCER_URL")
-        return _not_configured("gateway", "KONG_ADMIN_URL or HAPROXY_STATS_URL")
-
+async def _report(monitors: Monitors, capability: str, query: Query) -> Answer:
     async def one(source: ReportSource) -> list[str]:
         name = getattr(source, "name", "?")
         try:
@@ -137,8 +155,22 @@ async def run_report(monitors: Monitors, capability: str) -> Answer:
             return [f"{name} DOWN: {exc.reason}"]
         return [f"{report.monitor}:", *report.lines]
 
+    sources = [m for m in monitors.with_capability(capability) if isinstance(m, ReportSource)]
     parts = await asyncio.gather(*(one(s) for s in sources))
-    return Answer("\n".join(line for part in parts for line in part), query={"command": capability})
+    return Answer("\n".join(line for part in parts for line in part), query=query)
 
 
-REPORTS = {"db": DB, "gateway": GATEWAY}
+@command("db", usage="db", help="db: PostgreSQL connections, longest query, waits, lag; pgBouncer pools.",
+         words=("database", "postgres", "pg"), stateless=True, needs=frozenset({DB}),
+         configure="No database configured (set DATABASE_URL or PGBOUNCER_URL).",
+         doc="PostgreSQL and pgBouncer: connections, longest query, waits, replication lag")
+async def db(ctx: CommandContext, query: Query) -> Answer:
+    return await _report(ctx.monitors, DB, Query("db"))
+
+
+@command("gateway", usage="gateway", help="gateway: backends up/down, sessions, 5xx.",
+         words=("gw", "api"), stateless=True, needs=frozenset({GATEWAY}),
+         configure="No gateway configured (set KONG_ADMIN_URL or HAPROXY_STATS_URL).",
+         doc="backends up/down, sessions, 5xx")
+async def gateway(ctx: CommandContext, query: Query) -> Answer:
+    return await _report(ctx.monitors, GATEWAY, Query("gateway"))

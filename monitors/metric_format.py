@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from datetime import timedelta
 
 from monitors.base import MetricAlias, MetricResult
 
@@ -71,3 +73,33 @@ def format_metric_error(alias: MetricAlias, monitor: str, reason: str) -> str:
     """The one line a failed metric query gets: 'cpu: prometheus query error: ...'."""
     return f"{alias.name}: {monitor} {reason}" if reason.startswith("query error") \
         else f"{alias.name}: {monitor} DOWN: {reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSeries:
+    """One row of a metric over a window: the latest value, the mean and the highest (NaN-free)."""
+
+    label: str
+    now: float
+    average: float
+    peak: float
+
+
+def format_window_label(window: timedelta) -> str:
+    """90m → "1h30m", 1d → "24h": the shortest whole-unit spelling (as windows are typed)."""
+    minutes = int(window.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+
+
+def format_metric_window(alias: MetricAlias, window: timedelta, rows: list[WindowSeries], top: int = 5) -> str:
+    """Header with the window, then ``label now / avg / peak`` for the top rows (by now)."""
+    head = f"{_header(alias).rstrip(':')}, last {format_window_label(window)}: now / avg / peak"
+    if not rows:
+        return f"{head}\nno data"
+    lines = [head]
+    lines += [" / ".join([f"{r.label} {format_number(r.now, alias.unit)}", format_number(r.average, alias.unit),
+                          format_number(r.peak, alias.unit)]) for r in rows[:top]]
+    if len(rows) > top:
+        lines.append(f"+{len(rows) - top} more")
+    return "\n".join(lines)

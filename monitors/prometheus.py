@@ -8,7 +8,9 @@ and bodies that are not the documented shape all surface as `MonitorError`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Self
 
 import httpx
@@ -27,9 +29,12 @@ from monitors.base import (
     Series,
 )
 from monitors.config import MonitorSettings
+from monitors.metric_format import WindowSeries
 
 BAD_SHAPE = "bad response (unexpected shape)"
 _FALLBACK_LABELS = ("instance", "job")
+# A range query returns about this many points per series, whatever the window (1m to 7d).
+_RANGE_POINTS = 120
 
 
 def expect_dict(value: object) -> dict[str, Any]:
@@ -147,6 +152,38 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource):
             return MetricResult(alias, [Series(alias.name, _sample(result))])
         # A range vector (or string) cannot be shown as one number per row.
         raise MonitorError(f"query error: {alias.name} returns a {kind}, not an instant vector")
+
+    async def query_metric_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]:
+        """The alias over ``window`` (``/api/v1/query_range``): per series now / average / peak,
+        highest now first. About ``_RANGE_POINTS`` points per series, so 7d costs what 1h does."""
+        if alias.source != self.name:
+            raise MonitorError(f"{alias.name} is not a Prometheus query")
+        return await self.call(self._query_window(alias, window))
+
+    async def _query_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]:
+        end = time.time()
+        seconds = window.total_seconds()
+        params = {"query": alias.query, "start": f"{end - seconds:.3f}", "end": f"{end:.3f}",
+                  "step": f"{max(seconds / _RANGE_POINTS, 1.0):.3f}"}
+        response = await self.client.get(self.base_url + "/api/v1/query_range", params=params)
+        if response.status_code in (400, 422):
+            raise MonitorError(f"query error: {_error_text(response)}")
+        response.raise_for_status()
+        data = expect_dict(_success(response.json()))
+        if data.get("resultType") != "matrix":
+            raise MonitorError(BAD_SHAPE)
+        rows: list[tuple[dict[str, str], list[float]]] = []
+        for item in expect_list(data.get("result")):
+            entry = expect_dict(item)
+            values = [v for v in (_sample(p) for p in expect_list(entry.get("values"))) if not math.isnan(v)]
+            if values:
+                rows.append((str_labels(entry.get("metric", {})), values))
+        names = [_row_label(labels, alias.label) for labels, _ in rows]
+        short = [strip_port(n) for n in names]
+        names = short if len(set(short)) == len(short) else names
+        found = [WindowSeries(name, values[-1], sum(values) / len(values), max(values))
+                 for name, (_, values) in zip(names, rows, strict=True)]
+        return sorted(found, key=lambda r: -r.now)
 
     async def alerts(self) -> list[Alert]:
         return await self.call(self._alerts())

@@ -11,44 +11,39 @@ from collections.abc import Sequence
 
 from nlu.fuzzy import close_matches
 from nlu.text import clean
-from nlu.vocabulary import (
-    ALIAS_TO_COMMAND,
-    COMMANDS,
-    NEVER_FUZZY,
-    PHRASE_ALIASES,
-    PHRASE_COMMANDS,
-    WORD_ALIASES,
-    WORD_COMMANDS,
-)
+from nlu.vocabulary import Vocabulary
 
 # Ties within this many edits between different commands are ambiguous. Distances are whole
 # edits, so 0 means "equally close": one edit nearer is a clear enough winner to act on.
 AMBIGUITY_MARGIN = 0
 
 
-def exact_command(word: str) -> str | None:
+def exact_command(word: str, vocabulary: Vocabulary) -> str | None:
     """The command ``word`` is an exact alias of (after case/punctuation cleaning), else None."""
-    return ALIAS_TO_COMMAND.get(clean(word))
+    return vocabulary.alias_to_command.get(clean(word))
 
 
-def match_command(word: str) -> tuple[str | None, tuple[str, ...]]:
+def match_command(word: str, vocabulary: Vocabulary) -> tuple[str | None, tuple[str, ...]]:
     """``(command, ())`` for a known or mistyped alias, ``(None, candidates)`` when ambiguous.
 
     ``(None, ())`` means the word is no command at all. A word with a space is matched against
     the multi-word aliases (``start over``), others against single-word ones.
     """
     word = clean(word)
-    command = ALIAS_TO_COMMAND.get(word)
+    v = vocabulary
+    command = v.alias_to_command.get(word)
     if command is not None:
         return command, ()
-    if word in NEVER_FUZZY or not word[:1].isalpha():  # "6h", "#2": no alias starts that way
+    if word in v.never_fuzzy or not word[:1].isalpha():  # "6h", "#2": no alias starts that way
         return None, ()
     if " " in word:
-        return _closest(word, PHRASE_ALIASES, PHRASE_COMMANDS)
-    return _closest(word, WORD_ALIASES, WORD_COMMANDS)
+        return _closest(word, v.phrase_aliases, v.phrase_commands, v.names)
+    return _closest(word, v.word_aliases, v.word_commands, v.names)
 
 
-def _closest(word: str, aliases: Sequence[str], commands: Sequence[str]) -> tuple[str | None, tuple[str, ...]]:
+def _closest(
+    word: str, aliases: Sequence[str], commands: Sequence[str], order: Sequence[str]
+) -> tuple[str | None, tuple[str, ...]]:
     hits = close_matches(word, aliases)
     if not hits:
         return None, ()
@@ -57,4 +52,4 @@ def _closest(word: str, aliases: Sequence[str], commands: Sequence[str]) -> tupl
     if len(tied) == 1:
         return tied.pop(), ()
     # Stable, predictable order for the "status or stats?" question: help order.
-    return None, tuple(c for c in COMMANDS if c in tied)
+    return None, tuple(c for c in order if c in tied)

@@ -22,11 +22,8 @@ from datetime import timedelta
 from nlu.commands import exact_command, match_command
 from nlu.slots import choice_word, match_name, match_yes_no
 from nlu.text import tokenize
-from nlu.vocabulary import ESCAPE_COMMANDS, PHRASE_ALIASES, STOPWORDS
+from nlu.vocabulary import STOPWORDS, Vocabulary
 from nlu.windows import scan_window
-
-# Longest first, so "start over" is read as one command before "start" is tried alone.
-_PHRASE_LENGTHS = sorted({len(p.split()) for p in PHRASE_ALIASES}, reverse=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,25 +73,35 @@ class _Draft:
 
 
 def parse(
-    text: str, *, services: Sequence[str] = (), metrics: Sequence[str] = (), expecting: str | None = None
+    text: str,
+    vocabulary: Vocabulary,
+    *,
+    services: Sequence[str] = (),
+    metrics: Sequence[str] = (),
+    expecting: str | None = None,
 ) -> Intent:
-    """Read one SMS. Never raises for any ``str``; see the module docstring for the rules."""
+    """Read one SMS with ``vocabulary``'s commands. Never raises for any ``str``; see the module docstring."""
     words = tokenize(text)
     while words and words[0] in STOPWORDS and words[0] not in ("a", "an"):  # "show me logs"; "an hour"
         words.pop(0)
     draft = _Draft()
-    if words and not _answers_question(words[0], words, services, metrics, expecting):
-        words = words[_take_command(words, draft) :]
-    _fill_slots(words, draft, services, metrics, expecting)
+    if words and not _answers_question(words[0], words, vocabulary, services, metrics, expecting):
+        words = words[_take_command(words, draft, vocabulary) :]
+    _fill_slots(words, draft, vocabulary, services, metrics, expecting)
     return draft.freeze()
 
 
 def _answers_question(
-    first: str, words: list[str], services: Sequence[str], metrics: Sequence[str], expecting: str | None
+    first: str,
+    words: list[str],
+    vocabulary: Vocabulary,
+    services: Sequence[str],
+    metrics: Sequence[str],
+    expecting: str | None,
 ) -> bool:
     """Whether the first word answers what the dialog asked, and so is not a command."""
-    command = exact_command(first)
-    if command in ESCAPE_COMMANDS:
+    command = exact_command(first, vocabulary)
+    if command in vocabulary.escape:
         return False
     if expecting == "service":
         names = services
@@ -114,22 +121,27 @@ def _answers_question(
     return command is None and match_name(first, names) is not None
 
 
-def _take_command(words: list[str], draft: _Draft) -> int:
+def _take_command(words: list[str], draft: _Draft, vocabulary: Vocabulary) -> int:
     """Fill the command from the leading word(s); return how many words it used."""
-    for length in _PHRASE_LENGTHS:  # "start over" before "start"
+    for length in vocabulary.phrase_lengths:  # "start over" before "start"
         if len(words) >= length:
-            command, _ = match_command(" ".join(words[:length]))
+            command, _ = match_command(" ".join(words[:length]), vocabulary)
             if command is not None:
                 draft.command = command
                 return length
-    draft.command, draft.ambiguous = match_command(words[0])
+    draft.command, draft.ambiguous = match_command(words[0], vocabulary)
     if draft.command is not None or draft.ambiguous:
         return 1
     return 0  # no command: every word is a slot (a bare "6h", "2", "yes", "wbe")
 
 
 def _fill_slots(
-    words: list[str], draft: _Draft, services: Sequence[str], metrics: Sequence[str], expecting: str | None
+    words: list[str],
+    draft: _Draft,
+    vocabulary: Vocabulary,
+    services: Sequence[str],
+    metrics: Sequence[str],
+    expecting: str | None,
 ) -> None:
     metric_first = draft.command == "metrics" or (draft.command is None and expecting == "metric")
     i = 0
@@ -146,7 +158,7 @@ def _fill_slots(
         word = words[i]
         i += 1
         if draft.command == "help" and draft.topic is None:
-            draft.topic = match_command(word)[0]
+            draft.topic = match_command(word, vocabulary)[0]
             if draft.topic is not None:
                 continue
         if not _fill_one(word, draft, services, metrics, metric_first):

@@ -1,50 +1,22 @@
-"""The words Operator understands as commands, precomputed once at import.
+"""The words Operator understands as commands: a ``Vocabulary`` the caller hands to ``parse``.
 
-``COMMANDS`` lists the canonical commands in help order; ``ALIASES`` maps each to the words
-that mean it. Everything derived here (the flat alias list, the alias → command map) is built
-once so that matching an SMS costs a dict lookup and, at worst, one rapidfuzz pass.
+``nlu`` owns no command list of its own: the command registry (in ``dialogs``) builds one
+``Vocabulary`` from its records at start-up and passes it in, so a command is declared once.
+Everything derived here (the flat alias list, the alias → command map, the phrase lengths) is
+computed once when the vocabulary is built, so matching an SMS costs a dict lookup and, at
+worst, one rapidfuzz pass, however many messages follow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-COMMANDS: Final = ("help", "status", "alerts", "metrics", "logs", "db", "gateway", "more", "reset", "again")
-
-ALIASES: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "help": ("help", "?", "info"),
-        "status": ("status", "stat", "health"),
-        "alerts": ("alerts", "alert"),
-        "metrics": ("metrics", "metric", "graph"),
-        "logs": ("logs", "log"),
-        "db": ("db", "database", "postgres", "pg"),
-        "gateway": ("gateway", "gw", "api"),
-        "more": ("more", "next", "m"),
-        "reset": ("reset", "cancel", "start over", "clear"),
-        "again": ("again", "repeat"),
-    }
-)
-
-# Every alias (single- and multi-word) → its command; exact lookups go through this first.
-ALIAS_TO_COMMAND: Final[MappingProxyType[str, str]] = MappingProxyType(
-    {alias: command for command, aliases in ALIASES.items() for alias in aliases}
-)
-
-# Parallel tuples for rapidfuzz: it returns the index of the best choice, which picks the command.
-WORD_ALIASES: Final = tuple(a for a in ALIAS_TO_COMMAND if " " not in a)
-WORD_COMMANDS: Final = tuple(ALIAS_TO_COMMAND[a] for a in WORD_ALIASES)
-PHRASE_ALIASES: Final = tuple(a for a in ALIAS_TO_COMMAND if " " in a)
-PHRASE_COMMANDS: Final = tuple(ALIAS_TO_COMMAND[a] for a in PHRASE_ALIASES)
-
-# Commands that must work in every dialog state, whatever the dialog is waiting for: an exact
-# alias of these is never read as a service, metric or choice (issue 3: "in any state").
-ESCAPE_COMMANDS: Final = frozenset({"reset", "help"})
-
 # Carrier keywords (Twilio's default opt-out/opt-in list) and other real words one typo away
 # from an alias: they are only ever matched exactly, never read as a typo ("start" is not "stat").
-NEVER_FUZZY: Final = frozenset(
+CARRIER_KEYWORDS: Final = frozenset(
     {"start", "stop", "stopall", "unstop", "unsubscribe", "end", "quit", "revoke", "optout", "optin"}
 )
 
@@ -56,3 +28,49 @@ STOPWORDS: Final = frozenset(
         "with", "to", "at", "a", "an",
     }
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Commands (help order) with their words, plus the lookup tables ``parse`` needs.
+
+    ``commands`` maps each command to its words (the command word first, then synonyms; a
+    word with a space is a phrase such as ``start over``). ``phrases`` are example phrases
+    people text for a command, matched whole like multi-word words. ``escape`` commands work
+    whatever a dialog waits for: an exact word of theirs is never read as a slot answer.
+    """
+
+    commands: Mapping[str, tuple[str, ...]]
+    phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    escape: frozenset[str] = frozenset()
+    never_fuzzy: frozenset[str] = CARRIER_KEYWORDS
+    # Derived once in __post_init__.
+    names: tuple[str, ...] = field(init=False)
+    alias_to_command: Mapping[str, str] = field(init=False)
+    word_aliases: tuple[str, ...] = field(init=False)
+    word_commands: tuple[str, ...] = field(init=False)
+    phrase_aliases: tuple[str, ...] = field(init=False)
+    phrase_commands: tuple[str, ...] = field(init=False)
+    phrase_lengths: tuple[int, ...] = field(init=False)  # longest first: "start over" before "start"
+
+    def __post_init__(self) -> None:
+        pairs = [(w, c) for c, words in self.commands.items() for w in words]
+        pairs += [(p, c) for c, phrases in self.phrases.items() for p in phrases]
+        table: dict[str, str] = {}
+        for word, command in pairs:
+            key = " ".join(word.casefold().split())
+            if table.setdefault(key, command) != command:
+                raise ValueError(f"{word!r} names both {table[key]} and {command}")
+        words = tuple(a for a in table if " " not in a)
+        phrases = tuple(a for a in table if " " in a)
+        derived = {
+            "names": tuple(self.commands),
+            "alias_to_command": MappingProxyType(table),
+            "word_aliases": words,
+            "word_commands": tuple(table[a] for a in words),
+            "phrase_aliases": phrases,
+            "phrase_commands": tuple(table[a] for a in phrases),
+            "phrase_lengths": tuple(sorted({len(p.split()) for p in phrases}, reverse=True)),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)

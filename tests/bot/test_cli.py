@@ -35,8 +35,11 @@ class TestChat:
         assert "No monitors configured" in lines[1]
 
     def test_chat_keeps_the_conversation(self, tmp_path: Path) -> None:
+        """An open question survives to the next line. (A metrics source must be configured for
+        `metrics` to ask; nothing listens on it, and asking "Which metric?" queries nothing.)"""
+        env = run_env(PROMETHEUS_URL=f"http://127.0.0.1:{free_port()}")
         out = subprocess.run([OPERATOR, "chat", "--as", "+1 415 555 0100"], input="metrics\nreset\n",
-                             capture_output=True, text=True, timeout=60, env=run_env(), cwd=tmp_path, check=True)
+                             capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=True)
         lines = out.stdout.splitlines()
         assert lines[0].startswith("Which metric?")
         assert lines[1] == "OK, cleared."

@@ -13,6 +13,7 @@ from dialogs.redis_store import RedisSessionStore
 from dialogs.session import Session
 from tests.conftest import REDIS_URL, make_settings
 from tests.phone import NUMBERS, Phone
+from tests.servers.common import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def replicas(redis_prefix: str) -> AsyncIterator[tuple[Quart, Quart, RedisSessionStore]]:
     """Two app instances, each with its own Redis client, sharing one key space."""
-    settings = make_settings(lock_wait_s=5.0, rate_limit_per_min=1000)
+    # A metrics source so `metrics` opens a question; nothing listens there and asking queries nothing.
+    settings = make_settings(lock_wait_s=5.0, rate_limit_per_min=1000, prometheus_url=f"http://127.0.0.1:{free_port()}")
     stores = [RedisSessionStore.from_url(REDIS_URL, 1800, redis_prefix) for _ in range(3)]
     a = create_app(settings, store=stores[0])
     b = create_app(settings, store=stores[1])
@@ -74,4 +76,4 @@ async def test_sessions_never_cross(replicas: tuple[Quart, Quart, RedisSessionSt
     for i, number in enumerate(NUMBERS):
         session = await store.load(number)
         assert session is not None
-        assert session.state == ("metrics_metric" if i % 2 else "idle")
+        assert session.state == ("metrics:metric" if i % 2 else "idle")

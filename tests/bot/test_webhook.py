@@ -16,6 +16,7 @@ from dialogs.store import SessionStore
 from tests.bot.conftest import metric_value
 from tests.conftest import make_settings
 from tests.phone import BASE_URL, NUMBERS, STRANGER, TOKEN, Phone, reply_text, sign
+from tests.servers.common import free_port
 
 E164 = NUMBERS[0]
 
@@ -152,13 +153,18 @@ class TestKeywords:
         assert not await store.is_opted_out(E164)
 
     @pytest.mark.parametrize("word", ["reset", "cancel", "RESET"])
-    async def test_reset_clears_the_conversation(self, phone: Phone, store: SessionStore, word: str) -> None:
-        await phone.text("metrics")
-        session = await store.load(E164)
-        assert session is not None and session.state != "idle"
-        assert await phone.text(word) == "OK, cleared."
-        session = await store.load(E164)
-        assert session is not None and session.state == "idle" and not session.slots
+    async def test_reset_clears_the_conversation(self, store: SessionStore, word: str) -> None:
+        """`metrics` opens a question (a metrics source is configured; nothing listens, none is
+        queried to ask), and the reset word closes it."""
+        app = create_app(make_settings(prometheus_url=f"http://127.0.0.1:{free_port()}"), store=store)
+        async with app.test_app():
+            phone = Phone(app.test_client())
+            await phone.text("metrics")
+            session = await store.load(E164)
+            assert session is not None and session.state != "idle"
+            assert await phone.text(word) == "OK, cleared."
+            session = await store.load(E164)
+            assert session is not None and session.state == "idle" and session.draft is None
 
 
 class TestBodies:

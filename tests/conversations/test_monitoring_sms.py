@@ -96,3 +96,21 @@ async def _until_silenced(stack: MonitoringStack) -> None:
         await asyncio.sleep(0.1)
     raise AssertionError("Alertmanager did not apply the silence")
 
+
+
+async def test_metrics_over_a_window_gives_now_average_and_peak(phone: Phone,
+                                                               monitoring_stack: MonitoringStack) -> None:
+    """`metrics memory 1h` is a range query: now / avg / peak per instance, as Prometheus computes them."""
+    head = r"^memory \(memory used % per instance\), last 1h: now / avg / peak\n"
+    reply = await phone.expect("metrics memory 1h", head)
+    row = re.search(r"\n\S+ (\d+(?:\.\d+)?)% / (\d+(?:\.\d+)?)% / (\d+(?:\.\d+)?)%", reply)
+    assert row is not None, reply
+    now, average, peak = (float(v) for v in row.groups())
+    assert peak + 0.5 >= max(now, average), reply  # the shown values are rounded
+    expr = "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)"
+    truth_now = float(monitoring_stack.prom_query(expr)[0]["value"][1])
+    truth_peak = float(monitoring_stack.prom_query(f"max_over_time(({expr})[1h:1s])")[0]["value"][1])
+    assert abs(now - truth_now) <= 1.5, (reply, truth_now)
+    assert abs(peak - truth_peak) <= 1.5, (reply, truth_peak)
+    # A bare window asks the same metric again over it.
+    await phone.expect("6h", r"^memory \(memory used % per instance\), last 6h: now / avg / peak\n\S+ \d")

@@ -14,22 +14,9 @@ from quart import Quart
 from bot.app import create_app
 from dialogs.store import MemorySessionStore, SessionStore
 from tests.conftest import make_settings
-from tests.fakes.loki import Entry, LokiFake
+from tests.conversations.logdata import entries
+from tests.fakes.loki import LokiFake
 from tests.phone import NUMBERS, Phone
-
-NOW_NS = time.time_ns()
-MIN_NS = 60 * 1_000_000_000
-
-
-def entries() -> list[Entry]:
-    """web: 3 errors in the last 15 min, 5 more within the hour, 20 more within 6h; api: one."""
-    out = [Entry({"service": "web"}, NOW_NS - (i + 1) * MIN_NS, "ERROR payment timeout") for i in range(3)]
-    out += [Entry({"service": "web"}, NOW_NS - (20 + i) * MIN_NS, f"ERROR db pool exhausted #{i}") for i in range(5)]
-    out += [Entry({"service": "web"}, NOW_NS - (90 + 10 * i) * MIN_NS, f"ERROR upstream reset on shard {i} "
-                  "while calling the inventory service with a long message") for i in range(20)]
-    out += [Entry({"service": "web"}, NOW_NS - 2 * MIN_NS, "INFO all good")]
-    out += [Entry({"service": "api"}, NOW_NS - 5 * MIN_NS, "ERROR bad gateway")]
-    return out
 
 
 @pytest.fixture
@@ -109,10 +96,14 @@ TRANSCRIPTS = {
         ("again", r"^api, last 1h: 1 error\."),
         ("web", r"^web, last 1h: 8 errors"),
     ],
-    "windows out of range are explained": [
-        ("logs web 90d", r"^web: which window\?|Windows go from 1m to 7d"),
+    "windows out of range are explained, every time": [
+        ("logs web 90d", r"^Windows go from 1m to 7d\. web: which window\?"),
+        ("2 weeks", r"^Windows go from 1m to 7d\. web: which window\?"),
         ("reset", r"cleared"),
-        ("30d", r"Windows go from 1m to 7d"),
+        ("logs 2 weeks", r"^Windows go from 1m to 7d\. Logs for which service\?"),
+        ("api 90d", r"^Windows go from 1m to 7d\. api: which window\?"),
+        ("reset", r"cleared"),
+        ("30d", r"^Windows go from 1m to 7d\."),
     ],
     "an equally likely pair of commands is asked about, not guessed": [
         ("repet", r"^Did you mean (again or reset|reset or again)\?$"),

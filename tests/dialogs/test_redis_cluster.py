@@ -12,6 +12,7 @@ from dialogs.redis_store import RedisSessionStore
 from tests.conftest import make_settings
 from tests.dialogs import test_store
 from tests.phone import NUMBERS, Phone
+from tests.servers.common import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,8 @@ class TestClusterContract(test_store.TestStoreContract):
 
 async def test_senders_spread_over_the_cluster_and_conversations_work(store: RedisSessionStore) -> None:
     """Many senders land on different nodes; each one's dialog state survives between messages."""
-    app = create_app(make_settings(), store=store)
+    # A metrics source so `metrics` opens a question; asking queries nothing, so nothing listens there.
+    app = create_app(make_settings(prometheus_url=f"http://127.0.0.1:{free_port()}"), store=store)
     async with app.test_app():
         for number in NUMBERS:
             phone = Phone(app.test_client(), number)

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from dialogs.query import Query
 from dialogs.session import Session
 from dialogs.store import MemorySessionStore, SessionStore
 
@@ -24,7 +25,7 @@ class TestStoreContract:
     async def test_session_round_trip(self, store: SessionStore) -> None:
         """What finish saves, the next begin loads."""
         begin = await store.begin(SENDER, "SM1", rate_limit=5, lock_wait_s=0.1)
-        session = Session(state="logs_window", slots={"command": "logs", "service": "web"}, pages=["p2"])
+        session = Session(state="logs:window", draft=Query("logs", service="web"), pages=["p2"])
         await store.finish(SENDER, "SM1", begin.lock, session, "reply one")
         again = await store.begin(SENDER, "SM2", rate_limit=5, lock_wait_s=0.1)
         assert again.session == session
@@ -104,7 +105,7 @@ class TestSession:
         assert loaded == Session()
 
     def test_clear_keeps_last_command(self) -> None:
-        s = Session(state="logs_window", slots={"a": 1}, last_command="logs", pages=["x"])
+        s = Session(state="logs:window", draft=Query("logs"), last_command="logs", pages=["x"])
         s.clear()
         assert s == Session(last_command="logs")
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from nlu import COMMANDS, match_command
-from nlu.vocabulary import ALIASES
+from dialogs.catalog import REGISTRY
+from nlu import Vocabulary
+from nlu import match_command as match_in
+
+VOCABULARY = REGISTRY.vocabulary
+ALIASES = VOCABULARY.commands
+
+
+def match_command(word: str) -> tuple[str | None, tuple[str, ...]]:
+    return match_in(word, VOCABULARY)
 
 
 class TestMatchCommand:
@@ -46,6 +54,22 @@ class TestMatchCommand:
         assert match_command(word) == (None, ())
 
     def test_commands_are_the_advertised_ones(self) -> None:
-        """The canonical commands, in help order, each with its own alias list."""
-        assert COMMANDS == ("help", "status", "alerts", "metrics", "logs", "db", "gateway", "more", "reset", "again")
-        assert tuple(ALIASES) == COMMANDS
+        """The registry's commands, in help order, each with its own alias list."""
+        assert set(VOCABULARY.names) >= {"help", "status", "alerts", "metrics", "logs", "db", "gateway", "more",
+                                         "reset", "again"}
+        assert VOCABULARY.names == tuple(spec.name for spec in REGISTRY)
+
+
+class TestVocabulary:
+    def test_a_word_naming_two_commands_is_refused(self) -> None:
+        """Two commands sharing a word would make the parser guess: building the vocabulary fails."""
+        with pytest.raises(ValueError, match="names both"):
+            Vocabulary(commands={"logs": ("logs", "errors"), "alerts": ("alerts", "Errors")})
+
+    def test_tables_are_built_once(self) -> None:
+        """The lookup tables belong to the vocabulary object, not to each call."""
+        vocabulary = Vocabulary(commands={"reset": ("reset", "start over"), "status": ("status",)},
+                                phrases={"status": ("we good",)})
+        assert vocabulary.alias_to_command["we good"] == "status"
+        assert vocabulary.phrase_lengths == (2,)
+        assert match_in("we good", vocabulary) == ("status", ())

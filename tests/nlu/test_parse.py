@@ -10,7 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dialogs.catalog import REGISTRY
 from nlu import Intent, parse
+
+VOCABULARY = REGISTRY.vocabulary
 
 SERVICES = ("api", "web", "worker", "payments")
 METRICS = ("cpu", "memory", "disk", "load")
@@ -167,7 +170,7 @@ def test_parse_table(
     text: str, expecting: str | None, services: tuple[str, ...], metrics: tuple[str, ...], expected: Intent
 ) -> None:
     """Each message parses to exactly the expected intent, every other field left empty."""
-    assert parse(text, services=services, metrics=metrics, expecting=expecting) == expected
+    assert parse(text, VOCABULARY, services=services, metrics=metrics, expecting=expecting) == expected
 
 
 def test_table_is_big_enough() -> None:
@@ -177,7 +180,7 @@ def test_table_is_big_enough() -> None:
 
 def test_intent_is_frozen() -> None:
     """An Intent cannot be changed after parsing: handlers share it."""
-    intent = parse("status")
+    intent = parse("status", VOCABULARY)
     with pytest.raises(AttributeError):
         intent.command = "logs"  # type: ignore[misc]
 
@@ -185,7 +188,7 @@ def test_intent_is_frozen() -> None:
 def test_names_come_from_the_lists_not_the_text() -> None:
     """The service and metric returned are the configured objects, whatever the case typed."""
     services = ["Payments-API"]
-    intent = parse("LOGS payments-api", services=services)
+    intent = parse("LOGS payments-api", VOCABULARY, services=services)
     assert intent.service is services[0]
 
 
@@ -196,19 +199,17 @@ def test_names_come_from_the_lists_not_the_text() -> None:
 )
 def test_parse_never_raises(text: str, expecting: str | None) -> None:
     """Any text parses, and names found are always elements of the configured lists."""
-    intent = parse(text, services=SERVICES, metrics=METRICS, expecting=expecting)
+    intent = parse(text, VOCABULARY, services=SERVICES, metrics=METRICS, expecting=expecting)
     assert intent.service is None or intent.service in SERVICES
     assert intent.metric is None or intent.metric in METRICS
-    assert intent.command is None or intent.command in {
-        "help", "status", "alerts", "metrics", "logs", "db", "gateway", "more", "reset", "again",
-    }  # fmt: skip
+    assert intent.command is None or intent.command in VOCABULARY.names
 
 
 @settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=60), names=st.lists(st.text(max_size=12), max_size=6))
 def test_any_names_list_is_safe(text: str, names: list[str]) -> None:
     """Whatever the configured names, a found service or metric is one of them, by identity."""
-    intent = parse(text, services=names, metrics=names, expecting="service")
+    intent = parse(text, VOCABULARY, services=names, metrics=names, expecting="service")
     assert intent.service is None or any(intent.service is name for name in names)
     assert intent.metric is None or any(intent.metric is name for name in names)
 
@@ -217,10 +218,10 @@ def test_any_names_list_is_safe(text: str, names: list[str]) -> None:
 @settings(max_examples=25, deadline=None)
 def test_long_messages_never_raise(text: str) -> None:
     """Pasted walls of text (SMS can be 1600 characters) parse without error."""
-    parse(text, services=SERVICES, metrics=METRICS)
+    parse(text, VOCABULARY, services=SERVICES, metrics=METRICS)
 
 
 @pytest.mark.parametrize("text", ["\x00\x01\x1b[31m", "status\x00", "\u200bstatus", "logs\tapi\n1h", "9" * 2000])
 def test_control_and_odd_characters(text: str) -> None:
     """Control characters, zero-width spaces and huge numbers never raise."""
-    parse(text, services=SERVICES)
+    parse(text, VOCABULARY, services=SERVICES)

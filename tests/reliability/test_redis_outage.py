@@ -21,6 +21,7 @@ from tests.conftest import make_settings
 from tests.fakes.loki import Entry, LokiFake
 from tests.phone import NUMBERS, Phone, reply_text
 from tests.servers import redis as redis_servers
+from tests.servers.common import free_port
 from tests.servers.redis import RedisServer
 
 redis_server = redis_servers.redis_server  # the fixture (function-scoped: each test its own server)
@@ -85,7 +86,9 @@ class TestRedisOutage:
         """The service starts while Redis is down (503 ready, stateless answers) and joins when it comes up."""
         server = RedisServer(tmp_path)
         store = RedisSessionStore.from_url(server.url, 1800, "operator:")
-        app = create_app(make_settings(redis_url=server.url), store=store)
+        # A metrics source so `metrics` opens a question once the store is back (nothing is queried).
+        app = create_app(make_settings(redis_url=server.url, prometheus_url=f"http://127.0.0.1:{free_port()}"),
+                         store=store)
         try:
             async with app.test_app():
                 client = app.test_client()

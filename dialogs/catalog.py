@@ -1,0 +1,13 @@
+"""Every command module, imported once so its ``@command`` records register in ``REGISTRY``.
+
+Registration order is help order. A new command module adds itself to ``MODULES``.
+"""
+
+from __future__ import annotations
+
+from dialogs import commands, housekeeping
+from dialogs.registry import REGISTRY
+
+MODULES = (commands, housekeeping)
+
+__all__ = ["MODULES", "REGISTRY"]

@@ -1,0 +1,55 @@
+"""The conversation's own commands: help, more, again, reset. One record + one handler each.
+
+They read or change the sender's memory (``ctx.session``), never a monitor; ``more`` hands back
+a page the conversation kept, ``again`` runs the last ``Query`` through the registry again.
+"""
+
+from __future__ import annotations
+
+from dialogs.answer import Answer
+from dialogs.context import CommandContext
+from dialogs.query import Query
+from dialogs.registry import CommandSpec, SlotSpec, command
+
+NOTHING_MORE = "Nothing more. Send help for commands."
+NOTHING_AGAIN = "Nothing to repeat yet. Try help."
+
+
+@command("help", usage="help [command]", help="help logs: how one command works.", words=("?", "info"),
+         slots=(SlotSpec("ref", "Help on which command?", required=False),), stateless=True, escape=True,
+         overview="", says=("help", "help logs"),
+         doc="the command list in one segment; how one command works")
+async def help_(ctx: CommandContext, query: Query) -> Answer:
+    monitors = ctx.monitors
+
+    # A fresh install (nothing configured) lists everything: `status` then says how to start.
+    def available(spec: CommandSpec) -> bool:
+        return not monitors.all or spec.available(monitors)
+
+    return Answer(ctx.registry.help_text(query.ref, available))
+
+
+@command("more", usage="more", help="more: next page of the last long answer.", words=("next", "m"), recalls=True,
+         overview="then", doc="the next page of the last long answer")
+async def more(ctx: CommandContext, query: Query) -> Answer:
+    if ctx.session is None or not ctx.session.pages:
+        return Answer(NOTHING_MORE, is_page=True)
+    return Answer(ctx.session.pages.pop(0), is_page=True)
+
+
+@command("reset", usage="reset", help="reset: forget this conversation.", words=("cancel", "start over", "clear"),
+         escape=True, overview="then", says=("reset", "cancel"), doc="forget the conversation")
+async def reset(ctx: CommandContext, query: Query) -> Answer:
+    if ctx.session is not None:
+        ctx.session.clear()
+    return Answer("OK, cleared.")
+
+
+@command("again", usage="again", help="again: ask the last question again. A bare window (6h) re-asks with it.",
+         words=("repeat",), recalls=True, overview="then", doc="the last question again")
+async def again(ctx: CommandContext, query: Query) -> Answer:
+    last = ctx.session.last_query if ctx.session is not None else None
+    spec = ctx.registry.get(last.command) if last is not None else None
+    if last is None or spec is None:
+        return Answer(NOTHING_AGAIN)
+    return await spec.handler(ctx, last)
