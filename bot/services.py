@@ -60,8 +60,9 @@ class Services:
         send_later = send_later or outbound
         monitors = monitors or build_monitors(settings)
         monitors.observers.append(metrics.observe_health)
-        pipeline = Pipeline(store, Conversation(monitors), policy_from(settings), metrics, clock, send_later)
         oncall = OncallLoop.from_settings(settings, store, clock) if sms_out else None
+        conversation = Conversation(monitors, desk=oncall.desk if oncall is not None else None)
+        pipeline = Pipeline(store, conversation, policy_from(settings), metrics, clock, send_later)
         return cls(settings, store, monitors, metrics, pipeline, outbound, oncall)
 
     async def aclose(self) -> None:

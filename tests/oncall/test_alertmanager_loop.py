@@ -29,6 +29,7 @@ from bot.oncall import OncallLoop
 from tests.fakes.twilio import TwilioFake
 from tests.oncall.conftest import CHAIN
 from tests.oncall.test_routes import WEBHOOK_TOKEN, oncall_settings
+from tests.phone import Phone
 from tests.servers.common import free_port, need_binary, start, stop, wait_until
 
 pytestmark = pytest.mark.integration
@@ -166,17 +167,8 @@ async def notified(alertmanagers: Alertmanagers, timeout_s: float = 20) -> None:
 
 
 async def reply(app: Quart, number: str, text: str) -> str:
-    """The responder's SMS reply (through the desk until the command registry routes /sms to it)."""
-    desk = loop_of(app).desk
-    code_s, verb, rest = text.partition(" ")[0][:-1], text.partition(" ")[0][-1], text.partition(" ")[2]
-    if text in ("yes", "no"):
-        return await desk.answer(number, yes=text == "yes") or ""
-    if text.startswith("unsilence "):
-        return await desk.unsilence(number, int(text.split()[1]))
-    if verb == "s":
-        hours = float(rest.rstrip("h")) if rest else None
-        return await desk.silence(number, int(code_s), hours * 3600 if hours else None)
-    raise AssertionError(f"no route for {text!r}")
+    """The responder's SMS reply, signed like Twilio signs it, through the real /sms route."""
+    return await Phone(app.test_client(), number).text(text)
 
 
 class TestLoop:
