@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dialogs.answer import Answer
 from dialogs.dispatch import Dispatcher, remember
+from dialogs.oncall_commands import answer_yes_no
 from dialogs.query import Query, pick
 from dialogs.turn import WINDOW_LIMITS, Turn, expired_text
 
@@ -39,7 +40,8 @@ class FollowUps:
         if intent.window_rejected:
             return Answer(f"{WINDOW_LIMITS} Try 15m, 1h, 6h, 24h.")
         if intent.yes is not None:
-            return Answer("Nothing to confirm. Try help.")
+            confirmed = await answer_yes_no(turn.ctx, intent.yes)  # the on-call desk's yes/no question
+            return confirmed or Answer("Nothing to confirm. Try help.")
         if intent.ambiguous:
             return Answer(f"Did you mean {' or '.join(intent.ambiguous)}?")
         return Answer(UNKNOWN)

@@ -44,7 +44,7 @@ def _seconds(query: Query) -> float | None:
     return query.window.total_seconds() if query.window is not None else None
 
 
-@command("ack", usage="4a, ack 4", help="ack 4 (or 4a): acknowledge page 4, escalation stops. ack: the latest. "
+@command("ack", usage="ack [N] (or Na)", help="ack 4 (or 4a): acknowledge page 4, escalation stops. ack: the latest. "
          "7aa: a bundle. ack all: everything paged to you.", words=("acknowledge",),
          codes=("a", "aa"), slots=(CODE,),
          mutating=True, overview="", says=("4a", "ack 4", "ack", "7aa"),
@@ -53,14 +53,14 @@ async def ack(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.ack(who, q.choice))
 
 
-@command("ackall", usage="ack all", help="ack all: acknowledge every alert paged to this phone.",
+@command("ackall", usage="ackall (ack all)", help="ack all: acknowledge every alert paged to this phone.",
          phrases=("ack all", "acknowledge all", "ack everything"), mutating=True, overview="", says=("ack all",),
          doc="acknowledge every open alert paged to this phone")
 async def ack_all(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.ack(who, None, every=True))
 
 
-@command("silence", usage="4s 2h, silence 4 for 2h",
+@command("silence", usage="silence N 2h (or Ns 2h)",
          help="silence 4 2h (or 4s 2h): a real Alertmanager silence of alert 4. 7ss 1h: a bundle (asks first).",
          words=("mute",), codes=("s", "ss"),
          slots=(CODE, SILENCE_FOR), mutating=True, overview="", says=("4s 2h", "silence 4 for 2h"),
@@ -69,15 +69,17 @@ async def silence(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.silence(who, q.choice, _seconds(q)))
 
 
-@command("silenceall", usage="silence all 1h", help="silence all 1h: silence every alert paged here (asks first).",
+@command("silenceall", usage="silenceall 1h (silence all 1h)",
+         help="silence all 1h: silence every alert paged here (asks first).",
          phrases=("silence all", "mute all", "silence everything"), slots=(SILENCE_FOR,), mutating=True,
          overview="", says=("silence all 1h",), doc="silence every open alert paged to this phone, after yes")
 async def silence_all(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.silence(who, None, _seconds(q), every=True))
 
 
-@command("unsilence", usage="unsilence 4", help="unsilence 4: expire the silence made for alert 4.",
-         words=("unmute",), slots=(CODE,), mutating=True, overview="", doc="expire the silence made for an alert")
+@command("unsilence", usage="unsilence N", help="unsilence 4: expire the silence made for alert 4.",
+         words=("unmute",), slots=(CODE,), mutating=True, overview="", says=("unsilence 4",),
+         doc="expire the silence made for an alert (already gone is fine)")
 async def unsilence(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.unsilence(who, q.choice))
 
@@ -88,21 +90,22 @@ async def silences(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.silences_list(who))
 
 
-@command("escalate", usage="4e, escalate 4", help="escalate 4 (or 4e): page the next number in the chain now.",
+@command("escalate", usage="escalate N (or Ne)", help="escalate 4 (or 4e): page the next number in the chain now.",
          words=("esc",), codes=("e",), slots=(CODE,), mutating=True, overview="", says=("4e", "escalate 4"),
          doc="page the next number in the chain now")
 async def escalate(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.escalate(who, q.choice))
 
 
-@command("resolve", usage="resolve 4", help="resolve 4: close alert 4 here (Alertmanager fires again if still true).",
-         words=("close",), codes=("c",), slots=(CODE,), mutating=True, overview="",
+@command("resolve", usage="resolve N", help="resolve 4: close alert 4 here (Alertmanager fires again if still true).",
+         words=("close",), codes=("c",), slots=(CODE,), mutating=True, overview="", says=("resolve 4", "4c"),
          doc="close here; Alertmanager fires again if it is still true")
 async def resolve(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.resolve(who, q.choice))
 
 
-@command("history", usage="log 4", help="log 4: alert 4's history: who did what, when, Alertmanager's answer.",
+@command("history", usage="history N (log N)",
+         help="log 4: alert 4's history: who did what, when, Alertmanager's answer.",
          ref_words=("log",), slots=(CODE,), overview="", says=("log 4",), doc="an alert's history")
 async def history(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.history(who, q.choice))
@@ -116,28 +119,20 @@ async def oncall(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.oncall(who))
 
 
-@command("oncallme", usage="oncall me", help="oncall me: take the pager (an override that expires).",
+@command("oncallme", usage="oncallme (oncall me)", help="oncall me: take the pager (an override that expires).",
          phrases=("oncall me", "on call me", "i'm on call", "im on call", "i am on call", "take the pager"),
          mutating=True, overview="", says=("oncall me",), doc="take the pager (an override with an expiry)")
 async def oncall_me(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.oncall(who, take=True))
 
 
-@command("yes", usage="yes", help="yes / no: answer a question (a wide or long silence).",
-         words=("y", "yep", "yeah", "confirm"), overview="", doc="confirm what was asked")
-async def yes(ctx: CommandContext, query: Query) -> Answer:
-    return await _answer(ctx, True)
+async def answer_yes_no(ctx: CommandContext, yes: bool) -> Answer | None:
+    """A bare yes/no answering the desk's question (a wide or long silence); None when none waits.
 
-
-@command("no", usage="no", help="yes / no: answer a question (a wide or long silence).",
-         words=("n", "nope", "nah"), overview="", doc="decline what was asked")
-async def no(ctx: CommandContext, query: Query) -> Answer:
-    return await _answer(ctx, False)
-
-
-async def _answer(ctx: CommandContext, yes: bool) -> Answer:
+    Called by the conversation's follow-ups (dialogs/followups.py) before "Nothing to confirm".
+    """
     if isinstance(ctx.desk, OncallDesk):
         said = await ctx.desk.answer(ctx.sender, yes=yes)
         if said is not None:
             return Answer(said)
-    return Answer("Nothing to confirm. Try help.")
+    return None

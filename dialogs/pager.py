@@ -41,7 +41,7 @@ from dialogs.oncall_store import Changes, OncallStore
 
 log = logging.getLogger(__name__)
 
-NOTICE_DELAY_S = 30.0  # the budget notice waits this long (or a bundle window) so its count covers the burst
+NOTICE_DELAY_S = 10.0  # the budget notice waits this long (or a bundle window) so its count covers the burst
 OptedOut = Callable[[str], Awaitable[bool]]
 
 

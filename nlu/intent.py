@@ -128,7 +128,9 @@ _CODE = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
 def _take_code(words: list[str], draft: _Draft, vocabulary: Vocabulary) -> int:
     """A pager reply code (``4a``, ``7aa``, ``4s``) or ``log 4``: the command and its number."""
     code = _CODE.fullmatch(words[0])
-    if code is not None and code.group(2) in vocabulary.codes:
+    # "45s" alone is a window (45 seconds); "4s 2h" is a code with its duration after it.
+    alone_window = len(words) == 1 and scan_window(words, 0) is not None
+    if code is not None and code.group(2) in vocabulary.codes and not alone_window:
         draft.command, draft.choice = vocabulary.codes[code.group(2)], int(code.group(1))
         return 1
     if len(words) > 1 and words[0] in vocabulary.ref_words and choice_word(words[1]) is not None:

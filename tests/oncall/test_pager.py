@@ -112,7 +112,7 @@ class TestBudget:
             await rig.receive(alert(f"Storm{i}", "x"))
         await rig.deliver()
         assert len(rig.texts(CHAIN[0])) == 3
-        await rig.later(30)
+        await rig.later(60)
         await rig.later(3000)
         texts = rig.texts(CHAIN[0])
         assert len(texts) == 4
