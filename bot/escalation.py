@@ -1,9 +1,9 @@
 """The on-call loop's background work, started with the app: decide received alerts, fire due timers.
 
 `Decider` reads the `ev` stream (consumer group "deciders") and hands each alert event to the
-pager; an event is acknowledged after the pager has stored its decision, so a replica that dies
-mid-decision leaves the event to be re-claimed (XAUTOCLAIM) and decided again (the pager's
-guards make that harmless).
+pager, different alerts concurrently, one alert's events in order; an event is acknowledged
+after the pager has stored its decision, so a replica that dies mid-decision leaves the event
+to be re-claimed (XAUTOCLAIM) and decided again (the pager's guards make that harmless).
 
 `Ticker` claims due timers (escalation deadlines, bundle flushes, send retries) every TICK_S.
 The claim is one Lua script that leases each due timer to the caller, so with several replicas
@@ -44,8 +44,7 @@ class Decider:
                     entries = await self.store.reclaim("ev", EVENTS_GROUP, self.consumer, int(self.claim_idle_s * 1000))
                 if not entries:
                     entries = await self.store.read("ev", EVENTS_GROUP, self.consumer, 50, 500)
-                for entry in entries:  # in order: a resolve after its firing
-                    await self.one(entry)
+                await self.batch(entries)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -53,6 +52,25 @@ class Decider:
                 await asyncio.sleep(1)
                 with contextlib.suppress(Exception):  # NOGROUP after a Redis restart or a start without it
                     await self.store.setup()
+
+    async def batch(self, entries: list[Entry]) -> None:
+        """Decide a batch: different alerts at once, each alert's events in order (a resolve after its firing).
+
+        Concurrency is safe: every decision is a WATCHed transaction or one script.
+        """
+        by_alert: dict[str, list[Entry]] = {}
+        for entry in entries:
+            try:
+                fp = str(json.loads(entry.fields["e"]).get("fp", ""))
+            except (ValueError, KeyError, AttributeError):
+                fp = ""
+            by_alert.setdefault(fp, []).append(entry)
+
+        async def in_order(group: list[Entry]) -> None:
+            for entry in group:
+                await self.one(entry)
+
+        await asyncio.gather(*(in_order(g) for g in by_alert.values()))
 
     async def one(self, entry: Entry) -> None:
         try:

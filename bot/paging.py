@@ -131,17 +131,15 @@ class Deliverer:
     async def deliver(self, pid: str) -> str:
         """One delivery step for one page; returns what happened (sent, retry, failed, check, busy, done)."""
         now = self.clock()
-        verdict = await self.store.claim_send(pid, now + SEND_DEADLINE_S, self.consumer)
+        verdict, page = await self.store.claim_send(pid, now + SEND_DEADLINE_S, self.consumer)
         if verdict in ("busy", "done", "gone"):
             return verdict
-        page = await self.store.page(pid)
         if verdict == "check":
             return await self._reconcile(pid, page)
         return await self._send(pid, page)
 
     async def _send(self, pid: str, page: dict[str, str]) -> str:
-        to, attempts = page["to"], int(page.get("attempts", "0")) + 1
-        await self.store.set_page(pid, attempts=attempts)
+        to, attempts = page["to"], int(page.get("attempts", "1"))
         try:
             sid = await self.twilio.create(to, page["body"])
         except (TwilioRestException, TwilioServiceException) as exc:
@@ -171,8 +169,9 @@ class Deliverer:
             await self.store.sent(pid, sid)
             log.info("page %s: found as %s at Twilio, not resent", pid, sid)
             return "sent"
-        await self.store.set_page(pid, state="sending", deadline=self.clock() + SEND_DEADLINE_S)
-        return await self._send(pid, page)
+        attempts = int(page.get("attempts", "0")) + 1
+        await self.store.set_page(pid, state="sending", deadline=self.clock() + SEND_DEADLINE_S, attempts=attempts)
+        return await self._send(pid, {**page, "attempts": str(attempts)})
 
     async def _retry(self, pid: str, page: dict[str, str], attempts: int, why: str) -> str:
         if self.clock() - float(page.get("created", "0")) > GIVE_UP_S:

@@ -111,22 +111,23 @@ for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m) end
 return due
 """
 
-# KEYS page   ARGV now, deadline, owner  -> send | check | busy | done | gone
+# KEYS page   ARGV now, deadline, owner  -> {send | check | busy | done | gone, the page's fields...}
 _SEND_CLAIM = """
 local st = redis.call('HGET', KEYS[1], 'state')
-if not st then return 'gone' end
+if not st then return {'gone'} end
 local now = tonumber(ARGV[1])
 if st == 'queued' or st == 'retry' then
   redis.call('HSET', KEYS[1], 'state', 'sending', 'deadline', ARGV[2], 'owner', ARGV[3], 'started', ARGV[1])
-  return 'send'
+  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  return {'send', unpack(redis.call('HGETALL', KEYS[1]))}
 end
 local late = tonumber(redis.call('HGET', KEYS[1], 'deadline') or '0') < now
 if st == 'check' or ((st == 'sending' or st == 'checking') and late) then
   redis.call('HSET', KEYS[1], 'state', 'checking', 'deadline', ARGV[2], 'owner', ARGV[3])
-  return 'check'
+  return {'check', unpack(redis.call('HGETALL', KEYS[1]))}
 end
-if st == 'sending' or st == 'checking' then return 'busy' end
-return 'done'
+if st == 'sending' or st == 'checking' then return {'busy'} end
+return {'done'}
 """
 
 
@@ -376,8 +377,11 @@ class OncallStore:
         raw = await self.client.hgetall(self.key("page:" + pid))
         return {_s(k): _s(v) for k, v in raw.items()}
 
-    async def claim_send(self, pid: str, deadline: float, owner: str) -> str:
-        return _s(await self._run("send_claim", [self.key("page:" + pid)], [self.clock(), deadline, owner]))
+    async def claim_send(self, pid: str, deadline: float, owner: str) -> tuple[str, dict[str, str]]:
+        """(verdict, the page's fields when it is ours to send or check); a send counts an attempt."""
+        res = await self._run("send_claim", [self.key("page:" + pid)], [self.clock(), deadline, owner])
+        flat = [_s(x) for x in res[1:]]
+        return _s(res[0]), dict(zip(flat[::2], flat[1::2], strict=True))
 
     async def set_page(self, pid: str, **fields: Any) -> None:
         await self.client.hset(self.key("page:" + pid), mapping={k: str(v) for k, v in fields.items()})

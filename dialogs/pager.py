@@ -107,9 +107,7 @@ class Pager:
             await self._firing(event)
 
     async def _firing(self, event: dict[str, Any]) -> None:
-        iid = incident_id(event["fp"], event["starts_at"])
-        if await self.store.load(iid) is not None:
-            return  # a repeat (repeat_interval, HA peer, a replayed webhook): already handled
+        iid = incident_id(event["fp"], event["starts_at"])  # repeats never get here: `receive` dropped them
         order = await self.order()
         event = {**event, "fired": await self.store.fired(event["fp"])}
         created = False

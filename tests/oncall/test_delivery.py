@@ -51,7 +51,7 @@ class TestUnknownOutcome:
     async def test_replica_dying_mid_send_leaves_the_page_to_another(self, rig: Rig) -> None:
         """A consumer took the page and died before calling Twilio: after the deadline another sends it, once."""
         pid = await _one_page(rig)
-        assert await rig.store.claim_send(pid, rig.clock() + SEND_DEADLINE_S, "dead-replica") == "send"
+        assert (await rig.store.claim_send(pid, rig.clock() + SEND_DEADLINE_S, "dead-replica"))[0] == "send"
         assert await rig.deliverer.deliver(pid) == "busy"  # still within its deadline: hands off
         rig.clock.advance(SEND_DEADLINE_S + 1)
         assert await rig.deliverer.deliver(pid) == "sent"
@@ -62,7 +62,7 @@ class TestUnknownOutcome:
         """The dead replica's request had reached Twilio: the survivor finds that message instead of sending."""
         pid = await _one_page(rig)
         page = await rig.store.page(pid)
-        assert await rig.store.claim_send(pid, rig.clock() + SEND_DEADLINE_S, "dead-replica") == "send"
+        assert (await rig.store.claim_send(pid, rig.clock() + SEND_DEADLINE_S, "dead-replica"))[0] == "send"
         await rig.deliverer.twilio.create(page["to"], page["body"])  # what the dead replica managed to do
         rig.clock.advance(SEND_DEADLINE_S + 1)
         assert await rig.deliverer.deliver(pid) == "sent"
