@@ -5,7 +5,8 @@ Keys, under REDIS_KEY_PREFIX + ``{oc}:`` (one hash tag, so every script runs on 
     ev                stream of received alert events; group "deciders" (dialogs/incidents.py decides)
     out               stream of page ids to send; group "senders" (bot/paging.py delivers)
     seen:<fp>:<t>:<s> an alert event already received (fingerprint, startsAt, status); 6 days
-    inc:<id>          one incident (JSON); id = <fingerprint>-<startsAt epoch>; 7 days after it closes
+    inc:<id>          one incident (JSON); id = <fingerprint>-<startsAt epoch>; 7 days after it closes,
+                      14 days after its last change while open
     open              zset of open incident ids (score: startsAt)
     log:<id>          the incident's audit list (JSON entries, newest last, 50 kept)
     page:<pid>        one outbound SMS (hash: to, body, ids, level, state, sid, attempts, ...)
@@ -41,6 +42,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 SEEN_TTL_S = 6 * 86400  # Alertmanager re-sends for up to --data.retention (120 h)
 CLOSED_TTL_S = 7 * 86400
+OPEN_TTL_S = 14 * 86400  # refreshed on every change of the incident
 CODE_TTL_S = 86400  # goalert#3154: a code never means a different alert within a day
 CONFIRM_TTL_S = 120
 LOG_KEEP = 50
@@ -259,8 +261,8 @@ class OncallStore:
             if inc["state"] == "resolved":
                 pipe.set(key, json.dumps(inc), ex=CLOSED_TTL_S)
                 pipe.zrem(self.key("open"), inc["id"])
-            else:
-                pipe.set(key, json.dumps(inc))
+            else:  # an open incident Alertmanager never resolves (silenced: no RESOLVED comes) ages out
+                pipe.set(key, json.dumps(inc), ex=OPEN_TTL_S)
                 pipe.zadd(self.key("open"), {inc["id"]: inc["starts_at"]})
             if inc["state"] != "firing":  # no longer waiting for a bundle or budget on any phone
                 for number in inc.get("order", []):
@@ -290,6 +292,8 @@ class OncallStore:
         await pipe.execute()
 
     async def open_ids(self) -> list[str]:
+        """Open incidents of the last OPEN_TTL_S (older ones have aged out of the store)."""
+        await self.client.zremrangebyscore(self.key("open"), "-inf", self.clock() - OPEN_TTL_S)
         return [_s(m) for m in await self.client.zrange(self.key("open"), 0, -1)]
 
     async def audit(self, incident_id: str) -> list[dict[str, Any]]:

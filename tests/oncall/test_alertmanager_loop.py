@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -58,20 +59,26 @@ class Alertmanagers:
         return status
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_receiver() -> str:
+    """The receiver snippet README.md tells operators to use, exactly as written there."""
+    text = README.read_text()
+    start = text.index("```yaml\n", text.index("<!-- alertmanager-receiver")) + len("```yaml\n")
+    return text[start:text.index("```", start)]
+
+
 @pytest.fixture(scope="module")
 def alertmanagers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanagers]:
     binary = need_binary("/usr/bin/prometheus-alertmanager")
     webhook_port = free_port()
     base = tmp_path_factory.mktemp("am-oncall")
     config = base / "alertmanager.yml"
+    receiver = readme_receiver().replace("https://ops.example.com", f"http://127.0.0.1:{webhook_port}")
     config.write_text(
         "route: {receiver: operator, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h}\n"
-        "receivers:\n"
-        "  - name: operator\n"
-        "    webhook_configs:\n"
-        f"      - url: http://127.0.0.1:{webhook_port}/alertmanager\n"
-        "        send_resolved: true\n"
-        "        http_config: {authorization: {type: Bearer, credentials: " + WEBHOOK_TOKEN + "}}\n")
+        + receiver.replace("<ALERT_WEBHOOK_TOKEN>", WEBHOOK_TOKEN))
     procs: list[subprocess.Popen[bytes]] = []
     urls = []
     try:
