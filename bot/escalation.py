@@ -66,19 +66,28 @@ class Decider:
                 fp = ""
             by_alert.setdefault(fp, []).append(entry)
 
+        decided: list[str] = []
+
         async def in_order(group: list[Entry]) -> None:
             for entry in group:
-                await self.one(entry)
+                if await self.decide(entry):
+                    decided.append(entry.id)
 
         await asyncio.gather(*(in_order(g) for g in by_alert.values()))
+        await self.store.done("ev", EVENTS_GROUP, *decided)
 
     async def one(self, entry: Entry) -> None:
+        if await self.decide(entry):
+            await self.store.done("ev", EVENTS_GROUP, entry.id)
+
+    async def decide(self, entry: Entry) -> bool:
+        """Whether the event was decided (else it stays pending, to be re-claimed and tried again)."""
         try:
             await self.pager.on_event(json.loads(entry.fields["e"]))
         except Exception:
             log.exception("alert event %s not decided; left pending for a retry", entry.id)
-            return
-        await self.store.done("ev", EVENTS_GROUP, entry.id)
+            return False
+        return True
 
 
 class Ticker:

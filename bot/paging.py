@@ -109,7 +109,9 @@ class Deliverer:
                                                        int(self.claim_idle_s * 1000))
                 if not entries:
                     entries = await self.store.read("out", SENDERS_GROUP, self.consumer, 20, 500)
-                await asyncio.gather(*(self._one(e) for e in entries))
+                outcomes = await asyncio.gather(*(self._one(e) for e in entries))
+                await self.store.done("out", SENDERS_GROUP, *(e.id for e, ok in zip(entries, outcomes, strict=True)
+                                                               if ok))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -118,15 +120,15 @@ class Deliverer:
                 with contextlib.suppress(Exception):  # NOGROUP after a Redis restart or a start without it
                     await self.store.setup()
 
-    async def _one(self, entry: Entry) -> None:
+    async def _one(self, entry: Entry) -> bool:
+        """One entry's delivery step; whether the entry is finished with (to acknowledge)."""
         pid = entry.fields.get("p", "")
         try:
             outcome = await self.deliver(pid)
         except Exception:
             log.exception("page %s: delivery step failed; left pending", pid)
-            return
-        if outcome != "busy":
-            await self.store.done("out", SENDERS_GROUP, entry.id)
+            return False
+        return outcome != "busy"
 
     async def deliver(self, pid: str) -> str:
         """One delivery step for one page; returns what happened (sent, retry, failed, check, busy, done)."""

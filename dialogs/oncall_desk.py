@@ -358,8 +358,9 @@ class OncallDesk:
             if (no := self._forbidden(sender, "take the pager")) is not None:
                 return no
             ends = await self.store.set_override(sender, self.policy.override_ttl_s)
+            self.pager.forget_caches()
             return f"You are on call until {hhmm(ends)} UTC. Pages for new alerts come to you first."
-        order = await self.pager.order()
+        order = await self.pager.order(fresh=True)
         if not order:
             return "Nobody is on call (ONCALL_NUMBERS is empty)."
         over = await self.store.override()

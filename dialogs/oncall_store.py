@@ -72,6 +72,28 @@ redis.call('HSET', KEYS[2], i, ARGV[3])
 return i
 """
 
+# KEYS used, notice, codes, code   ARGV segments, budget, ttl, now, code_ttl, target, reuse
+#   -> {1, code} send with this code (reused or the smallest free one), {2} send the notice instead, {0} hold
+_PLAN = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) - 1 then
+  if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+    redis.call('INCRBY', KEYS[1], 1); redis.call('EXPIRE', KEYS[1], ARGV[3]); return {2}
+  end
+  return {0}
+end
+redis.call('INCRBY', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[7] ~= '' then return {1, tonumber(ARGV[7])} end
+local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[4] - ARGV[5])
+for _, c in ipairs(old) do redis.call('HDEL', KEYS[4], c) end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4] - ARGV[5])
+local i = 1
+while redis.call('ZSCORE', KEYS[3], i) do i = i + 1 end
+redis.call('ZADD', KEYS[3], ARGV[4], i)
+redis.call('HSET', KEYS[4], i, ARGV[6])
+return {1, i}
+"""
+
 # KEYS used, notice   ARGV segments, budget, ttl    -> 1 send, 2 send the notice instead, 0 hold
 _BUDGET = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -158,13 +180,13 @@ class OncallStore:
         self.base = f"{prefix}{{oc}}:"
         self.clock = clock
         self._scripts = {name: _Script(text) for name, text in (
-            ("receive", _RECEIVE), ("code", _CODE), ("budget", _BUDGET), ("route", _ROUTE),
+            ("receive", _RECEIVE), ("code", _CODE), ("budget", _BUDGET), ("route", _ROUTE), ("plan", _PLAN),
             ("take", _TAKE), ("claim", _CLAIM), ("send_claim", _SEND_CLAIM))}
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "operator:", clock: Callable[[], float] = time.time) -> OncallStore:
-        return cls(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
-                                        health_check_interval=30), prefix, clock)
+        # No socket_timeout: redis-py would arm a timer per command (see dialogs/redis_store.py).
+        return cls(redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30), prefix, clock)
 
     def key(self, name: str) -> str:
         return self.base + name
@@ -211,10 +233,13 @@ class OncallStore:
                                                       count=count)
         return [Entry(_s(eid), {_s(k): _s(v) for k, v in fields.items()}) for eid, fields in res[1] if fields]
 
-    async def done(self, stream: str, group: str, entry_id: str) -> None:
+    async def done(self, stream: str, group: str, *entry_ids: str) -> None:
+        """Acknowledge and delete handled entries (one round trip for a whole batch)."""
+        if not entry_ids:
+            return
         pipe = self.client.pipeline(transaction=True)
-        pipe.xack(self.key(stream), group, entry_id)
-        pipe.xdel(self.key(stream), entry_id)
+        pipe.xack(self.key(stream), group, *entry_ids)
+        pipe.xdel(self.key(stream), *entry_ids)
         await pipe.execute()
 
     async def pending(self, stream: str, group: str) -> int:
@@ -358,6 +383,18 @@ class OncallStore:
         hour = int(self.clock() // 3600)
         return int(await self._run("budget", [self.key(f"used:{number}:{hour}"), self.key(f"notice:{number}:{hour}")],
                                    [segments, budget, 3700]))
+
+    async def plan(self, number: str, segments: int, budget: int, ids: Sequence[str], bundle: bool,
+                   reuse: int | None) -> tuple[int, int | None]:
+        """Spend the budget and take a code in one call: (1, code), (2, None) notice instead, (0, None) hold."""
+        hour = int(self.clock() // 3600)
+        k = self.key
+        target = json.dumps({"ids": list(ids), "bundle": bundle})
+        res = await self._run("plan", [k(f"used:{number}:{hour}"), k(f"notice:{number}:{hour}"), k("codes:" + number),
+                                       k("code:" + number)],
+                              [segments, budget, 3700, self.clock(), CODE_TTL_S, target,
+                               "" if reuse is None else reuse])
+        return int(res[0]), (int(res[1]) if len(res) > 1 else None)
 
     async def segments_used(self, number: str) -> int:
         return int(await self.client.get(self.key(f"used:{number}:{int(self.clock() // 3600)}")) or 0)

@@ -18,6 +18,7 @@ or a segment of budget is wasted, never an SMS sent twice.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import uuid
@@ -41,6 +42,7 @@ from dialogs.oncall_store import Changes, OncallStore
 
 log = logging.getLogger(__name__)
 
+CACHE_S = 1.0  # the override and opt-out flags are re-read at most this often when deciding
 NOTICE_DELAY_S = 10.0  # the budget notice waits this long (or a bundle window) so its count covers the burst
 OptedOut = Callable[[str], Awaitable[bool]]
 
@@ -73,14 +75,37 @@ class Pager:
         self.policy = policy
         self.opted_out = opted_out
         self.clock = clock
+        self._order: list[str] = []
+        self._order_at = -1e9
+        self._opted: dict[str, tuple[bool, float]] = {}
 
-    async def order(self) -> list[str]:
-        """The escalation order now: an "oncall me" override first, then the chain."""
-        chain = list(self.policy.chain)
-        over = await self.store.override()
-        if over and over["number"]:
-            chain = [over["number"], *(n for n in chain if n != over["number"])]
-        return chain
+    async def order(self, fresh: bool = False) -> list[str]:
+        """The escalation order now: an "oncall me" override first, then the chain.
+
+        Read from Redis at most every CACHE_S on the hot path (a storm decides thousands of alerts
+        a second); `fresh` reads it now (what `oncall` shows).
+        """
+        now = time.monotonic()
+        if fresh or now - self._order_at > CACHE_S:
+            chain = list(self.policy.chain)
+            over = await self.store.override()
+            if over and over["number"]:
+                chain = [over["number"], *(n for n in chain if n != over["number"])]
+            self._order, self._order_at = chain, now
+        return list(self._order)
+
+    async def is_opted_out(self, number: str) -> bool:
+        """The session store's opt-out flag, cached CACHE_S (Twilio refuses opted-out numbers anyway: 21610)."""
+        now = time.monotonic()
+        cached = self._opted.get(number)
+        if cached is None or now - cached[1] > CACHE_S:
+            cached = (await self.opted_out(number), now)
+            self._opted[number] = cached
+        return cached[0]
+
+    def forget_caches(self) -> None:
+        self._order_at = -1e9
+        self._opted.clear()
 
     async def reachable(self, order: Sequence[str], level: int) -> tuple[int, list[str]] | None:
         """The first level at or after `level` with someone to page (opted-out numbers skipped).
@@ -88,12 +113,12 @@ class Pager:
         Levels 0..len-1 are one number each; level len pages everyone once more; after that, None.
         """
         while level < len(order):
-            if not await self.opted_out(order[level]):
+            if not await self.is_opted_out(order[level]):
                 return level, [order[level]]
             log.info("skipping %s: opted out", mask(order[level]))
             level += 1
         if level == len(order) and len(order) > 1:
-            everyone = [n for n in order if not await self.opted_out(n)]
+            everyone = [n for n in order if not await self.is_opted_out(n)]
             if everyone:
                 return level, everyone
         return None
@@ -109,30 +134,27 @@ class Pager:
     async def _firing(self, event: dict[str, Any]) -> None:
         iid = incident_id(event["fp"], event["starts_at"])  # repeats never get here: `receive` dropped them
         order = await self.order()
-        event = {**event, "fired": await self.store.fired(event["fp"])}
-        created = False
-
-        async def create(current: list[dict[str, Any] | None]) -> Changes:
-            nonlocal created
-            ch = Changes.empty()
-            if current[0] is None:
-                created = True
-                ch.incidents.append(new_incident(event, order))
-                ch.audit.append((iid, {"what": "firing (Alertmanager)"}))
-            return ch
-
-        await self.store.update([iid], create)
-        if not created:
-            return
+        fresh = new_incident({**event, "fired": await self.store.fired(event["fp"])}, order)
         first = await self.reachable(order, 0)
         if first is None:
-            await self.store.commit(self._note([iid], "nobody to page (ONCALL_NUMBERS empty or all opted out)"))
+            await self._create(fresh, "nobody to page (ONCALL_NUMBERS empty or all opted out)")
             return
         level, (number, *_) = first
         if await self.store.route(number, iid, self.policy.bundle_s):
-            await self.send([number], [iid], "page", from_level=0, to_level=level)
+            await self.send([number], [iid], "page", from_level=0, to_level=level, fresh=fresh)
         else:
-            await self.store.commit(self._note([iid], f"held for a bundle to {mask(number)}"))
+            await self._create(fresh, f"held for a bundle to {mask(number)}")
+
+    async def _create(self, fresh: dict[str, Any], note: str) -> None:
+        async def create(current: list[dict[str, Any] | None]) -> Changes:
+            ch = Changes.empty()
+            if current[0] is None:
+                ch.incidents.append(copy.deepcopy(fresh))
+                ch.audit.append((fresh["id"], {"what": "firing (Alertmanager)"}))
+                ch.audit.append((fresh["id"], {"what": note}))
+            return ch
+
+        await self.store.update([fresh["id"]], create)
 
     async def _resolved(self, event: dict[str, Any]) -> None:
         iid = incident_id(event["fp"], event["starts_at"])
@@ -225,8 +247,12 @@ class Pager:
     # -- sending ------------------------------------------------------------------------
 
     async def send(self, numbers: Sequence[str], ids: Sequence[str], trigger: str, *, from_level: int,
-                   to_level: int, escalated_from: str = "", note: str = "") -> list[str]:
-        """Page `ids` to each number (one SMS each: single or bundle). Returns the page ids queued."""
+                   to_level: int, escalated_from: str = "", note: str = "",
+                   fresh: dict[str, Any] | None = None) -> list[str]:
+        """Page `ids` to each number (one SMS each: single or bundle). Returns the page ids queued.
+
+        `fresh` is a new incident, created in the same transaction unless it exists already.
+        """
         def eligible(inc: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
             if inc is None:
                 return False
@@ -234,19 +260,26 @@ class Pager:
                 return bool(inc["state"] == "firing")
             return bool(inc["state"] in UNACKED and inc["level"] == from_level)
 
-        incs = [i for i in await self.store.load_many(ids) if eligible(i)]
+        def current_or_fresh(found: list[dict[str, Any] | None]) -> list[dict[str, Any] | None]:
+            if fresh is None:
+                return found
+            return [copy.deepcopy(fresh) if inc is None and iid == fresh["id"] else inc
+                    for iid, inc in zip(ids, found, strict=True)]
+
+        loaded: list[dict[str, Any] | None] = [None] if fresh is not None and len(ids) == 1 \
+            else await self.store.load_many(ids)  # a fresh incident: its decision is the first
+        incs = [i for i in current_or_fresh(loaded) if eligible(i)]
         if not incs:
             return []
         ids = [i["id"] for i in incs]
         now = self.clock()
         plans: list[tuple[str, int]] = []
         for number in numbers:
-            code = incs[0]["codes"].get(number) if len(incs) == 1 else None
-            if code is None:
-                code = await self.store.new_code(number, ids, bundle=len(incs) > 1)
-            text = self._text(incs, code, now, escalated_from)
-            verdict = await self.store.spend(number, segments(text), self.policy.budget)
-            if verdict == 1:
+            reuse = incs[0]["codes"].get(number) if len(incs) == 1 else None
+            longest = self._text(incs, 9999, now, escalated_from)  # segments with the longest code
+            verdict, code = await self.store.plan(number, segments(longest), self.policy.budget, ids,
+                                                  len(incs) > 1, reuse)
+            if verdict == 1 and code is not None:
                 plans.append((number, code))
                 continue
             for iid in ids:
@@ -261,7 +294,9 @@ class Pager:
         async def move(current: list[dict[str, Any] | None]) -> Changes:
             pids.clear()
             ch = Changes.empty()
-            live = [i for i in current if eligible(i)]
+            if fresh is not None and fresh["id"] in ids and current[ids.index(fresh["id"])] is None:
+                ch.audit.append((fresh["id"], {"what": "firing (Alertmanager)"}))
+            live = [i for i in current_or_fresh(current) if eligible(i)]
             if not live:
                 return ch
             for inc in live:
