@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.servers.common import free_port  # noqa: E402
+
+__all__ = ["free_port"]  # re-exported for the bench scripts
 
 TOKEN = "bench-auth-token-0123456789"  # noqa: S105 - a made-up token for loopback servers
 PUBLIC = "https://ops.example.com"
@@ -164,11 +167,27 @@ def _ms(text: str) -> float:
     return float(m[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m[2]]
 
 
+def ensure_wrk() -> str:
+    """The wrk binary; installed with apt-get (Debian package `wrk`) when missing and running as root."""
+    found = shutil.which("wrk")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr, flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, check=False).returncode:
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
+            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, check=True)
+        found = shutil.which("wrk")
+    if found is None:
+        raise RuntimeError("wrk is not installed: run `apt-get install wrk` (Debian/Ubuntu) and rerun")
+    return found
+
+
 def wrk(url: str, bodies: Path, duration_s: int, connections: int = 16, threads: int = 1) -> WrkResult:
+    binary = ensure_wrk()
     script = bodies.with_suffix(".lua")
     script.write_text(WRK_LUA)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "10s",
+        [binary, f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "10s",
          "-s", str(script), url],
         capture_output=True, text=True, timeout=duration_s + 30, check=True,
         env={**os.environ, "BENCH_BODIES": str(bodies)},

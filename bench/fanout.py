@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import median
+from bench.report import Options, Section
 from bot.app import create_app
 from dialogs.store import MemorySessionStore
 from monitors.prometheus import PrometheusMonitor
@@ -84,6 +85,25 @@ async def measure(repeat: int) -> dict[str, object]:
 
 def run(repeat: int) -> dict[str, object]:
     return asyncio.run(measure(repeat))
+
+
+def section(opts: Options, repeat: int = 7) -> Section:
+    fan = run(repeat)
+    body = "\n".join([
+        f"`.venv/bin/python bench/fanout.py --repeat {repeat}`: six real Prometheus adapters against fakes answering "
+        f"after {', '.join(str(d) for d in DELAYS_MS)} ms (sum {fan['sum_of_delays_s']} s), signed `status` through "
+        f"the app, median of {repeat}.",
+        "",
+        f"- all healthy: reply in {fan['healthy_reply_s']} s = **{fan['healthy_ratio_vs_slowest']}×** the slowest "
+        "delay (target ≤ 1.1×)",
+        f"- slowest backend hung, MONITOR_TIMEOUT_S={fan['monitor_timeout_s']}: reply in {fan['hung_reply_s']} s = "
+        f"**{fan['hung_ratio_vs_timeout']}×** the timeout; the reply names it: "
+        f"`{str(fan['sample_reply_hung']).splitlines()[1]}`",
+    ])
+    rows = [("`status` over six backends (50–400 ms) vs the slowest", f"**{fan['healthy_ratio_vs_slowest']}×**",
+             "≤ 1.1×"),
+            ("`status` with one backend hung vs MONITOR_TIMEOUT_S", f"**{fan['hung_ratio_vs_timeout']}×**", "≈ 1×")]
+    return Section("Fan-out (`bench/fanout.py`)", body, rows, fan)
 
 
 def main() -> int:

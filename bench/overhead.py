@@ -40,6 +40,7 @@ from bench.common import (
     twilio_form,
     wrk,
 )
+from bench.report import Options, Section
 
 SENDERS = 500
 
@@ -95,6 +96,32 @@ def run(duration_s: int, rounds: int, warmup_s: int = 3) -> dict[str, object]:
               "(b)/(a)": checked["rps"] / bare["rps"], "p99 full/(b)": full["p99_ms"] / checked["p99_ms"]}
     return {"summary": summary, "ratios": ratios, "duration_s": duration_s, "rounds": rounds,
             "command": f"wrk -t1 -c16 -d{duration_s}s --latency -s <pre-signed bodies>.lua"}
+
+
+LABELS = {"bare": "(a) bare Quart route, same TwiML", "checked": "(b) RequestValidator + Redis GET/SET",
+          "full": "full `operator serve` pipeline (`help`)"}
+
+
+def section(opts: Options) -> Section:
+    over = run(opts.duration, opts.rounds)
+    s, r = over["summary"], over["ratios"]  # type: ignore[index]
+    lines = [
+        f"`.venv/bin/python bench/overhead.py --duration {opts.duration} --rounds {opts.rounds}`: each server behind "
+        f"hypercorn (one process), `{over['command']}`, {opts.rounds} alternating rounds, medians. Requests are "
+        "pre-signed in Python (wrk's Lua cannot HMAC) from 500 senders with unique MessageSids; Redis is flushed "
+        "before each run of the full app.",
+        "",
+        "| server | req/s | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ("bare", "checked", "full"):
+        v = s[name]  # type: ignore[index]
+        lines.append(f"| {LABELS[name]} | {v['rps']:.0f} | {v['p50_ms']:.2f} | {v['p99_ms']:.2f} | {v['errors']:.0f} |")
+    lines += ["", f"Ratios: full/(a) **{r['full/(a)']:.2f}**, full/(b) **{r['full/(b)']:.2f}** (target ≥ 0.85), "
+              f"(b)/(a) **{r['(b)/(a)']:.2f}**; p99 full/(b) **{r['p99 full/(b)']:.2f}** (target ≤ 1.5)."]
+    row = ("`help` through the whole pipeline vs signature check + one Redis GET/SET",
+           f"**{r['full/(b)']:.2f}×** req/s, p99 {r['p99 full/(b)']:.2f}×", "≥ 0.85×, p99 ≤ 1.5×")
+    return Section("Per-message overhead (`bench/overhead.py`)", "\n".join(lines), [row], over)
 
 
 def main() -> int:

@@ -37,8 +37,10 @@ end
 return {0, n}
 """
 
-# KEYS: lock, session   ARGV: token, lock_ms
+# KEYS: lock, session, reply   ARGV: token, lock_ms   (a reply stored meanwhile wins: {2, reply})
 _RELOCK = """
+local r = redis.call('GET', KEYS[3])
+if r then return {2, r} end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, redis.call('GET', KEYS[2])}
 end
@@ -133,12 +135,15 @@ class RedisSessionStore(SessionStore):
             return Begin(count=int(res[1]), lock=token, session=Session.loads(raw))
         return Begin(count=int(res[1]))
 
-    async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]:
-        res = await self._run(self._relock_script, [self._key(sender, "l"), self._key(sender, "s")],
+    async def _relock(self, sender: str, sid: str, token: str) -> Begin | None:
+        res = await self._run(self._relock_script,
+                              [self._key(sender, "l"), self._key(sender, "s"), self._key(sender, "r:" + sid)],
                               [token, int(LOCK_TTL_S * 1000)])
+        if res[0] == 2:
+            return Begin(duplicate=res[1].decode())
         if res[0] != 1:
-            return False, None
-        return True, Session.loads(res[1] if len(res) > 1 else None)
+            return None
+        return Begin(lock=token, session=Session.loads(res[1] if len(res) > 1 else None))
 
     async def _release(self, sender: str, token: str) -> None:
         await self._run(self._release_script, [self._key(sender, "l")], [token])

@@ -12,6 +12,7 @@ Errors:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import secrets
 import time
@@ -69,9 +70,11 @@ class SessionStore(ABC):
             deadline = time.monotonic() + lock_wait_s
             while time.monotonic() < deadline:
                 await asyncio.sleep(LOCK_POLL_S)
-                got, session = await self._relock(sender, token)
-                if got:
-                    return Begin(count=first.count, lock=token, session=session)
+                # The holder may have been this very MessageSid (a replay arriving mid-answer):
+                # then its stored reply is the answer, and nothing runs twice.
+                got = await self._relock(sender, message_sid, token)
+                if got is not None:
+                    return dataclasses.replace(got, count=first.count)
             return first
         except StoreUnavailable:
             self.release_later(sender, token)
@@ -104,7 +107,9 @@ class SessionStore(ABC):
     async def _begin(self, sender: str, sid: str, token: str, window: int, rate_limit: int) -> Begin: ...
 
     @abstractmethod
-    async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]: ...
+    async def _relock(self, sender: str, sid: str, token: str) -> Begin | None:
+        """Retry the lock: None while another holds it; Begin(duplicate=reply) if `sid` was answered
+        meanwhile; else Begin(lock=token, session=...)."""
 
     @abstractmethod
     async def finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
@@ -185,10 +190,13 @@ class MemorySessionStore(SessionStore):
         if self._get("l:" + sender) == token:
             del self._data["l:" + sender]
 
-    async def _relock(self, sender: str, token: str) -> tuple[bool, Session | None]:
+    async def _relock(self, sender: str, sid: str, token: str) -> Begin | None:
+        stored = self._get("r:" + sid)
+        if isinstance(stored, str):
+            return Begin(duplicate=stored)
         if not self._take_lock(sender, token):
-            return False, None
-        return True, self._session(sender)
+            return None
+        return Begin(lock=token, session=self._session(sender))
 
     async def finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
                      reply: str) -> None:

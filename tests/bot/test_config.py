@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings, describe_validation_error
+from monitors.aliases import load_aliases
 from tests.conftest import make_settings
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
@@ -42,17 +43,29 @@ def test_repr_shows_no_secret() -> None:
     ("session_ttl_s", "-5"),
     ("reply_budget_s", "20"),
     ("log_services", "api,we b"),
-    ("metric_aliases", None),
 ])
-def test_malformed_value_is_named(field: str, value: str | None) -> None:
-    if value is None:
-        from monitors.aliases import load_aliases
-
-        with pytest.raises(ValueError, match="METRIC_ALIASES"):
-            load_aliases(make_settings(metric_aliases="{not json"))
-        return
+def test_malformed_value_is_named(field: str, value: str) -> None:
     with pytest.raises(ValidationError) as info:
         make_settings(**{field: value})
     line = describe_validation_error(info.value)
     assert field.upper() in line
     assert "\n" not in line
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"metric_aliases": "{not json"}, r"^METRIC_ALIASES: not valid JSON"),
+    ({"metric_aliases": '{"cpu": {"unit": "%"}}'}, r"^METRIC_ALIASES: alias 'cpu' needs a \"query\" string"),
+    ({"metric_aliases": '{"bad name": {"query": "up"}}'}, r"^METRIC_ALIASES: alias name 'bad name'"),
+    ({"metric_aliases": "[1]"}, r"^METRIC_ALIASES: expected a JSON object"),
+])
+def test_malformed_metric_aliases_are_named(values: dict[str, str], message: str) -> None:
+    """Aliases are JSON checked at start-up: the error names the setting and what is wrong."""
+    with pytest.raises(ValueError, match=message):
+        load_aliases(make_settings(**values))
+
+
+def test_malformed_metric_aliases_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "aliases.json"
+    path.write_text('{"cpu": "not an object"}')
+    with pytest.raises(ValueError, match=r"^METRIC_ALIASES_FILE: alias 'cpu' needs"):
+        load_aliases(make_settings(metric_aliases_file=str(path)))

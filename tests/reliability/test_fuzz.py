@@ -67,6 +67,8 @@ class TestSignedFuzz:
         reply = reply_text(text)
         assert "Traceback" not in text and FAILED not in reply, reply
         assert len(reply) <= 160 * 2, len(reply)
+        if form.get("From", "") not in NUMBERS:  # the first From is the sender: a stranger or none
+            assert reply == "" and "<Message" not in text, (form.get("From"), reply)
 
 
 class TestPipelineFuzz:

@@ -1,7 +1,9 @@
 """Shared plumbing for fixtures that start real servers on loopback.
 
-A missing server skips the test with a clear reason, except under
-OPERATOR_REQUIRE_SERVICES=1 (set by .ci/run), where it fails instead.
+A server binary that is not installed skips the test with a clear reason (`unavailable`),
+except under OPERATOR_REQUIRE_SERVICES=1 (set by .ci/run), where it fails instead. A server
+that is installed but does not come up (crash, bad config, port clash) always fails the
+test with its log tail (`failed_to_start`): a skip there would hide a broken fixture.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -27,6 +30,12 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def failed_to_start(what: str, detail: str = "", log: Path | None = None) -> NoReturn:
+    """Fail (never skip): the server is installed, so not coming up is a bug to see."""
+    tail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
+    pytest.fail(f"{what} is installed but did not start: {detail}\n{tail}".rstrip(), pytrace=False)
+
+
 def need_binary(path: str) -> str:
     found = shutil.which(path) or (path if Path(path).exists() else None)
     if found is None:
@@ -38,9 +47,13 @@ def need_binary(path: str) -> str:
 _used_ports: set[int] = set()
 
 
-def free_port() -> int:
-    """A free loopback port below 32768 (the range above is handed out to client sockets)."""
-    for port in range(20000 + (os.getpid() * 37) % 9000, 32000):
+def free_port(low: int = 20000, high: int = 32000) -> int:
+    """A free loopback port in [low, high), below 32768 (the range above is handed out to client
+    sockets). The scan starts at a per-process offset so parallel test runs rarely meet."""
+    span = high - low
+    start_at = (os.getpid() * 37) % span
+    for i in range(span):
+        port = low + (start_at + i) % span
         if port in _used_ports:
             continue
         with socket.socket() as sock:
@@ -50,12 +63,12 @@ def free_port() -> int:
                 continue
         _used_ports.add(port)
         return port
-    raise RuntimeError("no free port below 32768")
+    raise RuntimeError(f"no free loopback port in [{low}, {high})")
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, proc: subprocess.Popen[bytes] | None = None,
                what: str = "server", log: Path | None = None) -> None:
-    """Poll `check` until true; fail with the server's log tail if it exits or times out."""
+    """Poll `check` until true; fail (not skip) with the server's log tail if it exits or times out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -66,9 +79,8 @@ def wait_until(check: Callable[[], bool], timeout_s: float, proc: subprocess.Pop
         except Exception:  # noqa: S110 - not ready yet; keep polling until the deadline
             pass
         time.sleep(0.05)
-    tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
     status = "exited" if proc is not None and proc.poll() is not None else f"not ready after {timeout_s}s"
-    unavailable(f"{what} {status}: {tail}")
+    failed_to_start(what, status, log)
 
 
 def start(cmd: Sequence[str], log: Path, *, user: str | None = None,
