@@ -130,7 +130,7 @@ async def _latency(base: str, twilio: TimedTwilio, rate: int, duration_s: int) -
 def latency(base: str, twilio: TimedTwilio, rate: int, duration_s: int) -> dict[str, Any]:
     run = asyncio.run(_latency(base, twilio, rate, duration_s))
     sent, errors, offered_s, total = run["sent"], run["errors"], run["offered_s"], rate * duration_s
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # lost = never reached Twilio within two minutes of the last POST
     while len(twilio.arrived) < total and time.monotonic() < deadline:
         time.sleep(0.1)
     got = {body.split()[1]: when for when, _, body in twilio.arrived if body.startswith("CRIT Lat")}
@@ -185,6 +185,10 @@ def run(rate: int, duration_s: int, storm: int, observe_s: float = 60) -> dict[s
             results["latency"] = latency(proc.base, twilio, rate, duration_s)
         finally:
             proc.stop()
+        errors = [line for line in proc.log.read_text(errors="replace").splitlines() if " ERROR " in line]
+        results["latency"]["server_errors"] = len(errors)
+        if errors:
+            print("server errors (first 5):", *errors[:5], sep="\n", file=sys.stderr)
         flush_redis(redis_url)
         twilio.arrived.clear()
         port = free_port()
