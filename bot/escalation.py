@@ -25,6 +25,7 @@ from dialogs.pager import Pager
 log = logging.getLogger(__name__)
 
 LEASE_S = 60.0
+MAX_TRIES = 5  # an event that fails to be decided this often is logged and dropped
 
 
 class Decider:
@@ -85,7 +86,14 @@ class Decider:
         try:
             await self.pager.on_event(json.loads(entry.fields["e"]))
         except Exception:
-            log.exception("alert event %s not decided; left pending for a retry", entry.id)
+            try:
+                tries = await self.store.failed("ev", entry.id)
+            except Exception:
+                tries = 0
+            if tries >= MAX_TRIES:  # a poison event: drop it rather than retry it forever
+                log.error("alert event %s dropped after %d failed decisions", entry.id, tries)
+                return True
+            log.exception("alert event %s not decided (try %d); left pending for a retry", entry.id, tries)
             return False
         return True
 

@@ -242,6 +242,15 @@ class OncallStore:
         pipe.xdel(self.key(stream), *entry_ids)
         await pipe.execute()
 
+    async def failed(self, stream: str, entry_id: str) -> int:
+        """Count one failed attempt at an entry; how many so far (kept a day)."""
+        key = self.key(f"fails:{stream}")
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hincrby(key, entry_id, 1)
+        pipe.expire(key, 86400)
+        count, _ = await pipe.execute()
+        return int(count)
+
     async def pending(self, stream: str, group: str) -> int:
         info = await self.client.xpending(self.key(stream), group)
         return int(info["pending"])

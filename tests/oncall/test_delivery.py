@@ -100,3 +100,14 @@ class TestReceipts:
         page = await rig.store.page((await rig.store.page_of_sid(sid)) or "")
         assert page["delivery"] == "undelivered" and page["error_code"] == "30003"
         assert "SMS undelivered (Twilio 30003)" in await rig.desk.history(CHAIN[0], 1)
+
+
+class TestPoison:
+    async def test_an_event_that_always_fails_is_dropped_after_five_tries(self, rig: Rig) -> None:
+        """A malformed event (here: no fingerprint) is retried, then dropped, not retried forever."""
+        from dialogs.oncall_store import EVENTS_GROUP
+
+        await rig.store.client.xadd(rig.store.key("ev"), {"e": '{"status": "firing"}'})
+        [entry] = await rig.store.read("ev", EVENTS_GROUP, "test", 10, 0)
+        outcomes = [await rig.decider.decide(entry) for _ in range(5)]
+        assert outcomes == [False, False, False, False, True]

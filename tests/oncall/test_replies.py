@@ -89,3 +89,24 @@ class TestReplies:
 
     async def test_yes_with_nothing_asked(self, app: Quart) -> None:
         await Phone(app.test_client(), CHAIN[0]).expect("yes", r"^Nothing to confirm")
+
+
+@pytest.mark.parametrize(("text", "command", "code", "window_s"), [
+    ("4a", "ack", 4, None), ("'4a'", "ack", 4, None), ("ack 4", "ack", 4, None), ("ack", "ack", None, None),
+    ("7aa", "ack", 7, None), ("ack all", "ackall", None, None), ("4s 2h", "silence", 4, 7200),
+    ("silence 4 for 2h", "silence", 4, 7200), ("silence 4", "silence", 4, None), ("7ss 1h", "silence", 7, 3600),
+    ("silence it for an hour", "silence", None, 3600), ("silence all 1h", "silenceall", None, 3600),
+    ("unsilence 4", "unsilence", 4, None), ("silences", "silences", None, None), ("4e", "escalate", 4, None),
+    ("escalate 4", "escalate", 4, None), ("resolve 4", "resolve", 4, None), ("log 4", "history", 4, None),
+    ("logs api 1h", "logs", None, 3600), ("oncall", "oncall", None, None), ("who's on call", "oncall", None, None),
+    ("oncall me", "oncallme", None, None), ("45s", None, None, None),
+])
+def test_reply_words_parse_as_on_call_commands(text: str, command: str | None, code: int | None,
+                                               window_s: int | None) -> None:
+    """The parser, with the registry's vocabulary, reads pager replies as these commands and slots."""
+    from dialogs.catalog import REGISTRY
+    from nlu import parse
+
+    intent = parse(text, REGISTRY.vocabulary, services=["api", "web"])
+    assert (intent.command, intent.choice) == (command, code)
+    assert (intent.window.total_seconds() if intent.window else None) == window_s

@@ -75,6 +75,8 @@ class TestDeskSilence:
         assert matchers == {"alertname": name, "instance": "api-3", "severity": "critical"}
         again = await am_rig.desk.silence(CHAIN[0], 1, 3600)
         assert "no RESOLVED" not in again  # warned once
+        listed = await am_rig.desk.silences_list(VIEWER)  # viewers may look
+        assert f"..{inc['silences'][0][-6:]} {name} api-3 until" in listed and "by alice" in listed
         log = await am_rig.desk.history(CHAIN[0], 1)
         assert f"Alertmanager silence {inc['silences'][0]}" in log and "silenced 1h by alice" in log
         reply = await am_rig.desk.unsilence(CHAIN[0], 1)
