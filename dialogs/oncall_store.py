@@ -20,6 +20,9 @@ Keys, under REDIS_KEY_PREFIX + ``{oc}:`` (one hash tag, so every script runs on 
     timers            zset of deadlines: esc:<pid> (escalate), flush:<num> (bundle), send:<pid> (retry)
     override          JSON {"number", "until"} of "oncall me", with its TTL
     confirm:<num>     a wide action waiting for yes/no (2 min)
+    fired:<fp>        how often a label set started firing in 24 h (the page's "(x3)")
+    once:<flag>       one-time notes (the "no RESOLVED while silenced" warning per phone)
+    fails:<stream>    failed attempts per stream entry (a poison event is dropped after five)
 
 Cost: receiving an alert is one script call; deciding it a handful of round trips; a timer
 claim one script call per tick. Every multi-key change is one script or one MULTI/EXEC.
@@ -58,18 +61,6 @@ for i = 3, #ARGV, 2 do
   end
 end
 return n
-"""
-
-# KEYS codes, code   ARGV now, ttl, target, reuse ('' or a code to refresh)
-_CODE = """
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-for _, c in ipairs(old) do redis.call('HDEL', KEYS[2], c) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-local i = 1
-while redis.call('ZSCORE', KEYS[1], i) do i = i + 1 end
-redis.call('ZADD', KEYS[1], ARGV[1], i)
-redis.call('HSET', KEYS[2], i, ARGV[3])
-return i
 """
 
 # KEYS used, notice, codes, code   ARGV segments, budget, ttl, now, code_ttl, target, reuse
@@ -180,7 +171,7 @@ class OncallStore:
         self.base = f"{prefix}{{oc}}:"
         self.clock = clock
         self._scripts = {name: _Script(text) for name, text in (
-            ("receive", _RECEIVE), ("code", _CODE), ("budget", _BUDGET), ("route", _ROUTE), ("plan", _PLAN),
+            ("receive", _RECEIVE), ("budget", _BUDGET), ("route", _ROUTE), ("plan", _PLAN),
             ("take", _TAKE), ("claim", _CLAIM), ("send_claim", _SEND_CLAIM))}
 
     @classmethod
@@ -250,12 +241,6 @@ class OncallStore:
         pipe.expire(key, 86400)
         count, _ = await pipe.execute()
         return int(count)
-
-    async def pending(self, stream: str, group: str) -> int:
-        info = await self.client.xpending(self.key(stream), group)
-        return int(info["pending"])
-
-    # -- incidents ----------------------------------------------------------------------
 
     async def load(self, incident_id: str) -> dict[str, Any] | None:
         raw = await self.client.get(self.key("inc:" + incident_id))
@@ -335,11 +320,6 @@ class OncallStore:
 
     # -- codes --------------------------------------------------------------------------
 
-    async def new_code(self, number: str, ids: Sequence[str], bundle: bool) -> int:
-        target = json.dumps({"ids": list(ids), "bundle": bundle})
-        return int(await self._run("code", [self.key("codes:" + number), self.key("code:" + number)],
-                                   [self.clock(), CODE_TTL_S, target, ""]))
-
     async def code_target(self, number: str, code: int) -> dict[str, Any] | None:
         raw = await self.client.hget(self.key("code:" + number), str(code))
         if raw is None:
@@ -368,9 +348,6 @@ class OncallStore:
         ids = await self._run("take", [k("pend:" + number), k("timers"), k("last:" + number)],
                               ["flush:" + number, self.clock()])
         return list(dict.fromkeys(_s(i) for i in ids))
-
-    async def mark_paged_now(self, number: str) -> None:
-        await self.client.set(self.key("last:" + number), self.clock(), ex=86400)
 
     async def hold(self, number: str, incident_id: str) -> None:
         await self.client.zadd(self.key("held:" + number), {incident_id: self.clock()})
