@@ -180,8 +180,8 @@ class Pager:
             mode = self.policy.resolved
             if mode == "all" or (mode == "unacked" and before in UNACKED):
                 seen = set()
-                for p in inc["paged"]:
-                    if p["n"] not in seen:
+                for p in inc["paged"]:  # one RESOLVED per phone; a storm's bundles resolve quietly
+                    if p["n"] not in seen and not p.get("bundle"):
                         seen.add(p["n"])
                         tell.append((p["n"], inc["codes"].get(p["n"])))
             return ch
@@ -308,7 +308,8 @@ class Pager:
                 text = self._text(live, code, now, escalated_from)
                 for inc in live:
                     inc["codes"][number] = code
-                    inc["paged"].append({"n": number, "code": code, "pid": pid, "at": now, "level": to_level})
+                    inc["paged"].append({"n": number, "code": code, "pid": pid, "at": now, "level": to_level,
+                                         "bundle": len(live) > 1})
                     what = f"paged {self.policy.who(number)} as {code}" + (f" ({note})" if note else "")
                     ch.audit.append((inc["id"], {"what": what}))
                 ch.pages.append({"pid": pid, "to": number, "body": text, "ids": ",".join(i["id"] for i in live),

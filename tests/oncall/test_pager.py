@@ -195,3 +195,17 @@ class TestResolved:
         await rig.receive(alert("PgDown", "db-1"))
         await rig.deliver()
         assert rig.texts(CHAIN[0]) == []
+
+
+async def test_bundled_alerts_resolve_quietly(rig: Rig) -> None:
+    """A storm's bundle does not come back as one RESOLVED SMS per member."""
+    await rig.receive(alert("First", "a"))
+    await rig.deliver()
+    rig.clock.advance(5)
+    await rig.receive(alert("B1", "b"), alert("B2", "b"))
+    await rig.later(60)
+    sent = len(rig.texts(CHAIN[0]))
+    await rig.receive(alert("B1", "b", status="resolved"), alert("B2", "b", status="resolved"))
+    await rig.deliver()
+    assert len(rig.texts(CHAIN[0])) == sent
+    assert await rig.states() == {"First": "paged"}
