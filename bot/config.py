@@ -65,7 +65,9 @@ class Settings(MonitorSettings):
 
     @model_validator(mode="after")
     def _responders_may_text(self) -> Settings:
-        """On-call and viewer numbers are authorized senders too."""
+        """On-call and viewer numbers are authorized senders too; the loop's state needs Redis."""
+        if self.alert_webhook_token is not None and self.redis_url is None:
+            raise ValueError("ALERT_WEBHOOK_TOKEN needs REDIS_URL: the on-call loop keeps its state in Redis")
         extra = [n for n in (*self.oncall_numbers, *self.viewer_numbers) if n not in self.authorized_numbers]
         if extra:
             self.authorized_numbers = [*self.authorized_numbers, *extra]

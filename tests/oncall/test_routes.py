@@ -110,3 +110,14 @@ class TestStatusCallback:
         assert response.status_code == 204
         await twilio.wait_for(2)
         assert "(escalated from +14*******00)" in twilio.bodies_to(CHAIN[1])[0]
+
+
+def test_the_loop_without_redis_is_a_settings_error() -> None:
+    """One clear line at start-up instead of a loop that would page twice from two replicas."""
+    from pydantic import ValidationError
+
+    from bot.config import describe_validation_error
+
+    with pytest.raises(ValidationError) as caught:
+        make_settings(alert_webhook_token=WEBHOOK_TOKEN)
+    assert "ALERT_WEBHOOK_TOKEN needs REDIS_URL" in describe_validation_error(caught.value)
