@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.paging import SEND_DEADLINE_S
 from dialogs.oncall_store import SENDERS_GROUP
+from tests.fakes.twilio import TwilioFake
 from tests.oncall.conftest import CHAIN, Rig, alert
 
 
@@ -111,3 +112,19 @@ class TestPoison:
         [entry] = await rig.store.read("ev", EVENTS_GROUP, "test", 10, 0)
         outcomes = [await rig.decider.decide(entry) for _ in range(5)]
         assert outcomes == [False, False, False, False, True]
+
+
+async def test_pages_through_a_messaging_service_carry_a_validity_period(twilio: TwilioFake) -> None:
+    """A stale page should fail at Twilio (30036) and escalate, not arrive late: ValidityPeriod is set."""
+    from bot.paging import TwilioPages
+    from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, MESSAGING_SERVICE_SID
+
+    pages = TwilioPages(ACCOUNT_SID, AUTH_TOKEN, from_number=None, messaging_service_sid=MESSAGING_SERVICE_SID,
+                        api_url=twilio.url, status_callback=None, validity_s=120)
+    try:
+        await pages.create(CHAIN[0], "CRIT X y. Reply 1a ack")
+    finally:
+        await pages.aclose()
+    form = {k: v[0] for k, v in twilio.sent[0].form().items()}
+    assert form["ValidityPeriod"] == "120" and form["MessagingServiceSid"] == MESSAGING_SERVICE_SID
+    assert "From" not in form and "StatusCallback" not in form
