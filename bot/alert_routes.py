@@ -130,13 +130,11 @@ def oncall_blueprint(services: Callable[[], Services], signatures: SignatureChec
 
 
 async def receipt(loop: OncallLoop, sid: str, status: str, code: str) -> None:
-    """Record a delivery receipt; a final failure escalates the page's alerts at once."""
+    """Record a delivery receipt (the pager escalates a final failure); 21610 marks the number opted out."""
     pid = await loop.store.page_of_sid(sid)
     if pid is None:
         return
-    await loop.store.set_page(pid, delivery=status, error_code=code)
-    if status in FINAL_FAILURES:
-        if code == "21610":
-            page = await loop.store.page(pid)
-            await loop.sessions.set_opted_out(page["to"], True)
-        await loop.pager.escalate_page(pid, f"SMS {status}" + (f" (Twilio {code})" if code else ""))
+    if status in FINAL_FAILURES and code == "21610":
+        page = await loop.store.page(pid)
+        await loop.sessions.set_opted_out(page["to"], True)
+    await loop.pager.receipt(pid, status, code)

@@ -42,6 +42,7 @@ from dialogs.oncall_store import Changes, OncallStore
 
 log = logging.getLogger(__name__)
 
+FINAL = ("delivered", "failed", "undelivered")  # Twilio's final SMS states
 CACHE_S = 1.0  # the override and opt-out flags are re-read at most this often when deciding
 NOTICE_DELAY_S = 10.0  # the budget notice waits this long (or a bundle window) so its count covers the burst
 OptedOut = Callable[[str], Awaitable[bool]]
@@ -231,6 +232,20 @@ class Pager:
         await self.send(numbers, [i["id"] for i in current], "escalate", from_level=level, to_level=to_level,
                         escalated_from=mask(page["to"]), note=note)
         return numbers
+
+    async def receipt(self, pid: str, status: str, error_code: str = "") -> None:
+        """A delivery receipt for a page: recorded on it and in its alerts' logs; a final failure
+        (failed/undelivered: 30003 unreachable, 30005 unknown, 30006 landline, 21610 opted out, ...)
+        escalates at once instead of waiting for the timer."""
+        await self.store.set_page(pid, delivery=status, error_code=error_code)
+        page = await self.store.page(pid)
+        if status not in FINAL or not page.get("ids"):
+            return
+        why = f"SMS to {self.policy.who(page['to'])} {status}" + (f" (Twilio {error_code})" if error_code else "")
+        if status == "delivered":
+            await self.store.commit(self._note(page["ids"].split(","), why))
+        else:
+            await self.escalate_page(pid, why)
 
     async def _exhaust(self, ids: list[str], level: int, why: str) -> None:
         async def end(current: list[dict[str, Any] | None]) -> Changes:

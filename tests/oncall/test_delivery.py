@@ -100,7 +100,9 @@ class TestReceipts:
         assert len(rig.texts(CHAIN[1])) == 1
         page = await rig.store.page((await rig.store.page_of_sid(sid)) or "")
         assert page["delivery"] == "undelivered" and page["error_code"] == "30003"
-        assert "SMS undelivered (Twilio 30003)" in await rig.desk.history(CHAIN[0], 1)
+        assert "SMS to alice (+14*******00) undelivered (Twilio 30003)" in await rig.desk.history(CHAIN[0], 1)
+        await receipt(Loop(), rig.twilio.created[-1]["sid"], "delivered", "")  # type: ignore[arg-type]
+        assert "SMS to bob (+14*******01) delivered" in await rig.desk.history(CHAIN[0], 1)
 
 
 class TestPoison:
