@@ -43,6 +43,8 @@ from typing import Any
 import redis.asyncio as redis
 from redis.exceptions import NoScriptError, ResponseError
 
+from dialogs.oncall_lua import BUDGET, CLAIM, PLAN, RECEIVE, ROUTE, SEND_CLAIM, TAKE
+
 SEEN_TTL_S = 6 * 86400  # Alertmanager re-sends for up to --data.retention (120 h)
 CLOSED_TTL_S = 7 * 86400
 OPEN_TTL_S = 14 * 86400  # refreshed on every change of the incident
@@ -51,100 +53,6 @@ CONFIRM_TTL_S = 120
 LOG_KEEP = 50
 EVENTS_GROUP = "deciders"
 SENDERS_GROUP = "senders"
-
-_RECEIVE = """
-local n = 0
-for i = 3, #ARGV, 2 do
-  if redis.call('SET', ARGV[1] .. ARGV[i], '1', 'NX', 'EX', ARGV[2]) then
-    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1])
-    n = n + 1
-  end
-end
-return n
-"""
-
-# KEYS used, notice, codes, code   ARGV segments, budget, ttl, now, code_ttl, target, reuse
-#   -> {1, code} send with this code (reused or the smallest free one), {2} send the notice instead, {0} hold
-_PLAN = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) - 1 then
-  if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
-    redis.call('INCRBY', KEYS[1], 1); redis.call('EXPIRE', KEYS[1], ARGV[3]); return {2}
-  end
-  return {0}
-end
-redis.call('INCRBY', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[3])
-if ARGV[7] ~= '' then return {1, tonumber(ARGV[7])} end
-local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[4] - ARGV[5])
-for _, c in ipairs(old) do redis.call('HDEL', KEYS[4], c) end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4] - ARGV[5])
-local i = 1
-while redis.call('ZSCORE', KEYS[3], i) do i = i + 1 end
-redis.call('ZADD', KEYS[3], ARGV[4], i)
-redis.call('HSET', KEYS[4], i, ARGV[6])
-return {1, i}
-"""
-
-# KEYS used, notice   ARGV segments, budget, ttl    -> 1 send, 2 send the notice instead, 0 hold
-_BUDGET = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used + tonumber(ARGV[1]) <= tonumber(ARGV[2]) - 1 then
-  redis.call('INCRBY', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[3]); return 1
-end
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
-  redis.call('INCRBY', KEYS[1], 1); redis.call('EXPIRE', KEYS[1], ARGV[3]); return 2
-end
-return 0
-"""
-
-# KEYS last, pend, timers, held   ARGV now, window, id, flush_member  -> 1 page now, 0 held for a bundle
-_ROUTE = """
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-local now = tonumber(ARGV[1])
-if redis.call('LLEN', KEYS[2]) == 0 and now - last >= tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', 86400); return 1
-end
-redis.call('RPUSH', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[4], now, ARGV[3])
-redis.call('ZADD', KEYS[3], 'NX', math.max(last + tonumber(ARGV[2]), now), ARGV[4])
-return 0
-"""
-
-# KEYS pend, timers, last   ARGV flush_member, now  -> the held ids, taken
-_TAKE = """
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('SET', KEYS[3], ARGV[2], 'EX', 86400)
-return ids
-"""
-
-# KEYS timers   ARGV now, lease_until, limit  -> due members, leased to the caller
-_CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m) end
-return due
-"""
-
-# KEYS page   ARGV now, deadline, owner  -> {send | check | busy | done | gone, the page's fields...}
-_SEND_CLAIM = """
-local st = redis.call('HGET', KEYS[1], 'state')
-if not st then return {'gone'} end
-local now = tonumber(ARGV[1])
-if st == 'queued' or st == 'retry' then
-  redis.call('HSET', KEYS[1], 'state', 'sending', 'deadline', ARGV[2], 'owner', ARGV[3], 'started', ARGV[1])
-  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-  return {'send', unpack(redis.call('HGETALL', KEYS[1]))}
-end
-local late = tonumber(redis.call('HGET', KEYS[1], 'deadline') or '0') < now
-if st == 'check' or ((st == 'sending' or st == 'checking') and late) then
-  redis.call('HSET', KEYS[1], 'state', 'checking', 'deadline', ARGV[2], 'owner', ARGV[3])
-  return {'check', unpack(redis.call('HGETALL', KEYS[1]))}
-end
-if st == 'sending' or st == 'checking' then return {'busy'} end
-return {'done'}
-"""
-
 
 class _Script:
     def __init__(self, text: str) -> None:
@@ -171,8 +79,8 @@ class OncallStore:
         self.base = f"{prefix}{{oc}}:"
         self.clock = clock
         self._scripts = {name: _Script(text) for name, text in (
-            ("receive", _RECEIVE), ("budget", _BUDGET), ("route", _ROUTE), ("plan", _PLAN),
-            ("take", _TAKE), ("claim", _CLAIM), ("send_claim", _SEND_CLAIM))}
+            ("receive", RECEIVE), ("budget", BUDGET), ("route", ROUTE), ("plan", PLAN),
+            ("take", TAKE), ("claim", CLAIM), ("send_claim", SEND_CLAIM))}
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "operator:", clock: Callable[[], float] = time.time) -> OncallStore:
@@ -204,10 +112,8 @@ class OncallStore:
         """Persist (dedupe key, event JSON) pairs not seen before; returns how many were new."""
         if not events:
             return 0
-        args: list[Any] = [self.key("seen:"), SEEN_TTL_S]
-        for dedupe, data in events:
-            args += [dedupe, data]
-        return int(await self._run("receive", [self.key("ev")], args))
+        keys = [self.key("ev"), *(self.key("seen:" + dedupe) for dedupe, _ in events)]
+        return int(await self._run("receive", keys, [SEEN_TTL_S, *(data for _, data in events)]))
 
     # -- streams ------------------------------------------------------------------------
 
