@@ -6,6 +6,7 @@ Entry points, each safe to run on any replica and to run again after a crash:
 - `on_timer(member)`: a due deadline (escalate a page, flush a bundle, retry a send);
 - `escalate_page(pid, why)`: page the next number for a page's still-unacknowledged alerts
   (the timer, a failed delivery receipt, or a `4e` reply);
+- `receipt(pid, status, code)`: Twilio's delivery receipt for a page (a final failure escalates);
 - `send(...)`: the one path to a page: budget, code, text, then one MULTI/EXEC that moves the
   incidents, stores the page, queues it on the `out` stream and sets its escalation deadline.
 
