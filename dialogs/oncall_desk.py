@@ -28,6 +28,7 @@ from monitors.base import MonitorError
 from monitors.silences import SilenceClient
 
 WIDE_S = 24 * 3600
+MAX_SILENCES = 25  # each alert gets its own exact silence: one Alertmanager call each
 NO_RESOLVED = " Note: a silenced alert sends no RESOLVED."
 
 
@@ -147,6 +148,9 @@ class OncallDesk:
         incs = [i for i in await self.store.load_many(ids) if i and i["state"] != "resolved"]
         if not incs:
             return f"{label}: already resolved, nothing to silence."
+        if len(incs) > MAX_SILENCES:  # one exact silence per alert: a storm's bundle is not for SMS
+            return (f"{label} holds {len(incs)} open alerts: too many to silence one by one from a phone "
+                    f"(at most {MAX_SILENCES}). Silence them by a label in Alertmanager (amtool), or ack {label}.")
         if duration_s is None:
             await self.store.ask(sender, {"do": "silence", "ids": ids, "label": label, "need": "duration"})
             return f"Silence {label} ({self._names(incs)}) for how long? e.g. 1h, 4h (or reset)"

@@ -117,3 +117,17 @@ class TestDeskSilence:
 async def test_desk_without_alertmanager_says_so(rig: Rig) -> None:
     desk = OncallDesk(rig.pager, None, rig.clock)
     assert "ALERTMANAGER_URL" in await desk.silence(CHAIN[0], 1, 3600)
+
+
+async def test_a_storm_bundle_is_not_silenced_one_by_one(rig: Rig, silences: SilenceClient) -> None:
+    """30 alerts in one bundle: the reply says why not (and what to do), and no silence is made."""
+    desk = OncallDesk(rig.pager, silences, rig.clock)
+    await rig.receive(alert("First", "a"))
+    await rig.deliver()
+    rig.clock.advance(5)
+    await rig.receive(*(alert(f"S{i}", "b") for i in range(30)))
+    await rig.later(60)
+    before = len(await silences.active())
+    reply = await desk.silence(CHAIN[0], 2, 3600)
+    assert reply.startswith("2 holds 30 open alerts: too many") and "ack 2" in reply
+    assert len(await silences.active()) == before
