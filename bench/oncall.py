@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -133,9 +134,12 @@ def latency(base: str, twilio: TimedTwilio, rate: int, duration_s: int) -> dict[
     deadline = time.monotonic() + 120  # lost = never reached Twilio within two minutes of the last POST
     while len(twilio.arrived) < total and time.monotonic() < deadline:
         time.sleep(0.1)
-    got = {body.split()[1]: when for when, _, body in twilio.arrived if body.startswith("CRIT Lat")}
+    named = [(when, name) for when, _, body in twilio.arrived for name in re.findall(r"\bLat\d{6}\b", body)]
+    got: dict[str, float] = {}
+    for when, name in named:  # an alert named in a bundle counts as delivered too
+        got.setdefault(name, when)
     latencies = sorted((got[n] - t) * 1000 for n, t in sent.items() if n in got)
-    pages = [body.split()[1] for _, _, body in twilio.arrived if body.startswith("CRIT Lat")]
+    pages = [name for _, name in named]
     return {"alerts": total, "offered_per_s": round(total / offered_s, 1), "http_errors": errors,
             "paged": len(latencies), "lost": total - len(latencies), "duplicated": len(pages) - len(set(pages)),
             "p50_ms": round(statistics.median(latencies), 1),

@@ -142,7 +142,7 @@ class Pager:
             await self._create(fresh, "nobody to page (ONCALL_NUMBERS empty or all opted out)")
             return
         level, (number, *_) = first
-        if await self.store.route(number, iid, self.policy.bundle_s):
+        if self.policy.bundle_s <= 0 or await self.store.route(number, iid, self.policy.bundle_s):
             await self.send([number], [iid], "page", from_level=0, to_level=level, fresh=fresh)
         else:
             await self._create(fresh, f"held for a bundle to {mask(number)}")
