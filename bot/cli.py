@@ -1,21 +1,21 @@
-"""The `operator` command: serve the webhook, chat at a console, check the configuration."""
+"""The `operator` command: serve the webhook, chat at a console, check the configuration,
+ping a deployed webhook."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
+import socket
 import sys
-import uuid
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
 from bot.config import Settings, describe_validation_error
-from bot.pipeline import Inbound
 from bot.security import AllowList, normalize_number
-from bot.services import Services
 from monitors.aliases import load_aliases
 from monitors.registry import build_monitors
 
@@ -52,9 +52,12 @@ def serve(args: argparse.Namespace) -> int:
         unchecked = "; Twilio signatures are NOT checked" if settings.twilio_auth_token is None else ""
         print(f"*** LOCAL MODE: listening on 127.0.0.1 only{unchecked} ***", file=sys.stderr)
         os.environ["OPERATOR_LOCAL"] = "1"
+    listener = listen(host, args.port)
+    if listener is None:
+        return 2
     config = Config()
     config.application_path = "bot.asgi:app"
-    config.bind = [f"{host}:{args.port}"]
+    config.bind = [f"fd://{listener.detach()}"]  # bound here, so "serving" below is true; hypercorn owns it now
     config.workers = 0 if args.workers <= 1 else args.workers
     config.accesslog = None
     config.errorlog = None  # hypercorn's messages reach the root handler once, not twice
@@ -63,31 +66,64 @@ def serve(args: argparse.Namespace) -> int:
     return run(config)
 
 
-async def _chat(number: str) -> int:
-    settings = load_settings()
-    services = Services.open(settings, sms_out=False)  # the console waits for slow answers
-    interactive = sys.stdin.isatty()
+def listen(host: str, port: int) -> socket.socket | None:
+    """The server's listening socket, bound now; None (after one line on stderr) when it cannot be."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        while True:
-            if interactive:
-                print("> ", end="", flush=True)
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                break
-            line = line.rstrip("\n")
-            reply = await services.pipeline.handle(Inbound(number, line, "CH" + uuid.uuid4().hex))
-            print(reply if reply else "(no reply)", flush=True)
-    finally:
-        await services.aclose()
-    return 0
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        why = {errno.EADDRINUSE: "the port is in use (another operator serve? pick one with --port)",
+               errno.EACCES: "permission denied (ports below 1024 need root)",
+               errno.EADDRNOTAVAIL: "no such address on this machine"}.get(exc.errno or 0, exc.strerror)
+        print(f"cannot listen on {host}:{port}: {why}", file=sys.stderr)
+        return None
+    sock.set_inheritable(True)  # hypercorn's worker processes share it
+    return sock
 
 
 def chat(args: argparse.Namespace) -> int:
-    number = normalize_number(args.as_number)
+    from bot import console
+
+    settings = load_settings()
+    raw = args.as_number or (settings.authorized_numbers[0] if settings.authorized_numbers else "+14155550100")
+    number = normalize_number(raw, settings.default_region)
     if number is None:
-        print(f"--as {args.as_number!r} is not a valid phone number", file=sys.stderr)
+        print(f"--as {raw!r} is not a valid phone number", file=sys.stderr)
         return 2
-    return asyncio.run(_chat(number))
+    return console.run(settings, number)
+
+
+def ping(args: argparse.Namespace) -> int:
+    from bot.ping import ping as send_ping
+    from bot.ping import webhook_url
+
+    settings = load_settings()
+    if settings.twilio_auth_token is None:
+        print("TWILIO_AUTH_TOKEN is not set: ping signs with the token the service uses.", file=sys.stderr)
+        return 2
+    base = args.url or (str(settings.public_base_url) if settings.public_base_url else None)
+    if not base:
+        print("give the URL to ping (e.g. operator ping https://ops.example.com) or set PUBLIC_BASE_URL",
+              file=sys.stderr)
+        return 2
+    raw = args.from_number or (settings.authorized_numbers[0] if settings.authorized_numbers else None)
+    sender = normalize_number(raw, settings.default_region) if raw else None
+    if sender is None:
+        print("give --from (a number in the server's AUTHORIZED_NUMBERS) or set AUTHORIZED_NUMBERS", file=sys.stderr)
+        return 2
+    url = webhook_url(base)
+    print(f"POST {url} (signed, From {sender[:3]}...{sender[-2:]}, Body {args.body!r})", flush=True)
+    outcome = asyncio.run(send_ping(
+        url, settings.twilio_auth_token.get_secret_value(), sender,
+        to=settings.twilio_from_number or "+15005550006", account_sid=settings.twilio_account_sid or "AC" + "0" * 32,
+        body=args.body, timeout_s=args.timeout,
+        public_base_url=str(settings.public_base_url) if settings.public_base_url else None))
+    print(outcome.text)
+    return 0 if outcome.ok else 1
 
 
 async def _check() -> int:
@@ -122,8 +158,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--local", action="store_true", help="loopback only, signatures not checked")
     p.set_defaults(func=serve)
     p = sub.add_parser("chat", help="talk to Operator at this console")
-    p.add_argument("--as", dest="as_number", default="+14155550100", help="sender number to act as")
+    p.add_argument("--as", dest="as_number", default=None,
+                   help="sender number to chat as (default: the first of AUTHORIZED_NUMBERS)")
     p.set_defaults(func=chat)
+    p = sub.add_parser("ping", help="text help to a deployed webhook as Twilio would; say what happened")
+    p.add_argument("url", nargs="?", help="the service's public URL (default: PUBLIC_BASE_URL)")
+    p.add_argument("--from", dest="from_number", default=None,
+                   help="sender number (default: the first of AUTHORIZED_NUMBERS)")
+    p.add_argument("--body", default="help", help="the message text (default: help)")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait (Twilio waits 15)")
+    p.set_defaults(func=ping)
     p = sub.add_parser("check", help="validate settings and health-check every monitor")
     p.set_defaults(func=check)
     args = parser.parse_args(argv)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,7 +75,8 @@ class Pipeline:
             self.metrics.outcome("opted_out")
             return ""
         body = msg.body[:MAX_BODY]
-        if not body.strip() or not any(ch.isalnum() or ch == "?" for ch in body):
+        if not any(ch.isalnum() or ch == "?" or unicodedata.category(ch) == "So" for ch in body):
+            # Nothing said (emoji are symbols, "So": a 👍 is said, and the conversation answers it).
             self.metrics.outcome("answered")
             return "Empty message? Send help for commands."
         try:

@@ -5,9 +5,9 @@ Registration order is help order. A new command module adds itself to ``MODULES`
 
 from __future__ import annotations
 
-from dialogs import commands, housekeeping, oncall_commands
+from dialogs import commands, host, housekeeping, oncall_commands
 from dialogs.registry import REGISTRY
 
-MODULES = (commands, housekeeping, oncall_commands)
+MODULES = (commands, host, housekeeping, oncall_commands)
 
 __all__ = ["MODULES", "REGISTRY"]

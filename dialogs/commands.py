@@ -132,12 +132,13 @@ async def metrics(ctx: CommandContext, query: Query) -> Answer:
 
 @command("logs", usage="logs [service] [window]", help="logs api 1h: error count and latest lines. Window 1m-7d.",
          words=("log",), slots=(SERVICE, WINDOW), needs=frozenset({LOGS}),
-         configure="No logs backend configured (set LOKI_URL or ELASTICSEARCH_URL).",
+         configure="No logs backend configured (set LOKI_URL, ELASTICSEARCH_URL or LOG_FILES).",
          says=("logs", "logs api", "logs api 1h"),
          doc="error count and latest lines for a service; asks for whatever is missing")
 async def logs(ctx: CommandContext, query: Query) -> Answer:
     service, window = query.service or "", query.window or timedelta(hours=1)
-    source = next(m for m in ctx.monitors.with_capability(LOGS) if isinstance(m, LogSource))
+    sources = [m for m in ctx.monitors.with_capability(LOGS) if isinstance(m, LogSource)]
+    source = next((s for s in sources if s.serves(service)), sources[0])  # LOG_FILES splits services
     asked = Query("logs", service=service, window=window)
     try:
         result = await source.errors(service, window, LOG_LINES)

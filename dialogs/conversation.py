@@ -2,9 +2,10 @@
 
 Knows nothing of SMS or HTTP: ``bot/`` hands in the text with a ``Pager`` (how to cut an answer
 into SMS pages) and sends back what it gets. Here the text is understood in context (what the
-open question asks, the last list shown), then routed to one of: the open question's slot
-filling (``filling``), a bare follow-up (``followups``), or a command from the registry
-(``dispatch``). Everything that must survive to the next message is written into the
+open question asks, the last list shown), then routed to one of: an aside (``asides``: small talk, an
+action we cannot do), the open question's slot filling (``filling``), a bare follow-up
+(``followups``), or a command from the registry (``dispatch``); further questions in the same
+text go to ``several``. Everything that must survive to the next message is written into the
 ``Session``, including the kept pages ``more`` hands back.
 
 Cost per message: one ``parse`` against a vocabulary built once, at most one machine step, and
@@ -14,24 +15,26 @@ the handler's own monitor calls.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from dialogs.answer import Answer
+from dialogs.asides import SMALL_TALK, cant_do, follow_up_cue, said_exactly
 from dialogs.catalog import REGISTRY
-from dialogs.dispatch import Dispatcher, remember
+from dialogs.dispatch import Dispatcher
 from dialogs.filling import SlotFilling
 from dialogs.followups import FollowUps
 from dialogs.forms import Forms
 from dialogs.prompts import Prompts
+from dialogs.query import Item
 from dialogs.registry import Registry
 from dialogs.session import IDLE, Session
+from dialogs.several import Pager, SeveralQuestions
 from dialogs.turn import WINDOW_LIMITS, Turn, expired_text, query_of
 from monitors.registry import Monitors
 from nlu import Intent, parse
 
-Pager = Callable[[str], list[str]]  # a whole answer → its SMS pages (at least one)
+__all__ = ["SMALL_TALK", "Conversation", "Pager", "Reply", "one_page"]
 
 
 def one_page(text: str) -> list[str]:
@@ -52,7 +55,8 @@ class Conversation:
         self.prompts = Prompts(monitors)
         self.dispatcher = Dispatcher(registry, monitors, desk)
         self.filling = SlotFilling(self.forms, self.prompts, self.dispatcher)
-        self.followups = FollowUps(self.dispatcher)
+        self.followups = FollowUps(registry, self.filling)
+        self.several = SeveralQuestions(registry, self.dispatcher, self.filling)
 
     def understand(self, text: str, expecting: str | None = None) -> Intent:
         return parse(text, self.registry.vocabulary, services=self.monitors.log_services,
@@ -71,8 +75,10 @@ class Conversation:
         if session.draft is None or self.forms.asking(session.state) is None:
             session.state, session.draft = IDLE, None  # no open question (or one this build has no form for)
         intent = self.understand(text, self.expecting(session))
-        turn = Turn(session, intent, self.dispatcher.context(session, sender, now), expired)
+        turn = Turn(session, intent, self.dispatcher.context(session, sender, now), expired, text)
         answer = await self._answer(turn)
+        if intent.also:
+            answer = await self.several.answer(turn, answer, pager)
         if intent.window_rejected and not answer.text.startswith(WINDOW_LIMITS):  # never a silent re-ask
             answer = dataclasses.replace(answer, text=f"{WINDOW_LIMITS} {answer.text}")
         if answer.is_page:
@@ -102,6 +108,11 @@ class Conversation:
         session, intent = turn.session, turn.intent
         spec = self.registry.get(intent.command)
         asking = self.forms.asking(session.state)
+        if intent.smalltalk or intent.unsupported:
+            line = cant_do(intent.unsupported) if intent.unsupported else SMALL_TALK
+            if asking is not None and session.draft is not None:  # an aside: the question stays open
+                return Answer(f"{line} {self.prompts.prompt(session.draft, asking.slot)}")
+            return Answer(line)
         if asking is not None and session.draft is not None:  # an open question
             if spec is not None and spec.name == "help":
                 return Answer(self.prompts.help(session.draft, asking.slot))
@@ -118,8 +129,11 @@ class Conversation:
             return Answer(expired_text(session))
         if not spec.available(self.monitors):
             return Answer(spec.configure)
-        if spec.name in self.forms.commands:
-            return await self.filling.start(turn, spec)
-        answer = await self.dispatcher.run(turn.ctx, spec, query_of(intent, spec))
-        remember(session, answer)
-        return answer
+        query = query_of(intent, spec)
+        last = session.last_query
+        if last is not None and last.command == spec.name and follow_up_cue(turn.text):
+            query = last.merged(query)  # "what about memory" after "metrics cpu 1h": the same window
+        if spec.mutating and not said_exactly(turn.text, spec):  # a change is never made on a guess
+            session.show_list([Item(query.spoken(), query=query)], "readings")
+            return Answer(f"Did you mean {query.spoken()}? Reply 1 to do it.")
+        return await self.filling.ask(turn, spec, query)

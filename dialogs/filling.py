@@ -10,6 +10,7 @@ from dialogs.answer import Answer
 from dialogs.dispatch import Dispatcher, remember
 from dialogs.forms import Asking, Forms
 from dialogs.prompts import Prompts
+from dialogs.query import Query
 from dialogs.registry import CommandSpec
 from dialogs.session import IDLE
 from dialogs.turn import WINDOW_LIMITS, Turn, query_of
@@ -23,11 +24,15 @@ class SlotFilling:
         self.prompts = prompts
         self.dispatcher = dispatcher
 
-    async def start(self, turn: Turn, spec: CommandSpec) -> Answer:
-        """A command with a form: keep its draft, then ask for the first missing slot or run it."""
-        turn.session.draft = query_of(turn.intent, spec)
-        turn.session.last_command = spec.name
-        return await self._advance(turn)
+    async def ask(self, turn: Turn, spec: CommandSpec, query: Query) -> Answer:
+        """Ask ``query``: through its form when the command has one (missing slots are asked), else run it."""
+        if spec.name in self.forms.commands:
+            turn.session.draft = query
+            turn.session.last_command = spec.name
+            return await self._advance(turn)
+        answer = await self.dispatcher.run(turn.ctx, spec, query)
+        remember(turn.session, answer)
+        return answer
 
     async def fill(self, turn: Turn, asking: Asking) -> Answer:
         """An answer to the open question: fill the draft, or count a miss and ask again."""

@@ -1,36 +1,38 @@
 """Texts with no command word, read against the conversation's memory.
 
-A bare slot (``6h``, ``web``) asks the last question again with it, when that question takes
-such a slot; a number (``2``) picks from the last numbered list, running the item's own query
-when it has one. Whatever fits nothing gets a short hint, or "Did you mean …?" when two
-commands were equally close.
+A bare slot (``6h``, ``web``, ``how about load``) asks the last question again with it, when
+that question takes such a slot; otherwise a service or metric alone asks the one command that
+needs it (``worker`` → logs for worker). A number (``2``, ``the second one``) picks from the
+last numbered list, asking the item's own query when it has one. Two commands that fit equally
+are offered as a numbered choice ("Did you mean 1 logs for api or 2 gateway?"), never guessed.
 """
 
 from __future__ import annotations
 
 from dialogs.answer import Answer
-from dialogs.dispatch import Dispatcher, remember
+from dialogs.filling import SlotFilling
 from dialogs.oncall_commands import answer_yes_no
-from dialogs.query import Query, pick
+from dialogs.query import Item, Query, pick
+from dialogs.registry import CommandSpec, Registry
 from dialogs.turn import WINDOW_LIMITS, Turn, expired_text
 
 UNKNOWN = "I don't know that. Try help."
+# Slots that, alone, point at the one command requiring them; a bare window stays a follow-up only.
+_OWNED = ("service", "metric")
 
 
 class FollowUps:
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
+    def __init__(self, registry: Registry, filling: SlotFilling) -> None:
+        self.registry = registry
+        self.filling = filling
 
     async def answer(self, turn: Turn) -> Answer:
         session, intent = turn.session, turn.intent
-        if intent.window is not None or (intent.service and session.last_query):
-            changed = Query("", service=intent.service, window=intent.window)
-            rerun = self._rerun(turn, changed)
-            if rerun is not None:
-                return await self._run(turn, rerun)
-            if turn.expired:
-                return Answer(expired_text(session))
-            return Answer("A window for what? Try: logs api 1h")
+        if intent.ambiguous:  # before any slot it carries: "api" may be logs for api or the gateway
+            return self._offer(turn, intent.ambiguous)
+        changed = Query("", service=intent.service, window=intent.window, metric=intent.metric)
+        if intent.choice is None and any(changed.get(s) is not None for s in ("service", "window", "metric")):
+            return await self._reask(turn, changed)
         if intent.choice is not None:
             if session.items:
                 return await self._pick(turn, intent.choice)
@@ -42,29 +44,54 @@ class FollowUps:
         if intent.yes is not None:
             confirmed = await answer_yes_no(turn.ctx, intent.yes)  # the on-call desk's yes/no question
             return confirmed or Answer("Nothing to confirm. Try help.")
-        if intent.ambiguous:
-            return Answer(f"Did you mean {' or '.join(intent.ambiguous)}?")
         return Answer(UNKNOWN)
 
-    def _rerun(self, turn: Turn, changed: Query) -> Query | None:
-        """The last question with ``changed``'s slots, if it takes every one of them."""
+    async def _reask(self, turn: Turn, changed: Query) -> Answer:
+        """The last question with the new slot(s), or the one command a lone service/metric needs."""
         last = turn.session.last_query
-        spec = self.dispatcher.registry.get(last.command if last else None)
-        if last is None or spec is None:
-            return None
+        spec = self.registry.get(last.command if last else None)
         given = [slot for slot in ("service", "window", "metric") if changed.get(slot) is not None]
-        if not given or any(spec.slot(slot) is None for slot in given):
+        if last is not None and spec is not None and all(spec.slot(s) is not None for s in given):
+            return await self.filling.ask(turn, spec, last.merged(changed))
+        owner = self._owner(given)
+        if owner is not None:
+            return await self.filling.ask(turn, owner, Query(owner.name).merged(changed))
+        if turn.expired:
+            return Answer(expired_text(turn.session))
+        return Answer("A window for what? Try: logs api 1h")
+
+    def _owner(self, given: list[str]) -> CommandSpec | None:
+        """The one non-mutating command that requires the lone service or metric given."""
+        if len(given) != 1 or given[0] not in _OWNED:
             return None
-        return last.merged(changed)
+        owners = [s for s in self.registry if not s.mutating and any(r.name == given[0] for r in s.required)]
+        return owners[0] if len(owners) == 1 else None
 
     async def _pick(self, turn: Turn, choice: int) -> Answer:
         items = turn.session.items
         item = items[choice - 1] if 1 <= choice <= len(items) else None
         if item is not None and item.query is not None:
-            return await self._run(turn, item.query)
+            spec = self.registry.get(item.query.command)
+            if spec is not None:
+                return await self.filling.ask(turn, spec, item.query)
         return Answer(pick(items, choice))
 
-    async def _run(self, turn: Turn, query: Query) -> Answer:
-        answer = await self.dispatcher.run(turn.ctx, self.dispatcher.registry[query.command], query)
-        remember(turn.session, answer)
-        return answer
+    def _offer(self, turn: Turn, commands: tuple[str, ...]) -> Answer:
+        """Two (or more) equally good readings: ask, numbered, so `1` or `2` answers."""
+        service = turn.intent.service
+        items: list[Item] = []
+        for name in commands:
+            spec = self.registry.get(name)
+            if spec is None:
+                continue
+            if service and spec.slot("service") is not None:
+                items.append(Item(f"{name} for {service}", query=Query(name, service=service)))
+            else:
+                items.append(Item(name, query=Query(name)))
+        turn.session.show_list(items, "readings")
+        if len(items) == 1:  # one reading, but a command that changes something: never on a guess
+            return Answer(f"Did you mean {items[0].label}? Reply 1 to do it.")
+        if len(items) == 2:
+            return Answer(f"Did you mean {items[0].label} or {items[1].label}? (1 or 2)")
+        listed = ", ".join(f"{i} {item.label}" for i, item in enumerate(items, 1))
+        return Answer(f"Did you mean {listed}?")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dialogs.answer import Answer
 from dialogs.context import CommandContext
-from dialogs.query import Query
+from dialogs.query import Query, pick
 from dialogs.registry import CommandSpec, SlotSpec, command
 
 NOTHING_MORE = "Nothing more. Send help for commands."
@@ -29,15 +29,20 @@ async def help_(ctx: CommandContext, query: Query) -> Answer:
     return Answer(ctx.registry.help_text(query.ref, available))
 
 
-@command("more", usage="more", help="more: next page of the last long answer.", words=("next", "m"), recalls=True,
+@command("more", usage="more", help="more: next page of the last long answer. more on 2: item 2 of the last list.",
+         words=("next", "m"), slots=(SlotSpec("choice", "Which item?", required=False),), recalls=True,
          overview="then", doc="the next page of the last long answer")
 async def more(ctx: CommandContext, query: Query) -> Answer:
+    if query.choice is not None and ctx.session is not None and ctx.session.items:  # "more on 2"
+        return Answer(pick(ctx.session.items, query.choice))
     if ctx.session is None or not ctx.session.pages:
         return Answer(NOTHING_MORE, is_page=True)
     return Answer(ctx.session.pages.pop(0), is_page=True)
 
 
-@command("reset", usage="reset", help="reset: forget this conversation.", words=("cancel", "start over", "clear"),
+@command("reset", usage="reset", help="reset: forget this conversation.",
+         words=("cancel", "start over", "clear", "nah", "nvm", "nevermind", "never mind", "forget it", "skip it",
+                "stop it", "scratch that", "forget that", "drop it"),
          escape=True, overview="then", says=("reset", "cancel"), doc="forget the conversation")
 async def reset(ctx: CommandContext, query: Query) -> Answer:
     if ctx.session is not None:

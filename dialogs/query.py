@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any, Literal, get_args
 
 # What a numbered list holds, so a bare "2" knows what it picks.
-ListKind = Literal["", "alerts"]  # a new kind of list adds its name here
+ListKind = Literal["", "alerts", "readings"]  # a new kind of list adds its name here
 
 # The slots a command may take; a form asks for them by these names.
 SlotName = Literal["service", "window", "metric", "choice", "ref", "filter"]
@@ -52,6 +52,14 @@ class Query:
         """This query with every slot ``other`` has filled taken from ``other``."""
         changes: dict[str, Any] = {s: v for s in SLOT_NAMES if (v := getattr(other, s)) is not None}
         return dataclasses.replace(self, **changes) if changes else self
+
+    def spoken(self) -> str:
+        """How a user would text this query: ``logs web 1h``, ``metrics cpu``."""
+        words = [self.command, self.service, self.metric]
+        if self.window is not None:
+            minutes = int(self.window.total_seconds() // 60)
+            words.append(f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m")
+        return " ".join(w for w in words if w)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"command": self.command}

@@ -20,6 +20,7 @@ class Turn:
     intent: Intent
     ctx: CommandContext
     expired: bool = False  # the session was idle past its TTL and was cleared for this message
+    text: str = ""  # the message as sent
 
 
 def query_of(intent: Intent, spec: CommandSpec) -> Query:

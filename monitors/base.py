@@ -30,6 +30,7 @@ ALERTS = "alerts"
 LOGS = "logs"
 DB = "db"
 GATEWAY = "gateway"
+HOST = "host"  # the machine Operator runs on (`top`)
 
 
 class MonitorError(Exception):
@@ -96,6 +97,7 @@ class LogResult:
     window: timedelta
     error_count: int
     lines: list[LogLine]  # newest first
+    partial: bool = False  # the backend read only the newest part of the window: a lower bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +226,10 @@ class AlertSource(ABC):
 
 
 class LogSource(ABC):
+    def serves(self, service: str) -> bool:
+        """Whether the service's logs are here; sources may split the services between them."""
+        return True
+
     @abstractmethod
     async def errors(self, service: str, window: timedelta, limit: int) -> LogResult:
         """Error-level lines of one configured service over the window, newest first."""

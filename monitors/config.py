@@ -7,7 +7,7 @@ value fails validation, which start-up reports as one line naming the setting.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -62,6 +62,18 @@ class MonitorSettings(BaseSettings):
     kong_admin_token: SecretStr | None = None
     haproxy_stats_url: AnyHttpUrl | None = None
 
+    # Embedded monitors (no backend needed): this host, URL checks, log files.
+    host_monitor: Literal["auto", "on", "off"] = "auto"  # auto: on when no Prometheus and no Datadog
+    host_disk_max_percent: float = Field(default=90.0, gt=0, le=100)
+    host_memory_max_percent: float = Field(default=90.0, gt=0, le=100)
+    host_load_max_per_core: float = Field(default=2.0, gt=0)
+    check_urls: SecretStr | None = None  # name=url[|status][|latency],... (monitors/urlcheck.py); may hold user:pass@
+    check_urls_ca_file: str | None = None  # extra CA bundle (PEM) for internal certificates
+    cert_warn_days: int = Field(default=14, ge=0)
+    log_files: str | None = None  # service=glob,... (monitors/logfiles.py)
+    log_files_max_bytes: int = Field(default=4 * 1024 * 1024, ge=4096)  # read per question, newest first
+    log_files_error_pattern: str = "(?i)(error|fatal|panic|exception)"
+
     _csv = field_validator("log_services", "elasticsearch_error_levels", mode="before")(_split_csv)
 
     @field_validator("log_services")
@@ -71,6 +83,45 @@ class MonitorSettings(BaseSettings):
         for name in value:
             if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
                 raise ValueError(f"service name {name!r} may hold only letters, digits, '-', '_' and '.'")
+        return value
+
+    @field_validator("check_urls")
+    @classmethod
+    def _urls_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        from monitors.urlcheck import parse_check_urls  # the syntax lives with its adapter
+
+        if value is not None and value.get_secret_value():
+            parse_check_urls(value.get_secret_value())
+        return value
+
+    @field_validator("check_urls_ca_file")
+    @classmethod
+    def _ca_file_loads(cls, value: str | None) -> str | None:
+        import ssl
+
+        if value:
+            try:
+                ssl.create_default_context().load_verify_locations(value)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"cannot load {value} as PEM certificates ({type(exc).__name__})") from None
+        return value
+
+    @field_validator("log_files")
+    @classmethod
+    def _log_files_parse(cls, value: str | None) -> str | None:
+        from monitors.logfiles import parse_log_files
+
+        if value:
+            parse_log_files(value)
+        return value
+
+    @field_validator("log_files_error_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
         return value
 
     @field_validator("loki_service_label")

@@ -69,9 +69,10 @@ def format_logs(result: LogResult, now: datetime) -> str:
     """The SMS text for `logs <service> <window>`."""
     head = f"{result.service}, last {window_text(result.window)}: "
     if result.error_count == 0 and not result.lines:
-        return head + "no errors."
+        return head + ("no errors in the newest part read." if result.partial else "no errors.")
     noun = "error" if result.error_count == 1 else "errors"
-    out = [head + f"{result.error_count} {noun}."]
+    total = f"at least {result.error_count}" if result.partial else str(result.error_count)
+    out = [head + f"{total} {noun}."]
     for line, count in collapse(result.lines):
         text = f"{short_time(line.ts, now)} {trim(line.message)}"
         out.append(text + (f" x{count}" if count > 1 else ""))

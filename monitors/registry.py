@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from monitors.aliases import load_aliases
-from monitors.base import Health, MetricAlias, Monitor
+from monitors.base import Health, LogSource, MetricAlias, Monitor
 from monitors.config import MonitorSettings
 
 Factory = Callable[[MonitorSettings], Monitor | None]
@@ -19,16 +19,22 @@ def _factories() -> list[Factory]:
     from monitors.datadog import DatadogMonitor
     from monitors.elasticsearch import ElasticsearchMonitor
     from monitors.haproxy import HAProxyMonitor
+    from monitors.host import HostMonitor
     from monitors.kong import KongMonitor
+    from monitors.logfiles import LogFilesMonitor
     from monitors.loki import LokiMonitor
     from monitors.pgbouncer import PgBouncerMonitor
     from monitors.postgres import PostgresMonitor
     from monitors.prometheus import PrometheusMonitor
+    from monitors.urlcheck import UrlCheckMonitor
 
     return [
         PrometheusMonitor.from_settings,
         AlertmanagerMonitor.from_settings,
         DatadogMonitor.from_settings,
+        HostMonitor.from_settings,
+        UrlCheckMonitor.from_settings,
+        LogFilesMonitor.from_settings,  # before Loki/Elasticsearch: it answers for its own services only
         LokiMonitor.from_settings,
         ElasticsearchMonitor.from_settings,
         PostgresMonitor.from_settings,
@@ -79,4 +85,20 @@ class Monitors:
 def build_monitors(settings: MonitorSettings) -> Monitors:
     """Open a client per configured backend. Call from the app's start-up hook, not per request."""
     built = [m for factory in _factories() if (m := factory(settings)) is not None]
-    return Monitors(built, load_aliases(settings), settings.log_services)
+    aliases = load_aliases(settings)
+    # LOG_FILES names services too: they join LOG_SERVICES, in order, once each.
+    named = [s for m in built if isinstance(m, LogSource) for s in getattr(m, "services", ())]
+    services = list(dict.fromkeys([*settings.log_services, *named]))
+    if any(m.name == "host" for m in built) and not any(m.name == "prometheus" for m in built):
+        aliases = host_aliases(aliases)
+    return Monitors(built, aliases, services)
+
+
+def host_aliases(aliases: dict[str, MetricAlias]) -> dict[str, MetricAlias]:
+    """Without Prometheus, the stock cpu/memory/disk/load aliases are answered by the host
+    monitor; aliases the operator wrote (METRIC_ALIASES) are left as written."""
+    from monitors.aliases import DEFAULT_ALIASES
+    from monitors.host import HOST_ALIASES
+
+    return {name: HOST_ALIASES[name] if name in HOST_ALIASES and alias == DEFAULT_ALIASES.get(name) else alias
+            for name, alias in aliases.items()}

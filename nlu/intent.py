@@ -15,11 +15,13 @@ exact command: ``status`` typed while asked for a service leaves the dialog.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from nlu import asides
 from nlu.commands import exact_command, match_command
 from nlu.slots import choice_word, match_name, match_yes_no
 from nlu.text import tokenize
@@ -41,6 +43,9 @@ class Intent:
     topic: str | None = None
     ambiguous: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    smalltalk: bool = False  # a greeting, thanks or acknowledgement: one short line back
+    unsupported: str | None = None  # the verb of an action Operator cannot perform ("restart")
+    also: tuple[Intent, ...] = ()  # further questions in the same text ("status and alerts")
 
 
 @dataclass(slots=True)
@@ -83,6 +88,40 @@ def parse(
 ) -> Intent:
     """Read one SMS with ``vocabulary``'s commands. Never raises for any ``str``; see the module docstring."""
     words = tokenize(text)
+    if not words:
+        return Intent(command=None)
+    answering = _answers_question(words[0], words, vocabulary, services, metrics, expecting)
+    # Small talk or an action we cannot do, unless the text answers the open question ("ok" to a yes/no).
+    if expecting != "yes_no" and not answering:
+        aside = _aside(words, vocabulary)
+        if aside is not None:
+            return aside
+    if not answering:
+        parts = asides.split_questions(words)
+        if len(parts) > 1:
+            read = [parse(" ".join(p), vocabulary, services=services, metrics=metrics) for p in parts]
+            for i in range(1, len(read)):  # "metrics cpu and memory": a bare name asks what came before
+                if read[i].command is None and (read[i].metric or read[i].service) and not read[i].unknown:
+                    read[i] = dataclasses.replace(read[i], command=read[i - 1].command)
+            if all(r.command is not None and not r.also for r in read):
+                return dataclasses.replace(read[0], also=tuple(read[1:]))
+    return _one(words, vocabulary, services, metrics, expecting)
+
+
+def _aside(words: list[str], vocabulary: Vocabulary) -> Intent | None:
+    """Small talk or an action we cannot perform, unless the text starts with a command word."""
+    known = vocabulary.alias_to_command
+    if words[0] in known or " ".join(words[:2]) in known:
+        return None
+    if asides.is_smalltalk(words):
+        return Intent(command=None, smalltalk=True)
+    verb = asides.unsupported_verb(words, set(known))
+    return Intent(command=None, unsupported=verb) if verb is not None else None
+
+
+def _one(
+    words: list[str], vocabulary: Vocabulary, services: Sequence[str], metrics: Sequence[str], expecting: str | None
+) -> Intent:
     while words and words[0] in STOPWORDS and words[0] not in ("a", "an"):  # "show me logs"; "an hour"
         words.pop(0)
     draft = _Draft()

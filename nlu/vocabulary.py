@@ -30,7 +30,7 @@ STOPWORDS: Final = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: a cache key per vocabulary
 class Vocabulary:
     """Commands (help order) with their words, plus the lookup tables ``parse`` needs.
 

@@ -28,7 +28,7 @@ class TestChat:
     def test_piped_messages_get_one_reply_each(self, tmp_path: Path) -> None:
         """`printf 'help\\nstatus\\n' | operator chat` prints two replies through the real pipeline."""
         out = subprocess.run([OPERATOR, "chat"], input="help\nstatus\n", capture_output=True, text=True,
-                             timeout=60, env=run_env(), cwd=tmp_path, check=True)
+                             timeout=60, env=run_env(HOST_MONITOR="off"), cwd=tmp_path, check=True)
         lines = [line for line in out.stdout.splitlines() if line.strip()]
         assert len(lines) == 2, out.stdout
         assert "status" in lines[0] and "logs" in lines[0]
@@ -71,8 +71,8 @@ class TestChat:
 
 class TestCheck:
     def test_no_monitors_is_fine(self, tmp_path: Path) -> None:
-        out = subprocess.run([OPERATOR, "check"], capture_output=True, text=True, timeout=60, env=run_env(),
-                             cwd=tmp_path, check=False)
+        out = subprocess.run([OPERATOR, "check"], capture_output=True, text=True, timeout=60,
+                             env=run_env(HOST_MONITOR="off"), cwd=tmp_path, check=False)
         assert out.returncode == 0
         assert "no monitors configured" in out.stdout
 

@@ -172,13 +172,14 @@ class TestKeywords:
 
 class TestBodies:
     @pytest.mark.parametrize(("body", "expected"), [
-        ("", EMPTY), ("   \n\t ", EMPTY), ("🔥" * 400, EMPTY), ("\u202e\u200b", EMPTY),
+        ("", EMPTY), ("   \n\t ", EMPTY), ("\u202e\u200b", EMPTY),
+        ("🙏" * 400, r"^Hi! .*help"),  # an emoji is said, not empty (issue 10): a friendly line
         ("x" * 1600, UNKNOWN), ("\x00\x01\x02\x1b[31m", UNKNOWN), ("<Response>&amp;</Response>", UNKNOWN),
         ("é" * 1600, UNKNOWN),
     ])
     async def test_odd_bodies_get_a_short_answer(self, phone: Phone, store: SessionStore, body: str,
                                                  expected: str) -> None:
-        """Nothing readable gets "Empty message?"; unreadable words get the pointer to help; one segment."""
+        """Nothing readable gets "Empty message?"; emoji a friendly line; unreadable words the pointer to help."""
         response = await phone.send(body)
         assert response.status_code == 200
         reply = reply_text(await response.get_data(as_text=True))

@@ -114,3 +114,25 @@ async def test_metrics_over_a_window_gives_now_average_and_peak(phone: Phone,
     assert abs(peak - truth_peak) <= 1.5, (reply, truth_peak)
     # A bare window asks the same metric again over it.
     await phone.expect("6h", r"^memory \(memory used % per instance\), last 6h: now / avg / peak\n\S+ \d")
+
+
+async def test_another_metric_in_passing_reasks_with_it(phone: Phone) -> None:
+    """`metrics disk`, then `how about load?`: the same question for the load metric (window kept)."""
+    await phone.expect("metrics disk", r"^disk \(")
+    await phone.expect("how about load?", r"^load\b")
+    await phone.expect("metrics cpu 1h", r"^cpu \(CPU busy % per instance\), last 1h: now / avg / peak")
+    await phone.expect("what about memory", r"^memory \(memory used % per instance\), last 1h: now / avg / peak")
+
+
+@pytest.mark.parametrize("text", ["the first one", "number 1", "more on 1", "#1", "1st"])
+async def test_picking_from_the_alert_list_in_words(phone: Phone, text: str) -> None:
+    await phone.expect("alerts", rf"\n1 WARN {ALERT_NAME}")
+    await phone.expect(text, r"Test alert that always fires")
+
+
+async def test_two_questions_in_one_text(phone: Phone) -> None:
+    """`status and alerts`: both, in one reply; `metrics cpu and memory`: both metrics."""
+    reply = await phone.expect("status and alerts", rf"^2/2 ok\n.*\n\n\d+ alerts? firing.*\n1 WARN {ALERT_NAME}")
+    assert "next: send" not in reply
+    reply = await phone.expect("metrics cpu and memory", r"^cpu \(CPU busy % per instance\):\n")
+    assert "\n\nmemory (memory used % per instance):\n" in reply, reply  # one host: both fit one page

@@ -106,7 +106,7 @@ TRANSCRIPTS = {
         ("30d", r"^Windows go from 1m to 7d\."),
     ],
     "an equally likely pair of commands is asked about, not guessed": [
-        ("repet", r"^Did you mean (again or reset|reset or again)\?$"),
+        ("repet", r"^Did you mean (again or reset|reset or again)\? \(1 or 2\)$"),
         ("xyzzy", r"^I don't know that\. Try help\.$"),
     ],
     "follow-up words inside an open question re-ask it": [
@@ -114,6 +114,16 @@ TRANSCRIPTS = {
         ("more", r"^Didn't get that\. Logs for which service\?"),
         ("again", r"^Didn't get that\. Logs for which service\?"),
         ("web", ASK_WINDOW),
+    ],
+    "follow-ups in context, asides and honesty (issue 10)": [
+        ("logs api 1h", r"^api, last 1h: 1 error\."),
+        ("how about web", r"^web, last 1h: 8 errors\."),
+        ("restart web", r"^I can't do that \(yet\)"),
+        ("again", r"^web, last 1h: 8 errors\."),
+        ("cheers", r"^Hi! .*help"),
+        ("logs", ASK_SERVICE),
+        ("nah, skip it", r"^OK, cleared\.$"),
+        ("status and logs api 15m", r"^1/1 ok\n.*\n\napi, last 15m: 1 error\."),
     ],
     "cancel resets too, and nothing is remembered after": [
         ("logs", ASK_SERVICE),
@@ -181,3 +191,13 @@ async def test_status_feeds_the_service_metrics(app: Quart, phone: Phone) -> Non
     assert await metric_value(app, "operator_monitor_up", monitor="loki") == 1
     assert await metric_value(app, "operator_monitor_check_seconds_count", monitor="loki") == 1
     assert await metric_value(app, "operator_commands_total", command="status") == 1
+
+
+@pytest.mark.parametrize("text", ["👍", "🙏🙏", "yo", "thanks!"])
+async def test_emoji_and_small_talk_get_a_friendly_line(phone: Phone, text: str) -> None:
+    """An emoji is something said, not an empty text: one short line with a hint."""
+    await phone.expect(text, r"^Hi! Text status, alerts or logs <service> when you need me; help lists the rest\.$")
+
+
+async def test_whitespace_only_is_still_empty(phone: Phone) -> None:
+    await phone.expect("  \t ", r"^Empty message\?")

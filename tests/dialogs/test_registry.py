@@ -131,6 +131,24 @@ class TestAddingACommand:
         assert ran.text == "deploys web" and session.state == "idle"
         assert session.last_query == Query("deploys", service="web")
 
+    async def test_a_mutating_command_is_never_run_on_a_typo(self) -> None:
+        """`silnce` is one edit from `silence`, which changes something: asked, and run only on `1`."""
+        registry = toy_registry()
+        ran: list[Query] = []
+
+        async def silence(ctx: CommandContext, query: Query) -> Answer:
+            ran.append(query)
+            return Answer("silenced")
+
+        registry.command("silence", usage="silence", help="silence: mute an alert.", mutating=True)(silence)
+        conversation = Conversation(Monitors([], {}, ["api"]), registry)
+        session, now = Session(), datetime.now(UTC)
+        asked = await conversation.reply(session, "silnce", sender="+1", now=now)
+        assert asked.text == "Did you mean silence? Reply 1 to do it." and ran == []
+        assert (await conversation.reply(session, "1", sender="+1", now=now)).text == "silenced"
+        assert (await conversation.reply(session, "SILENCE", sender="+1", now=now)).text == "silenced"
+        assert len(ran) == 2
+
     def test_a_name_or_word_registered_twice_is_refused(self) -> None:
         registry = toy_registry()
         with pytest.raises(ValueError, match="twice"):

@@ -161,7 +161,7 @@ CASES = [
     row("logs $(web)", command="logs", unknown=("$(web)",)),
     row(""),
     row("   !!  "),
-    row("🔥🔥", unknown=("🔥🔥",)),
+    row("🙂🙂", smalltalk=True),  # emoji only: not empty, small talk
 ]
 
 

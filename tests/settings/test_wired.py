@@ -12,7 +12,11 @@ fakes for Loki, Elasticsearch and Datadog.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import redis.asyncio as aioredis
@@ -37,7 +42,8 @@ from tests.fakes.elasticsearch import ElasticsearchFake
 from tests.fakes.kong import KongFake
 from tests.fakes.loki import Entry, LokiFake
 from tests.fakes.server import FakeServer, Reply, Request, closed_port_url
-from tests.phone import NUMBERS, Phone
+from tests.phone import NUMBERS, Phone, reply_text
+from tests.servers.common import free_port, wait_until
 from tests.servers.pg import REPLICA_NAME, Replication
 from tests.servers.prometheus import MonitoringStack
 from tests.servers.redis import RedisServer
@@ -47,6 +53,7 @@ MIN_NS = 60 * 1_000_000_000
 # A log source must be configured for `logs` to ask for a service; these tests never get as far
 # as querying it, so nothing needs to listen there.
 NO_LOKI = closed_port_url()
+OPERATOR = str(Path(sys.executable).with_name("operator"))
 HAPROXY_CSV = Path(__file__).resolve().parents[1] / "data" / "captured_haproxy_stats.csv"
 
 
@@ -253,8 +260,8 @@ class TestRedisSettings:
         try:
             async with serving(make_settings(redis_url=REDIS_URL, redis_key_prefix=other,
                                              log_services="api,web", loki_url=NO_LOKI)) as app:
-                reply = await Phone(app.test_client()).text("web")  # answers nothing open under this prefix
-            assert not reply.startswith("web: which window"), reply
+                reply = await Phone(app.test_client()).text("2")  # answers nothing open under this prefix
+            assert reply.startswith("Nothing to pick from"), reply
         finally:
             stale = [k async for k in redis_client.scan_iter(match=other + "*")]
             if stale:
@@ -417,3 +424,27 @@ class TestReplicationLag:
         # Wording belongs to the postgres monitor; the facts must be there: the replica, and a
         # lag that is not zero (bytes behind, or seconds).
         assert re.search(r"(?<![\d.])(?:[1-9]\d*(?:\.\d+)?|0\.\d*[1-9]\d*) ?(?:B|kB|MB|GB)\b|lag [1-9]", line), reply
+
+
+class TestLocalServe:
+    @pytest.mark.integration
+    def test_operator_serve_local_keeps_the_allow_list(self, tmp_path: Path) -> None:
+        """`operator serve --local` (no token) with AUTHORIZED_NUMBERS: only listed loopback senders are answered."""
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_", "PROMETHEUS"))}
+        env["AUTHORIZED_NUMBERS"] = NUMBERS[0]
+        log = tmp_path / "serve.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([OPERATOR, "serve", "--local", "--port", str(port)], stdout=out,
+                                    stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc,
+                       "operator serve --local", log)
+            listed = httpx.post(base + "/sms", data={"From": NUMBERS[0], "Body": "help", "MessageSid": "SMloc1"})
+            unlisted = httpx.post(base + "/sms", data={"From": NUMBERS[1], "Body": "help", "MessageSid": "SMloc2"})
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
+        assert listed.status_code == 200 and "status" in reply_text(listed.text), listed.text
+        assert unlisted.status_code == 200 and reply_text(unlisted.text) == "", unlisted.text

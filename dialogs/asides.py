@@ -1,0 +1,34 @@
+"""What the conversation says to texts that ask no monitor question, and the cues it reads itself.
+
+Small talk gets one friendly line with a hint; an action Operator has no command for gets a
+plain "I can't do that (yet)", never an answer that looks as if it acted. A command that
+changes something runs only when its own word was typed (not a typo of it).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from dialogs.registry import CommandSpec
+from nlu.text import tokenize
+
+SMALL_TALK = "Hi! Text status, alerts or logs <service> when you need me; help lists the rest."
+
+# Words that make a text a variation of the last question ("how about web", "memory too").
+_CUES = frozenset({"about", "too", "same", "instead", "also", "well"})
+
+
+def cant_do(verb: str) -> str:
+    return f"I can't do that (yet): Operator reads your monitors, it does not {verb}. Send help for what it can do."
+
+
+def follow_up_cue(text: str) -> bool:
+    """Whether ``text`` varies the last question ("what about memory") rather than asking afresh."""
+    return not _CUES.isdisjoint(tokenize(text))
+
+
+def said_exactly(text: str, spec: CommandSpec) -> bool:
+    """Whether one of ``spec``'s own words (or two-word phrases) is in ``text`` as typed, not a typo of one."""
+    words = {" ".join(w.casefold().split()) for w in (*spec.all_words, *spec.phrases)}
+    tokens = tokenize(text)
+    return any(t in words for t in tokens) or any(f"{a} {b}" in words for a, b in itertools.pairwise(tokens))

@@ -1,0 +1,59 @@
+"""Two (or more) questions in one text: "status and alerts", "metrics cpu and memory".
+
+The first is answered as usual; each further one is answered alongside while the whole reply
+stays one SMS page, and named plainly for the next text when it does not fit ("(alerts next:
+send alerts)"), so no part is dropped silently. A further part that needs a question is asked
+only when it is the last (what came after a question would be lost) and no question is open.
+A command that changes something is never run alongside: it is named for a text of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from dialogs.answer import Answer
+from dialogs.dispatch import Dispatcher, remember
+from dialogs.filling import SlotFilling
+from dialogs.registry import Registry
+from dialogs.session import IDLE
+from dialogs.turn import Turn, query_of
+
+Pager = Callable[[str], list[str]]  # a whole answer → its SMS pages (at least one)
+
+
+class SeveralQuestions:
+    def __init__(self, registry: Registry, dispatcher: Dispatcher, filling: SlotFilling) -> None:
+        self.registry = registry
+        self.dispatcher = dispatcher
+        self.filling = filling
+
+    async def answer(self, turn: Turn, first: Answer, pager: Pager) -> Answer:
+        """``first`` with the text's further questions answered, asked, or named."""
+        long_first = len(pager(first.text)) > 1
+        texts, left = [first.text], []
+        extras = turn.intent.also
+        for i, extra in enumerate(extras, 1):
+            spec = self.registry.get(extra.command)
+            if spec is None:
+                continue
+            query = query_of(extra, spec)
+            if long_first or turn.session.state != IDLE or spec.mutating:
+                left.append(query.spoken())
+                continue
+            if any(query.get(s.name) is None for s in spec.required):
+                if i < len(extras):
+                    left.append(query.spoken())
+                    continue
+                texts.append((await self.filling.ask(turn, spec, query)).text)  # "alerts and web logs"
+                break
+            answer = await self.dispatcher.run(turn.ctx, spec, query)
+            if len(pager("\n\n".join([*texts, answer.text]))) > 1:
+                left.append(query.spoken())
+                continue
+            remember(turn.session, answer)
+            texts.append(answer.text)
+        note = " ".join(f"({q} next: send {q})" for q in left)
+        if long_first:  # said up front, not on the last page
+            return dataclasses.replace(first, text=f"{note}\n{first.text}")
+        return dataclasses.replace(first, text="\n\n".join(texts) + (f"\n{note}" if note else ""))

@@ -1,0 +1,109 @@
+"""Conversation-level understanding (issue 10 §2), through the HTTP-free driver with a fake Loki.
+
+Follow-ups in context, dropping a question, small talk, honesty about what Operator cannot do,
+and two questions in one text. Behaviour against real Prometheus/Alertmanager lists is in
+test_monitoring_sms.py; the signed /sms route in test_transcripts.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.conversation import SMALL_TALK
+from dialogs.query import Query
+from tests.conversations.driver import Driver
+from tests.fakes.loki import LokiFake
+
+ASK_SERVICE = r"^Logs for which service\? 1 api, 2 web, 3 worker \(or reset\)$"
+CANT = r"^I can't do that \(yet\): Operator reads your monitors, it does not "
+
+
+class TestFollowUps:
+    @pytest.mark.parametrize("text", ["how about web", "web too?", "do the same for web", "and web?", "what about web"])
+    async def test_another_service_reasks_the_last_question(self, driver: Driver, text: str) -> None:
+        """After an answer, a service in passing asks the same question (same window) for it."""
+        await driver.expect("logs api 1h", r"^api, last 1h: 1 error\.")
+        await driver.expect(text, r"^web, last 1h: 8 errors\.")
+        assert driver.session.last_query == Query("logs", service="web", window=driver.session.last_query.window)
+
+    async def test_a_lone_service_asks_the_one_command_that_needs_it(self, driver: Driver) -> None:
+        """No earlier question: `worker` can only mean logs for worker, which then asks the window."""
+        await driver.expect("worker", r"^worker: which window\?")
+        await driver.expect("15m", r"^worker, last 15m: no errors\.")
+
+    async def test_a_bare_window_still_needs_a_question(self, driver: Driver) -> None:
+        await driver.expect("1h", r"^A window for what\? Try: logs api 1h$")
+
+
+class TestDropping:
+    @pytest.mark.parametrize("text", ["nah", "nah, skip it", "skip it", "stop it", "never mind", "nvm",
+                                      "forget it", "cancel"])
+    async def test_everyday_ways_to_drop_a_question_reset(self, driver: Driver, text: str) -> None:
+        """Not a miss ("Didn't get that"): the question is dropped and nothing is left open."""
+        await driver.expect("logs", ASK_SERVICE)
+        await driver.expect(text, r"^OK, cleared\.$")
+        assert driver.session.state == "idle" and driver.session.draft is None and driver.session.misses == 0
+
+
+class TestSmallTalk:
+    @pytest.mark.parametrize("text", ["yo", "cheers", "gm", "hi", "hello!", "thanks", "thx", "ok", "cool",
+                                      "thanks bot", "👍", "🙏🙏"])
+    async def test_one_friendly_line_with_a_hint(self, driver: Driver, text: str) -> None:
+        reply = await driver.push(text)
+        assert reply == SMALL_TALK
+        assert "help" in reply and "don't know" not in reply
+
+    async def test_inside_a_question_the_question_stays_open(self, driver: Driver) -> None:
+        """An aside is no miss: the line, then the same question again."""
+        await driver.expect("logs", ASK_SERVICE)
+        await driver.expect("ok", r"^Hi! .* Logs for which service\?")
+        assert driver.session.state == "logs:service" and driver.session.misses == 0
+        await driver.expect("web", r"^web: which window\?")
+
+
+class TestHonesty:
+    @pytest.mark.parametrize(("text", "verb"), [("roll back web", "roll back"), ("kill pid 42", "kill"),
+                                                ("restart api", "restart"), ("ack 1", "ack"), ("resolve 3", "resolve"),
+                                                ("can you restart worker", "restart"), ("please reboot web", "reboot")])
+    async def test_actions_we_cannot_perform_say_so_and_touch_nothing(
+        self, driver: Driver, loki: LokiFake, text: str, verb: str
+    ) -> None:
+        """Never an answer that looks as if it acted: no query runs, the remembered question stays."""
+        await driver.expect("logs api 1h", r"^api, last 1h")
+        asked, last = len(loki.requests), driver.session.last_query
+        await driver.expect(text, CANT + verb + r"\. Send help")
+        assert len(loki.requests) == asked and driver.session.last_query == last
+
+    async def test_equal_readings_are_asked_then_picked_by_number(self, driver: Driver) -> None:
+        """`repet` is as close to `reset` as to `repeat`: asked, and `2` picks `again`."""
+        await driver.expect("logs api 1h", r"^api, last 1h")
+        await driver.expect("repet", r"^Did you mean reset or again\? \(1 or 2\)$")
+        await driver.expect("2", r"^api, last 1h: 1 error")
+
+
+class TestTwoQuestions:
+    async def test_both_answered_when_they_fit_one_page(self, driver: Driver) -> None:
+        reply = await driver.expect("status and logs api 1h", r"^1/1 ok\nloki ok \d+ms\n\napi, last 1h: 1 error\.")
+        assert "next: send" not in reply
+        assert driver.session.last_query == Query("logs", service="api", window=driver.session.last_query.window)
+
+    async def test_what_does_not_fit_is_named_for_the_next_text(self, driver: Driver) -> None:
+        """`logs web 6h` fills pages by itself: status is not dropped silently, it is named up front."""
+        reply = await driver.expect("logs web 6h and status", r"^\(status next: send status\)\nweb, last 6h")
+        assert "1/1 ok" not in reply
+
+    async def test_after_a_long_first_answer_nothing_more_is_asked(self, driver: Driver) -> None:
+        """A question under a multi-page answer would be missed: it is named up front instead."""
+        await driver.expect("logs web 6h and logs", r"^\(logs next: send logs\)\nweb, last 6h")
+        assert driver.session.state == "idle"
+
+    async def test_a_last_part_that_needs_a_question_asks_it(self, driver: Driver) -> None:
+        """`status and web logs`: status answered, then the window for web asked (the question stays open)."""
+        await driver.expect("status and logs web", r"^1/1 ok\nloki ok \d+ms\n\nweb: which window\?")
+        assert driver.session.state == "logs:window"
+        await driver.expect("1h", r"^web, last 1h: 8 errors")
+
+    async def test_a_question_in_the_middle_is_left_for_later(self, driver: Driver) -> None:
+        """Asking in the middle would swallow what follows: it is named for the next text instead."""
+        reply = await driver.expect("logs and status and logs api 15m", r"^Logs for which service\?")
+        assert "(status next: send status)" in reply and "(logs api 15m next: send logs api 15m)" in reply
