@@ -24,14 +24,16 @@ from bot import services
 from bot.cli import main
 from dialogs import redis_store
 from dialogs.redis_store import RedisSessionStore
+from dialogs.store import KeyBuilder
 
-# As dialogs/redis_store._BEGIN, without the stored-reply lookup and without NX on the lock.
+# As dialogs/redis_store._BEGIN (same KEYS and ARGV), without the stored-reply lookup, without
+# the rate, and without NX on the lock.
 _BEGIN_BROKEN = """
-local n = redis.call('INCR', KEYS[2])
-if n == 1 then redis.call('EXPIRE', KEYS[2], 120) end
-if n > tonumber(ARGV[3]) then return {0, n} end
-redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
-return {0, n, 1, redis.call('GET', KEYS[4])}
+if ARGV[1] == '' then return {} end
+redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[2])
+local session = redis.call('GET', KEYS[5])
+if session then return {'lock', 1, 'session', session} end
+return {'lock', 1}
 """
 
 
@@ -43,11 +45,17 @@ class BrokenRedisStore(RedisSessionStore):
         self._begin_script = redis_store._Script(_BEGIN_BROKEN)
 
 
+class _SharedKeys(KeyBuilder):
+    def build(self, sender: str, part: str) -> str:
+        return super().build("shared", part)
+
+
 class SharedKeysStore(RedisSessionStore):
     """RedisSessionStore whose keys forget the sender: one session for everybody."""
 
-    def _key(self, sender: str, name: str) -> str:
-        return super()._key("shared", name)
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.keys = _SharedKeys(self.prefix)
 
 
 BREAKS = {"lock": BrokenRedisStore, "keys": SharedKeysStore}

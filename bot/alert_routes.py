@@ -15,16 +15,15 @@ recorded on the page; `failed`/`undelivered` escalate at once.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncGenerator
 
 from quart import Blueprint, Response, current_app, request
 
+from bot.app_state import gate, services
 from bot.oncall import OncallLoop
-from bot.security import SignatureCheck
-from bot.services import Services
+from bot.security import bearer_ok
 from monitors.alerting import parse_time
 
 log = logging.getLogger(__name__)
@@ -66,67 +65,65 @@ def parse_payload(body: bytes | str) -> list[tuple[str, str]]:
     return events
 
 
-def oncall_blueprint(services: Callable[[], Services], signatures: SignatureCheck | None) -> Blueprint:
-    """The routes, reading the running services through `services()` (opened at start-up)."""
-    bp = Blueprint("oncall", __name__)
+blueprint = Blueprint("oncall", __name__)
 
-    @bp.before_app_serving
-    async def start_loop() -> None:
-        loop = services().oncall
-        if loop is not None:
-            current_app.extensions["oncall"] = loop  # for operators' tooling and tests
-            await loop.start()
 
-    @bp.post("/alertmanager")
-    async def alertmanager() -> Response:
-        loop = services().oncall
-        if loop is None:
-            return _plain(404, "on-call loop off (ALERT_WEBHOOK_TOKEN unset)")
-        token = loop.settings.alert_webhook_token
-        assert token is not None
-        given = request.headers.get("Authorization", "")
-        expected = "Bearer " + token.get_secret_value()
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return Response("unauthorized\n", status=401, content_type="text/plain",
-                            headers={"WWW-Authenticate": 'Bearer realm="alertmanager"'})
-        if (request.content_length or 0) > MAX_BODY:
-            return _plain(413, f"body over {MAX_BODY} bytes")
-        request.max_content_length = MAX_BODY  # also bounds a chunked body without a length
-        body = await request.get_data(cache=False, as_text=False)
-        if len(body) > MAX_BODY:
-            return _plain(413, f"body over {MAX_BODY} bytes")
-        try:
-            events = parse_payload(body)
-        except ValueError as exc:
-            return _plain(400, str(exc))
-        try:
-            new = await loop.store.receive(events)
-        except Exception as exc:  # persisting failed: 5xx, so Alertmanager retries
-            log.error("alert webhook not stored: %s", type(exc).__name__)
-            return _plain(503, "not stored, retry")
-        return Response(json.dumps({"alerts": len(events), "new": new}), content_type="application/json")
+@blueprint.while_app_serving
+async def run_loop() -> AsyncGenerator[None, None]:
+    """Start the loop's workers once the services are open (registered after the app's own hook)."""
+    loop = services().oncall
+    if loop is not None:
+        current_app.extensions["oncall"] = loop  # for operators' tooling and tests
+        await loop.start()
+    yield
 
-    @bp.post("/twilio/status")
-    async def twilio_status() -> Response:
-        form = await request.form
-        if signatures is not None:
-            raw_path = request.scope.get("raw_path", request.path.encode()).decode("latin-1")
-            url = signatures.url_for(lambda: request.host_url, raw_path, request.query_string.decode("latin-1"))
-            if not signatures.valid(url, form, request.headers.get("X-Twilio-Signature")):
-                return _plain(403, "forbidden")
-        loop = services().oncall
-        if loop is None:
-            return _plain(404, "on-call loop off")
-        sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
-        code = form.get("ErrorCode", "")
-        try:
-            await receipt(loop, sid, status, code)
-        except Exception as exc:
-            log.error("status callback not recorded: %s", type(exc).__name__)
-            return _plain(503, "not recorded")
-        return Response("", status=204)
 
-    return bp
+@blueprint.post("/alertmanager")
+async def alertmanager() -> Response:
+    loop = services().oncall
+    if loop is None:
+        return _plain(404, "on-call loop off (ALERT_WEBHOOK_TOKEN unset)")
+    token = loop.settings.alert_webhook_token
+    assert token is not None
+    if not bearer_ok(request.headers.get("Authorization"), token.get_secret_value()):
+        return Response("unauthorized\n", status=401, content_type="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="alertmanager"'})
+    if (request.content_length or 0) > MAX_BODY:
+        return _plain(413, f"body over {MAX_BODY} bytes")
+    request.max_content_length = MAX_BODY  # also bounds a chunked body without a length
+    body = await request.get_data(cache=False, as_text=False)
+    if len(body) > MAX_BODY:
+        return _plain(413, f"body over {MAX_BODY} bytes")
+    try:
+        events = parse_payload(body)
+    except ValueError as exc:
+        return _plain(400, str(exc))
+    try:
+        new = await loop.store.receive(events)
+    except Exception as exc:  # persisting failed: 5xx, so Alertmanager retries
+        log.error("alert webhook not stored: %s", type(exc).__name__)
+        return _plain(503, "not stored, retry")
+    return Response(json.dumps({"alerts": len(events), "new": new}), content_type="application/json")
+
+
+@blueprint.post("/twilio/status")
+async def twilio_status() -> Response:
+    form = await request.form
+    signatures = gate().signatures
+    if signatures is not None:
+        raw_path = request.scope.get("raw_path", request.path.encode()).decode("latin-1")
+        url = signatures.url_for(lambda: request.host_url, raw_path, request.query_string.decode("latin-1"))
+        if not signatures.valid(url, form, request.headers.get("X-Twilio-Signature")):
+            return _plain(403, "forbidden")
+    loop = services().oncall
+    if loop is None:
+        return _plain(404, "on-call loop off")
+    try:
+        await receipt(loop, form.get("MessageSid", ""), form.get("MessageStatus", ""), form.get("ErrorCode", ""))
+    except Exception as exc:
+        log.error("status callback not recorded: %s", type(exc).__name__)
+        return _plain(503, "not recorded")
+    return Response("", status=204)
 
 
 async def receipt(loop: OncallLoop, sid: str, status: str, code: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import logging
 import os
 import socket
 import sys
@@ -14,7 +13,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.config import Settings, describe_validation_error
+from bot.config import Settings, describe_validation_error, start_refusal
+from bot.logconfig import configure_logging
 from bot.security import AllowList, normalize_number
 from monitors.aliases import load_aliases
 from monitors.registry import build_monitors
@@ -43,20 +43,20 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     host = args.host
-    if settings.twilio_auth_token is None and not args.local:
-        print("TWILIO_AUTH_TOKEN is not set: refusing to start. Set it, or run with --local "
-              "to try Operator on this machine (loopback only, signatures NOT checked).", file=sys.stderr)
+    refusal = start_refusal(settings, local=args.local)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
         return 2
     if args.local:
         host = LOOPBACK
         unchecked = "; Twilio signatures are NOT checked" if settings.twilio_auth_token is None else ""
         print(f"*** LOCAL MODE: listening on 127.0.0.1 only{unchecked} ***", file=sys.stderr)
-        os.environ["OPERATOR_LOCAL"] = "1"
     listener = listen(host, args.port)
     if listener is None:
         return 2
     config = Config()
-    config.application_path = "bot.asgi:app"
+    # Evaluated by hypercorn in each worker: local mode travels as an argument, not through the environment.
+    config.application_path = f"bot.asgi:create_app(local={bool(args.local)})"
     config.bind = [f"fd://{listener.detach()}"]  # bound here, so "serving" below is true; hypercorn owns it now
     config.workers = 0 if args.workers <= 1 else args.workers
     config.accesslog = None
@@ -171,8 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("check", help="validate settings and health-check every monitor")
     p.set_defaults(func=check)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))  # escaped, no credentials, no URL per request
     return int(args.func(args))
 
 

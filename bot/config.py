@@ -11,7 +11,10 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from monitors.config import MonitorSettings
+from monitors.config import HttpSecretUrl, MonitorSettings
+
+# Twilio channels whose sender is a phone number (`whatsapp:+14155550100`); SMS needs none.
+CHANNELS = frozenset({"whatsapp"})
 
 
 class Settings(MonitorSettings):
@@ -19,11 +22,17 @@ class Settings(MonitorSettings):
     twilio_account_sid: str | None = None
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
-    twilio_api_url: AnyHttpUrl | None = None  # overrides https://api.twilio.com (tests use a local fake)
-    public_base_url: AnyHttpUrl | None = None
+    twilio_api_url: HttpSecretUrl | None = None  # overrides https://api.twilio.com (tests use a local fake)
+    public_base_url: AnyHttpUrl | None = None  # required outside --local: signatures are checked against it
 
     authorized_numbers: Annotated[list[str], NoDecode] = []
     default_region: str = "US"  # for numbers written without a country code
+    allowed_channels: Annotated[list[str], NoDecode] = []  # e.g. whatsapp; plain SMS is always on
+
+    # Twilio's webhooks are a few KiB: anything larger is refused before it is parsed or hashed.
+    max_body_bytes: int = Field(default=64 * 1024, ge=4096, le=1024 * 1024)
+    max_form_fields: int = Field(default=100, ge=30, le=1000)
+    metrics_token: SecretStr | None = None  # bearer token for / and /metrics when set
 
     redis_url: SecretStr | None = None  # may carry a password
     redis_key_prefix: str = "operator:"
@@ -35,13 +44,23 @@ class Settings(MonitorSettings):
     sms_page_segments: int = Field(default=2, ge=1, le=10)
     reply_emoji: bool = False
     lock_wait_s: float = Field(default=5.0, gt=0)
+    lock_lease_s: float = Field(default=5.0, ge=1, le=30)  # renewed while answering; a dead holder frees it
 
-    @field_validator("authorized_numbers", mode="before")
+    @field_validator("authorized_numbers", "allowed_channels", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("allowed_channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        names = [name.lower() for name in value]
+        for name in names:
+            if name not in CHANNELS:
+                raise ValueError(f"{name!r} is not a channel Operator can take (known: {', '.join(sorted(CHANNELS))})")
+        return names
 
     # -- the on-call loop (engineer "oncall"; see bot/alert_routes.py) -------------------------
     oncall_numbers: Annotated[list[str], NoDecode] = []  # the escalation chain, primary first
@@ -72,6 +91,23 @@ class Settings(MonitorSettings):
         if extra:
             self.authorized_numbers = [*self.authorized_numbers, *extra]
         return self
+
+
+def start_refusal(settings: Settings, *, local: bool) -> str | None:
+    """Why Operator must not start with these settings (one line), or None.
+
+    Outside local mode signatures are checked against PUBLIC_BASE_URL only: without it the
+    client's Host header would choose the URL that is checked.
+    """
+    if local:
+        return None
+    if settings.twilio_auth_token is None:
+        return ("TWILIO_AUTH_TOKEN is not set: refusing to start. Set it, or run with --local "
+                "to try Operator on this machine (loopback only, signatures NOT checked).")
+    if settings.public_base_url is None:
+        return ("PUBLIC_BASE_URL is not set: refusing to start. Set it to the URL Twilio calls "
+                "(e.g. https://ops.example.com); signatures are checked against it.")
+    return None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from monitors.base import Health
 
 OUTCOMES = ("answered", "forged", "unknown_sender", "rate_limited", "duplicate", "error",
-            "opted_out", "busy", "store_unavailable", "deferred")
+            "opted_out", "busy", "store_unavailable", "deferred", "oversized")
 
 
 class ServiceMetrics:

@@ -17,7 +17,8 @@ written, the connection reset or closed mid-response, an unreadable 2xx - nor af
 which would fail the same way again. A missed late answer costs one "status" resent by a
 human; a duplicate costs trust in every message after it.
 
-Opt-out. A number the store marks opted out (STOP) gets nothing. Twilio's error 21610
+Opt-out. A number the store marks opted out (STOP) gets nothing, nor one whose STOP this
+process holds while the store is down (`Degraded`). Twilio's error 21610
 ("Attempt to send to unsubscribed recipient") means the carrier-side opt-out is ahead of
 ours: it is recorded in the store, so later sends are not even attempted.
 """
@@ -39,6 +40,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.config import Settings
+from bot.degraded import Degraded
 from bot.security import mask
 from bot.sms import MAX_BODY, to_gsm
 from dialogs.store import SessionStore, StoreUnavailable
@@ -111,10 +113,11 @@ class Outbound:
                  from_number: str | None = None, messaging_service_sid: str | None = None,
                  api_url: str | None = None, emoji: bool = False, attempts: int = 3,
                  backoff_s: float = 0.5, connect_timeout_s: float = 5.0, read_timeout_s: float = 10.0,
-                 sleep: Sleep = asyncio.sleep) -> None:
+                 sleep: Sleep = asyncio.sleep, degraded: Degraded | None = None) -> None:
         if not (from_number or messaging_service_sid):
             raise ValueError("a sender is needed: TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
         self.store = store
+        self.degraded = degraded  # opt-outs this process holds while the store is down
         self.emoji = emoji
         self.attempts = max(1, attempts)
         self.backoff_s = backoff_s
@@ -129,7 +132,7 @@ class Outbound:
     def from_settings(cls, settings: Settings, store: SessionStore, **options: Any) -> Outbound | None:
         """An Outbound when TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and a sender are set, else None.
 
-        `options` (attempts, backoff_s, timeouts, sleep) go to the constructor.
+        `options` (attempts, backoff_s, timeouts, sleep, degraded) go to the constructor.
         """
         sid, token = settings.twilio_account_sid, settings.twilio_auth_token
         sender = settings.twilio_from_number or settings.twilio_messaging_service_sid
@@ -140,7 +143,7 @@ class Outbound:
             return None
         return cls(sid, token.get_secret_value(), store, from_number=settings.twilio_from_number,
                    messaging_service_sid=settings.twilio_messaging_service_sid,
-                   api_url=str(settings.twilio_api_url) if settings.twilio_api_url else None,
+                   api_url=settings.twilio_api_url.get_secret_value() if settings.twilio_api_url else None,
                    emoji=settings.reply_emoji, **options)
 
     async def __call__(self, to: str, body: str) -> None:
@@ -152,8 +155,12 @@ class Outbound:
         text = self.shape(body)
         if not text:
             return SendResult(False, error="empty body")
+        pending = self.degraded.is_opted_out(to) if self.degraded is not None else None
+        if pending:
+            log.info("not sending to %s: opted out (kept in this process until the store is back)", mask(to))
+            return SendResult(False, error="recipient opted out")
         try:
-            if await self.store.is_opted_out(to):
+            if pending is None and await self.store.is_opted_out(to):
                 log.info("not sending to %s: opted out", mask(to))
                 return SendResult(False, error="recipient opted out")
         except StoreUnavailable:
@@ -199,7 +206,10 @@ class Outbound:
         try:
             await self.store.set_opted_out(to, True)
         except StoreUnavailable:
-            log.error("opt-out of %s not recorded: store unavailable", mask(to))
+            if self.degraded is not None:
+                self.degraded.opt_out(to, True)
+            else:
+                log.error("opt-out of %s not recorded: store unavailable", mask(to))
 
     async def aclose(self) -> None:
         """Close the HTTP session (pooled connections to Twilio)."""

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.degraded import Degraded
 from bot.metrics import ServiceMetrics
 from bot.security import OPT_IN_WORDS, OPT_OUT_WORDS, keyword, mask
 from bot.sms import MAX_BODY, paginate
@@ -31,7 +32,7 @@ Sender = Callable[[str, str], Awaitable[None]]  # (to, body): delivers a late an
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    sender: str  # E.164
+    sender: str  # E.164 (or channel:E.164 for a channel in ALLOWED_CHANNELS)
     body: str
     message_sid: str = ""
 
@@ -49,13 +50,14 @@ class Policy:
 class Pipeline:
     def __init__(self, store: SessionStore, conversation: Conversation, policy: Policy,
                  metrics: ServiceMetrics | None = None, clock: Callable[[], float] = time.time,
-                 send_later: Sender | None = None) -> None:
+                 send_later: Sender | None = None, degraded: Degraded | None = None) -> None:
         self.store = store
         self.conversation = conversation
         self.policy = policy
         self.metrics = metrics or ServiceMetrics()
         self.clock = clock
         self.send_later = send_later
+        self.degraded = degraded or Degraded(store, clock)  # rate, duplicates, opt-outs while the store is down
         self._background: set[asyncio.Future[None]] = set()
 
     async def handle(self, msg: Inbound) -> str:
@@ -69,34 +71,54 @@ class Pipeline:
 
     async def _handle(self, msg: Inbound) -> str:
         word = keyword(msg.body)
-        if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
-            # The carrier confirms these itself; we only record them, so nothing is pushed.
+        carrier_word = word in OPT_OUT_WORDS or word in OPT_IN_WORDS
+        if carrier_word:  # recorded even when over the rate: an opt-out must never be lost
             await self._record_opt_out(msg.sender, word in OPT_OUT_WORDS)
-            self.metrics.outcome("opted_out")
-            return ""
         body = msg.body[:MAX_BODY]
-        if not any(ch.isalnum() or ch == "?" or unicodedata.category(ch) == "So" for ch in body):
-            # Nothing said (emoji are symbols, "So": a 👍 is said, and the conversation answers it).
-            self.metrics.outcome("answered")
-            return "Empty message? Send help for commands."
+        # Nothing said: no letter, digit, "?" or symbol (emoji are "So": a 👍 is said, and answered).
+        blank = not carrier_word and not any(
+            ch.isalnum() or ch == "?" or unicodedata.category(ch) == "So" for ch in body)
+        # Every message counts towards the rate, keywords and blanks too; those need no lock.
         try:
             begin = await self.store.begin(msg.sender, msg.message_sid,
                                            rate_limit=self.policy.rate_limit_per_min,
-                                           lock_wait_s=self.policy.lock_wait_s)
+                                           lock_wait_s=self.policy.lock_wait_s, lock=not (carrier_word or blank))
         except StoreUnavailable:
-            return await self._without_store(msg.sender, body)
-        if begin.duplicate is not None:
-            self.metrics.outcome("duplicate")
-            return begin.duplicate
-        if begin.count > self.policy.rate_limit_per_min:
-            self.metrics.outcome("rate_limited")
-            if begin.count == self.policy.rate_limit_per_min + 1:
-                return f"Slow down: {self.policy.rate_limit_per_min} messages a minute at most. Try again shortly."
-            return ""
+            return await self._without_store(msg, body, carrier_word=carrier_word, blank=blank)
+        early = self._early_reply(begin, carrier_word=carrier_word, blank=blank)
+        if early is not None:
+            if begin.duplicate is None and not begin.limited:
+                await self._save_reply(msg, early)
+            return early
         if begin.lock is None:
             self.metrics.outcome("busy")
             return "Still working on your last message. Try again in a moment."
         return await self._converse(msg, body, begin)
+
+    def _early_reply(self, begin: Begin, *, carrier_word: bool, blank: bool) -> str | None:
+        """The reply when the message goes no further (duplicate, limited, keyword, blank), else None."""
+        if begin.duplicate is not None:
+            self.metrics.outcome("duplicate")
+            return begin.duplicate
+        if begin.limited:
+            self.metrics.outcome("rate_limited")
+            if begin.notice:
+                return f"Slow down: {self.policy.rate_limit_per_min} messages a minute at most. Try again shortly."
+            return ""
+        if carrier_word:  # the carrier confirms these itself; we only record them, so nothing is pushed
+            self.metrics.outcome("opted_out")
+            return ""
+        if blank:
+            self.metrics.outcome("answered")
+            return "Empty message? Send help for commands."
+        return None
+
+    async def _save_reply(self, msg: Inbound, reply: str) -> None:
+        """Keep a lock-free reply under its MessageSid, so Twilio's retry gets it back."""
+        try:
+            await self.store.finish(msg.sender, msg.message_sid, None, None, reply)
+        except StoreUnavailable:
+            self.degraded.remember(msg.sender, msg.message_sid, reply)
 
     async def _converse(self, msg: Inbound, body: str, begin: Begin) -> str:
         if self.send_later is None:  # no REST sender: nothing to hand a slow answer to, so just wait
@@ -116,7 +138,7 @@ class Pipeline:
         if self.send_later is None:
             return
         try:
-            if text and not await self.store.is_opted_out(to):
+            if text and not self.degraded.is_opted_out(to) and not await self.store.is_opted_out(to):
                 await self.send_later(to, text)
         except Exception:
             log.exception("late answer to %s was not sent", mask(to))
@@ -146,6 +168,7 @@ class Pipeline:
             await self.store.finish(msg.sender, msg.message_sid, begin.lock, session, reply)
         except StoreUnavailable:
             log.warning("session of %s not saved: store unavailable", mask(msg.sender))
+            self.degraded.remember(msg.sender, msg.message_sid, reply)
             if begin.lock is not None:
                 self.store.release_later(msg.sender, begin.lock)
 
@@ -162,7 +185,17 @@ class Pipeline:
                                               expired=expired, pager=self._pages)
         return self._count(reply)
 
-    async def _without_store(self, sender: str, body: str) -> str:
+    async def _without_store(self, msg: Inbound, body: str, *, carrier_word: bool, blank: bool) -> str:
+        """Rate and duplicates held in this process; only what needs no session is answered."""
+        begin = self.degraded.begin(msg.sender, msg.message_sid, self.policy.rate_limit_per_min)
+        reply = self._early_reply(begin, carrier_word=carrier_word, blank=blank)
+        if reply is None:
+            reply = await self._stateless(msg.sender, body)
+        if begin.duplicate is None:
+            self.degraded.remember(msg.sender, msg.message_sid, reply)
+        return reply
+
+    async def _stateless(self, sender: str, body: str) -> str:
         now = datetime.fromtimestamp(self.clock(), UTC)
         reply = await self.conversation.reply_stateless(body, sender=sender, now=now, pager=self._pages)
         if reply is None:
@@ -175,11 +208,14 @@ class Pipeline:
         try:
             await self.store.set_opted_out(sender, opted_out)
         except StoreUnavailable:
-            log.error("opt-%s of %s not recorded: store unavailable", "out" if opted_out else "in", mask(sender))
+            self.degraded.opt_out(sender, opted_out)  # kept here and written when the store is back
+        else:
+            self.degraded.written(sender)
 
     async def aclose(self) -> None:
         """Let late answers finish (bounded), so a shutdown does not drop them."""
         if self._background:
             await asyncio.wait(self._background, timeout=15)
+        await self.degraded.aclose()
 
 

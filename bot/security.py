@@ -1,13 +1,22 @@
-"""Who may talk to Operator: Twilio's signature, the allow-list, carrier opt-out words.
+"""Who may talk to Operator: Twilio's signature, the sender's identity, carrier opt-out words.
 
 Signatures are checked with twilio's own `RequestValidator` over the public URL
 Twilio called (PUBLIC_BASE_URL + the raw path and query), never the URL the app
 sees behind a TLS-terminating proxy.
+
+Identity is strict: `From` must be E.164 exactly as Twilio sends it for SMS (`+` and
+8-15 ASCII digits), or `<channel>:<E.164>` for a channel enabled in ALLOWED_CHANNELS
+(that sender is then its own identity: its own session, rate and opt-out). Names,
+national numbers, other digits, invisible characters and unknown prefixes are refused.
+AUTHORIZED_NUMBERS may be written in any format; it is normalised once, at start-up.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -33,17 +42,37 @@ def normalize_number(raw: str, region: str = "US") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+E164 = re.compile(r"\+[1-9][0-9]{7,14}", re.ASCII)  # as Twilio sends SMS senders; fullmatch only
+MASK_MAX = 24  # a hostile From can be 64 KiB: logs show a bounded prefix
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every non-printable character (CR, LF, ESC, NUL, bidi marks, ...) escaped,
+    so nothing user-controlled can split a log line or drive a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def mask(number: str) -> str:
-    """A number as logs show it: country code and last two digits only."""
-    if len(number) <= 6:
+    """A number as logs show it: country code and last two digits only, control characters escaped."""
+    safe = escape_controls(number[:MASK_MAX])
+    if len(safe) <= 6:
         return "***"
-    return number[:3] + "*" * (len(number) - 5) + number[-2:]
+    return safe[:3] + "*" * (len(safe) - 5) + safe[-2:] + ("..." if len(number) > MASK_MAX else "")
+
+
+def bearer_ok(authorization: str | None, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time."""
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 class AllowList:
-    def __init__(self, numbers: Iterable[str], region: str = "US", *, accept_all: bool = False) -> None:
-        self.region = region
+    def __init__(self, numbers: Iterable[str], region: str = "US", *, accept_all: bool = False,
+                 channels: Iterable[str] = ()) -> None:
         self.accept_all = accept_all  # local mode with no list: the loopback user is the operator
+        self.channels = frozenset(channels)
         allowed: set[str] = set()
         for raw in numbers:
             e164 = normalize_number(raw, region)
@@ -51,16 +80,42 @@ class AllowList:
                 raise ValueError(f"AUTHORIZED_NUMBERS: {mask(raw)} is not a valid phone number")
             allowed.add(e164)
         self.numbers = frozenset(allowed)
-        self._seen: dict[str, str | None] = {}  # raw From -> E.164, so phonenumbers runs once per sender
 
     def check(self, raw: str) -> str | None:
-        """The sender's E.164 number when allowed, else None."""
-        if raw not in self._seen:
-            if len(self._seen) > 10_000:
-                self._seen.clear()
-            self._seen[raw] = normalize_number(raw, self.region)
-        e164 = self._seen[raw]
-        return e164 if e164 in self.numbers or (self.accept_all and e164) else None
+        """The sender's identity (E.164, or `channel:E.164`) when well-formed and allowed, else None."""
+        number = raw
+        if not E164.fullmatch(raw):
+            channel, _, number = raw.partition(":")
+            if channel not in self.channels or not E164.fullmatch(number):
+                return None
+        return raw if self.accept_all or number in self.numbers else None
+
+
+class RefusalLog:
+    """Refused senders, logged as one line per interval with a count: a flood of strangers
+    (80k messages) writes a line a minute, not a line a message. The first is logged at once."""
+
+    def __init__(self, logger: logging.Logger, interval_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self.clock = clock
+        self.count = 0
+        self.latest = ""
+        self._next_at = float("-inf")
+
+    def refused(self, sender: str) -> None:
+        self.count += 1
+        self.latest = sender
+        if self.clock() >= self._next_at:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.count:
+            self.logger.info("refused %d message(s) from unknown or malformed senders (latest %s); "
+                             "next report in %gs at the earliest", self.count, mask(self.latest), self.interval_s)
+        self.count = 0
+        self._next_at = self.clock() + self.interval_s
 
 
 class SignatureCheck:

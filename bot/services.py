@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.degraded import Degraded
 from bot.metrics import ServiceMetrics
 from bot.oncall import OncallLoop
 from bot.outbound import Outbound
@@ -34,9 +35,10 @@ def policy_from(settings: Settings) -> Policy:
 def build_store(settings: Settings, clock: Callable[[], float] = time.time) -> SessionStore:
     if settings.redis_url is None:
         log.warning("REDIS_URL is unset: sessions live in this process only (one replica, lost on restart)")
-        return MemorySessionStore(settings.session_ttl_s, clock)
+        return MemorySessionStore(settings.session_ttl_s, clock, lock_lease_s=settings.lock_lease_s)
     return RedisSessionStore.from_url(settings.redis_url.get_secret_value(), settings.session_ttl_s,
-                                      settings.redis_key_prefix, clock, cluster=settings.redis_cluster)
+                                      settings.redis_key_prefix, clock, cluster=settings.redis_cluster,
+                                      lock_lease_s=settings.lock_lease_s)
 
 
 @dataclass
@@ -56,13 +58,15 @@ class Services:
         """Open everything; `sms_out=False` (the console) never texts anyone by REST."""
         metrics = ServiceMetrics()
         store = store or build_store(settings, clock)
-        outbound = Outbound.from_settings(settings, store) if send_later is None and sms_out else None
+        degraded = Degraded(store, clock)  # one per process: the pipeline and every sender consult it
+        outbound = Outbound.from_settings(settings, store, degraded=degraded) \
+            if send_later is None and sms_out else None
         send_later = send_later or outbound
         monitors = monitors or build_monitors(settings)
         monitors.observers.append(metrics.observe_health)
         oncall = OncallLoop.from_settings(settings, store, clock) if sms_out else None
         conversation = Conversation(monitors, desk=oncall.desk if oncall is not None else None)
-        pipeline = Pipeline(store, conversation, policy_from(settings), metrics, clock, send_later)
+        pipeline = Pipeline(store, conversation, policy_from(settings), metrics, clock, send_later, degraded)
         return cls(settings, store, monitors, metrics, pipeline, outbound, oncall)
 
     async def aclose(self) -> None:

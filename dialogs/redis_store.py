@@ -1,9 +1,13 @@
 """The Redis session store: shared by every replica, two round trips per message.
 
-Keys, under the configured prefix and a ``{<sender>}`` hash tag: ``s`` session JSON,
-``r:<MessageSid>`` stored reply, ``l`` lock token, ``rl:<minute>`` rate counter, ``o``
-opt-out flag. Every script touches the keys of one sender only, all in one hash slot,
-so the same scripts run on a single Redis and on Redis Cluster (REDIS_CLUSTER=1).
+Keys come from `KeyBuilder` (dialogs/store.py), under the configured prefix and a
+``{<sender>}`` hash tag: ``s`` session JSON, ``r:<MessageSid>`` stored reply, ``l`` lock
+token (a lease of LOCK_LEASE_S, renewed while held), ``rt`` GCRA arrival time, ``rn`` until when the
+"slow down" notice was given, ``o`` opt-out flag. Every script touches the keys of one sender only,
+all in one hash slot, so the same scripts run on a single Redis and on Redis Cluster.
+
+Scripts answer with flat name/value pairs (``{'lock', 1, 'session', json}``), decoded
+into a dict by name (`_named`), never by position.
 """
 
 from __future__ import annotations
@@ -19,32 +23,54 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from dialogs.session import Session
-from dialogs.store import LOCK_TTL_S, REPLY_TTL_S, Begin, SessionStore, StoreUnavailable
+from dialogs.store import LOCK_LEASE_S, REPLY_TTL_S, Begin, KeyBuilder, Rate, SessionStore, StoreUnavailable
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 2.0  # a Redis call slower than this is a Redis in trouble: answer without it
 
-# KEYS: reply, rate, lock, session   ARGV: token, lock_ms, rate_limit
+# KEYS: reply, rate, notice, lock, session   ARGV: token ('' takes no lock), lease_ms, now_ms, interval_ms, burst_ms
+# GCRA exactly as Rate.admit: the memory store runs the same arithmetic in Python.
 _BEGIN = """
 local r = redis.call('GET', KEYS[1])
-if r then return {1, r} end
-local n = redis.call('INCR', KEYS[2])
-if n == 1 then redis.call('EXPIRE', KEYS[2], 120) end
-if n > tonumber(ARGV[3]) then return {0, n} end
-if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {0, n, 1, redis.call('GET', KEYS[4])}
+if r then return {'duplicate', r} end
+local now = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[2]) or now)
+if tat < now then tat = now end
+local new_tat = tat + tonumber(ARGV[4])
+if new_tat - now > tonumber(ARGV[5]) then
+  local wait = new_tat - now - tonumber(ARGV[5])
+  if tonumber(redis.call('GET', KEYS[3]) or 0) <= now then  -- the notice is due again once admitted again
+    redis.call('SET', KEYS[3], string.format('%d', now + wait), 'PX', wait)
+    return {'limited', 1, 'notice', 1}
+  end
+  return {'limited', 1}
 end
-return {0, n}
+redis.call('SET', KEYS[2], string.format('%d', new_tat), 'PX', new_tat - now)
+if ARGV[1] ~= '' and redis.call('SET', KEYS[4], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local session = redis.call('GET', KEYS[5])
+  if session then return {'lock', 1, 'session', session} end
+  return {'lock', 1}
+end
+return {}
 """
 
-# KEYS: lock, session, reply   ARGV: token, lock_ms   (a reply stored meanwhile wins: {2, reply})
+# KEYS: lock, session, reply   ARGV: token, lease_ms   (a reply stored meanwhile wins: a replay arriving
+# mid-answer gets its first delivery's reply and never runs twice)
 _RELOCK = """
 local r = redis.call('GET', KEYS[3])
-if r then return {2, r} end
+if r then return {'duplicate', r} end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('GET', KEYS[2])}
+  local session = redis.call('GET', KEYS[2])
+  if session then return {'lock', 1, 'session', session} end
+  return {'lock', 1}
 end
-return {0}
+return {}
+"""
+
+# KEYS: lock   ARGV: token, lease_ms
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return {'renewed', redis.call('PEXPIRE', KEYS[1], ARGV[2])} end
+return {}
 """
 
 # KEYS: lock   ARGV: token
@@ -65,6 +91,11 @@ return 1
 """
 
 
+def _named(reply: list[Any]) -> dict[str, Any]:
+    """A script's flat ``name, value, ...`` reply as a dict by name."""
+    return {name.decode(): value for name, value in zip(reply[::2], reply[1::2], strict=True)}
+
+
 class _Script:
     """A Lua script called by EVALSHA directly: redis-py's Script wrapper costs more per call."""
 
@@ -75,18 +106,20 @@ class _Script:
 
 class RedisSessionStore(SessionStore):
     def __init__(self, client: redis.Redis | RedisCluster, session_ttl_s: int, prefix: str = "operator:",
-                 clock: Callable[[], float] = time.time) -> None:
-        super().__init__(session_ttl_s, clock)
+                 clock: Callable[[], float] = time.time, *, lock_lease_s: float = LOCK_LEASE_S) -> None:
+        super().__init__(session_ttl_s, clock, lock_lease_s=lock_lease_s, keys=KeyBuilder(prefix))
         self.client = client
         self.prefix = prefix
         self._begin_script = _Script(_BEGIN)
         self._relock_script = _Script(_RELOCK)
+        self._renew_script = _Script(_RENEW)
         self._finish_script = _Script(_FINISH)
         self._release_script = _Script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, session_ttl_s: int, prefix: str = "operator:",
-                 clock: Callable[[], float] = time.time, *, cluster: bool = False) -> RedisSessionStore:
+                 clock: Callable[[], float] = time.time, *, cluster: bool = False,
+                 lock_lease_s: float = LOCK_LEASE_S) -> RedisSessionStore:
         """A pooled client; `cluster` for a Redis Cluster URL (any one node; the rest are discovered).
 
         No socket_timeout: redis-py implements it with a task per command sent. Each store
@@ -99,10 +132,7 @@ class RedisSessionStore(SessionStore):
         else:
             client = redis.Redis.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S, health_check_interval=30,
                                           max_connections=200)
-        return cls(client, session_ttl_s, prefix, clock)
-
-    def _key(self, sender: str, name: str) -> str:
-        return f"{self.prefix}{{{sender}}}:{name}"
+        return cls(client, session_ttl_s, prefix, clock, lock_lease_s=lock_lease_s)
 
     async def _call(self, aw: Awaitable[T]) -> T:
         """One Redis call under the store's timeout; every failure becomes StoreUnavailable."""
@@ -121,52 +151,59 @@ class RedisSessionStore(SessionStore):
 
         return await self._call(run())
 
-    async def _begin(self, sender: str, sid: str, token: str, window: int, rate_limit: int) -> Begin:
-        key = self._key
-        res = await self._run(
+    async def _begin(self, sender: str, sid: str, token: str, now_ms: int, rate: Rate) -> Begin:
+        keys = self.keys
+        got = _named(await self._run(
             self._begin_script,
-            [key(sender, "r:" + sid), key(sender, f"rl:{window}"), key(sender, "l"), key(sender, "s")],
-            [token, int(LOCK_TTL_S * 1000), rate_limit],
-        )
-        if res[0] == 1:
-            return Begin(duplicate=res[1].decode())
-        if len(res) > 2:
-            raw = res[3] if len(res) > 3 else None
-            return Begin(count=int(res[1]), lock=token, session=Session.loads(raw))
-        return Begin(count=int(res[1]))
+            [keys.reply(sender, sid), keys.rate(sender), keys.notice(sender), keys.lock(sender),
+             keys.session(sender)],
+            [token, self.lease_ms, now_ms, rate.interval_ms, rate.burst_ms],
+        ))
+        if "duplicate" in got:
+            return Begin(duplicate=got["duplicate"].decode())
+        if "limited" in got:
+            return Begin(limited=True, notice="notice" in got)
+        if "lock" in got:
+            return Begin(lock=token, session=Session.loads(got.get("session")))
+        return Begin()
 
     async def _relock(self, sender: str, sid: str, token: str) -> Begin | None:
-        res = await self._run(self._relock_script,
-                              [self._key(sender, "l"), self._key(sender, "s"), self._key(sender, "r:" + sid)],
-                              [token, int(LOCK_TTL_S * 1000)])
-        if res[0] == 2:
-            return Begin(duplicate=res[1].decode())
-        if res[0] != 1:
+        keys = self.keys
+        got = _named(await self._run(self._relock_script,
+                                     [keys.lock(sender), keys.session(sender), keys.reply(sender, sid)],
+                                     [token, self.lease_ms]))
+        if "duplicate" in got:
+            return Begin(duplicate=got["duplicate"].decode())
+        if "lock" not in got:
             return None
-        return Begin(lock=token, session=Session.loads(res[1] if len(res) > 1 else None))
+        return Begin(lock=token, session=Session.loads(got.get("session")))
+
+    async def _renew(self, sender: str, token: str) -> bool:
+        got = _named(await self._run(self._renew_script, [self.keys.lock(sender)], [token, self.lease_ms]))
+        return bool(got.get("renewed"))
 
     async def _release(self, sender: str, token: str) -> None:
-        await self._run(self._release_script, [self._key(sender, "l")], [token])
+        await self._run(self._release_script, [self.keys.lock(sender)], [token])
 
-    async def finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
-                     reply: str) -> None:
-        key = self._key
+    async def _finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
+                      reply: str) -> None:
+        keys = self.keys
         await self._run(
             self._finish_script,
-            [key(sender, "s"), key(sender, "r:" + message_sid), key(sender, "l")],
+            [keys.session(sender), keys.reply(sender, message_sid), keys.lock(sender)],
             [lock or "", "" if session is None else session.dumps(), self.key_ttl_s, reply,
              REPLY_TTL_S if message_sid else 0],
         )
 
     async def load(self, sender: str) -> Session | None:
-        return Session.loads(await self._call(self.client.get(self._key(sender, "s"))))
+        return Session.loads(await self._call(self.client.get(self.keys.session(sender))))
 
     async def set_opted_out(self, sender: str, opted_out: bool) -> None:
-        key = self._key(sender, "o")
+        key = self.keys.opt_out(sender)
         await self._call(self.client.set(key, "1") if opted_out else self.client.delete(key))
 
     async def is_opted_out(self, sender: str) -> bool:
-        return bool(await self._call(self.client.exists(self._key(sender, "o"))))
+        return bool(await self._call(self.client.exists(self.keys.opt_out(sender))))
 
     async def ping(self) -> None:
         await self._call(self.client.ping())

@@ -30,7 +30,7 @@ class AlertmanagerMonitor(HttpMonitor, AlertSource):
         if settings.alertmanager_url is None:
             return None
         timeout = settings.monitor_timeout_s
-        return cls(str(settings.alertmanager_url), httpx.AsyncClient(timeout=timeout), timeout)
+        return cls(settings.alertmanager_url.get_secret_value(), httpx.AsyncClient(timeout=timeout), timeout)
 
     async def probe(self) -> str:
         """The status endpoint answers (and says its version: 'v0.25.0')."""

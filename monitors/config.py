@@ -8,9 +8,37 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, BeforeValidator, Field, Secret, SecretStr, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def redact_url(url: str) -> str:
+    """A URL as it may be shown: user, password and query replaced by ``***``; scheme, host, path kept."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
+
+
+class SecretUrl(Secret[str]):
+    """A backend URL that may carry credentials: `str()` and `repr()` show it redacted;
+    `get_secret_value()` is the only way to the real URL (for the client that calls it)."""
+
+    def _display(self) -> str:
+        return redact_url(self.get_secret_value())
+
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _http_url(value: object) -> object:
+    return value if isinstance(value, Secret) else str(_HTTP_URL.validate_python(value))
+
+
+HttpSecretUrl = Annotated[SecretUrl, BeforeValidator(_http_url)]  # validated as http(s), held as a secret
 
 
 def _split_csv(value: object) -> object:
@@ -27,8 +55,8 @@ class MonitorSettings(BaseSettings):
     monitor_timeout_s: float = Field(default=3.0, gt=0, le=14)
 
     # Metrics and alerts
-    prometheus_url: AnyHttpUrl | None = None
-    alertmanager_url: AnyHttpUrl | None = None
+    prometheus_url: HttpSecretUrl | None = None
+    alertmanager_url: HttpSecretUrl | None = None
     # Extra metric aliases: a JSON file, or inline JSON ({"name": {"query": ..., "unit": ...}}).
     metric_aliases_file: str | None = None
     metric_aliases: str | None = None
@@ -36,14 +64,14 @@ class MonitorSettings(BaseSettings):
     datadog_api_key: SecretStr | None = None
     datadog_app_key: SecretStr | None = None
     datadog_site: str = "datadoghq.com"
-    datadog_api_url: AnyHttpUrl | None = None  # overrides https://api.<site>
+    datadog_api_url: HttpSecretUrl | None = None  # overrides https://api.<site>
 
     # Logs
-    loki_url: AnyHttpUrl | None = None
+    loki_url: HttpSecretUrl | None = None
     loki_service_label: str = "service"
     loki_error_filter: str = '|~ "(?i)(error|fatal|panic|exception)"'
     loki_tenant: str | None = None  # X-Scope-OrgID, only when Loki runs multi-tenant
-    elasticsearch_url: AnyHttpUrl | None = None
+    elasticsearch_url: HttpSecretUrl | None = None
     elasticsearch_index: str = "logs-*"
     elasticsearch_api_key: SecretStr | None = None
     elasticsearch_service_field: str = "service.name"
@@ -58,9 +86,9 @@ class MonitorSettings(BaseSettings):
     pgbouncer_url: SecretStr | None = None
 
     # API gateway
-    kong_admin_url: AnyHttpUrl | None = None
+    kong_admin_url: HttpSecretUrl | None = None
     kong_admin_token: SecretStr | None = None
-    haproxy_stats_url: AnyHttpUrl | None = None
+    haproxy_stats_url: HttpSecretUrl | None = None
 
     # Embedded monitors (no backend needed): this host, URL checks, log files.
     host_monitor: Literal["auto", "on", "off"] = "auto"  # auto: on when no Prometheus and no Datadog

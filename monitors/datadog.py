@@ -115,7 +115,8 @@ class DatadogMonitor(HttpMonitor, MetricSource, AlertSource):
     def from_settings(cls, settings: MonitorSettings) -> Self | None:
         if settings.datadog_api_key is None:
             return None
-        base = str(settings.datadog_api_url or f"https://api.{settings.datadog_site.strip().strip('.')}")
+        base = settings.datadog_api_url.get_secret_value() if settings.datadog_api_url else \
+            f"https://api.{settings.datadog_site.strip().strip('.')}"
         headers = {"DD-API-KEY": settings.datadog_api_key.get_secret_value(), "Accept": "application/json"}
         if settings.datadog_app_key is not None:
             headers["DD-APPLICATION-KEY"] = settings.datadog_app_key.get_secret_value()

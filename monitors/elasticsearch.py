@@ -78,7 +78,7 @@ class ElasticsearchMonitor(HttpMonitor, LogSource):
         if settings.elasticsearch_api_key is not None:
             headers["Authorization"] = "ApiKey " + settings.elasticsearch_api_key.get_secret_value()
         client = httpx.AsyncClient(timeout=settings.monitor_timeout_s, headers=headers)
-        return cls(str(settings.elasticsearch_url), client, settings.monitor_timeout_s,
+        return cls(settings.elasticsearch_url.get_secret_value(), client, settings.monitor_timeout_s,
                    services=settings.log_services, index=settings.elasticsearch_index,
                    service_field=settings.elasticsearch_service_field,
                    level_field=settings.elasticsearch_level_field,

@@ -76,7 +76,7 @@ class HAProxyMonitor(HttpMonitor, ReportSource):
         if settings.haproxy_stats_url is None:
             return None
         client = httpx.AsyncClient(timeout=settings.monitor_timeout_s)
-        return cls(str(settings.haproxy_stats_url), client, settings.monitor_timeout_s)
+        return cls(settings.haproxy_stats_url.get_secret_value(), client, settings.monitor_timeout_s)
 
     async def _fetch(self) -> list[Backend]:
         response = await self.client.get(self.stats_url)

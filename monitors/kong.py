@@ -52,7 +52,7 @@ class KongMonitor(HttpMonitor, ReportSource):
         if settings.kong_admin_token is not None:
             headers["Kong-Admin-Token"] = settings.kong_admin_token.get_secret_value()
         client = httpx.AsyncClient(timeout=settings.monitor_timeout_s, headers=headers)
-        return cls(str(settings.kong_admin_url), client, settings.monitor_timeout_s)
+        return cls(settings.kong_admin_url.get_secret_value(), client, settings.monitor_timeout_s)
 
     async def _get(self, path: str, **params: str) -> dict[str, Any]:
         body = await self.get_json(path, params=params)

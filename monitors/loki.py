@@ -63,7 +63,7 @@ class LokiMonitor(HttpMonitor, LogSource):
             return None
         headers = {"X-Scope-OrgID": settings.loki_tenant} if settings.loki_tenant else {}
         client = httpx.AsyncClient(timeout=settings.monitor_timeout_s, headers=headers)
-        return cls(str(settings.loki_url), client, settings.monitor_timeout_s,
+        return cls(settings.loki_url.get_secret_value(), client, settings.monitor_timeout_s,
                    services=settings.log_services, label=settings.loki_service_label,
                    error_filter=settings.loki_error_filter)
 

@@ -123,7 +123,7 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource):
         if settings.prometheus_url is None:
             return None
         timeout = settings.monitor_timeout_s
-        return cls(str(settings.prometheus_url), httpx.AsyncClient(timeout=timeout), timeout)
+        return cls(settings.prometheus_url.get_secret_value(), httpx.AsyncClient(timeout=timeout), timeout)
 
     async def probe(self) -> str:
         """Ready, and which version: 'v2.42.0' (the Debian '+ds' build suffix dropped)."""

@@ -113,6 +113,41 @@ class TestServe:
         assert out.returncode == 2
         assert "TWILIO_AUTH_TOKEN" in out.stderr
 
+    def test_refuses_without_public_base_url(self, tmp_path: Path) -> None:
+        """Signed but no PUBLIC_BASE_URL: one line, exit 2, nothing listening."""
+        port = free_port()
+        out = subprocess.run([OPERATOR, "serve", "--port", str(port)], capture_output=True, text=True,
+                             timeout=60, env=run_env(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=""), cwd=tmp_path,
+                             check=False)
+        assert out.returncode == 2
+        assert out.stderr.startswith("PUBLIC_BASE_URL is not set")
+        assert len(out.stderr.strip().splitlines()) == 1
+        assert TOKEN not in out.stderr + out.stdout
+
+    @pytest.mark.integration
+    def test_local_mode_travels_as_an_argument_and_keeps_the_allow_list(self, tmp_path: Path) -> None:
+        """`serve --local` (no token, no PUBLIC_BASE_URL) answers unsigned loopback requests from the
+        allow-listed number only; the worker learns of local mode from its factory call, not the env."""
+        port = free_port()
+        log = tmp_path / "serve.log"
+        env = run_env(AUTHORIZED_NUMBERS=NUMBERS[1], PUBLIC_BASE_URL="")
+        env.pop("OPERATOR_LOCAL", None)
+        with log.open("wb") as out:
+            proc = subprocess.Popen([OPERATOR, "serve", "--local", "--port", str(port)], stdout=out,
+                                    stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc,
+                       "operator serve --local", log)
+            listed = httpx.post(base + "/sms", data={"From": NUMBERS[1], "Body": "help"})
+            stranger = httpx.post(base + "/sms", data={"From": NUMBERS[0], "Body": "help"})
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
+        assert "status" in reply_text(listed.text)
+        assert reply_text(stranger.text) == ""
+        assert "LOCAL MODE" in log.read_text()
+
     @pytest.mark.integration
     def test_serves_signed_sms_and_health_then_stops_cleanly(self, tmp_path: Path) -> None:
         """`operator serve` answers /health and a signed /sms, and exits 0 on SIGTERM."""

@@ -52,6 +52,39 @@ def test_malformed_value_is_named(field: str, value: str) -> None:
     assert "\n" not in line
 
 
+URL_SETTINGS = ["prometheus_url", "alertmanager_url", "datadog_api_url", "loki_url", "elasticsearch_url",
+                "kong_admin_url", "haproxy_stats_url", "twilio_api_url"]
+
+
+@pytest.mark.parametrize("field", URL_SETTINGS)
+def test_urls_are_secrets_shown_redacted(field: str) -> None:
+    """A URL setting with credentials prints as scheme://***@host/path; only get_secret_value has them."""
+    settings = make_settings(**{field: "https://ops:url-secret@backend.internal:8443/base?token=q-secret"})
+    value = getattr(settings, field)
+    shown = f"{value} {value!r} {settings!r} {settings.model_dump()}"
+    assert "url-secret" not in shown and "q-secret" not in shown and "ops:" not in shown
+    assert "https://***@backend.internal:8443/base?***" in str(value)
+    assert value.get_secret_value() == "https://ops:url-secret@backend.internal:8443/base?token=q-secret"
+
+
+def test_a_url_without_credentials_is_shown_as_is() -> None:
+    assert str(make_settings(prometheus_url="http://prom:9090").prometheus_url) == "http://prom:9090/"
+
+
+@pytest.mark.parametrize("value", ["ftp://u:url-secret@x", "http://u:url-secret@", "url-secret"])
+def test_a_malformed_url_is_named_without_its_value(value: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        make_settings(prometheus_url=value)
+    line = describe_validation_error(info.value)
+    assert line.startswith("invalid setting PROMETHEUS_URL")
+    assert "url-secret" not in line
+
+
+def test_metrics_token_is_a_secret() -> None:
+    settings = make_settings(metrics_token="mt-secret")
+    assert "mt-secret" not in repr(settings)
+
+
 @pytest.mark.parametrize(("values", "message"), [
     ({"metric_aliases": "{not json"}, r"^METRIC_ALIASES: not valid JSON"),
     ({"metric_aliases": '{"cpu": {"unit": "%"}}'}, r"^METRIC_ALIASES: alias 'cpu' needs a \"query\" string"),

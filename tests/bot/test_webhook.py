@@ -32,9 +32,9 @@ async def post_raw(app: Quart, path: str, form: MultiDict[str, str], signature: 
 
 async def assert_untouched(store: SessionStore, phone: Phone) -> None:
     assert await store.load(E164) is None
-    again = await store.begin(E164, phone.last_sid, rate_limit=100, lock_wait_s=0.1)
+    again = await store.begin(E164, phone.last_sid, rate_limit=1, lock_wait_s=0.1)
     assert again.duplicate is None, "a refused request must not store a reply"
-    assert again.count == 1, "a refused request must not count towards the rate limit"
+    assert not again.limited, "a refused request must not count towards the rate limit"
 
 
 class TestSignature:
@@ -89,9 +89,9 @@ class TestSignature:
             assert seen.status_code == 403
 
 
-    async def test_without_public_url_the_seen_url_is_signed(self, store: SessionStore) -> None:
-        """No PUBLIC_BASE_URL (no proxy in front): the URL the app sees is what Twilio signed."""
-        app = create_app(make_settings(public_base_url=None), store=store)
+    async def test_local_mode_without_public_url_signs_the_seen_url(self, store: SessionStore) -> None:
+        """--local with a token and no PUBLIC_BASE_URL: the URL the app sees is what is checked."""
+        app = create_app(make_settings(public_base_url=None), store=store, local=True)
         async with app.test_app():
             phone = Phone(app.test_client(), base_url="http://localhost")
             assert (await phone.send("help")).status_code == 200
@@ -137,6 +137,12 @@ class TestSenders:
         with pytest.raises(RuntimeError, match="TWILIO_AUTH_TOKEN"):
             create_app(make_settings(twilio_auth_token=None))
         assert create_app(make_settings(twilio_auth_token=None), local=True) is not None
+
+    def test_refuses_to_run_without_public_url_unless_local(self) -> None:
+        """Without PUBLIC_BASE_URL the client's Host header would pick the signed URL: no start."""
+        with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL is not set"):
+            create_app(make_settings(public_base_url=None))
+        assert create_app(make_settings(public_base_url=None), local=True) is not None
 
 
 class TestKeywords:

@@ -38,5 +38,5 @@ async def test_senders_spread_over_the_cluster_and_conversations_work(store: Red
             phone = Phone(app.test_client(), number)
             await phone.expect("metrics", r"^Which metric\?")
             await phone.expect("reset", r"^OK, cleared\.$")
-    slots = {store.client.keyslot(store._key(n, "s")) for n in NUMBERS}  # type: ignore[union-attr]
+    slots = {store.client.keyslot(store.keys.session(n)) for n in NUMBERS}  # type: ignore[union-attr]
     assert len(slots) > 1

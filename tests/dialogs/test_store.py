@@ -9,19 +9,43 @@ import pytest
 from dialogs.query import Query
 from dialogs.redis_store import RedisSessionStore
 from dialogs.session import Session
-from dialogs.store import MemorySessionStore, SessionStore, StoreUnavailable
+from dialogs.store import KeyBuilder, MemorySessionStore, SessionStore, StoreUnavailable
 
 SENDER = "+14155550100"
+OTHER = "+14155550101"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def clocked(request: pytest.FixtureRequest, clock: Clock) -> SessionStore:
+    """Each store on a settable wall clock (the rate is judged by it)."""
+    if request.param == "memory":
+        return MemorySessionStore(1800, clock)
+    store: RedisSessionStore = request.getfixturevalue("redis_store")
+    store.clock = clock
+    return store
 
 
 class TestStoreContract:
     async def test_first_message_gets_lock_and_no_session(self, store: SessionStore) -> None:
-        """A new sender has no session, gets the lock and a count of one."""
+        """A new sender has no session, gets the lock and is not limited."""
         begin = await store.begin(SENDER, "SM1", rate_limit=5, lock_wait_s=0.1)
         assert begin.duplicate is None
         assert begin.lock is not None
         assert begin.session is None
-        assert begin.count == 1
+        assert not begin.limited
 
     async def test_session_round_trip(self, store: SessionStore) -> None:
         """What finish saves, the next begin loads."""
@@ -53,6 +77,42 @@ class TestStoreContract:
         assert got.lock is not None
         assert got.session is not None and got.session.state == "x"
 
+    async def test_a_sid_is_a_duplicate_only_for_its_own_sender(self, store: SessionStore) -> None:
+        """Sender B sending A's MessageSid gets nothing of A's: replies are keyed by sender and SID."""
+        begin = await store.begin(SENDER, "SMshared", rate_limit=5, lock_wait_s=0.1)
+        await store.finish(SENDER, "SMshared", begin.lock, Session(), "A's status")
+        other = await store.begin(OTHER, "SMshared", rate_limit=5, lock_wait_s=0.1)
+        assert other.duplicate is None
+        assert other.lock is not None
+
+    async def test_without_lock_a_message_is_counted_and_its_reply_kept(self, store: SessionStore) -> None:
+        """`lock=False` (keywords, blanks): counted, no lock taken, the reply kept for a retry."""
+        held = await store.begin(SENDER, "SMheld", rate_limit=2, lock_wait_s=0.1)
+        free = await store.begin(SENDER, "SMkw", rate_limit=2, lock_wait_s=5, lock=False)
+        assert free.lock is None and not free.limited  # returned at once, though the lock is held
+        await store.finish(SENDER, "SMkw", None, None, "")
+        assert (await store.begin(SENDER, "SMkw", rate_limit=2, lock_wait_s=0.1)).duplicate == ""
+        assert (await store.begin(SENDER, "SM3", rate_limit=2, lock_wait_s=0.1, lock=False)).limited
+        await store.finish(SENDER, "SMheld", held.lock, Session(), "r")
+
+    async def test_a_lock_nobody_renews_is_free_after_its_lease(self, store: SessionStore) -> None:
+        """A holder that died (stopped renewing) frees its sender within the lease."""
+        store.lock_lease_s = 1.0
+        held = await store.begin(SENDER, "SMdead", rate_limit=5, lock_wait_s=0.1)
+        assert held.lock is not None
+        store._let_go(SENDER, held.lock)  # what a SIGKILL does to the renewal task
+        again = await store.begin(SENDER, "SMdead", rate_limit=5, lock_wait_s=3 * store.lock_lease_s)
+        assert again.lock is not None and again.lock != held.lock
+
+    async def test_a_renewed_lock_outlives_its_lease(self, store: SessionStore) -> None:
+        """While its holder works, the lock is renewed: another message waiting 2.5 leases stays out."""
+        store.lock_lease_s = 2.0
+        held = await store.begin(SENDER, "SMslow", rate_limit=5, lock_wait_s=0.1)
+        blocked = await store.begin(SENDER, "SMnext", rate_limit=5, lock_wait_s=2.5 * store.lock_lease_s)
+        assert held.lock is not None and blocked.lock is None
+        await store.finish(SENDER, "SMslow", held.lock, Session(), "r")
+        assert (await store.begin(SENDER, "SMnext2", rate_limit=5, lock_wait_s=0.1)).lock is not None
+
     async def test_replay_arriving_mid_answer_gets_the_stored_reply(self, store: SessionStore) -> None:
         """A MessageSid delivered again while its first delivery holds the lock waits, then gets
         that delivery's reply: it never takes the lock and runs a second time."""
@@ -75,16 +135,18 @@ class TestStoreContract:
         await store.finish(SENDER, "SMa", a.lock, Session(state="mine"), "a")
         assert await store.load("+14155550101") is None
 
-    async def test_rate_limit_counts_per_sender(self, store: SessionStore) -> None:
-        """The count grows per message; over the limit no lock is taken."""
+    async def test_rate_limit_per_sender(self, store: SessionStore) -> None:
+        """`rate_limit` messages at once; the next is limited, with a notice once; no lock taken."""
         for i in range(3):
             begin = await store.begin(SENDER, f"SMr{i}", rate_limit=3, lock_wait_s=0.1)
+            assert not begin.limited
             await store.finish(SENDER, f"SMr{i}", begin.lock, Session(), "ok")
         over = await store.begin(SENDER, "SMr3", rate_limit=3, lock_wait_s=0.1)
-        assert over.count == 4
-        assert over.lock is None
-        other = await store.begin("+14155550101", "SMo", rate_limit=3, lock_wait_s=0.1)
-        assert other.count == 1
+        assert over.limited and over.notice and over.lock is None
+        again = await store.begin(SENDER, "SMr4", rate_limit=3, lock_wait_s=0.1)
+        assert again.limited and not again.notice
+        other = await store.begin(OTHER, "SMo", rate_limit=3, lock_wait_s=0.1)
+        assert not other.limited and other.lock is not None
 
     async def test_finish_with_stale_lock_does_not_overwrite(self, store: SessionStore) -> None:
         """A holder whose lock is gone must not overwrite the session."""
@@ -118,6 +180,53 @@ class TestStoreContract:
                     await dead.ping()
             finally:
                 await dead.aclose()
+
+
+class TestRateContract:
+    """GCRA, the same arithmetic in Lua and Python, judged by the store's clock."""
+
+    async def test_no_burst_across_a_minute_boundary(self, clocked: SessionStore, clock: Clock) -> None:
+        """A full burst just before a minute ends buys nothing just after it (a fixed window gave 2x)."""
+        clock.now = 1_800_000_000.0 - 0.5  # 1_800_000_000 is a multiple of 60
+        burst = [await clocked.begin(SENDER, f"SMa{i}", rate_limit=5, lock_wait_s=0, lock=False) for i in range(5)]
+        clock.now += 1.0
+        after = [await clocked.begin(SENDER, f"SMb{i}", rate_limit=5, lock_wait_s=0, lock=False) for i in range(5)]
+        assert [b.limited for b in burst] == [False] * 5
+        assert [b.limited for b in after] == [True] * 5
+        assert [b.notice for b in after] == [True, False, False, False, False]
+
+    async def test_places_come_back_one_interval_at_a_time(self, clocked: SessionStore, clock: Clock) -> None:
+        """After a burst of 6 a minute, one more message is admitted every 10 s, not 6 at the minute."""
+        for i in range(6):
+            assert not (await clocked.begin(SENDER, f"SMa{i}", rate_limit=6, lock_wait_s=0, lock=False)).limited
+        clock.now += 9.9
+        assert (await clocked.begin(SENDER, "SMb0", rate_limit=6, lock_wait_s=0, lock=False)).limited
+        clock.now += 0.2
+        assert not (await clocked.begin(SENDER, "SMb1", rate_limit=6, lock_wait_s=0, lock=False)).limited
+        assert (await clocked.begin(SENDER, "SMb2", rate_limit=6, lock_wait_s=0, lock=False)).limited
+        clock.now += 60
+        admitted = [not (await clocked.begin(SENDER, f"SMc{i}", rate_limit=6, lock_wait_s=0, lock=False)).limited
+                    for i in range(7)]
+        assert admitted == [True] * 6 + [False]
+
+    async def test_the_notice_comes_again_in_the_next_limited_spell(self, clocked: SessionStore,
+                                                                    clock: Clock) -> None:
+        for i in range(2):
+            await clocked.begin(SENDER, f"SMa{i}", rate_limit=2, lock_wait_s=0, lock=False)
+        assert (await clocked.begin(SENDER, "SMb", rate_limit=2, lock_wait_s=0, lock=False)).notice
+        clock.now += 30  # one place back
+        assert not (await clocked.begin(SENDER, "SMc", rate_limit=2, lock_wait_s=0, lock=False)).limited
+        spell = await clocked.begin(SENDER, "SMd", rate_limit=2, lock_wait_s=0, lock=False)
+        assert spell.limited and spell.notice
+
+
+def test_one_key_builder_for_every_store() -> None:
+    """Memory and Redis build the same keys: a sender's keys share one hash tag; replies carry both."""
+    keys = KeyBuilder("operator:")
+    assert keys.session(SENDER) == "operator:{+14155550100}:s"
+    assert keys.reply(SENDER, "SM1") == "operator:{+14155550100}:r:SM1"
+    assert keys.reply(SENDER, "SM1") != keys.reply(OTHER, "SM1")
+    assert MemorySessionStore(10).keys == KeyBuilder()
 
 
 class TestSession:
@@ -156,4 +265,4 @@ async def test_memory_store_sweeps_expired_keys_without_rescanning_every_write()
     now[0] += 2 * 24 * 3600  # every reply stored so far has expired
     for i in range(store._sweep_at - len(store._data) + 1):
         await store.finish(SENDER, f"SMb{i}", None, None, "r")
-    assert not any(key.startswith("r:SMa") for key in store._data)
+    assert not any(":r:SMa" in key for key in store._data)

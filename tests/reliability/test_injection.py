@@ -1,7 +1,9 @@
-"""Query injection: whatever a user texts, backends receive only configured names and alias queries."""
+"""Injection: backends receive only configured names and alias queries; logs receive no control characters."""
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -10,6 +12,8 @@ import pytest
 from quart import Quart
 
 from bot.app import create_app
+from bot.logconfig import FORMAT, SafeFormatter
+from bot.security import mask
 from dialogs.store import MemorySessionStore
 from monitors.aliases import DEFAULT_ALIASES
 from monitors.loki import LokiMonitor, log_selector
@@ -105,3 +109,74 @@ class TestInjection:
         assert any(r.path == "/loki/api/v1/query_range" for r in backends.loki.requests)
         assert any(r.path == "/api/v1/query" for r in backends.prometheus.requests)
         assert_only_configured(backends)
+
+
+HOSTILE_FROM = [
+    "+1415\r\n2026-01-01 00:00:00 INFO bot.pipeline: admin logged in",
+    "\r\nFAKE LINE\r\n+14155550100",
+    "\x1b[2J\x1b[31mred\x1b[0m+14155550100",
+    "+14155550100\x1b]0;pwned\x07",
+    "+1\n\n\n\n\n\n\n\n2",
+    "\u2028+14155550100\u2029",
+    "\x00\x00\x00\x00\x00\x00\x00\x00",
+]
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Everything logged, formatted exactly as `operator serve` formats it."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(SafeFormatter(FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.INFO)
+    yield buffer
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def assert_clean(text: str) -> None:
+    """One record per line, each starting with a timestamp; no raw control character anywhere."""
+    for line in text.splitlines():
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ", line), repr(line)
+    assert not any(not ch.isprintable() for ch in text.replace("\n", "")), repr(text)
+
+
+class TestLogInjection:
+    @pytest.mark.parametrize("sender", HOSTILE_FROM)
+    async def test_control_characters_in_from_cannot_forge_log_lines(self, captured: io.StringIO,
+                                                                     sender: str) -> None:
+        """A refused sender with CR/LF/ESC/NUL/line separators at any position writes one clean line."""
+        app = create_app(make_settings(), store=MemorySessionStore(1800))
+        async with app.test_app():
+            assert await Phone(app.test_client(), sender).text("status") == ""
+        text = captured.getvalue()
+        assert "refused 1 message(s)" in text
+        assert_clean(text)
+        assert "admin logged in" not in text and "FAKE LINE" not in text
+
+    def test_mask_never_emits_control_characters(self) -> None:
+        for raw in [*HOSTILE_FROM, "\r+14155550100\n", "\x1b" * 3, "+1" + "9" * 100_000]:
+            masked = mask(raw)
+            assert masked.isprintable(), repr(masked)
+            assert len(masked) < 60
+
+    def test_the_formatter_escapes_message_and_arguments(self) -> None:
+        record = logging.LogRecord("bot", logging.WARNING, __file__, 1, "got %s\nnext", ("a\r\nb\x1b[0m",), None)
+        line = SafeFormatter(FORMAT).format(record)
+        assert "\n" not in line and "\r" not in line and "\x1b" not in line
+        assert line.endswith("got a\\r\\nb\\x1b[0m\\nnext")
+
+    async def test_a_flood_of_strangers_writes_one_line_per_interval(self, captured: io.StringIO) -> None:
+        """500 refused messages: the first logged at once, the rest as one line with their count."""
+        app = create_app(make_settings(), store=MemorySessionStore(1800))
+        async with app.test_app():
+            phones = [Phone(app.test_client(), f"+1415666{i:04d}") for i in range(500)]
+            for phone in phones:
+                await phone.text("status")
+        lines = [line for line in captured.getvalue().splitlines() if "refused" in line]
+        counts = [int(re.search(r"refused (\d+) message", line)[1]) for line in lines]  # type: ignore[index]
+        assert len(lines) == 2, lines
+        assert sum(counts) == 500

@@ -8,6 +8,7 @@ import pytest
 from quart import Quart
 
 from bot.app import create_app
+from bot.app_state import SERVICES
 from dialogs.redis_store import RedisSessionStore
 from dialogs.store import MemorySessionStore, SessionStore
 from tests.bot.conftest import metric_value
@@ -90,3 +91,42 @@ class TestRateLimit:
         for _ in range(LIMIT + 2):
             assert await phone.text("help", sid="SMrate00000000000000000000000001") == first
         assert "status" in await phone.text("help")
+
+
+class TestNoGaps:
+    async def test_a_burst_across_the_minute_boundary_gets_no_second_allowance(
+            self, replicas: list[Quart], clock: Clock) -> None:
+        """LIMIT just before a minute ends, LIMIT more just after: the second burst is not answered
+        (a fixed window answered 2 x LIMIT in a second)."""
+        clock.now = 1_800_000_000.0 - 0.5  # a minute boundary is 0.5 s away
+        before = await send_round_robin(replicas, NUMBERS[0], LIMIT)
+        clock.now += 1.0
+        after = await send_round_robin(replicas, NUMBERS[0], LIMIT)
+        assert all("status" in r for r in before), before
+        assert after == [NOTICE] + [""] * (LIMIT - 1)
+        commands = sum([await metric_value(a, "operator_commands_total", command="help") for a in replicas])
+        assert commands == LIMIT
+
+    @pytest.mark.parametrize("spam", ["", "   ", "!!!", "START", "UNSTOP"])
+    async def test_every_message_counts_blank_and_keywords_too(self, replicas: list[Quart], spam: str) -> None:
+        """Blank bodies and carrier keywords use up the rate like any message."""
+        phones = [Phone(a.test_client(), NUMBERS[1]) for a in replicas]
+        for i in range(LIMIT):
+            await phones[i % len(phones)].text(spam)
+        assert await phones[0].text("help") == NOTICE
+
+    async def test_a_stop_over_the_rate_is_still_recorded(self, replicas: list[Quart]) -> None:
+        """Over the rate nothing is answered, but STOP is an opt-out all the same; START clears it."""
+        phone = Phone(replicas[0].test_client(), NUMBERS[2])
+        for _ in range(LIMIT + 1):
+            await phone.text("help")
+        assert await phone.text("STOP") == ""
+        store = _store(replicas[-1])
+        assert await store.is_opted_out(NUMBERS[2])
+        assert await phone.text("START") == ""
+        assert not await store.is_opted_out(NUMBERS[2])
+
+
+def _store(app: Quart) -> SessionStore:
+    store: SessionStore = app.extensions[SERVICES].store
+    return store

@@ -13,13 +13,17 @@ import pytest
 from quart import Quart
 
 from bot.app import create_app
+from bot.app_state import SERVICES
+from bot.services import Services
 from dialogs.redis_store import RedisSessionStore
 from monitors.aliases import DEFAULT_ALIASES
 from monitors.loki import LokiMonitor
 from monitors.registry import Monitors
+from tests.bot.conftest import metric_value
 from tests.conftest import make_settings
 from tests.fakes.loki import Entry, LokiFake
-from tests.phone import NUMBERS, Phone, reply_text
+from tests.fakes.twilio import ACCOUNT_SID, FROM_NUMBER, TwilioFake
+from tests.phone import NUMBERS, TOKEN, Phone, reply_text
 from tests.servers import redis as redis_servers
 from tests.servers.common import free_port
 from tests.servers.redis import RedisServer
@@ -135,3 +139,72 @@ async def test_a_hung_redis_is_bounded_by_the_store_timeout(impatient_app: Quart
         assert reply.startswith("Still working"), reply
         await asyncio.sleep(0.5)
     assert reply.startswith("api, last 1h: 1 error"), reply
+
+
+LIMIT = 3
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioFake]:
+    with TwilioFake(ACCOUNT_SID, TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def pushing_app(redis_server: RedisServer, twilio: TwilioFake) -> AsyncIterator[Quart]:
+    """The real app on the private Redis, able to push SMS through (fake) Twilio REST."""
+    settings = make_settings(redis_url=redis_server.url, rate_limit_per_min=LIMIT, twilio_account_sid=ACCOUNT_SID,
+                             twilio_from_number=FROM_NUMBER, twilio_api_url=twilio.url)
+    application = create_app(settings)
+    async with application.test_app():
+        yield application
+
+
+def services_of(app: Quart) -> Services:
+    services: Services = app.extensions[SERVICES]
+    return services
+
+
+class TestPromisesHoldWhileRedisIsDown:
+    async def test_the_rate_limit_moves_into_the_process(self, pushing_app: Quart, redis_server: RedisServer) -> None:
+        """Redis down: LIMIT answers, one notice, silence; commands ran LIMIT times, not once per message."""
+        redis_server.stop()
+        phone = Phone(pushing_app.test_client(), NUMBERS[0])
+        replies = [await phone.text("help") for _ in range(LIMIT + 3)]
+        assert all("status" in r for r in replies[:LIMIT]), replies
+        assert replies[LIMIT].startswith("Slow down")
+        assert replies[LIMIT + 1:] == ["", ""]
+        assert await metric_value(pushing_app, "operator_commands_total", command="help") == LIMIT
+
+    async def test_a_replayed_sid_runs_once(self, pushing_app: Quart, redis_server: RedisServer) -> None:
+        """Redis down: Twilio's retry (same MessageSid) gets the first reply; `status` runs once.
+        Another sender with that SID is not a duplicate."""
+        redis_server.stop()
+        phone = Phone(pushing_app.test_client(), NUMBERS[0])
+        first = await phone.text("status", sid="SMdown0000000000000000000000000001")
+        again = await phone.text("status", sid="SMdown0000000000000000000000000001")
+        assert again == first != ""
+        assert await metric_value(pushing_app, "operator_commands_total", command="status") == 1
+        other = Phone(pushing_app.test_client(), NUMBERS[1])
+        assert "status" in await other.text("help", sid="SMdown0000000000000000000000000001")
+
+    async def test_a_stop_is_kept_then_written_and_nothing_is_pushed_meanwhile(
+            self, pushing_app: Quart, redis_server: RedisServer, twilio: TwilioFake) -> None:
+        """STOP while Redis is down: no push reaches Twilio; when Redis is back the opt-out is in it."""
+        services = services_of(pushing_app)
+        assert services.outbound is not None
+        redis_server.stop()
+        assert await Phone(pushing_app.test_client(), NUMBERS[0]).text("STOP") == ""
+        result = await services.outbound.send(NUMBERS[0], "disk 95% on db1")
+        assert not result.ok and result.error == "recipient opted out"
+        assert twilio.sent == []
+
+        redis_server.start()
+        for _ in range(120):  # the writer retries with backoff (at most 10 s apart); bounded
+            if not services.pipeline.degraded.pending_opt_outs:
+                break
+            await asyncio.sleep(0.25)
+        assert await services.store.is_opted_out(NUMBERS[0])
+        assert not (await services.outbound.send(NUMBERS[0], "disk 96% on db1")).ok
+        assert twilio.sent == []
+        assert (await services.outbound.send(NUMBERS[1], "disk 96% on db1")).ok  # others still get pushes
