@@ -87,6 +87,10 @@ class Settings(MonitorSettings):
         """On-call and viewer numbers are authorized senders too; the loop's state needs Redis."""
         if self.alert_webhook_token is not None and self.redis_url is None:
             raise ValueError("ALERT_WEBHOOK_TOKEN needs REDIS_URL: the on-call loop keeps its state in Redis")
+        if self.alert_webhook_token is not None and self.redis_cluster:
+            # Its keys share one hash slot, but its WATCH transactions need a plain client (not done yet).
+            raise ValueError("ALERT_WEBHOOK_TOKEN with REDIS_CLUSTER=1: the on-call loop needs a single Redis "
+                             "(or Sentinel) for now")
         extra = [n for n in (*self.oncall_numbers, *self.viewer_numbers) if n not in self.authorized_numbers]
         if extra:
             self.authorized_numbers = [*self.authorized_numbers, *extra]

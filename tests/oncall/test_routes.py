@@ -121,3 +121,6 @@ def test_the_loop_without_redis_is_a_settings_error() -> None:
     with pytest.raises(ValidationError) as caught:
         make_settings(alert_webhook_token=WEBHOOK_TOKEN)
     assert "ALERT_WEBHOOK_TOKEN needs REDIS_URL" in describe_validation_error(caught.value)
+    with pytest.raises(ValidationError) as caught:
+        make_settings(alert_webhook_token=WEBHOOK_TOKEN, redis_url=REDIS_URL, redis_cluster=True)
+    assert "needs a single Redis" in describe_validation_error(caught.value)
