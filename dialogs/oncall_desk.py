@@ -229,14 +229,6 @@ class OncallDesk:
             return f"{label}: already resolved, nothing to silence."
         return await self._silence(sender, incs, float(question["duration"]), label)
 
-    async def waiting(self, sender: str) -> bool:
-        """Whether a question to this phone waits for its answer."""
-        question = await self.store.take_question(sender)
-        if question is None:
-            return False
-        await self.store.ask(sender, question)
-        return True
-
     async def unsilence(self, sender: str, code: int | None) -> str:
         if (no := self._forbidden(sender, "unsilence")) is not None:
             return no
