@@ -130,3 +130,24 @@ async def test_pages_through_a_messaging_service_carry_a_validity_period(twilio:
     form = {k: v[0] for k, v in twilio.sent[0].form().items()}
     assert form["ValidityPeriod"] == "120" and form["MessagingServiceSid"] == MESSAGING_SERVICE_SID
     assert "From" not in form and "StatusCallback" not in form
+
+
+async def test_retries_back_off_to_a_minute_and_give_up_after_an_hour(rig: Rig) -> None:
+    """Twilio down for good: retries wait 1, 2, 4 ... 60 s; after an hour the page fails and escalates."""
+    from bot.paging import backoff
+
+    assert [backoff(n) for n in (1, 2, 3, 4, 7, 20)] == [1, 2, 4, 8, 60, 60]
+    rig.twilio.down = True
+    await rig.receive(alert("PgDown", "db-1"))
+    await rig.deliver()
+    for _ in range(70):
+        await rig.later(60)
+    pages = [await rig.store.page(p) for p in await _pages(rig)]
+    [first] = [p for p in pages if p["to"] == CHAIN[0] and p["level"] == "0"]
+    assert first["state"] == "failed" and first["error"].startswith("gave up after 3600s")
+    assert rig.twilio.created == []
+
+
+async def _pages(rig: Rig) -> list[str]:
+    keys = [k.decode() async for k in rig.store.client.scan_iter(match=rig.store.key("page:*"))]
+    return [k.rsplit(":", 1)[1] for k in keys]
