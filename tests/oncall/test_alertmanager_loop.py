@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,15 @@ class Alertmanagers:
     urls: tuple[str, ...]
     webhook_port: int
 
-    def post_alert(self, labels: dict[str, str], *, to: tuple[str, ...] | None = None) -> None:
-        """Fire an alert as Prometheus would: POST it to each Alertmanager's v2 API."""
-        body = [{"labels": labels, "annotations": {"summary": "test"},
-                 "startsAt": datetime.now(UTC).isoformat().replace("+00:00", "Z")}]
+    def post_alert(self, labels: dict[str, str], *, to: tuple[str, ...] | None = None,
+                   ends_in_s: float | None = None) -> None:
+        """Fire an alert as Prometheus would: POST it to each Alertmanager's v2 API (ending soon, if asked)."""
+        now = datetime.now(UTC)
+        alert: dict[str, Any] = {"labels": labels, "annotations": {"summary": "test"},
+                                 "startsAt": now.isoformat().replace("+00:00", "Z")}
+        if ends_in_s is not None:
+            alert["endsAt"] = (now + timedelta(seconds=ends_in_s)).isoformat().replace("+00:00", "Z")
+        body = [alert]
         for url in to or self.urls:
             httpx.post(f"{url}/api/v2/alerts", json=body, timeout=5).raise_for_status()
 
@@ -236,3 +241,16 @@ class TestLoop:
             assert done.startswith("Silenced 2 alerts for 1h")
             mine = [s for s in alertmanagers.silences() if tag in str(s["matchers"])]
             assert [s["status"]["state"] for s in mine] == ["active", "active"]
+
+    async def test_resolved_by_alertmanager_closes_the_page(self, alertmanagers: Alertmanagers, twilio: TwilioFake,
+                                                            redis_prefix: str) -> None:
+        """The alert ends in Alertmanager: its resolved webhook closes the incident and says RESOLVED once."""
+        name = unique("DiskFull")
+        settings = oncall_settings(redis_prefix, twilio.url, escalate_after_s=3600)
+        async with served(alertmanagers.webhook_port, settings):
+            alertmanagers.post_alert({"alertname": name, "instance": "db-2", "severity": "warning"},
+                                     to=alertmanagers.urls[:1], ends_in_s=3)
+            await until(lambda: texts_with(twilio, CHAIN[0], name), 20, "the page")
+            [done] = await until(lambda: [t for t in texts_with(twilio, CHAIN[0], name) if t.startswith("RESOLVED")],
+                                 30, "the RESOLVED text")
+            assert done == f"RESOLVED {name} db-2 (1)"
