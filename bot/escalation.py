@@ -19,6 +19,7 @@ import json
 import logging
 import time
 
+from bot.paging import Deliverer
 from dialogs.oncall_store import EVENTS_GROUP, Entry, OncallStore
 from dialogs.pager import Pager
 
@@ -99,10 +100,12 @@ class Decider:
 
 
 class Ticker:
-    def __init__(self, store: OncallStore, pager: Pager, tick_s: float = 0.5) -> None:
+    def __init__(self, store: OncallStore, pager: Pager, tick_s: float = 0.5,
+                 deliverer: Deliverer | None = None) -> None:
         self.store = store
         self.pager = pager
         self.tick_s = tick_s
+        self.deliverer = deliverer  # looks up overdue receipts (poll:<pid>) at Twilio
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -120,7 +123,12 @@ class Ticker:
         due = await self.store.claim_due(LEASE_S)
         for member in due:
             try:
-                await self.pager.on_timer(member)
+                if member.startswith("poll:"):
+                    await self.store.untime(member)  # first: the poll may set the next one
+                    if self.deliverer is not None:
+                        await self.deliverer.poll(member[5:], self.pager.receipt)
+                else:
+                    await self.pager.on_timer(member)
             except Exception:
                 log.exception("timer %s failed; it falls due again after the lease", member)
         return len(due)

@@ -71,9 +71,10 @@ class OncallLoop:
         consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         idle = settings.page_claim_idle_s
         self.decider = Decider(store, self.pager, consumer, idle)
-        self.ticker = Ticker(store, self.pager, tick_s=min(1.0, settings.escalate_after_s / 10))
         self.deliverer = Deliverer(store, twilio, consumer, escalate=self.pager.escalate_page,
                                    opt_out=self._opt_out, claim_idle_s=idle, clock=clock) if twilio else None
+        self.ticker = Ticker(store, self.pager, tick_s=min(1.0, settings.escalate_after_s / 10),
+                             deliverer=self.deliverer)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

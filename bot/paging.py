@@ -17,6 +17,10 @@ unique per phone for 24 h because they carry a code never re-used within 24 h.
 
 A stream entry is acknowledged (and deleted) once its page is in a final or scheduled state; an
 entry whose page another replica is sending right now ("busy") is left pending.
+
+Receipts: Twilio's status callback (POST /twilio/status) records delivery. A page without a final
+receipt RECEIPT_CHECK_S after sending is looked up (GET Messages/{sid}.json, up to POLL_TIMES):
+callbacks get lost, and an undelivered page must escalate rather than wait for the ack timer.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ log = logging.getLogger(__name__)
 
 SEND_DEADLINE_S = 20.0  # connect 5 s + read 10 s + margin: after this a "sending" page is in doubt
 GIVE_UP_S = 3600.0
+RECEIPT_CHECK_S = 300.0  # no delivery receipt this long after sending: ask Twilio (lost callbacks happen)
+POLL_TIMES = 3
+FINAL_STATES = ("delivered", "failed", "undelivered")
 UNSUBSCRIBED = 21610
 
 
@@ -67,6 +74,11 @@ class TwilioPages:
         message = await self._client.messages.create_async(to=to, body=body, **self._options)
         return str(message.sid)
 
+    async def status(self, sid: str) -> tuple[str, str]:
+        """(status, error code or "") of one message: GET /Messages/{sid}.json."""
+        message = await self._client.messages(sid).fetch_async()
+        return str(message.status), str(message.error_code or "")
+
     async def find(self, to: str, body: str, since: float) -> str | None:
         """The sid of a message to `to` with exactly `body`, created at or after `since` (minus skew)."""
         messages = await self._client.messages.list_async(to=to, limit=50, page_size=50)
@@ -82,6 +94,7 @@ class TwilioPages:
 
 
 Escalate = Callable[[str, str], Awaitable[object]]  # (pid, why)
+Receipt = Callable[[str, str, str], Awaitable[None]]  # (pid, status, error code)
 OptOut = Callable[[str], Awaitable[None]]
 
 
@@ -155,9 +168,30 @@ class Deliverer:
             log.warning("page %s to %s: outcome unknown (%s); will check", pid, mask(to), type(exc).__name__)
             await self.store.retry_later(pid, "check", self.clock() + 2.0, error=type(exc).__name__)
             return "check"
-        await self.store.sent(pid, sid)
+        await self.store.sent(pid, sid, self._check_at(page))
         log.info("page %s sent to %s as %s (attempt %d)", pid, mask(to), sid, attempts)
         return "sent"
+
+    def _check_at(self, page: dict[str, str]) -> float | None:
+        """When to look up a page's receipt if Twilio's callback never comes (pages only, not notices)."""
+        return self.clock() + RECEIPT_CHECK_S if page.get("kind") in ("page", "bundle") else None
+
+    async def poll(self, pid: str, receipt: Receipt) -> None:
+        """A page's status callback is overdue: ask Twilio for the message's status (GoAlert's stuck check).
+
+        A final status goes to `receipt` (a failure escalates); a message still on its way is looked up
+        again later, at most POLL_TIMES times.
+        """
+        page = await self.store.page(pid)
+        if not page.get("sid") or page.get("delivery") in FINAL_STATES:
+            return
+        status, code = await self.twilio.status(page["sid"])
+        polls = int(page.get("polls", "0")) + 1
+        await self.store.set_page(pid, polls=polls)
+        if status in FINAL_STATES:
+            await receipt(pid, status, code)
+        elif polls < POLL_TIMES:
+            await self.store.set_timer("poll:" + pid, self.clock() + RECEIPT_CHECK_S)
 
     async def _reconcile(self, pid: str, page: dict[str, str]) -> str:
         started = float(page.get("started") or page.get("created") or 0)
@@ -168,7 +202,7 @@ class Deliverer:
             await self.store.retry_later(pid, "check", self.clock() + backoff(int(page.get("attempts", "1"))))
             return "check"
         if sid is not None:
-            await self.store.sent(pid, sid)
+            await self.store.sent(pid, sid, self._check_at(page))
             log.info("page %s: found as %s at Twilio, not resent", pid, sid)
             return "sent"
         attempts = int(page.get("attempts", "0")) + 1

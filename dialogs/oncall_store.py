@@ -17,7 +17,8 @@ Keys, under REDIS_KEY_PREFIX + ``{oc}:`` (one hash tag, so every script runs on 
     last:<num>, pend:<num>  when the phone was last paged; alerts held for its next bundle
     held:<num>        zset of incidents routed to the phone but not paged (bundle or budget)
     used:<num>:<h>, notice:<num>:<h>  segments paged in hour h; the "budget spent" notice sent
-    timers            zset of deadlines: esc:<pid> (escalate), flush:<num> (bundle), send:<pid> (retry)
+    timers            zset of deadlines: esc:<pid> (escalate), flush:<num> (bundle), send:<pid> (retry),
+                      notice:<num> (budget notice), poll:<pid> (look up a receipt that never came)
     override          JSON {"number", "until"} of "oncall me", with its TTL
     confirm:<num>     a wide action waiting for yes/no (2 min)
     fired:<fp>        how often a label set started firing in 24 h (the page's "(x3)")
@@ -255,6 +256,15 @@ class OncallStore:
                               ["flush:" + number, self.clock()])
         return list(dict.fromkeys(_s(i) for i in ids))
 
+    async def rebundle(self, number: str, ids: Sequence[str], when: float) -> None:
+        """Put taken ids back for the phone's next bundle (a flush that failed half-way)."""
+        if not ids:
+            return
+        pipe = self.client.pipeline(transaction=True)
+        pipe.rpush(self.key("pend:" + number), *ids)
+        pipe.zadd(self.key("timers"), {"flush:" + number: when}, nx=True)
+        await pipe.execute()
+
     async def hold(self, number: str, incident_id: str) -> None:
         await self.client.zadd(self.key("held:" + number), {incident_id: self.clock()})
 
@@ -319,10 +329,13 @@ class OncallStore:
     async def set_page(self, pid: str, **fields: Any) -> None:
         await self.client.hset(self.key("page:" + pid), mapping={k: str(v) for k, v in fields.items()})
 
-    async def sent(self, pid: str, sid: str) -> None:
+    async def sent(self, pid: str, sid: str, check_at: float | None = None) -> None:
+        """Twilio took the page as `sid`; with `check_at`, its receipt is looked up then if none came."""
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(self.key("page:" + pid), mapping={"state": "sent", "sid": sid})
         pipe.set(self.key("sid:" + sid), pid, ex=CLOSED_TTL_S)
+        if check_at is not None:
+            pipe.zadd(self.key("timers"), {"poll:" + pid: check_at})
         await pipe.execute()
 
     async def retry_later(self, pid: str, state: str, when: float, **fields: Any) -> None:

@@ -199,8 +199,9 @@ class Pager:
         kind, _, arg = member.partition(":")
         if kind == "esc":
             await self.escalate_page(arg, f"not acked in {self.policy.escalate_after_s:g}s")
-        elif kind == "flush":
+        elif kind == "flush":  # taking the bundle removes this timer atomically; a new alert may set the next
             await self.flush(arg)
+            return
         elif kind == "notice":
             pending = await self.store.held_count(arg)
             await self._notice(arg, notice_text(self.policy.budget, pending), kind="notice", ids=[], spent=True)
@@ -211,9 +212,13 @@ class Pager:
 
     async def flush(self, number: str) -> None:
         ids = await self.store.take_bundle(number)
-        firing = [i["id"] for i in await self.store.load_many(ids) if i and i["state"] == "firing"]
-        if firing:
-            await self.send([number], firing, "page", from_level=0, to_level=0)
+        try:
+            firing = [i["id"] for i in await self.store.load_many(ids) if i and i["state"] == "firing"]
+            if firing:
+                await self.send([number], firing, "page", from_level=0, to_level=0)
+        except Exception:
+            await self.store.rebundle(number, ids, self.clock() + 1)  # taken but not paged: hold them again
+            raise
 
     async def escalate_page(self, pid: str, why: str, who: str = "") -> list[str]:
         """Page the next level for this page's alerts still unacknowledged at its level; the numbers paged."""

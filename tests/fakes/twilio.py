@@ -20,7 +20,8 @@ For the on-call loop's delivery it also serves:
 - `lose_next(n)`: the next n creates make the message and then reset the connection, so the
   caller cannot know it was sent (the case a blind retry turns into a duplicate SMS);
 - `hang_next(n)`: the next n creates make the message and answer only after a minute (the
-  caller is killed meanwhile: a replica dying mid-send).
+  caller is killed meanwhile: a replica dying mid-send);
+- `GET .../Messages/{sid}.json`: one message, whose status `set_status` changes.
 """
 
 from __future__ import annotations
@@ -167,7 +168,15 @@ class TwilioFake(FakeServer):
             "subresource_uris": {"media": f"{uri}/Media.json"}, "uri": f"{uri}.json",
         }
         self.created.append(resource)
+        self.routes[("GET", f"{uri}.json")] = lambda req: Reply(200, resource) if self._authorized(req) \
+            else error(401, 20003, "Authenticate")
         return resource
+
+    def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
+        """What the carrier made of a message, as `GET .../Messages/{sid}.json` will show it."""
+        for message in self.created:
+            if message["sid"] == sid:
+                message.update(status=status, error_code=error_code)
 
 
 def _segments(body: str) -> int:

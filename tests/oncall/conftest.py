@@ -157,10 +157,10 @@ class make_rig:
         async def opt_out(number: str) -> None:
             await self.sessions.set_opted_out(number, True)
 
+        deliverer = Deliverer(self.store, self.pages, name, escalate=pager.escalate_page, opt_out=opt_out,
+                              claim_idle_s=1, clock=self.clock)
         self.rig = Rig(self.clock, self.store, self.sessions, pager, OncallDesk(pager, silences, self.clock), twilio,
-                       Deliverer(self.store, self.pages, name, escalate=pager.escalate_page, opt_out=opt_out,
-                                 claim_idle_s=1, clock=self.clock),
-                       Ticker(self.store, pager), Decider(self.store, pager, name))
+                       deliverer, Ticker(self.store, pager, deliverer=deliverer), Decider(self.store, pager, name))
 
     async def __aenter__(self) -> Rig:
         await self.store.setup()

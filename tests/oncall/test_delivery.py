@@ -151,3 +151,36 @@ async def test_retries_back_off_to_a_minute_and_give_up_after_an_hour(rig: Rig) 
 async def _pages(rig: Rig) -> list[str]:
     keys = [k.decode() async for k in rig.store.client.scan_iter(match=rig.store.key("page:*"))]
     return [k.rsplit(":", 1)[1] for k in keys]
+
+
+class TestLostReceipts:
+    async def test_an_overdue_receipt_is_looked_up_and_a_failure_escalates(self, rig: Rig) -> None:
+        """No status callback came: five minutes on, Twilio is asked; undelivered (30003) escalates."""
+        from tests.oncall.conftest import make_policy
+
+        rig.pager.policy = make_policy(escalate_after_s=3600)
+        await rig.receive(alert("PgDown", "db-1"))
+        await rig.deliver()
+        sid = rig.twilio.created[0]["sid"]
+        await rig.later(301)  # still queued at Twilio: asked, nothing final, asked again later
+        assert rig.texts(CHAIN[1]) == []
+        rig.twilio.set_status(sid, "undelivered", 30003)
+        await rig.later(301)
+        assert len(rig.texts(CHAIN[1])) == 1
+        assert "SMS to alice (+14*******00) undelivered (Twilio 30003)" in await rig.desk.history(CHAIN[0], 1)
+        gets = [r for r in rig.twilio.requests if r.method == "GET" and r.path.endswith(f"/{sid}.json")]
+        assert len(gets) == 2
+
+    async def test_a_receipt_that_came_is_not_looked_up(self, rig: Rig) -> None:
+        from bot.alert_routes import receipt
+
+        await rig.receive(alert("PgDown", "db-1"))
+        await rig.deliver()
+        sid = rig.twilio.created[0]["sid"]
+
+        class Loop:
+            store, pager, sessions = rig.store, rig.pager, rig.sessions
+
+        await receipt(Loop(), sid, "delivered", "")  # type: ignore[arg-type]
+        await rig.later(301)
+        assert not [r for r in rig.twilio.requests if r.method == "GET"]
