@@ -71,7 +71,7 @@ def reader_for(vocabulary: Vocabulary, services: Sequence[str], metrics: Sequenc
     if cached is not None and cached[0] is vocabulary:
         return cached[1]
     reader = build_reader(vocabulary.commands, vocabulary.phrases, vocabulary.escape, services, metrics,
-                          vocabulary.mutating)
+                          vocabulary.mutating, vocabulary.codes, vocabulary.ref_words)
     if len(_READERS) >= _MAX_READERS:
         _READERS.pop(next(iter(_READERS)))
     _READERS[key] = (vocabulary, reader)

@@ -233,6 +233,10 @@ class QuestionReader(Tables):
             if len(tied) > 1:
                 reading.ambiguous = tuple(c for c in self.order if c in tied)
                 return reading
+        changing = [c for c in ranked if c in self.mutating and c != top]
+        if changing and top not in self.mutating:  # "mute alerts": a change was asked for beside a question
+            reading.ambiguous = tuple(c for c in self.order if c in (top, changing[0]))
+            return reading
         if top in self.mutating and len(ranked) > 1 and top not in named:  # only a clear name changes things
             reading.ambiguous = tuple(c for c in self.order if c in ranked[:2])
             return reading

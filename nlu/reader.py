@@ -18,6 +18,7 @@ rapidfuzz pass only for a word no table knows (a typo). Steps, in order:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Final
@@ -25,11 +26,13 @@ from typing import Final
 from nlu import lexicon
 from nlu.fuzzy import close_matches
 from nlu.question import QuestionReader
-from nlu.slots import match_yes_no
+from nlu.slots import choice_word, match_yes_no
 from nlu.tables import Reading, build_tables
 from nlu.text import FILLERS, drop_fillers, tokenize
 from nlu.windows import scan_window
 
+# A pager reply code: the alert's number and a one- or two-letter action ("4a", "7aa", "4s").
+_CODE: Final = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
 _DROP: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
                           "reset", "clear", "never", "mind", "it", "that", "ugh", "oh", "ah", "no", "thanks",
                           "over", "start", "leave", "drop", "this", "the", "question", "please", "pls", "and", "eh",
@@ -55,6 +58,9 @@ class Reader(QuestionReader):
             answer = self._answer(tokens, content, expecting, now)
             if answer is not None:
                 return answer
+        coded = self._code(tokens, now)
+        if coded is not None:
+            return coded
         if self._is_drop(tokens):
             return Reading(command="reset") if "reset" in self.names else Reading(unknown=tokens)
         if self._is_smalltalk(tokens):
@@ -87,6 +93,21 @@ class Reader(QuestionReader):
             # the last question again with it ("metrics cpu 1h" then "how about load?" keeps the
             # hour), or metrics for it when there was none.
             reading.command = None
+        return reading
+
+    def _code(self, tokens: list[str], now: datetime | None) -> Reading | None:
+        """A pager reply code (``4a``, ``7aa``, ``4s 2h``) or a reference word and number (``log 4``)."""
+        code = _CODE.fullmatch(tokens[0])
+        if code is not None and code.group(2) in self.codes:
+            if len(tokens) == 1 and scan_window(tokens, 0, now) is not None:  # "45s" alone is a window
+                return None
+            command, choice, rest = self.codes[code.group(2)], int(code.group(1)), tokens[1:]
+        elif len(tokens) > 1 and tokens[0] in self.ref_words and choice_word(tokens[1]) is not None:
+            command, choice, rest = self.ref_words[tokens[0]], choice_word(tokens[1]), tokens[2:]
+        else:
+            return None
+        reading = self._one(rest, now) if rest else Reading()  # "4s 2h": the duration after the code
+        reading.command, reading.choice, reading.ambiguous, reading.also = command, choice, (), []
         return reading
 
     def _help_frame(self, tokens: list[str]) -> Reading | None:
@@ -202,6 +223,8 @@ def build_reader(
     services: Sequence[str],
     metrics: Sequence[str],
     mutating: frozenset[str] = frozenset(),
+    codes: Mapping[str, str] | None = None,
+    ref_words: Mapping[str, str] | None = None,
 ) -> Reader:
     """A ``Reader`` for these commands (help order; each with its words and phrases) and names.
 
@@ -209,4 +232,5 @@ def build_reader(
     words of another command beside its own) is a question, never a guess. A typo of one is
     read as that command: the conversation, which has the text as typed, confirms it first.
     """
-    return build_tables(words, phrases, escape, services, metrics, mutating, kind=Reader)
+    return build_tables(words, phrases, escape, services, metrics, mutating, kind=Reader, codes=codes,
+                        ref_words=ref_words)

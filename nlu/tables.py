@@ -66,6 +66,8 @@ class Tables:
     fuzzy_commands: tuple[tuple[str, ...], ...]
     escape: frozenset[str]
     mutating: frozenset[str]
+    codes: Mapping[str, str]  # pager reply-code suffix → command ("a": ack, so "4a" is ack 4)
+    ref_words: Mapping[str, str]  # a word naming a command when a number follows ("log 4": history)
     services: NameTable
     metrics: NameTable
     whole: Mapping[str, str]  # multi-word words of one command, as one string ("start over")
@@ -82,6 +84,8 @@ def build_tables(
     metrics: Sequence[str],
     mutating: frozenset[str] = frozenset(),
     kind: type[T] = Tables,  # type: ignore[assignment]  # a subclass that reads with the tables
+    codes: Mapping[str, str] | None = None,
+    ref_words: Mapping[str, str] | None = None,
 ) -> T:
     """The tables for these commands (help order; each with its words and phrases) and names.
 
@@ -126,6 +130,8 @@ def build_tables(
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
         escape=escape,
         mutating=mutating,
+        codes=dict(codes or {}),
+        ref_words=dict(ref_words or {}),
         services=NameTable(tuple(services)),
         metrics=NameTable(tuple(metrics), metric_words),
         keep=keep - {"the"},
