@@ -89,7 +89,7 @@ async def status(ctx: CommandContext, query: Query) -> Answer:
 
 
 ALERTS_WORDS = (
-    "alert", "alarms", "alarm", "firing", "fired", "fires", "paging", "paged", "pages", "alerting",
+    "alert", "alarms", "alarm", "firing", "fired", "fires", "paging", "paged", "page", "pages", "alerting",
     "triggered", "incidents", "incident", "screaming", "pagerduty", "alertmanager", "notifications", "critical",
     "ringing", "sev1", "sev2", "p1", "p2", "beeping"
 )

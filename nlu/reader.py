@@ -33,6 +33,8 @@ from nlu.windows import scan_window
 
 # A pager reply code: the alert's number and a one- or two-letter action ("4a", "7aa", "4s").
 _CODE: Final = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
+# "502s" are HTTP errors, never a silence of alert 502.
+_HTTP_PLURAL: Final = re.compile(r"[45]\d\ds")
 _DROP: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
                           "reset", "clear", "never", "mind", "it", "that", "ugh", "oh", "ah", "no", "thanks",
                           "over", "start", "leave", "drop", "this", "the", "question", "please", "pls", "and", "eh",
@@ -98,12 +100,12 @@ class Reader(QuestionReader):
     def _code(self, tokens: list[str], now: datetime | None) -> Reading | None:
         """A pager reply code (``4a``, ``7aa``, ``4s 2h``) or a reference word and number (``log 4``)."""
         code = _CODE.fullmatch(tokens[0])
-        if code is not None and code.group(2) in self.codes:
+        if code is not None and code.group(2) in self.codes and not _HTTP_PLURAL.fullmatch(tokens[0]):
             if len(tokens) == 1 and scan_window(tokens, 0, now) is not None:  # "45s" alone is a window
                 return None
             command, choice, rest = self.codes[code.group(2)], int(code.group(1)), tokens[1:]
-        elif len(tokens) > 1 and tokens[0] in self.ref_words and choice_word(tokens[1]) is not None:
-            command, choice, rest = self.ref_words[tokens[0]], choice_word(tokens[1]), tokens[2:]
+        elif len(tokens) > 1 and tokens[0] in self.ref_words and (number := choice_word(tokens[1])) is not None:
+            command, choice, rest = self.ref_words[tokens[0]], number, tokens[2:]
         else:
             return None
         reading = self._one(rest, now) if rest else Reading()  # "4s 2h": the duration after the code
@@ -194,9 +196,11 @@ class Reader(QuestionReader):
         if first not in lexicon.UNSUPPORTED_VERBS or (len(words) == 1 and first in lexicon.CARRIER_WORDS):
             return None
         commands = self._exact_commands(first)
-        if commands and not (commands & self.escape and len(words) > 1):
-            return None  # the vocabulary has this command ("ack" once it exists)
-        return first
+        if first in self.names or commands & self.mutating:
+            return None  # the vocabulary has this action ("ack" once it exists, "mute" for silence)
+        if commands and len(words) == 1:
+            return None  # a word of a question alone ("page?" asks about pages)
+        return first  # "page bob", "clear the cache": an action, though its word also asks something
 
     def _split(self, tokens: list[str], now: datetime | None) -> list[list[str]]:
         """Parts between joiners that are not inside a window ("an hour and a half")."""

@@ -92,8 +92,8 @@ class TestTalk:
         assert reader.read(text).smalltalk
 
     @pytest.mark.parametrize(("text", "verb"), [("roll back web", "roll back"), ("kill pid 42", "kill"),
-                                                ("ack 1", "ack"), ("can you restart web", "restart"),
-                                                ("clear the cache", "clear"), ("mute alerts", "mute")])
+                                                ("drain node 3", "drain"), ("can you restart web", "restart"),
+                                                ("clear the cache", "clear"), ("scale up worker", "scale")])
     def test_unsupported(self, reader: Reader, text: str, verb: str) -> None:
         """An action we cannot perform is named, never answered as if done."""
         reading = reader.read(text)
