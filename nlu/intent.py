@@ -16,6 +16,7 @@ exact command: ``status`` typed while asked for a service leaves the dialog.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -160,8 +161,29 @@ def _answers_question(
     return command is None and match_name(first, names) is not None
 
 
+_CODE = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
+
+
+def _take_code(words: list[str], draft: _Draft, vocabulary: Vocabulary) -> int:
+    """A pager reply code (``4a``, ``7aa``, ``4s``) or ``log 4``: the command and its number."""
+    code = _CODE.fullmatch(words[0])
+    # "45s" alone is a window (45 seconds); "4s 2h" is a code with its duration after it.
+    alone_window = len(words) == 1 and scan_window(words, 0) is not None
+    if code is not None and code.group(2) in vocabulary.codes and not alone_window:
+        draft.command, draft.choice = vocabulary.codes[code.group(2)], int(code.group(1))
+        return 1
+    if len(words) > 1 and words[0] in vocabulary.ref_words and choice_word(words[1]) is not None:
+        draft.command = vocabulary.ref_words[words[0]]
+        return 1
+    return 0
+
+
 def _take_command(words: list[str], draft: _Draft, vocabulary: Vocabulary) -> int:
     """Fill the command from the leading word(s); return how many words it used."""
+    if vocabulary.codes or vocabulary.ref_words:
+        used = _take_code(words, draft, vocabulary)
+        if used:
+            return used
     for length in vocabulary.phrase_lengths:  # "start over" before "start"
         if len(words) >= length:
             command, _ = match_command(" ".join(words[:length]), vocabulary)

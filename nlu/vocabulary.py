@@ -38,12 +38,16 @@ class Vocabulary:
     word with a space is a phrase such as ``start over``). ``phrases`` are example phrases
     people text for a command, matched whole like multi-word words. ``escape`` commands work
     whatever a dialog waits for: an exact word of theirs is never read as a slot answer.
+    ``codes`` are pager reply-code suffixes: ``4a`` is the command of ``a`` with choice 4.
+    ``ref_words`` name another command when a number follows: ``log 4`` (an alert's history).
     """
 
     commands: Mapping[str, tuple[str, ...]]
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     escape: frozenset[str] = frozenset()
     never_fuzzy: frozenset[str] = CARRIER_KEYWORDS
+    codes: Mapping[str, str] = field(default_factory=dict)  # suffix -> command
+    ref_words: Mapping[str, str] = field(default_factory=dict)  # word -> command, when a number follows
     # Derived once in __post_init__.
     names: tuple[str, ...] = field(init=False)
     alias_to_command: Mapping[str, str] = field(init=False)
