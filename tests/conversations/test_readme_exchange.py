@@ -24,9 +24,7 @@ def exchange() -> list[tuple[str, list[str]]]:
     for line in block.splitlines():
         if line.startswith("> "):
             turns.append((line[2:], []))
-        elif line.startswith("< "):
-            turns[-1][1].append(line[2:])
-        elif turns and turns[-1][1] and (line.startswith("  ") or line == ""):
+        elif line.startswith("< ") or (turns and turns[-1][1] and (line.startswith("  ") or line == "")):
             turns[-1][1].append(line[2:])
     return turns
 
