@@ -16,12 +16,12 @@ exact command: ``status`` typed while asked for a service leaves the dialog.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from nlu import asides
+from nlu.codes import read_code
 from nlu.commands import exact_command, match_command
 from nlu.slots import choice_word, match_name, match_yes_no
 from nlu.text import tokenize
@@ -87,6 +87,11 @@ def parse(
     expecting: str | None = None,
 ) -> Intent:
     """Read one SMS with ``vocabulary``'s commands. Never raises for any ``str``; see the module docstring."""
+    coded = read_code(text, vocabulary)  # a pager reply code ("4s 2h", "7aa", "log 4") comes first
+    if coded is not None:
+        command, code, rest = coded
+        slots = parse(rest, vocabulary, services=services, metrics=metrics) if rest else Intent(command=None)
+        return dataclasses.replace(slots, command=command, choice=code, also=())
     words = tokenize(text)
     if not words:
         return Intent(command=None)
@@ -161,29 +166,8 @@ def _answers_question(
     return command is None and match_name(first, names) is not None
 
 
-_CODE = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
-
-
-def _take_code(words: list[str], draft: _Draft, vocabulary: Vocabulary) -> int:
-    """A pager reply code (``4a``, ``7aa``, ``4s``) or ``log 4``: the command and its number."""
-    code = _CODE.fullmatch(words[0])
-    # "45s" alone is a window (45 seconds); "4s 2h" is a code with its duration after it.
-    alone_window = len(words) == 1 and scan_window(words, 0) is not None
-    if code is not None and code.group(2) in vocabulary.codes and not alone_window:
-        draft.command, draft.choice = vocabulary.codes[code.group(2)], int(code.group(1))
-        return 1
-    if len(words) > 1 and words[0] in vocabulary.ref_words and choice_word(words[1]) is not None:
-        draft.command = vocabulary.ref_words[words[0]]
-        return 1
-    return 0
-
-
 def _take_command(words: list[str], draft: _Draft, vocabulary: Vocabulary) -> int:
     """Fill the command from the leading word(s); return how many words it used."""
-    if vocabulary.codes or vocabulary.ref_words:
-        used = _take_code(words, draft, vocabulary)
-        if used:
-            return used
     for length in vocabulary.phrase_lengths:  # "start over" before "start"
         if len(words) >= length:
             command, _ = match_command(" ".join(words[:length]), vocabulary)
