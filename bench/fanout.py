@@ -1,7 +1,8 @@
 """Fan-out: `status` over six monitors whose fake backends answer after known delays.
 
 Six real PrometheusMonitor adapters (renamed m50 ... m400) against six fake Prometheus servers
-whose /-/ready answers after 50, 100, 150, 200, 300 and 400 ms; the signed `status` goes through
+whose endpoints (targets-down query, alerts) answer after 50, 100, 150, 200, 300 and 400 ms;
+the signed `status` goes through
 the real app and pipeline (Quart test client, memory store). Reported: the reply's wall time
 against the slowest delay (target <= 1.1x), then with the 400 ms backend hung, against
 MONITOR_TIMEOUT_S.
@@ -40,6 +41,11 @@ def fake_prometheus(delay_s: float) -> FakeServer:
     server.routes[("GET", "/-/ready")] = lambda _req: Reply(200, "Prometheus is Ready.\n", delay_s=delay_s)
     server.routes[("GET", "/api/v1/status/buildinfo")] = lambda _req: Reply(
         200, {"status": "success", "data": {"version": "2.42.0"}})
+    # `status` asks each Prometheus for its targets down and its alerts, at the same delay.
+    server.routes[("GET", "/api/v1/query")] = lambda _req: Reply(
+        200, {"status": "success", "data": {"resultType": "vector", "result": []}}, delay_s=delay_s)
+    server.routes[("GET", "/api/v1/alerts")] = lambda _req: Reply(
+        200, {"status": "success", "data": {"alerts": []}}, delay_s=delay_s)
     return server
 
 
@@ -67,10 +73,10 @@ async def measure(repeat: int) -> dict[str, object]:
 
             await timed()  # warm-up: connections, imports
             healthy = [await timed() for _ in range(repeat)]
-            assert all(r.startswith("6/6 ok") for _, r in healthy), healthy[0][1]
+            assert all(r.startswith("All clear: 6/6 sources ok") for _, r in healthy), healthy[0][1]
             fakes[-1].fault = "hang"
             hung = [await timed() for _ in range(repeat)]
-            assert all("m400 DOWN: timeout" in r for _, r in hung), hung[0][1]
+            assert all("DOWN m400: timeout" in r for _, r in hung), hung[0][1]
     slowest = max(DELAYS_MS) / 1000
     t_ok = median([t for t, _ in healthy])
     t_hung = median([t for t, _ in hung])

@@ -135,13 +135,20 @@ async def _check() -> int:
         return 0
     try:
         results = await monitors.check_all()
+        down = frozenset(h.monitor for h in results if not h.ok)
+        broken = await monitors.check_aliases(skip=down)  # every alias once: bad PromQL fails now, not at 3 a.m.
     finally:
         await monitors.aclose()
     for h in results:
         state = "ok  " if h.ok else "DOWN"
         note = f" ({h.reason})" if h.reason else ""
         print(f"{state} {h.monitor:<14} {h.latency_s * 1000:6.0f} ms{note}")
-    return 0 if all(h.ok for h in results) else 1
+    checked = monitors.checkable_aliases(down)
+    for name, reason in broken:
+        print(f"FAIL metric alias {name}: {reason}")
+    if checked:
+        print(f"{len(checked) - len(broken)}/{len(checked)} metric aliases answer")
+    return 0 if not down and not broken else 1
 
 
 def check(args: argparse.Namespace) -> int:

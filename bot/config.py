@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from monitors.config import HttpSecretUrl, MonitorSettings
+from monitors.config import HttpSecretUrl, MonitorSettings, split_csv
 
 # Twilio channels whose sender is a phone number (`whatsapp:+14155550100`); SMS needs none.
 CHANNELS = frozenset({"whatsapp"})
@@ -46,12 +46,7 @@ class Settings(MonitorSettings):
     lock_wait_s: float = Field(default=5.0, gt=0)
     lock_lease_s: float = Field(default=5.0, ge=1, le=30)  # renewed while answering; a dead holder frees it
 
-    @field_validator("authorized_numbers", "allowed_channels", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+    _split = field_validator("authorized_numbers", "allowed_channels", mode="before")(split_csv)
 
     @field_validator("allowed_channels")
     @classmethod

@@ -17,14 +17,13 @@ from dialogs.answer import Answer
 from dialogs.context import CommandContext
 from dialogs.query import Item, Query, pick
 from dialogs.registry import Option, SlotSpec, command
-from monitors.alerting import collect_alerts, format_alert_detail, format_alert_list, numbered_alerts
+from monitors.alerting import filter_alerts, format_alert_detail, format_alert_list, gather_alerts, numbered_alerts
 from monitors.base import (
     ALERTS,
     DB,
     GATEWAY,
     LOGS,
     METRICS,
-    Health,
     LogSource,
     MetricAlias,
     MetricSource,
@@ -34,6 +33,7 @@ from monitors.base import (
 from monitors.log_format import format_logs
 from monitors.metric_format import WindowSeries, format_metric, format_metric_error, format_metric_window
 from monitors.registry import Monitors
+from monitors.rollup import format_status
 
 WINDOW_OPTIONS: tuple[Option, ...] = tuple(
     (label, timedelta(minutes=minutes)) for label, minutes in (("15m", 15), ("1h", 60), ("6h", 360), ("24h", 1440))
@@ -66,39 +66,50 @@ class WindowedMetricSource(Protocol):
     async def query_metric_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]: ...
 
 
-@command("status", usage="status", help="status: health of every monitor, DOWN ones first.",
+@command("status", usage="status", help="status: what is wrong now (alerts, targets down, db, gateway), "
+         "most severe first, then sources DOWN; All clear only when nothing is.",
          words=("stat", "health"), stateless=True,
-         doc="every configured monitor checked in parallel: a summary line, DOWN ones first with a reason")
+         doc="what is wrong now, most severe first: firing alerts, scrape targets down, gateway servers not up, "
+             "database waits and lag; then monitoring sources DOWN; \"All clear\" only when nothing is wrong")
 async def status(ctx: CommandContext, query: Query) -> Answer:
     if not ctx.monitors.all:
         return Answer("No monitors configured. Set PROMETHEUS_URL, LOKI_URL, DATABASE_URL, ... "
                       "(see .env.example), then operator check.")
-    return Answer(format_status(await ctx.monitors.check_all()), query=Query("status"))
+    survey = await ctx.monitors.survey()
+    text = format_status(survey.problems, survey.healths, silenced=survey.silenced, inhibited=survey.inhibited)
+    return Answer(text, query=Query("status"))
 
 
-def format_status(results: list[Health]) -> str:
-    """A summary line, then DOWN monitors with their reason, then the healthy ones."""
-    down = [h for h in results if not h.ok]
-    head = f"{len(results) - len(down)}/{len(results)} ok" + (f", {len(down)} DOWN" if down else "")
-    lines = [f"{h.monitor} DOWN: {h.reason}" for h in down]
-    lines += [f"{h.monitor} ok {h.latency_s * 1000:.0f}ms" for h in results if h.ok]
-    return "\n".join([head, *lines])
-
-
-@command("alerts", usage="alerts", help="alerts: firing alerts, most severe first. alerts 2 (or 2) shows item 2.",
-         words=("alert",), slots=(SlotSpec("choice", "Which alert?", required=False),), stateless=True,
+@command("alerts", usage="alerts",
+         help="alerts: firing alerts, most severe then newest first. alerts crit, alerts warn, alerts api-1 filter;"
+              " alerts 2 (or 2) shows item 2.",
+         words=("alert",), slots=(SlotSpec("choice", "Which alert?", required=False),
+                                  SlotSpec("filter", "Which alerts?", required=False)), stateless=True,
          needs=frozenset({ALERTS}), configure="No alert source configured (set ALERTMANAGER_URL, PROMETHEUS_URL "
-         "or DATADOG_API_KEY).", says=("alerts", "alerts 2"),
-         doc="firing alerts, most severe first, numbered; details of one")
+         "or DATADOG_API_KEY).", says=("alerts", "alerts crit", "alerts api-1", "alerts 2"),
+         doc="firing alerts, most severe then newest first, numbered, with silenced/inhibited counts; "
+             "filtered by severity or label value; details of one (runbook and dashboard links)")
 async def alerts(ctx: CommandContext, query: Query) -> Answer:
-    alerts, errors = await collect_alerts(ctx.monitors.with_capability(ALERTS))
-    groups = numbered_alerts(alerts)
+    book = await gather_alerts(ctx.monitors.with_capability(ALERTS))
+    shown = book.alerts if query.filter is None else filter_alerts(book.alerts, query.filter)
+    groups = numbered_alerts(shown)
     items = tuple(Item(g[0].name, detail=format_alert_detail(g, ctx.now), labels=dict(g[0].labels),
                        source=g[0].source) for g in groups)
-    text = format_alert_list(alerts, errors, ctx.now)
+    text = format_alert_list(shown, book.errors, ctx.now, book.silenced, book.inhibited)
+    if query.filter is not None:
+        text = _filtered(text, query.filter, len(shown), len(book.alerts))
     if query.choice is not None:  # "alerts 2": the list is remembered, item 2 is shown
         text = pick(items, query.choice)
-    return Answer(text, items=items, list_kind="alerts", query=Query("alerts"))
+    return Answer(text, items=items, list_kind="alerts", query=Query("alerts", filter=query.filter))
+
+
+def _filtered(text: str, word: str, matching: int, firing: int) -> str:
+    """Say what the list was filtered by: "No alerts match crit (3 firing)." / "crit: 2 alerts firing:"."""
+    if matching == 0:
+        rest = text.partition("\n")[2]  # keep any "source DOWN" lines
+        head = f"No alerts match {word} ({firing} firing)."
+        return head + ("\n" + rest if rest else "")
+    return f"{word}: {text}"
 
 
 @command("metrics", usage="metrics [name]",
@@ -154,24 +165,27 @@ async def _report(monitors: Monitors, capability: str, query: Query) -> Answer:
             report = await source.report()
         except MonitorError as exc:
             return [f"{name} DOWN: {exc.reason}"]
-        return [f"{report.monitor}:", *report.lines]
+        return report.lines  # each adapter's first line names it: no extra header
 
     sources = [m for m in monitors.with_capability(capability) if isinstance(m, ReportSource)]
     parts = await asyncio.gather(*(one(s) for s in sources))
     return Answer("\n".join(line for part in parts for line in part), query=query)
 
 
-@command("db", usage="db", help="db: PostgreSQL connections, longest query, waits, lag; pgBouncer pools.",
+@command("db", usage="db", help="db: PostgreSQL conns, who blocks whom, idle-in-txn, longest query, replicas;"
+         " pgBouncer queue.",
          words=("database", "postgres", "pg"), stateless=True, needs=frozenset({DB}),
          configure="No database configured (set DATABASE_URL or PGBOUNCER_URL).",
-         doc="PostgreSQL and pgBouncer: connections, longest query, waits, replication lag")
+         doc="PostgreSQL and pgBouncer: connections, who blocks whom (pid, user, app, age, query), "
+             "idle-in-transaction age, longest query, replicas and lag; clients waiting in pgBouncer")
 async def db(ctx: CommandContext, query: Query) -> Answer:
     return await _report(ctx.monitors, DB, Query("db"))
 
 
-@command("gateway", usage="gateway", help="gateway: backends up/down, sessions, 5xx.",
+@command("gateway", usage="gateway", help="gateway: backends up/down with the reason, sessions, 5xx over the last"
+         " GATEWAY_WINDOW_S.",
          words=("gw", "api"), stateless=True, needs=frozenset({GATEWAY}),
          configure="No gateway configured (set KONG_ADMIN_URL or HAPROXY_STATS_URL).",
-         doc="backends up/down, sessions, 5xx")
+         doc="backends up/down (a DOWN server's check and since when), sessions, 5xx over a fixed window")
 async def gateway(ctx: CommandContext, query: Query) -> Answer:
     return await _report(ctx.monitors, GATEWAY, Query("gateway"))

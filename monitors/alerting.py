@@ -1,17 +1,22 @@
 """Alerts from every source, merged, ordered and worded for SMS.
 
-`collect_alerts` asks the alert sources at once and never raises: a source that fails
-becomes one "name: reason" entry next to the alerts of the others. `numbered_alerts`
-is the one grouping both the list and `alerts N` use, so item N always means the same
-group. The label helpers at the top are shared by the Prometheus-family and Datadog
-adapters so every source names severities and subjects the same way.
+`gather_alerts` asks the alert sources at once and never raises: a source that fails
+becomes one "name: reason" entry next to the alerts of the others, and Alertmanager's
+silenced and inhibited counts come along so "No alerts firing" never hides a silence.
+`numbered_alerts` is the one grouping both the list and `alerts N` use, so item N always
+means the same group. `filter_alerts` implements `alerts crit`, `alerts warn` and
+`alerts <label value>`. The label helpers at the top are shared by the Prometheus-family
+and Datadog adapters so every source names severities and subjects the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from monitors.base import Alert, AlertSource, Monitor, MonitorError, describe_failure
 
@@ -23,6 +28,11 @@ _SEVERITY = {"critical": "critical", "page": "critical", "error": "critical", "h
 _RANK = {"critical": 0, "warning": 1}
 _SHORT = {"critical": "CRIT", "warning": "WARN"}
 _DETAIL_HIDDEN = {"alertname", "severity", "__name__"}
+# Annotations that carry a link worth tapping at 3 a.m., in the order shown.
+LINK_ANNOTATIONS = (("runbook_url", "runbook"), ("runbook", "runbook"), ("dashboard", "dashboard"),
+                    ("dashboard_url", "dashboard"), ("grafana", "grafana"), ("grafana_url", "grafana"))
+_FILTER_WORDS = {"crit": "critical", "critical": "critical", "warn": "warning", "warning": "warning",
+                 "info": "info"}
 
 
 def normalise_severity(raw: str | None) -> str:
@@ -40,10 +50,14 @@ def strip_port(value: str) -> str:
 
 
 def subject_of(labels: Mapping[str, str]) -> str:
-    """The most telling label value of an alert (instance without its port, service, job, ...)."""
+    """The most telling label value of an alert (instance with its port, service, job, ...).
+
+    The port stays: two exporters on one host are two targets, and the on-call must
+    tell which one is down.
+    """
     for key in SUBJECT_LABELS:
         if labels.get(key):
-            return strip_port(labels[key]) if key == "instance" else labels[key]
+            return labels[key]
     return ""
 
 
@@ -63,8 +77,26 @@ def parse_time(raw: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def collect_alerts(sources: Sequence[Monitor]) -> tuple[list[Alert], list[str]]:
-    """Alerts of every alert source, most severe (then longest firing) first, and 'name: reason' failures.
+@dataclass(frozen=True, slots=True)
+class AlertBook:
+    """What every alert source said: active alerts (sorted), failures, and the muted counts."""
+
+    alerts: list[Alert]
+    errors: list[str]  # "name: reason" per source that failed
+    silenced: int = 0
+    inhibited: int = 0
+
+
+class MutedCounts(ABC):
+    """Implemented by sources that know of silenced/inhibited alerts (Alertmanager)."""
+
+    @abstractmethod
+    async def alerts_and_muted(self) -> tuple[list[Alert], int, int]:
+        """(active alerts, silenced count, inhibited count), from one request."""
+
+
+async def gather_alerts(sources: Sequence[Monitor]) -> AlertBook:
+    """Alerts of every alert source, most severe (then newest) first, plus failures and muted counts.
 
     Alertmanager, when configured, replaces Prometheus (it holds the same alerts, minus
     silenced and inhibited ones). Prometheus is still asked alongside it, so that if
@@ -76,21 +108,32 @@ async def collect_alerts(sources: Sequence[Monitor]) -> tuple[list[Alert], list[
     by_name = dict(zip((s.name for s in usable), results, strict=True))
     alerts: list[Alert] = []
     errors: list[str] = []
-    alertmanager_answered = "alertmanager" in names and isinstance(by_name["alertmanager"], list)
+    silenced = inhibited = 0
+    alertmanager_answered = "alertmanager" in names and not isinstance(by_name["alertmanager"], str)
     for monitor in usable:
         got = by_name[monitor.name]
         if monitor.name == "prometheus" and alertmanager_answered:
             continue  # Prometheus would only repeat Alertmanager's alerts, silenced ones included
         if isinstance(got, str):
             errors.append(f"{monitor.name}: {got}")
-        else:
-            alerts.extend(got)
-    return sort_alerts(alerts), errors
+            continue
+        alerts.extend(got[0])
+        silenced += got[1]
+        inhibited += got[2]
+    return AlertBook(sort_alerts(alerts), errors, silenced, inhibited)
 
 
-async def _alerts_of(source: AlertSource) -> list[Alert] | str:
+async def collect_alerts(sources: Sequence[Monitor]) -> tuple[list[Alert], list[str]]:
+    """`gather_alerts` without the muted counts."""
+    book = await gather_alerts(sources)
+    return book.alerts, book.errors
+
+
+async def _alerts_of(source: AlertSource) -> tuple[list[Alert], int, int] | str:
     try:
-        return await source.alerts()
+        if isinstance(source, MutedCounts):
+            return await source.alerts_and_muted()
+        return await source.alerts(), 0, 0
     except MonitorError as exc:
         return exc.reason
     except Exception as exc:  # an adapter bug must not sink the other sources' answer
@@ -98,10 +141,28 @@ async def _alerts_of(source: AlertSource) -> list[Alert] | str:
 
 
 def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
-    """Most severe first, then the longest firing, then by name and subject for a stable order."""
-    far_future = datetime.max.replace(tzinfo=UTC)
-    return sorted(alerts, key=lambda a: (_RANK.get(a.severity, 2), a.started_at or far_future,
-                                         a.name, a.subject))
+    """Most severe first, then the newest (a fresh CRIT is news), unknown start last; then by
+    name and subject for a stable order."""
+    def key(a: Alert) -> tuple[int, int, float, str, str]:
+        started = a.started_at
+        return (_RANK.get(a.severity, 2), started is None, -started.timestamp() if started else 0.0,
+                a.name, a.subject)
+    return sorted(alerts, key=key)
+
+
+def filter_alerts(alerts: Sequence[Alert], word: str) -> list[Alert]:
+    """`alerts crit` / `alerts warn` / `alerts info`: by severity; any other word: alerts with a
+    label value equal to it (case-insensitive; an instance matches by host too: `alerts api-1`)."""
+    wanted = word.strip().lower()
+    severity = _FILTER_WORDS.get(wanted)
+    if severity is not None:
+        return [a for a in alerts if a.severity == severity]
+
+    def matches(a: Alert) -> bool:
+        values = {v.lower() for k, v in a.labels.items() if k not in _DETAIL_HIDDEN or k == "alertname"}
+        values |= {strip_port(v).lower() for k, v in a.labels.items() if k == "instance"}
+        return wanted in values or wanted == a.subject.lower()
+    return [a for a in alerts if matches(a)]
 
 
 def numbered_alerts(alerts: Sequence[Alert]) -> list[list[Alert]]:
@@ -120,7 +181,12 @@ def format_age(started_at: datetime | None, now: datetime) -> str:
     """45s, 12m, 3h, 2d: how long it has fired; '' when unknown."""
     if started_at is None:
         return ""
-    seconds = max(0, int((now - started_at).total_seconds()))
+    return format_age_s((now - started_at).total_seconds())
+
+
+def format_age_s(seconds_f: float) -> str:
+    """45s, 12m, 36h, 3d for a number of seconds."""
+    seconds = max(0, int(seconds_f))
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size * (2 if unit == "d" else 1):  # "36h" says more than "1d"
             return f"{seconds // size}{unit}"
@@ -146,15 +212,27 @@ def _head(group: Sequence[Alert], now: datetime) -> str:
     return " ".join(parts)
 
 
-def format_alert_list(alerts: Sequence[Alert], errors: Sequence[str], now: datetime) -> str:
-    """'3 alerts firing:' then '1 CRIT HighCPU api-1 (12m)' lines, then a DOWN line per failed source."""
+def muted_text(silenced: int, inhibited: int) -> str:
+    """'1 silenced, 2 inhibited' (empty when nothing is muted)."""
+    parts = [f"{n} {what}" for n, what in ((silenced, "silenced"), (inhibited, "inhibited")) if n]
+    return ", ".join(parts)
+
+
+def format_alert_list(alerts: Sequence[Alert], errors: Sequence[str], now: datetime,
+                      silenced: int = 0, inhibited: int = 0) -> str:
+    """'3 alerts firing (1 silenced):' then '1 CRIT HighCPU api-1:9100 (12m)' lines, then a DOWN
+    line per failed source. Muted alerts are counted, never hidden without a word."""
     groups = numbered_alerts(alerts)
+    muted = muted_text(silenced, inhibited)
     if groups:
-        lines = [f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} firing:"]
+        lines = [f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} firing"
+                 + (f" ({muted}):" if muted else ":")]
         lines += [f"{n} {_head(group, now)}" for n, group in enumerate(groups, 1)]
-    else:
+    elif errors:
         # Never claim "all clear" while a source could not be read.
-        lines = ["No alerts found, but:" if errors else "No alerts firing."]
+        lines = ["No alerts found" + (f" ({muted})" if muted else "") + ", but:"]
+    else:
+        lines = ["No alerts firing" + (f", {muted}." if muted else ".")]
     for error in errors:
         name, _, reason = error.partition(": ")
         lines.append(f"{name} DOWN: {reason}")
@@ -166,25 +244,55 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
-def format_alert_detail(group: Sequence[Alert], now: datetime) -> str:
-    """One numbered item in full: head line, summary, description, key labels, since, source."""
+def alert_links(alert: Alert) -> list[str]:
+    """'runbook: https://...' lines from the annotations, then the rule's host ('rule: prom-1:9090')."""
+    lines, seen = [], set()
+    for key, label in LINK_ANNOTATIONS:
+        url = alert.annotations.get(key, "").strip()
+        if url and url not in seen and " " not in url:
+            seen.add(url)
+            lines.append(f"{label}: {url}")
+    host = urlsplit(alert.generator_url).netloc if alert.generator_url else ""
+    if host:
+        lines.append(f"rule: {host}")
+    return lines
+
+
+def format_alert_detail(group: Sequence[Alert], now: datetime, max_chars: int = 306) -> str:
+    """One numbered item: head line, summary, links, since, description, key labels, source.
+
+    Within `max_chars` (two GSM-7 segments by default) the lines that help act come first;
+    a link is never cut: what does not fit whole is left out, description and labels first.
+    """
     if not group:
         return "No such alert."
     first = group[0]
-    lines = [_head(group, now)]
-    if len(group) > 1:
-        lines.append("on: " + _clip(", ".join(a.subject or "?" for a in group), 120))
-    if first.summary:
-        lines.append(_clip(first.summary, 120))
-    if first.description and first.description != first.summary:
-        lines.append(_clip(first.description, 200))
-    shown = [f"{k}={v}" for k, v in sorted(first.labels.items()) if k not in _DETAIL_HIDDEN]
-    if shown:
-        lines.append(_clip(" ".join(shown), 140))
     starts = [a.started_at for a in group if a.started_at is not None]
+    since_line = ""
     if starts:
         since = min(starts).astimezone(UTC)
         day = "" if since.date() == now.astimezone(UTC).date() else since.strftime("%b %d ")
-        lines.append(f"since {day}{since:%H:%M} UTC ({format_age(since, now)})")
-    lines.append(f"source: {first.source}")
+        since_line = f"since {day}{since:%H:%M} UTC ({format_age(since, now)})"
+    # (text, may it be clipped to fit?) in order of importance; shown in this order too.
+    parts: list[tuple[str, bool]] = [(_head(group, now), True)]
+    if len(group) > 1:
+        parts.append(("on: " + _clip(", ".join(a.subject or "?" for a in group), 120), True))
+    if first.summary:
+        parts.append((_clip(first.summary, 120), True))
+    parts += [(link, False) for link in alert_links(first)]
+    if since_line:
+        parts.append((since_line, False))
+    if first.description and first.description != first.summary:
+        parts.append((_clip(first.description, 200), True))
+    shown = [f"{k}={v}" for k, v in sorted(first.labels.items()) if k not in _DETAIL_HIDDEN]
+    if shown:
+        parts.append((_clip(" ".join(shown), 140), True))
+    parts.append((f"source: {first.source}", False))
+    lines: list[str] = []
+    for text, clippable in parts:
+        room = max_chars - len("\n".join(lines)) - (1 if lines else 0)
+        if len(text) <= room:
+            lines.append(text)
+        elif clippable and room >= 20:
+            lines.append(_clip(text, room))
     return "\n".join(lines)

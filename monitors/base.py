@@ -1,12 +1,23 @@
 """The one interface every backend adapter implements, and the data it returns.
 
-Errors (the whole tree):
-    MonitorError        a backend call failed; ``reason`` is short human text for an SMS
-                        ("timeout after 3s", "connection refused", "HTTP 500", "API key rejected").
+Errors (the whole tree; ``reason`` is always short human text, safe for an SMS):
+
+    MonitorError                a backend call failed
+    ├── Unreachable             no usable connection            "unreachable", "connection dropped"
+    │   ├── Refused             nothing listens there           "connection refused"
+    │   └── TimedOut            no answer within the deadline   "timeout after 3s"
+    ├── AuthRejected            credentials refused             "auth rejected (HTTP 401)"
+    ├── BadResponse             it answered, but not usefully   "HTTP 500", "bad response (not JSON)"
+    │   └── UnexpectedShape     valid JSON, not the documented shape
+    └── QueryFailed             the backend refused our question "query error: parse error ..."
 
 An adapter never lets any other exception escape `health_check()`; query methods run
 their I/O through `Monitor.call()`, which turns timeouts, transport failures, HTTP
-errors and malformed bodies into `MonitorError`.
+errors and malformed bodies into the matching `MonitorError` (`as_monitor_error`).
+Callers that only need the text catch `MonitorError` and read `.reason`.
+
+The JSON-shape helpers (`expect_dict`, `expect_list`, `str_labels`) are here so every
+adapter rejects a body that is not the documented shape the same way.
 """
 
 from __future__ import annotations
@@ -41,12 +52,75 @@ class MonitorError(Exception):
         self.reason = reason
 
 
+class Unreachable(MonitorError):
+    """No usable connection to the backend (reset, DNS, unreachable host)."""
+
+
+class Refused(Unreachable):
+    """The connection was refused: nothing listens at that address."""
+
+
+class TimedOut(Unreachable):
+    """No answer within the monitor's deadline (connect, request or query)."""
+
+
+class AuthRejected(MonitorError):
+    """The backend refused our credentials (HTTP 401/403, bad password, bad API key)."""
+
+
+class BadResponse(MonitorError):
+    """The backend answered, but not with something usable (HTTP 5xx, not JSON, ...)."""
+
+
+class UnexpectedShape(BadResponse):
+    """Well-formed, but not the documented shape (a missing key, a string for a list)."""
+
+    def __init__(self, reason: str = "bad response (unexpected shape)") -> None:
+        super().__init__(reason)
+
+
+class QueryFailed(MonitorError):
+    """The backend works but refused our question (a malformed PromQL alias, a bad index)."""
+
+
+BAD_SHAPE = "bad response (unexpected shape)"
+
+
+def expect_dict(value: object) -> dict[str, Any]:
+    """`value` as a JSON object, or UnexpectedShape: callers then read keys without KeyError surprises."""
+    if not isinstance(value, dict):
+        raise UnexpectedShape()
+    return value
+
+
+def expect_list(value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise UnexpectedShape()
+    return value
+
+
+def str_labels(value: object) -> dict[str, str]:
+    """A label set; Prometheus-style labels are always strings, anything else is a broken body."""
+    labels = expect_dict(value)
+    if not all(isinstance(v, str) for v in labels.values()):
+        raise UnexpectedShape()
+    return labels
+
+
 @dataclass(frozen=True, slots=True)
 class Health:
     monitor: str
     ok: bool
     reason: str = ""  # why it is down, or a short note when ok ("yellow", "v2.42.0")
     latency_s: float = 0.0
+    degraded: bool = False  # ok, but `reason` is a warning worth a line in `status` ("cluster yellow")
+
+
+@dataclass(frozen=True, slots=True)
+class Degraded:
+    """What `probe()` returns when the backend answers but says something is wrong with it."""
+
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +139,7 @@ class MetricAlias:
 class Series:
     label: str
     value: float  # may be NaN; formatters say so
+    stale_s: float | None = None  # the row's target has not been scraped for this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +158,8 @@ class Alert:
     summary: str = ""
     description: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)  # runbook_url, dashboard, ...
+    generator_url: str = ""  # where the rule lives (Prometheus's graph link), when sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,28 +198,33 @@ class Report:
     lines: list[str]
 
 
-def describe_failure(exc: BaseException, timeout_s: float) -> str:
-    """Short human reason for a failed backend call; never a traceback, never a secret."""
+def as_monitor_error(exc: BaseException, timeout_s: float) -> MonitorError:
+    """The MonitorError for a failed backend call; its reason never holds a traceback or a secret."""
     if isinstance(exc, MonitorError):
-        return exc.reason
+        return exc
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return f"timeout after {timeout_s:g}s"
+        return TimedOut(f"timeout after {timeout_s:g}s")
     if isinstance(exc, httpx.HTTPStatusError):
         code = exc.response.status_code
         if code in (401, 403):
-            return f"auth rejected (HTTP {code})"
-        return f"HTTP {code}"
+            return AuthRejected(f"auth rejected (HTTP {code})")
+        return BadResponse(f"HTTP {code}")
     if isinstance(exc, httpx.ConnectError | ConnectionRefusedError):
-        return "connection refused"
+        return Refused("connection refused")
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | ConnectionResetError):
-        return "connection dropped"
+        return Unreachable("connection dropped")
     if isinstance(exc, httpx.TransportError | OSError):
-        return "unreachable"
+        return Unreachable("unreachable")
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
-        return "bad response (not JSON)"
+        return BadResponse("bad response (not JSON)")
     if isinstance(exc, KeyError | TypeError | ValueError | IndexError | AttributeError):
-        return "bad response (unexpected shape)"
-    return f"error ({type(exc).__name__})"
+        return UnexpectedShape()
+    return MonitorError(f"error ({type(exc).__name__})")
+
+
+def describe_failure(exc: BaseException, timeout_s: float) -> str:
+    """Short human reason for a failed backend call (the SMS text of `as_monitor_error`)."""
+    return as_monitor_error(exc, timeout_s).reason
 
 
 async def gather_all(*aws: Any) -> list[Any]:
@@ -165,9 +247,10 @@ class Monitor(ABC):
         self.timeout_s = timeout_s
 
     @abstractmethod
-    async def probe(self) -> str:
-        """Cheapest call that proves the backend works; returns a note (version, ...) or ''.
+    async def probe(self) -> str | Degraded:
+        """Cheapest call that proves the backend works (one round trip, or concurrent ones).
 
+        Returns a note (version, ...) or '', or `Degraded` when it works but reports trouble.
         Raise (anything) when it does not work; `health_check` words the reason.
         """
 
@@ -177,6 +260,8 @@ class Monitor(ABC):
             note = await self.call(self.probe())
         except MonitorError as exc:
             return Health(self.name, False, exc.reason, time.perf_counter() - start)
+        if isinstance(note, Degraded):
+            return Health(self.name, True, note.note, time.perf_counter() - start, degraded=True)
         return Health(self.name, True, note, time.perf_counter() - start)
 
     async def call(self, aw: Awaitable[T]) -> T:
@@ -187,7 +272,10 @@ class Monitor(ABC):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise MonitorError(describe_failure(exc, self.timeout_s)) from exc
+            error = as_monitor_error(exc, self.timeout_s)
+            if error is exc:
+                raise
+            raise error from exc
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook; adapters with pools override it
         """Release pooled connections."""

@@ -7,6 +7,7 @@ value fails validation, which start-up reports as one line naming the setting.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -41,7 +42,12 @@ def _http_url(value: object) -> object:
 HttpSecretUrl = Annotated[SecretUrl, BeforeValidator(_http_url)]  # validated as http(s), held as a secret
 
 
-def _split_csv(value: object) -> object:
+def split_csv(value: object) -> object:
+    """'a, b,,c' -> ['a', 'b', 'c'] for list settings (`NoDecode`: env values are plain CSV, not JSON).
+
+    Anything but a string passes through, so `Settings(log_services=[...])` works in code.
+    Shared by every CSV setting here and in `bot.config`.
+    """
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
@@ -90,6 +96,15 @@ class MonitorSettings(BaseSettings):
     kong_admin_token: SecretStr | None = None
     haproxy_stats_url: HttpSecretUrl | None = None
 
+    # What `status` and `db` call trouble (see Thresholds).
+    db_conn_warn_pct: float = Field(default=80, gt=0, le=100)
+    db_lock_wait_warn_s: float = Field(default=10, ge=0)
+    db_idle_in_txn_warn_s: float = Field(default=60, ge=0)
+    db_replication_lag_warn_s: float = Field(default=30, ge=0)
+    pgbouncer_waiting_warn: int = Field(default=1, ge=1)
+    gateway_window_s: int = Field(default=300, ge=10, le=86400)
+    gateway_5xx_warn_pct: float = Field(default=5, gt=0, le=100)
+
     # Embedded monitors (no backend needed): this host, URL checks, log files.
     host_monitor: Literal["auto", "on", "off"] = "auto"  # auto: on when no Prometheus and no Datadog
     host_disk_max_percent: float = Field(default=90.0, gt=0, le=100)
@@ -102,7 +117,7 @@ class MonitorSettings(BaseSettings):
     log_files_max_bytes: int = Field(default=4 * 1024 * 1024, ge=4096)  # read per question, newest first
     log_files_error_pattern: str = "(?i)(error|fatal|panic|exception)"
 
-    _csv = field_validator("log_services", "elasticsearch_error_levels", mode="before")(_split_csv)
+    _csv = field_validator("log_services", "elasticsearch_error_levels", mode="before")(split_csv)
 
     @field_validator("log_services")
     @classmethod
@@ -159,3 +174,28 @@ class MonitorSettings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ValueError(f"{value!r} is not a Loki label name")
         return value
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a fact becomes a problem in `status` (all from settings; defaults in MonitorSettings).
+
+    A connection count at or over `conn_warn_pct` of max_connections is a warning (95% and
+    over critical); a lock waiter, an idle-in-transaction session or a replica past its
+    limit is a warning; so are `pgbouncer_waiting` or more clients queued in pgBouncer,
+    and a gateway backend answering 5xx to `gateway_5xx_pct` of requests over the window.
+    """
+
+    conn_warn_pct: float = 80
+    lock_wait_s: float = 10
+    idle_in_txn_s: float = 60
+    replication_lag_s: float = 30
+    pgbouncer_waiting: int = 1
+    gateway_window_s: int = 300
+    gateway_5xx_pct: float = 5
+
+    @classmethod
+    def from_settings(cls, settings: MonitorSettings) -> Thresholds:
+        return cls(settings.db_conn_warn_pct, settings.db_lock_wait_warn_s, settings.db_idle_in_txn_warn_s,
+                   settings.db_replication_lag_warn_s, settings.pgbouncer_waiting_warn,
+                   settings.gateway_window_s, settings.gateway_5xx_warn_pct)

@@ -20,15 +20,19 @@ from monitors.base import (
     METRICS,
     Alert,
     AlertSource,
+    AuthRejected,
     HttpMonitor,
     MetricAlias,
     MetricResult,
     MetricSource,
     MonitorError,
+    QueryFailed,
     Series,
+    UnexpectedShape,
+    expect_dict,
+    expect_list,
 )
 from monitors.config import MonitorSettings
-from monitors.prometheus import BAD_SHAPE, expect_dict, expect_list
 
 # How far back a metric query looks for its latest point: Datadog rolls points up into
 # intervals, so a window much shorter than a few intervals can come back empty.
@@ -59,10 +63,10 @@ def _last_point(pointlist: object) -> float:
     for point in reversed(expect_list(pointlist)):
         pair = expect_list(point)
         if len(pair) != 2:
-            raise MonitorError(BAD_SHAPE)
+            raise UnexpectedShape()
         if pair[1] is not None:
             if not isinstance(pair[1], int | float):
-                raise MonitorError(BAD_SHAPE)
+                raise UnexpectedShape()
             return float(pair[1])
     return math.nan
 
@@ -74,7 +78,7 @@ def _monitor_alerts(monitor: dict[str, Any]) -> list[Alert]:
         return []
     name = monitor.get("name")
     if not isinstance(name, str):
-        raise MonitorError(BAD_SHAPE)
+        raise UnexpectedShape()
     tags = [t for t in monitor.get("tags") or [] if isinstance(t, str)]
     labels = {t.partition(":")[0]: t.partition(":")[2] for t in tags}
     labels["monitor_id"] = str(monitor.get("id", ""))
@@ -128,18 +132,18 @@ class DatadogMonitor(HttpMonitor, MetricSource, AlertSource):
         """The API key is valid (403 or valid:false → 'API key rejected'), and data calls can run."""
         response = await self.client.get(self.base_url + "/api/v1/validate")
         if response.status_code in (401, 403):
-            raise MonitorError("API key rejected")
+            raise AuthRejected("API key rejected")
         response.raise_for_status()
         if expect_dict(response.json()).get("valid") is not True:
-            raise MonitorError("API key rejected")
+            raise AuthRejected("API key rejected")
         if not self.has_app_key:
             # Validation needs only the API key, but queries and monitors need both.
-            raise MonitorError("DATADOG_APP_KEY not set")
+            raise AuthRejected("DATADOG_APP_KEY not set")
         return ""
 
     async def query_metric(self, alias: MetricAlias) -> MetricResult:
         if alias.source != self.name:
-            raise MonitorError(f"{alias.name} is not a Datadog query")
+            raise QueryFailed(f"{alias.name} is not a Datadog query")
         return await self.call(self._query(alias))
 
     async def _query(self, alias: MetricAlias) -> MetricResult:
@@ -147,11 +151,11 @@ class DatadogMonitor(HttpMonitor, MetricSource, AlertSource):
         params = {"from": str(now - QUERY_WINDOW_S), "to": str(now), "query": alias.query}
         response = await self.client.get(self.base_url + "/api/v1/query", params=params)
         if response.status_code == 400:
-            raise MonitorError(f"query error: {_errors_text(response)}")
+            raise QueryFailed(f"query error: {_errors_text(response)}")
         response.raise_for_status()
         body = expect_dict(response.json())
         if body.get("status") == "error":
-            raise MonitorError(f"query error: {str(body.get('error', '?'))[:90]}")
+            raise QueryFailed(f"query error: {str(body.get('error', '?'))[:90]}")
         series = []
         for item in expect_list(body.get("series")):
             entry = expect_dict(item)

@@ -16,7 +16,18 @@ from urllib.parse import quote
 
 import httpx
 
-from monitors.base import LOGS, HttpMonitor, LogLine, LogResult, LogSource, MonitorError
+from monitors.base import (
+    LOGS,
+    AuthRejected,
+    BadResponse,
+    Degraded,
+    HttpMonitor,
+    LogLine,
+    LogResult,
+    LogSource,
+    MonitorError,
+    QueryFailed,
+)
 from monitors.config import MonitorSettings
 from monitors.log_format import trim
 
@@ -45,10 +56,10 @@ def es_error(response: httpx.Response) -> MonitorError:
         error = response.json()["error"]
         kind, reason = error["type"], error.get("reason", "")
     except (ValueError, KeyError, TypeError):
-        return MonitorError(f"HTTP {response.status_code}")
+        return BadResponse(f"HTTP {response.status_code}")
     if kind == "index_not_found_exception":
-        return MonitorError("index not found")
-    return MonitorError(trim(f"HTTP {response.status_code} {kind}: {reason}", 100))
+        return QueryFailed("index not found")
+    return QueryFailed(trim(f"HTTP {response.status_code} {kind}: {reason}", 100))
 
 
 class ElasticsearchMonitor(HttpMonitor, LogSource):
@@ -86,7 +97,7 @@ class ElasticsearchMonitor(HttpMonitor, LogSource):
                    message_field=settings.elasticsearch_message_field,
                    timestamp_field=settings.elasticsearch_timestamp_field)
 
-    async def probe(self) -> str:
+    async def probe(self) -> str | Degraded:
         response = await self.client.get(self.base_url + "/_cluster/health")
         if response.status_code in (401, 403):
             raise _auth(response)
@@ -94,10 +105,11 @@ class ElasticsearchMonitor(HttpMonitor, LogSource):
             raise es_error(response)
         status = response.json()["status"]
         if status == "red":
-            raise MonitorError("cluster red")
+            raise BadResponse("cluster red")
         if status not in ("green", "yellow"):
             raise ValueError(status)
-        return "yellow" if status == "yellow" else ""
+        # Yellow: every primary shard is allocated, some replicas are not - searches work.
+        return Degraded("cluster yellow (replicas unassigned)") if status == "yellow" else ""
 
     def search_body(self, service: str, window: timedelta, limit: int) -> dict[str, Any]:
         """The `_search` request body; `service` travels only as a JSON term value."""
@@ -117,7 +129,7 @@ class ElasticsearchMonitor(HttpMonitor, LogSource):
     async def errors(self, service: str, window: timedelta, limit: int) -> LogResult:
         if service not in self.services:
             # Checked before any request: user words never reach a query unmatched.
-            raise MonitorError(f"unknown service; known: {', '.join(self.services) or 'none'}")
+            raise QueryFailed(f"unknown service; known: {', '.join(self.services) or 'none'}")
         body = self.search_body(service, window, limit)
         return await self.call(self._search(service, window, body))
 
@@ -142,4 +154,4 @@ class ElasticsearchMonitor(HttpMonitor, LogSource):
 
 
 def _auth(response: httpx.Response) -> MonitorError:
-    return MonitorError(f"auth rejected (HTTP {response.status_code})")
+    return AuthRejected(f"auth rejected (HTTP {response.status_code})")

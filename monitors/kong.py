@@ -14,7 +14,17 @@ from urllib.parse import quote
 
 import httpx
 
-from monitors.base import GATEWAY, HttpMonitor, MonitorError, Report, ReportSource, gather_all
+from monitors.base import (
+    GATEWAY,
+    Degraded,
+    HttpMonitor,
+    Problem,
+    ProblemSource,
+    QueryFailed,
+    Report,
+    ReportSource,
+    gather_all,
+)
 from monitors.config import MonitorSettings
 
 MAX_UPSTREAMS = 20  # an SMS cannot carry more; the count line says how many there are
@@ -38,7 +48,7 @@ def upstream_line(name: str, health: dict[str, Any]) -> str:
     return text + (", not healthy: " + ", ".join(bad) if bad else "")
 
 
-class KongMonitor(HttpMonitor, ReportSource):
+class KongMonitor(HttpMonitor, ReportSource, ProblemSource):
     """`gateway` from Kong's Admin API through one pooled client."""
 
     name = "kong"
@@ -60,29 +70,54 @@ class KongMonitor(HttpMonitor, ReportSource):
             raise TypeError("expected an object")
         return body
 
-    async def probe(self) -> str:
+    async def probe(self) -> str | Degraded:
         status = await self._get("/status")
-        return "" if status["database"]["reachable"] else "database unreachable"
+        # Kong keeps proxying from its cache, but config changes and new consumers fail.
+        return "" if status["database"]["reachable"] else Degraded("database unreachable")
 
     async def report(self) -> Report:
         return await self.call(self._report())
 
-    async def _report(self) -> Report:
+    async def _gather(self) -> tuple[dict[str, Any], list[str], bool, list[dict[str, Any]]]:
+        """/status, the upstream names (first MAX_UPSTREAMS), whether more exist, and their health."""
         status, upstreams = await gather_all(self._get("/status"), self._get("/upstreams", size="100"))
         names = [str(u["name"]) for u in upstreams["data"]]
         shown = names[:MAX_UPSTREAMS]
         # Names come from Kong itself, quoted anyway: they become a path segment.
         healths = await gather_all(*(self._health(name) for name in shown))
+        more = bool(upstreams.get("next")) or len(names) > len(shown)
+        return status, shown, more, healths
+
+    async def _report(self) -> Report:
+        status, names, more, healths = await self._gather()
         lines = [status_line(status)]
-        more = " (more exist)" if upstreams.get("next") or len(names) > len(shown) else ""
-        lines.append(f"{len(names)} upstreams{more}" if names else "no upstreams")
-        lines += [upstream_line(name, health) for name, health in zip(shown, healths, strict=True)]
+        lines.append(f"{len(names)} upstreams{' (more exist)' if more else ''}" if names else "no upstreams")
+        lines += [upstream_line(name, health) for name, health in zip(names, healths, strict=True)]
         return Report(self.name, lines)
+
+    async def problems(self) -> list[Problem]:
+        return await self.call(self._problems())
+
+    async def _problems(self) -> list[Problem]:
+        status, names, _, healths = await self._gather()
+        out = []
+        for name, health in zip(names, healths, strict=True):
+            targets = [(t["target"], t["health"]) for t in health["data"]]
+            bad = [target for target, h in targets if h not in ("HEALTHY", "HEALTHCHECKS_OFF")]
+            if bad:
+                healthy = sum(1 for _, h in targets if h == "HEALTHY")
+                severity = "crit" if healthy == 0 else "warn"
+                out.append(Problem(severity, self.name, f"{self.name} {name}: {healthy}/{len(targets)} healthy"
+                                                        f" ({', '.join(bad[:2])}{' ...' if len(bad) > 2 else ''}"
+                                                        " not healthy)"))
+        if not status["database"]["reachable"]:
+            out.append(Problem("warn", self.name, f"{self.name}: database unreachable (config changes fail)"))
+        return sorted(out, key=lambda p: p.severity != "crit")
 
     async def _health(self, name: str) -> dict[str, Any]:
         try:
             return await self._get(f"/upstreams/{quote(name, safe='')}/health")
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code == 404:  # hybrid-mode control plane: no per-node health
-                raise MonitorError("upstream health not available on this node") from exc
+                raise QueryFailed("upstream health not available on this node") from exc
             raise

@@ -18,7 +18,17 @@ from typing import Any, Self
 
 import httpx
 
-from monitors.base import LOGS, HttpMonitor, LogLine, LogResult, LogSource, MonitorError, gather_all
+from monitors.base import (
+    LOGS,
+    BadResponse,
+    HttpMonitor,
+    LogLine,
+    LogResult,
+    LogSource,
+    QueryFailed,
+    UnexpectedShape,
+    gather_all,
+)
 from monitors.config import MonitorSettings
 from monitors.log_format import trim
 
@@ -71,17 +81,17 @@ class LokiMonitor(HttpMonitor, LogSource):
         response = await self.client.get(self.base_url + "/ready")
         if response.status_code == 503:
             # Loki says why in plain text ("Ingester not ready: waiting for 15s ...").
-            raise MonitorError(f"not ready: {trim(response.text, 60)}")
+            raise BadResponse(f"not ready: {trim(response.text, 60)}")
         response.raise_for_status()
         if response.text.strip() != "ready":
-            raise MonitorError("bad response (unexpected shape)")
+            raise UnexpectedShape()
         return ""
 
     async def _get(self, path: str, params: dict[str, str]) -> Any:
         response = await self.client.get(self.base_url + path, params=params)
         if response.status_code == 400:
             # Bad LogQL comes back as plain text: "parse error at line 1, col 12: ...".
-            raise MonitorError(f"query rejected: {trim(response.text, 80)}")
+            raise QueryFailed(f"query rejected: {trim(response.text, 80)}")
         response.raise_for_status()
         body = response.json()
         if body["status"] != "success":
@@ -91,7 +101,7 @@ class LokiMonitor(HttpMonitor, LogSource):
     async def errors(self, service: str, window: timedelta, limit: int) -> LogResult:
         if service not in self.services:
             # Checked before any request: user words never reach a query unmatched.
-            raise MonitorError(f"unknown service; known: {', '.join(self.services) or 'none'}")
+            raise QueryFailed(f"unknown service; known: {', '.join(self.services) or 'none'}")
         query = log_selector(self.label, service, self.error_filter)
         seconds = max(1, int(window.total_seconds()))
         end = time.time_ns()

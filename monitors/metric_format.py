@@ -2,8 +2,13 @@
 
     cpu (CPU busy % per instance):
     api-1 83%
-    api-2 41%
+    api-2 41% (stale 45s)
     +3 more
+
+A row whose target has stopped answering is marked "stale" with how long ago it last
+answered: Prometheus keeps serving the last value of a rate window for a while, and a
+dead exporter must not read as a quiet one. Small values keep two significant digits
+(0.0025 s reads 2.5ms, not 0s).
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
+from monitors.alerting import format_age_s
 from monitors.base import MetricAlias, MetricResult
+
+STALE_CAP_S = 600  # what Prometheus's look-back for the last good scrape covers
 
 _SCALES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -22,12 +30,24 @@ def _trim(text: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _seconds(value: float) -> tuple[float, str]:
+    """Sub-second durations in the unit that keeps them readable: 0.0025 s -> 2.5 ms."""
+    size = abs(value)
+    if size == 0 or size >= 1:
+        return value, "s"
+    if size >= 1e-3:
+        return value * 1e3, "ms"
+    return value * 1e6, "us"  # GSM-7 has no micro sign
+
+
 def format_number(value: float, unit: str = "") -> str:
-    """A value as a person reads it: 83%, 4.5%, 0.42/core, 1.2k, 3.4M, n/a for NaN."""
+    """A value as a person reads it: 83%, 4.5%, 0.42/core, 1.2k, 3.4M, 2.5ms, n/a for NaN."""
     if math.isnan(value):
         return "n/a"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
+    if unit == "s":
+        value, unit = _seconds(value)
     size = abs(value)
     if unit == "%":
         # Whole percents are enough above 10; below, a decimal tells 0.4% from 0%.
@@ -40,14 +60,22 @@ def format_number(value: float, unit: str = "") -> str:
         text = f"{value:.0f}"
     elif size >= 10:
         text = _trim(f"{value:.1f}")
-    else:
+    elif size >= 0.01 or size == 0:
         text = _trim(f"{value:.2f}")
+    else:
+        text = f"{value:.2g}"  # two significant digits: 0.0025, 1.2e-05
     if text in ("-0", "-0.0"):
         text = "0"
     if not unit:
         return text
     # Symbols stick to the number (83%, 0.42/core, 120ms); words are spaced (3 down, 12 req/s).
-    return f"{text}{unit}" if unit[0] in "%/" or unit in ("ms", "s", "B") else f"{text} {unit}"
+    return f"{text}{unit}" if unit[0] in "%/" or unit in ("us", "ms", "s", "B") else f"{text} {unit}"
+
+
+def _stale(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return " (stale 10m+)" if seconds >= STALE_CAP_S else f" (stale {format_age_s(seconds)})"
 
 
 def _header(alias: MetricAlias) -> str:
@@ -61,7 +89,7 @@ def format_metric(result: MetricResult, top: int = 5) -> str:
         return f"{_header(alias)} no data"
     shown = result.series[:top]
     lines = [_header(alias)]
-    lines += [f"{s.label} {format_number(s.value, alias.unit)}" for s in shown]
+    lines += [f"{s.label} {format_number(s.value, alias.unit)}" + _stale(s.stale_s) for s in shown]
     if len(result.series) > len(shown):
         lines.append(f"+{len(result.series) - len(shown)} more")
     if any(math.isnan(s.value) for s in shown):

@@ -1,5 +1,10 @@
-"""Prometheus (HTTP API v1): readiness and version, instant queries for metric aliases, and
-its own alerts list, which `alerts` falls back to when there is no Alertmanager.
+"""Prometheus (HTTP API v1): readiness and version, instant queries for metric aliases,
+scrape targets down (for `status`), and its own alerts list, which `alerts` falls back
+to when there is no Alertmanager.
+
+Cost: a health check is two concurrent GETs; `metrics x` is two concurrent instant
+queries (the alias and `up == 0`), `problems()` is one - plus, only while some target is
+down, `TARGET_AGE` (how long since it last answered: marks metric rows stale).
 
 Every request runs under `Monitor.call`, so refused connections, timeouts, HTTP errors
 and bodies that are not the documented shape all surface as `MonitorError`.
@@ -15,54 +20,51 @@ from typing import Any, Self
 
 import httpx
 
-from monitors.alerting import normalise_severity, parse_time, strip_port, subject_of
+from monitors.alerting import format_age_s, normalise_severity, parse_time, strip_port, subject_of
 from monitors.base import (
     ALERTS,
     METRICS,
     Alert,
     AlertSource,
+    BadResponse,
     HttpMonitor,
     MetricAlias,
     MetricResult,
     MetricSource,
     MonitorError,
+    Problem,
+    ProblemSource,
+    QueryFailed,
     Series,
+    UnexpectedShape,
+    expect_dict,
+    expect_list,
+    gather_all,
+    str_labels,
 )
 from monitors.config import MonitorSettings
 from monitors.metric_format import WindowSeries
 
-BAD_SHAPE = "bad response (unexpected shape)"
 _FALLBACK_LABELS = ("instance", "job")
 # A range query returns about this many points per series, whatever the window (1m to 7d).
 _RANGE_POINTS = 120
 
 
-def expect_dict(value: object) -> dict[str, Any]:
-    """`value` as a JSON object, or MonitorError: callers then read keys without KeyError surprises."""
-    if not isinstance(value, dict):
-        raise MonitorError(BAD_SHAPE)
-    return value
-
-
-def expect_list(value: object) -> list[Any]:
-    if not isinstance(value, list):
-        raise MonitorError(BAD_SHAPE)
-    return value
-
-
-def str_labels(value: object) -> dict[str, str]:
-    """A label set; Prometheus labels are always strings, anything else is a broken body."""
-    labels = expect_dict(value)
-    if not all(isinstance(v, str) for v in labels.values()):
-        raise MonitorError(BAD_SHAPE)
-    return labels
+# Targets down now, then - only when there are some - seconds since each last answered
+# (600 means "10m or more"). A subquery on `up == 1` at 1 s resolution because a failed
+# scrape still writes `up` (as 0) every interval; it costs 600 steps per `up` series, so
+# it runs only when something is down.
+TARGETS_DOWN = "up == 0"
+TARGET_AGE = ("(time() - max by (job, instance) (max_over_time(timestamp(up == 1)[10m:1s]))"
+              " and on (job, instance) up == 0) or on (job, instance) (up == 0) + 600")
+AGE_CAP_S = 600
 
 
 def prometheus_alert(labels: Mapping[str, str], annotations: Mapping[str, str], started: object,
-                     source: str) -> Alert:
+                     source: str, generator_url: object = "") -> Alert:
     """An Alert from a Prometheus-style label set (shared with the Alertmanager adapter)."""
     if not labels.get("alertname"):
-        raise MonitorError(BAD_SHAPE)
+        raise UnexpectedShape()
     return Alert(
         name=labels["alertname"],
         severity=normalise_severity(labels.get("severity")),
@@ -72,6 +74,8 @@ def prometheus_alert(labels: Mapping[str, str], annotations: Mapping[str, str], 
         summary=str(annotations.get("summary", "")),
         description=str(annotations.get("description", "")),
         labels=dict(labels),
+        annotations=dict(annotations),
+        generator_url=generator_url if isinstance(generator_url, str) else "",
     )
 
 
@@ -79,11 +83,11 @@ def _sample(value: object) -> float:
     # An instant sample is [unix_ts, "string value"]; the string may be "NaN" or "+Inf".
     pair = expect_list(value)
     if len(pair) != 2 or not isinstance(pair[1], str):
-        raise MonitorError(BAD_SHAPE)
+        raise UnexpectedShape()
     try:
         return float(pair[1])
     except ValueError:
-        raise MonitorError(BAD_SHAPE) from None
+        raise UnexpectedShape() from None
 
 
 def _row_label(labels: Mapping[str, str], preferred: str) -> str:
@@ -94,26 +98,44 @@ def _row_label(labels: Mapping[str, str], preferred: str) -> str:
     return ",".join(v for _, v in named) or labels.get("__name__", "value")
 
 
-def series_from_vector(alias: MetricAlias, result: list[Any]) -> list[Series]:
+def vector_rows(result: object) -> list[tuple[dict[str, str], float]]:
+    """(labels, value) of each element of an instant vector."""
+    rows = []
+    for item in expect_list(result):
+        entry = expect_dict(item)
+        rows.append((str_labels(entry.get("metric", {})), _sample(entry.get("value"))))
+    return rows
+
+
+def _stale_for(labels: Mapping[str, str], ages: Mapping[tuple[str, str], float]) -> float | None:
+    """How long the row's target has been down, matched on instance (and job when the row has one)."""
+    instance = labels.get("instance")
+    if not instance:
+        return None
+    found = [age for (job, inst), age in ages.items() if inst == instance and labels.get("job", job) == job]
+    return max(found) if found else None
+
+
+def series_from_vector(alias: MetricAlias, result: list[Any],
+                       ages: Mapping[tuple[str, str], float] | None = None) -> list[Series]:
     """Rows of an instant vector: labelled by alias.label, largest first, NaN last.
 
     A `:port` is dropped from instance labels when that leaves every row distinct,
     which is the usual case (one exporter per host) and much shorter in an SMS.
+    `ages` ((job, instance) -> seconds since the target last answered) marks stale rows.
     """
-    rows: list[tuple[dict[str, str], float]] = []
-    for item in result:
-        entry = expect_dict(item)
-        rows.append((str_labels(entry.get("metric", {})), _sample(entry.get("value"))))
+    rows = vector_rows(result)
     names = [_row_label(labels, alias.label) for labels, _ in rows]
     short = [strip_port(n) for n in names]
     if len(set(short)) == len(short):
         names = short
-    series = [Series(name, value) for name, (_, value) in zip(names, rows, strict=True)]
+    series = [Series(name, value, _stale_for(labels, ages or {}))
+              for name, (labels, value) in zip(names, rows, strict=True)]
     return sorted(series, key=lambda s: (math.isnan(s.value), -s.value if not math.isnan(s.value) else 0))
 
 
-class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource):
-    """Metrics and alerts from one Prometheus server."""
+class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
+    """Metrics, alerts and scrape targets from one Prometheus server."""
 
     name = "prometheus"
     capabilities = frozenset({METRICS, ALERTS})
@@ -126,38 +148,64 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource):
         return cls(settings.prometheus_url.get_secret_value(), httpx.AsyncClient(timeout=timeout), timeout)
 
     async def probe(self) -> str:
-        """Ready, and which version: 'v2.42.0' (the Debian '+ds' build suffix dropped)."""
-        ready = await self.client.get(self.base_url + "/-/ready")
+        """Ready, and which version: 'v2.42.0' (the Debian '+ds' build suffix dropped).
+
+        Both requests at once, so the check costs one round trip.
+        """
+        ready, info = await gather_all(self.client.get(self.base_url + "/-/ready"),
+                                       self.get_json("/api/v1/status/buildinfo"))
         ready.raise_for_status()
-        info = expect_dict(_success(await self.get_json("/api/v1/status/buildinfo")))
-        version = info.get("version")
+        version = expect_dict(_success(info)).get("version")
         return f"v{str(version).split('+')[0]}" if version else ""
 
     async def query_metric(self, alias: MetricAlias) -> MetricResult:
         if alias.source != self.name:
-            raise MonitorError(f"{alias.name} is not a Prometheus query")
+            raise QueryFailed(f"{alias.name} is not a Prometheus query")
         return await self.call(self._query(alias))
 
-    async def _query(self, alias: MetricAlias) -> MetricResult:
-        response = await self.client.get(self.base_url + "/api/v1/query", params={"query": alias.query})
+    async def instant(self, promql: str) -> dict[str, Any]:
+        """The `data` of one instant query; a query Prometheus rejects is QueryFailed."""
+        response = await self.client.get(self.base_url + "/api/v1/query", params={"query": promql})
         if response.status_code in (400, 422):
             # A broken alias (bad_data) or an execution error: say what Prometheus said.
-            raise MonitorError(f"query error: {_error_text(response)}")
+            raise QueryFailed(f"query error: {_error_text(response)}")
         response.raise_for_status()
-        data = expect_dict(_success(response.json()))
+        return expect_dict(_success(response.json()))
+
+    async def target_ages(self) -> dict[tuple[str, str], float]:
+        """(job, instance) -> seconds since the last good scrape, for every target down now."""
+        if not vector_rows((await self.instant(TARGETS_DOWN)).get("result")):
+            return {}
+        data = await self.instant(TARGET_AGE)
+        return {(labels.get("job", ""), labels.get("instance", "")): value
+                for labels, value in vector_rows(data.get("result"))}
+
+    async def _query(self, alias: MetricAlias) -> MetricResult:
+        data, ages = await gather_all(self.instant(alias.query), self.target_ages())
         kind, result = data.get("resultType"), data.get("result")
         if kind == "vector":
-            return MetricResult(alias, series_from_vector(alias, expect_list(result)))
+            return MetricResult(alias, series_from_vector(alias, expect_list(result), ages))
         if kind == "scalar":
             return MetricResult(alias, [Series(alias.name, _sample(result))])
         # A range vector (or string) cannot be shown as one number per row.
-        raise MonitorError(f"query error: {alias.name} returns a {kind}, not an instant vector")
+        raise QueryFailed(f"query error: {alias.name} returns a {kind}, not an instant vector")
+
+    async def check_query(self, promql: str) -> None:
+        """Run a query once and discard the answer (`operator check`); QueryFailed when it is broken."""
+        await self.call(self.instant(promql))
+
+    async def problems(self) -> list[Problem]:
+        """Scrape targets down, the longest down first: 'target 127.0.0.1:9100 (node) down 2m'."""
+        ages = await self.call(self.target_ages())
+        ordered = sorted(ages.items(), key=lambda item: (-item[1], item[0]))
+        return [Problem("crit", self.name, f"target {instance or '?'} ({job or '?'}) down {_age(age)}")
+                for (job, instance), age in ordered]
 
     async def query_metric_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]:
         """The alias over ``window`` (``/api/v1/query_range``): per series now / average / peak,
         highest now first. About ``_RANGE_POINTS`` points per series, so 7d costs what 1h does."""
         if alias.source != self.name:
-            raise MonitorError(f"{alias.name} is not a Prometheus query")
+            raise QueryFailed(f"{alias.name} is not a Prometheus query")
         return await self.call(self._query_window(alias, window))
 
     async def _query_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]:
@@ -167,11 +215,11 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource):
                   "step": f"{max(seconds / _RANGE_POINTS, 1.0):.3f}"}
         response = await self.client.get(self.base_url + "/api/v1/query_range", params=params)
         if response.status_code in (400, 422):
-            raise MonitorError(f"query error: {_error_text(response)}")
+            raise QueryFailed(f"query error: {_error_text(response)}")
         response.raise_for_status()
         data = expect_dict(_success(response.json()))
         if data.get("resultType") != "matrix":
-            raise MonitorError(BAD_SHAPE)
+            raise UnexpectedShape()
         rows: list[tuple[dict[str, str], list[float]]] = []
         for item in expect_list(data.get("result")):
             entry = expect_dict(item)
@@ -201,10 +249,14 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource):
         return alerts
 
 
+def _age(seconds: float) -> str:
+    return f"{AGE_CAP_S // 60}m+" if seconds >= AGE_CAP_S else format_age_s(seconds)
+
+
 def _success(body: object) -> object:
     envelope = expect_dict(body)
     if envelope.get("status") != "success":
-        raise MonitorError(f"error: {_clip(str(envelope.get('error', 'status not success')))}")
+        raise BadResponse(f"error: {_clip(str(envelope.get('error', 'status not success')))}")
     return envelope.get("data")
 
 

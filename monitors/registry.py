@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
+from monitors.alerting import gather_alerts
 from monitors.aliases import load_aliases
-from monitors.base import Health, LogSource, MetricAlias, Monitor
+from monitors.base import (
+    ALERTS,
+    Health,
+    LogSource,
+    MetricAlias,
+    MetricSource,
+    Monitor,
+    MonitorError,
+    Problem,
+    ProblemSource,
+)
 from monitors.config import MonitorSettings
+from monitors.rollup import Survey, alert_problems, degraded_problems
 
 Factory = Callable[[MonitorSettings], Monitor | None]
 
@@ -77,6 +91,70 @@ class Monitors:
             for health in results:
                 observe(health)
         return results
+
+    async def survey(self) -> Survey:
+        """What `status` shows: every source's problems and health, and the alerts, all at once.
+
+        A source that can list problems is asked for them, which doubles as its health
+        check (one round trip); the others get `health_check()`. Alerts are gathered
+        alongside. Every call is bounded by its monitor's timeout and none raises, so
+        this returns within MONITOR_TIMEOUT_S (+ scheduling) whatever the backends do.
+        """
+        checks = [self._problems_of(m) if isinstance(m, ProblemSource) else self._health_of(m)
+                  for m in self.all]
+        alert_sources = self.with_capability(ALERTS)
+        results, book = await asyncio.gather(asyncio.gather(*checks), gather_alerts(alert_sources))
+        healths = [health for health, _ in results]
+        problems = [p for _, found in results for p in found]
+        # A source whose alerts could not be read is down, even if its health endpoint answered.
+        failed = dict(error.split(": ", 1) for error in book.errors)
+        healths = [Health(h.monitor, False, failed[h.monitor], h.latency_s)
+                   if h.ok and h.monitor in failed else h for h in healths]
+        problems = alert_problems(book.alerts, datetime.now(UTC)) + problems + degraded_problems(healths)
+        for observe in self.observers:
+            for health in healths:
+                observe(health)
+        return Survey(problems, healths, book.silenced, book.inhibited)
+
+    def checkable_aliases(self, skip: frozenset[str] = frozenset()) -> list[MetricAlias]:
+        """Aliases whose source is configured, answers queries, and is not in `skip`."""
+        return [a for a in self.metric_aliases.values()
+                if a.source not in skip and isinstance(self.by_name(a.source), MetricSource)]
+
+    async def check_aliases(self, skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        """Run every metric alias once, at once; (alias, reason) for each that fails.
+
+        For `operator check`: a malformed PromQL alias fails here, at deploy time, not when
+        someone asks for it at night. Aliases of monitors named in `skip` (already DOWN) and
+        of sources not configured (not offered either) are not run: see `checkable_aliases`.
+        """
+        async def one(alias: MetricAlias) -> tuple[str, str] | None:
+            source = self.by_name(alias.source)
+            assert isinstance(source, MetricSource)
+            try:
+                await source.query_metric(alias)
+            except MonitorError as exc:
+                return alias.name, exc.reason
+            return None
+
+        results = await asyncio.gather(*(one(alias) for alias in self.checkable_aliases(skip)))
+        return [failure for failure in results if failure is not None]
+
+    @staticmethod
+    async def _health_of(monitor: Monitor) -> tuple[Health, list[Problem]]:
+        return await monitor.health_check(), []
+
+    @staticmethod
+    async def _problems_of(monitor: Monitor) -> tuple[Health, list[Problem]]:
+        assert isinstance(monitor, ProblemSource)
+        start = time.perf_counter()
+        try:
+            found = await monitor.problems()
+        except MonitorError as exc:
+            return Health(monitor.name, False, exc.reason, time.perf_counter() - start), []
+        except Exception as exc:  # an adapter bug must not sink the whole status
+            return Health(monitor.name, False, f"error ({type(exc).__name__})", time.perf_counter() - start), []
+        return Health(monitor.name, True, "", time.perf_counter() - start), found
 
     async def aclose(self) -> None:
         await asyncio.gather(*(m.aclose() for m in self.all), return_exceptions=True)

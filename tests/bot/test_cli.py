@@ -54,12 +54,17 @@ class TestChat:
             prom.routes[("GET", "/-/ready")] = lambda _: Reply(200, "ready", delay_s=1.0)
             prom.routes[("GET", "/api/v1/status/buildinfo")] = lambda _: Reply(
                 200, {"status": "success", "data": {"version": "2.42.0"}})
+            # status asks for targets down (slowly) and alerts
+            prom.routes[("GET", "/api/v1/query")] = lambda _: Reply(
+                200, {"status": "success", "data": {"resultType": "vector", "result": []}}, delay_s=1.0)
+            prom.routes[("GET", "/api/v1/alerts")] = lambda _: Reply(
+                200, {"status": "success", "data": {"alerts": []}})
             env = run_env(PROMETHEUS_URL=prom.url, REPLY_BUDGET_S="0.2", TWILIO_AUTH_TOKEN=TOKEN,
                           TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_FROM_NUMBER="+14155550000",
                           TWILIO_API_URL=twilio.url)
             out = subprocess.run([OPERATOR, "chat"], input="status\n", capture_output=True, text=True,
                                  timeout=60, env=env, cwd=tmp_path, check=True)
-            assert out.stdout.startswith("1/1 ok"), out.stdout
+            assert out.stdout.startswith("All clear: 1/1 sources ok"), out.stdout
             assert twilio.requests == []
 
     def test_bad_number_is_refused(self, tmp_path: Path) -> None:

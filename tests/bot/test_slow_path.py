@@ -27,7 +27,7 @@ from tests.fakes.twilio import ACCOUNT_SID, FROM_NUMBER, MESSAGING_SERVICE_SID, 
 from tests.phone import NUMBERS, TOKEN, Phone
 
 WORKING = "Working on it, the answer follows by SMS."
-STATUS = re.compile(r"1/1 ok\nslowdb ok \d+ms\Z")
+STATUS = re.compile(r"All clear: 1/1 sources ok \(slowdb\)\.\Z")
 
 
 class SlowDb(HttpMonitor):

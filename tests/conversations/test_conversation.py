@@ -44,7 +44,7 @@ class TestDialog:
         """Misses in an abandoned question do not count against the next one."""
         await driver.play([
             ("logs", ASK_SERVICE), ("banana", r"^Didn't get that\."), ("qqq", r"^Didn't get that\."),
-            ("status", r"^1/1 ok"), ("logs", ASK_SERVICE),
+            ("status", r"^All clear: 1/1 sources ok"), ("logs", ASK_SERVICE),
             ("banana", r"^Didn't get that\."), ("qqq", r"^Didn't get that\. Logs for which service"),
         ])  # fmt: skip
 

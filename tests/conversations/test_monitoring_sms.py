@@ -15,10 +15,12 @@ import pytest
 from quart import Quart
 
 from bot.app import create_app
+from bot.sms import segment_info
 from dialogs.store import MemorySessionStore
 from tests.conftest import make_settings
 from tests.phone import NUMBERS, Phone
 from tests.servers.prometheus import ALERT_NAME, MonitoringStack
+from tests.servers.trouble import DASHBOARD, RUNBOOK, TroubleStack, trouble_stack  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
 
@@ -37,10 +39,19 @@ def phone(app: Quart) -> Phone:
     return Phone(app.test_client(), NUMBERS[0])
 
 
-async def test_status_lists_both_monitors_ok(phone: Phone) -> None:
-    reply = await phone.expect("stauts", r"^2/2 ok\n")
-    assert re.search(r"^prometheus ok \d+ms$", reply, re.MULTILINE)
-    assert re.search(r"^alertmanager ok \d+ms$", reply, re.MULTILINE)
+async def test_status_rolls_up_the_firing_alert(phone: Phone, monitoring_stack: MonitoringStack) -> None:
+    """The stack's always-firing warning is the one problem; both sources are ok; one segment."""
+    reply = await phone.text("stauts")
+    assert re.fullmatch(rf"WARN 1 WARN alert: {ALERT_NAME} checkout \(\d+[smh]\)\n2/2 sources ok "
+                        r"\(prometheus, alertmanager\)", reply), reply
+    assert segment_info(reply).segments == 1
+
+
+async def test_alerts_filters(phone: Phone) -> None:
+    """`alerts warn` and `alerts checkout` (a label value) keep the warning; `alerts crit` has none."""
+    await phone.expect("alerts warn", rf"^warn: 1 alert firing:\n1 WARN {ALERT_NAME} checkout")
+    await phone.expect("alerts checkout", rf"^checkout: 1 alert firing:\n1 WARN {ALERT_NAME}")
+    assert await phone.text("alerts crit") == "No alerts match crit (1 firing)."
 
 
 async def test_metrics_memory_matches_prometheus(phone: Phone, monitoring_stack: MonitoringStack) -> None:
@@ -83,7 +94,9 @@ async def test_a_silenced_alert_leaves_the_list(phone: Phone, monitoring_stack: 
         try:
             await _until_silenced(monitoring_stack)
             reply = await phone.text("alerts")
-            assert ALERT_NAME not in reply
+            assert reply == "No alerts firing, 1 silenced."
+            status = await phone.text("status")
+            assert status == "All clear: 2/2 sources ok, 1 silenced (prometheus, alertmanager)."
         finally:
             await am.delete(f"/api/v2/silence/{silence}")
 
@@ -132,7 +145,39 @@ async def test_picking_from_the_alert_list_in_words(phone: Phone, text: str) -> 
 
 async def test_two_questions_in_one_text(phone: Phone) -> None:
     """`status and alerts`: both, in one reply; `metrics cpu and memory`: both metrics."""
-    reply = await phone.expect("status and alerts", rf"^2/2 ok\n.*\n\n\d+ alerts? firing.*\n1 WARN {ALERT_NAME}")
+    both = rf"^WARN 1 WARN alert: {ALERT_NAME} .*\n2/2 sources ok.*\n\n\d+ alerts? firing.*\n1 WARN {ALERT_NAME}"
+    reply = await phone.expect("status and alerts", both)
     assert "next: send" not in reply
     reply = await phone.expect("metrics cpu and memory", r"^cpu \(CPU busy % per instance\):\n")
     assert "\n\nmemory (memory used % per instance):\n" in reply, reply  # one host: both fit one page
+
+
+async def test_killed_node_exporter_is_named_and_its_alert_carries_the_runbook(
+        trouble_stack: TroubleStack) -> None:  # noqa: F811
+    """node-exporter killed for real: `status` names the target (with its port) and the critical
+    alert first; `alerts 1` carries the runbook and dashboard links, whole. GSM-7, within budget."""
+    settings = make_settings(prometheus_url=trouble_stack.prometheus_url,
+                             alertmanager_url=trouble_stack.alertmanager_url, monitor_timeout_s=3,
+                             sms_page_segments=2)
+    app = create_app(settings, store=MemorySessionStore(1800))
+    trouble_stack.kill_node()
+    try:
+        for _ in range(300):  # Prometheus scrapes every 1 s, Alertmanager hears within seconds (bounded)
+            if "TargetDown" in trouble_stack.am_alert_names(active="true"):
+                break
+            await asyncio.sleep(0.1)
+        async with app.test_app():
+            phone = Phone(app.test_client(), NUMBERS[0])
+            status = await phone.text("status")
+            listing = await phone.text("alerts")
+            detail = await phone.text("1")
+    finally:
+        trouble_stack.start_node()
+    target = trouble_stack.node_instance
+    assert status.startswith(f"CRIT 1 CRIT alert: TargetDown {target} ("), status
+    assert re.search(rf"^CRIT target {re.escape(target)} \(node\) down \d+s$", status, re.MULTILINE), status
+    assert listing.splitlines()[1].startswith(f"1 CRIT TargetDown {target}")
+    assert f"runbook: {RUNBOOK}" in detail.splitlines() and f"dashboard: {DASHBOARD}" in detail.splitlines()
+    for reply in (status, listing, detail):
+        info = segment_info(reply)
+        assert info.encoding == "GSM-7" and info.segments <= 2, (reply, info)

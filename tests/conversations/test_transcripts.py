@@ -81,7 +81,7 @@ TRANSCRIPTS = {
     "a new top-level command abandons the dialog": [
         ("logs", ASK_SERVICE),
         ("help", r"^Logs for which service\?.*reset"),
-        ("status", r"^1/1 ok"),
+        ("status", r"^All clear: 1/1 sources ok"),
         ("2", r"Nothing to pick from"),
     ],
     "three misses reset the dialog": [
@@ -123,7 +123,7 @@ TRANSCRIPTS = {
         ("cheers", r"^Hi! .*help"),
         ("logs", ASK_SERVICE),
         ("nah, skip it", r"^OK, cleared\.$"),
-        ("status and logs api 15m", r"^1/1 ok\n.*\n\napi, last 15m: 1 error\."),
+        ("status and logs api 15m", r"^All clear: 1/1 sources ok.*\n\napi, last 15m: 1 error\."),
     ],
     "cancel resets too, and nothing is remembered after": [
         ("logs", ASK_SERVICE),
@@ -187,7 +187,7 @@ async def test_status_feeds_the_service_metrics(app: Quart, phone: Phone) -> Non
     """Each status run records every monitor's health and latency in /metrics."""
     from tests.bot.conftest import metric_value
 
-    await phone.expect("status", r"^1/1 ok")
+    await phone.expect("status", r"^All clear: 1/1 sources ok")
     assert await metric_value(app, "operator_monitor_up", monitor="loki") == 1
     assert await metric_value(app, "operator_monitor_check_seconds_count", monitor="loki") == 1
     assert await metric_value(app, "operator_commands_total", command="status") == 1

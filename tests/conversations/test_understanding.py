@@ -93,14 +93,15 @@ class TestHonesty:
 
 class TestTwoQuestions:
     async def test_both_answered_when_they_fit_one_page(self, driver: Driver) -> None:
-        reply = await driver.expect("status and logs api 1h", r"^1/1 ok\nloki ok \d+ms\n\napi, last 1h: 1 error\.")
+        reply = await driver.expect("status and logs api 1h",
+                                    r"^All clear: 1/1 sources ok \(loki\)\.\n\napi, last 1h: 1 error\.")
         assert "next: send" not in reply
         assert driver.session.last_query == Query("logs", service="api", window=driver.session.last_query.window)
 
     async def test_what_does_not_fit_is_named_for_the_next_text(self, driver: Driver) -> None:
         """`logs web 6h` fills pages by itself: status is not dropped silently, it is named up front."""
         reply = await driver.expect("logs web 6h and status", r"^\(status next: send status\)\nweb, last 6h")
-        assert "1/1 ok" not in reply
+        assert "1/1 sources ok" not in reply
 
     async def test_after_a_long_first_answer_nothing_more_is_asked(self, driver: Driver) -> None:
         """A question under a multi-page answer would be missed: it is named up front instead."""
@@ -109,7 +110,7 @@ class TestTwoQuestions:
 
     async def test_a_last_part_that_needs_a_question_asks_it(self, driver: Driver) -> None:
         """`status and web logs`: status answered, then the window for web asked (the question stays open)."""
-        await driver.expect("status and logs web", r"^1/1 ok\nloki ok \d+ms\n\nweb: which window\?")
+        await driver.expect("status and logs web", r"^All clear: 1/1 sources ok \(loki\)\.\n\nweb: which window\?")
         assert driver.session.state == "logs:window"
         await driver.expect("1h", r"^web, last 1h: 8 errors")
 

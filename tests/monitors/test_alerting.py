@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitors.alerting import (
+    filter_alerts,
     format_age,
     format_alert_detail,
     format_alert_list,
@@ -36,14 +37,14 @@ class TestLabels:
         assert normalise_severity(raw) == expected
 
     @pytest.mark.parametrize(("labels", "expected"), [
-        ({"alertname": "X", "instance": "api-1:9100", "job": "node"}, "api-1"),
+        ({"alertname": "X", "instance": "api-1:9100", "job": "node"}, "api-1:9100"),
         ({"alertname": "X", "service": "checkout", "job": "node"}, "checkout"),
         ({"alertname": "X", "job": "node", "pod": "p-1"}, "node"),
         ({"alertname": "X", "pod": "web-7d9f"}, "web-7d9f"),
         ({"alertname": "X", "severity": "critical"}, ""),
     ])
     def test_subject(self, labels: dict[str, str], expected: str) -> None:
-        """The subject is the most telling label, instance without its port."""
+        """The subject is the most telling label; an instance keeps its port (two exporters, two targets)."""
         assert subject_of(labels) == expected
 
     @pytest.mark.parametrize(("raw", "expected"), [
@@ -64,11 +65,12 @@ class TestLabels:
 
 class TestOrder:
     def test_most_severe_then_longest_firing(self) -> None:
-        """Critical before warning before info; within a severity the oldest first; unknown start last."""
+        """Critical before warning before info; within a severity the newest first (a 6-second-old
+        CRIT is news); unknown start last."""
         alerts = [alert("A", "info", ago=timedelta(days=3)), alert("B", "warning", ago=timedelta(minutes=1)),
-                  alert("C", "critical", ago=timedelta(minutes=2)), alert("D", "warning", ago=None),
-                  alert("E", "warning", ago=timedelta(hours=1))]
-        assert [a.name for a in sort_alerts(alerts)] == ["C", "E", "B", "D", "A"]
+                  alert("C", "critical", ago=timedelta(hours=2)), alert("D", "warning", ago=None),
+                  alert("E", "warning", ago=timedelta(hours=1)), alert("F", "critical", ago=timedelta(seconds=6))]
+        assert [a.name for a in sort_alerts(alerts)] == ["F", "C", "B", "E", "D", "A"]
 
     def test_groups_by_name_in_display_order(self) -> None:
         """Alerts sharing a name form one group; Datadog's are never merged with Alertmanager's."""
@@ -77,7 +79,7 @@ class TestOrder:
                   alert("DiskFull", subject="db-3", source="datadog")]
         groups = numbered_alerts(alerts)
         assert [[(a.name, a.subject) for a in g] for g in groups] == [
-            [("HighCPU", "api-1")], [("DiskFull", "db-2"), ("DiskFull", "db-1")], [("DiskFull", "db-3")]]
+            [("HighCPU", "api-1")], [("DiskFull", "db-1"), ("DiskFull", "db-2")], [("DiskFull", "db-3")]]
 
 
 class TestAge:
@@ -101,9 +103,9 @@ class TestList:
         alerts += [alert("My monitor", "critical", "host0", timedelta(days=2), source="datadog")]
         assert format_alert_list(alerts, [], NOW).splitlines() == [
             "6 alerts firing:",
-            "1 CRIT [dd] My monitor host0 (2d)",
-            "2 CRIT HighCPU api-1 (12m)",
-            "3 WARN DiskFull x4 (db-4, db-3, +2) (3h)",
+            "1 CRIT HighCPU api-1 (12m)",
+            "2 CRIT [dd] My monitor host0 (2d)",
+            "3 WARN DiskFull x4 (db-1, db-2, +2) (3h)",
         ]
 
     def test_group_without_subjects(self) -> None:
@@ -120,6 +122,17 @@ class TestList:
         text = format_alert_list([], ["alertmanager: timeout after 3s"], NOW)
         assert text == "No alerts found, but:\nalertmanager DOWN: timeout after 3s"
 
+    @pytest.mark.parametrize(("silenced", "inhibited", "expected"), [
+        (1, 0, "No alerts firing, 1 silenced."), (0, 2, "No alerts firing, 2 inhibited."),
+        (3, 1, "No alerts firing, 3 silenced, 1 inhibited."), (0, 0, "No alerts firing.")])
+    def test_muted_alerts_are_counted(self, silenced: int, inhibited: int, expected: str) -> None:
+        """A silence never makes the answer read as all clear without a word."""
+        assert format_alert_list([], [], NOW, silenced, inhibited) == expected
+
+    def test_muted_count_beside_firing_ones(self) -> None:
+        text = format_alert_list([alert("HighCPU", "critical", "api-1")], [], NOW, silenced=2)
+        assert text.splitlines()[0] == "1 alert firing (2 silenced):"
+
     def test_alerts_and_a_source_down(self) -> None:
         """The failed source is a line after the alerts."""
         text = format_alert_list([alert("HighCPU", "critical", "api-1")], ["datadog: API key rejected"], NOW)
@@ -132,15 +145,48 @@ class TestList:
         assert len(line) < 80 and "+18" in line
 
 
+class TestFilter:
+    ALERTS = [alert("HighCPU", "critical", "api-1:9100", labels={"alertname": "HighCPU", "instance": "api-1:9100",
+                                                                   "service": "checkout"}),
+              alert("DiskFull", "warning", "db-1:9100", labels={"alertname": "DiskFull", "instance": "db-1:9100"}),
+              alert("Watchdog", "info", labels={"alertname": "Watchdog"})]
+
+    @pytest.mark.parametrize(("word", "names"), [
+        ("crit", ["HighCPU"]), ("CRITICAL", ["HighCPU"]), ("warn", ["DiskFull"]), ("info", ["Watchdog"]),
+        ("checkout", ["HighCPU"]), ("db-1", ["DiskFull"]), ("db-1:9100", ["DiskFull"]), ("diskfull", ["DiskFull"]),
+        ("nothing", [])])
+    def test_by_severity_or_label_value(self, word: str, names: list[str]) -> None:
+        """`alerts crit`, `alerts warn`, `alerts <label value>` (an instance matches with or without port)."""
+        assert [a.name for a in filter_alerts(self.ALERTS, word)] == names
+
+
 class TestDetail:
     def test_single(self) -> None:
-        """Summary, description, labels (minus alertname/severity), since, source."""
+        """Summary, since, description, labels (minus alertname/severity), source."""
         one = alert("HighCPU", "critical", "api-1", timedelta(minutes=12), summary="CPU above 90%",
                     description="api-1 has been above 90% CPU for 10 minutes",
                     labels={"alertname": "HighCPU", "severity": "critical", "instance": "api-1:9100", "team": "web"})
         assert format_alert_detail([one], NOW).splitlines() == [
-            "CRIT HighCPU api-1 (12m)", "CPU above 90%", "api-1 has been above 90% CPU for 10 minutes",
-            "instance=api-1:9100 team=web", "since 14:48 UTC (12m)", "source: alertmanager"]
+            "CRIT HighCPU api-1 (12m)", "CPU above 90%", "since 14:48 UTC (12m)",
+            "api-1 has been above 90% CPU for 10 minutes", "instance=api-1:9100 team=web", "source: alertmanager"]
+
+    def test_links_come_early_and_whole(self) -> None:
+        """runbook_url, dashboard and the rule's host are shown right after the summary; a long
+        description gives way (clipped or dropped) so the links fit the budget uncut."""
+        runbook = "https://runbooks.example.com/very/long/path/to/the/high-cpu-runbook-page#step-1"
+        dashboard = "https://grafana.example.com/d/abc123/node-exporter-full?var-instance=api-1"
+        one = alert("HighCPU", "critical", "api-1", summary="CPU above 90%", description="word " * 100,
+                    annotations={"runbook_url": runbook, "dashboard": dashboard},
+                    generator_url="http://prom-1.internal:9090/graph?g0.expr=up")
+        detail = format_alert_detail([one], NOW, max_chars=306)
+        lines = detail.splitlines()
+        assert lines[2:5] == [f"runbook: {runbook}", f"dashboard: {dashboard}", "rule: prom-1.internal:9090"]
+        assert len(detail) <= 306
+
+    def test_a_link_that_does_not_fit_is_left_out_not_cut(self) -> None:
+        url = "https://runbooks.example.com/" + "x" * 200
+        detail = format_alert_detail([alert("X", annotations={"runbook_url": url})], NOW, max_chars=160)
+        assert "runbooks.example.com" not in detail and len(detail) <= 160
 
     def test_group(self) -> None:
         """A group lists where it fires; an older start shows its date."""

@@ -101,8 +101,11 @@ class TestMergedAnswer:
         text = format_alert_list(alerts, errors, now)
         assert text.splitlines() == ["1 alert firing:", f"1 WARN {servers.ALERT_NAME} checkout (12m)"]
         detail = format_alert_detail(numbered_alerts(alerts)[0], now)
-        assert detail.splitlines()[:3] == [f"WARN {servers.ALERT_NAME} checkout (12m)",
-                                           "Test alert that always fires", "vector(1) > 0 is always true"]
+        prometheus_host = monitoring_stack.prometheus_url.rsplit(":", 1)[1]  # generatorURL uses the hostname
+        lines = detail.splitlines()
+        assert lines[:2] == [f"WARN {servers.ALERT_NAME} checkout (12m)", "Test alert that always fires"]
+        assert lines[2].startswith("rule: ") and lines[2].endswith(f":{prometheus_host}")
+        assert lines[3].startswith("since ") and lines[4] == "vector(1) > 0 is always true"
         assert "service=checkout team=ops" in detail
         assert detail.endswith("source: alertmanager")
 

@@ -11,6 +11,8 @@ import pytest
 from monitors.base import MonitorError
 from monitors.config import MonitorSettings
 from monitors.elasticsearch import ElasticsearchMonitor, field_value, parse_timestamp
+from monitors.registry import Monitors
+from monitors.rollup import format_status
 from tests.fakes.elasticsearch import ElasticsearchFake
 from tests.fakes.server import Reply, closed_port_url
 
@@ -162,15 +164,16 @@ class TestErrors:
 
 
 class TestHealth:
-    @pytest.mark.parametrize(("status", "ok", "reason"), [
-        ("green", True, ""), ("yellow", True, "yellow"), ("red", False, "cluster red"),
+    @pytest.mark.parametrize(("status", "ok", "reason", "degraded"), [
+        ("green", True, "", False), ("yellow", True, "cluster yellow (replicas unassigned)", True),
+        ("red", False, "cluster red", False),
     ])
     async def test_cluster_health(self, es: ElasticsearchMonitor, fake: ElasticsearchFake, status: str,
-                                  ok: bool, reason: str) -> None:
-        """Red is down; yellow is up with a note."""
+                                  ok: bool, reason: str, degraded: bool) -> None:
+        """Red is down; yellow is up but degraded, which `status` shows as a warning."""
         fake.health = status
         health = await es.health_check()
-        assert (health.ok, health.reason) == (ok, reason)
+        assert (health.ok, health.reason, health.degraded) == (ok, reason, degraded)
         assert fake.requests[-1].path == "/_cluster/health"
 
 
@@ -185,3 +188,15 @@ class TestHelpers:
     def test_parse_timestamp(self) -> None:
         assert parse_timestamp("2023-11-14T22:13:20Z") == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
         assert parse_timestamp(1700000000000) == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+
+
+class TestStatus:
+    async def test_yellow_is_a_warning_in_status(self, es: ElasticsearchMonitor, fake: ElasticsearchFake) -> None:
+        """A degraded-but-working cluster is not counted silently as ok: `status` warns."""
+        fake.health = "yellow"
+        survey = await Monitors([es]).survey()
+        assert format_status(survey.problems, survey.healths).splitlines() == [
+            "WARN elasticsearch: cluster yellow (replicas unassigned)", "1/1 sources ok (elasticsearch)"]
+        fake.health = "green"
+        survey = await Monitors([es]).survey()
+        assert format_status(survey.problems, survey.healths) == "All clear: 1/1 sources ok (elasticsearch)."

@@ -14,7 +14,20 @@ import pytest
 
 from monitors.alerting import collect_alerts, format_alert_list
 from monitors.alertmanager import AlertmanagerMonitor
-from monitors.base import ALERTS, METRICS, Alert, MetricAlias, Monitor, MonitorError
+from monitors.base import (
+    ALERTS,
+    METRICS,
+    Alert,
+    AuthRejected,
+    BadResponse,
+    MetricAlias,
+    Monitor,
+    MonitorError,
+    Refused,
+    TimedOut,
+    UnexpectedShape,
+    Unreachable,
+)
 from monitors.datadog import DatadogMonitor
 from monitors.prometheus import PrometheusMonitor
 from monitors.registry import build_monitors
@@ -87,18 +100,25 @@ def _expected(kind: str, fault: str, health: bool) -> str:
     return reason if health or data_reason is None else data_reason
 
 
-async def _data_calls(monitor: Monitor) -> list[str]:
-    reasons = []
+async def _data_calls(monitor: Monitor) -> list[MonitorError]:
+    errors = []
     if ALERTS in monitor.capabilities:
         with pytest.raises(MonitorError) as caught:
             await monitor.alerts()  # type: ignore[attr-defined]
-        reasons.append(caught.value.reason)
+        errors.append(caught.value)
     if METRICS in monitor.capabilities:
         alias = MetricAlias("cpu", "up", "%", source=monitor.name)
         with pytest.raises(MonitorError) as caught:
             await monitor.query_metric(alias)  # type: ignore[attr-defined]
-        reasons.append(caught.value.reason)
-    return reasons
+        errors.append(caught.value)
+    return errors
+
+
+# fault -> the branch of the exception tree (monitors/base.py) a data call raises
+KIND_OF_FAILURE: dict[str, type[MonitorError]] = {
+    "refused": Refused, "hang": TimedOut, "500": BadResponse, "401": AuthRejected,
+    "garbage": BadResponse, "reset": Unreachable, "shape": UnexpectedShape,
+}
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -111,8 +131,9 @@ async def test_every_failure_has_a_reason(fault: str, kind: str, broken: FakeSer
         health = await monitor.health_check()
         assert (health.monitor, health.ok, health.reason) == (kind, False, _expected(kind, fault, True))
         assert health.latency_s < TIMEOUT_S * 4  # bounded by the monitor's timeout, not the server's whim
-        for reason in await _data_calls(monitor):
-            assert reason == _expected(kind, fault, False)
+        for error in await _data_calls(monitor):
+            assert error.reason == _expected(kind, fault, False)
+            assert isinstance(error, KIND_OF_FAILURE[fault]), (fault, type(error))
     finally:
         await monitor.aclose()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -36,11 +38,15 @@ async def monitor(haproxy_server: HAProxyServer) -> AsyncIterator[HAProxyMonitor
 @pytest.mark.integration
 class TestRealHAProxy:
     async def test_names_the_down_server(self, monitor: HAProxyMonitor) -> None:
-        """dead1 (nothing listens) is named as down; up1 counts as up."""
+        """dead1 (nothing listens) is named as down with HAProxy's reason; up1 counts as up."""
         lines = (await monitor.report()).lines
         assert lines[0] == "haproxy: 1 backends, 1 servers not up"
-        assert lines[1].startswith("be_app UP: 1/2 up, down: dead1 (DOWN); ")
+        assert re.match(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused, \d+s; 0 sess; 5xx 0 total$",
+                        lines[1]), lines
         assert (await monitor.health_check()).reason == "1 backends"
+        [problem] = await monitor.problems()
+        assert (problem.severity, problem.text.split(" (")[0]) == ("warn", "haproxy be_app: 1/2 up")
+        assert "dead1 DOWN L4CON" in problem.text
 
     async def test_taking_the_up_server_down_changes_the_report(self, monitor: HAProxyMonitor,
                                                                 haproxy_server: HAProxyServer) -> None:
@@ -49,18 +55,29 @@ class TestRealHAProxy:
         assert haproxy_server.admin("disable server be_app/up1").strip() == ""
         lines = (await monitor.report()).lines
         assert lines[0] == "haproxy: 1 backends, 2 servers not up"
-        assert lines[1].startswith("be_app DOWN: 0/2 up, down: up1 (MAINT), dead1 (DOWN)")
+        assert lines[1].startswith("be_app DOWN: 0/2 up, down: up1 MAINT")
+        assert "dead1 DOWN L4CON" in lines[1]
+        [problem] = await monitor.problems()
+        assert problem.severity == "crit" and problem.text.startswith("haproxy be_app: 0/2 up (up1 MAINT")
 
-    async def test_5xx_since_last_look(self, monitor: HAProxyMonitor, haproxy_server: HAProxyServer) -> None:
-        """Upstream 500s show as a total and as the count and share since the previous report."""
+    async def test_5xx_over_a_window_not_since_the_last_look(self, monitor: HAProxyMonitor,
+                                                              haproxy_server: HAProxyServer) -> None:
+        """Upstream 500s are counted against the kept samples: asking again a moment later gives
+        the same count and share, not "+0 since whoever asked last"."""
         first = (await monitor.report()).lines[1]
-        assert "5xx 0" in first and "(+" not in first
+        assert first.endswith("5xx 0 total")  # one sample: no window yet
         async with httpx.AsyncClient() as client:
             for path in ["/err"] * 3 + ["/"]:
                 await client.get(haproxy_server.frontend_url + path)
+        await asyncio.sleep(1.1)  # setup: the first sample must be a second old to count as a baseline
         second = (await monitor.report()).lines[1]
-        assert "5xx 3 (+3 in " in second
-        assert second.endswith("s, 75%)")
+        third = (await monitor.report()).lines[1]
+        for line in (second, third):
+            assert re.search(r"5xx 3 in last \ds \(75%\)$", line), line
+        # over GATEWAY_5XX_WARN_PCT (5%): a warning in `status`, after the dead server's
+        problems = [(p.severity, p.text) for p in await monitor.problems()]
+        assert re.fullmatch(r"haproxy be_app: 5xx 3 in last \ds \(75%\)", problems[-1][1]), problems
+        assert problems[-1][0] == "warn"
 
 
 class TestParsing:
@@ -68,15 +85,31 @@ class TestParsing:
         """The capture from the reference stack: be_app with dead1 DOWN, be_prometheus all up."""
         backends = parse_stats(CAPTURED.read_text())
         assert [b.name for b in backends] == ["be_app", "be_prometheus"]
-        assert backends[0].servers == [("node1", "UP"), ("dead1", "DOWN")]
-        assert backends[0].not_serving == [("dead1", "DOWN")]
+        assert [(s.name, s.status) for s in backends[0].servers] == [("node1", "UP"), ("dead1", "DOWN")]
+        [dead] = backends[0].not_serving
+        assert (dead.name, dead.check, dead.last_check) == ("dead1", "L4CON", "Connection refused")
 
     def test_counter_reset_is_not_a_negative_rate(self) -> None:
-        """After an HAProxy restart the totals drop: no "+-47" delta is shown."""
+        """After an HAProxy restart the totals drop: no negative rate, the total instead."""
         backends = parse_stats(CAPTURED.read_text())
-        higher = dataclasses.replace(backends[0], errors_5xx=50)  # the previous look saw more
-        line = HAProxyMonitor.backend_line(backends[0], (0.0, {"be_app": higher}), 10.0)
-        assert "(+" not in line
+        monitor = make("http://127.0.0.1:1/stats;csv")
+        monitor.remember(0.0, [dataclasses.replace(backends[0], errors_5xx=50)])  # the earlier look saw more
+        assert monitor.rate(backends[0], 10.0) is None
+        assert HAProxyMonitor.backend_line(backends[0], None).endswith(f"5xx {backends[0].errors_5xx} total")
+
+    def test_window_uses_the_newest_sample_at_least_a_window_old(self) -> None:
+        """Samples at 0, 200, 290 s and the window 300 s: at 500 s the rate is over the last 300 s
+        (from the 200 s sample), whoever asked in between."""
+        [be] = parse_stats(CAPTURED.read_text())[:1]
+        monitor = make("http://127.0.0.1:1/stats;csv")
+        for t, errors, responses in ((0.0, 0, 100), (200.0, 10, 200), (290.0, 15, 250)):
+            monitor.remember(t, [dataclasses.replace(be, errors_5xx=errors, responses=responses)])
+        now = dataclasses.replace(be, errors_5xx=40, responses=400)
+        rate = monitor.rate(now, 500.0)
+        assert rate is not None and (rate.errors, rate.responses, rate.span_s) == (30, 200, 300.0)
+        assert rate.text() == "5xx 30 in last 5m (15%)"
+        monitor.remember(500.0, [now])
+        assert [t for t, _ in monitor.samples] == [200.0, 290.0, 500.0]  # older ones can no longer be a baseline
 
 
 class TestFailures:

@@ -10,6 +10,8 @@ import pytest
 from monitors.base import MonitorError
 from monitors.config import MonitorSettings
 from monitors.kong import KongMonitor
+from monitors.registry import Monitors
+from monitors.rollup import format_status
 from tests.fakes.kong import KongFake
 from tests.fakes.server import Reply, closed_port_url
 
@@ -57,7 +59,7 @@ class TestReport:
         fake.db_reachable = False
         assert (await kong.report()).lines[0].endswith("DB UNREACHABLE")
         health = await kong.health_check()
-        assert (health.ok, health.reason) == (True, "database unreachable")
+        assert (health.ok, health.reason, health.degraded) == (True, "database unreachable", True)
 
     async def test_no_upstreams(self, kong: KongMonitor, fake: KongFake) -> None:
         fake.upstreams.clear()
@@ -109,3 +111,25 @@ class TestFailures:
 
     def test_not_configured(self) -> None:
         assert KongMonitor.from_settings(MonitorSettings(_env_file=None)) is None  # type: ignore[call-arg]
+
+
+class TestProblems:
+    async def test_unhealthy_targets_and_database_are_problems(self, kong: KongMonitor, fake: KongFake) -> None:
+        """An upstream with an unhealthy target is a warning (all unhealthy: critical); checks-off
+        upstreams are not problems; Kong's database unreachable is a warning."""
+        assert [(p.severity, p.text) for p in await kong.problems()] == [
+            ("warn", "kong payments: 1/2 healthy (127.0.0.1:20002 not healthy)")]
+        fake.upstreams["payments"] = [("127.0.0.1:20000", "UNHEALTHY"), ("127.0.0.1:20002", "DNS_ERROR")]
+        fake.db_reachable = False
+        assert [(p.severity, p.text) for p in await kong.problems()] == [
+            ("crit", "kong payments: 0/2 healthy (127.0.0.1:20000, 127.0.0.1:20002 not healthy)"),
+            ("warn", "kong: database unreachable (config changes fail)")]
+
+    async def test_status_rolls_kong_up_once(self, kong: KongMonitor, fake: KongFake) -> None:
+        """Through the registry: problems double as the health check, so Kong is listed once, ok."""
+        fake.db_reachable = False
+        survey = await Monitors([kong]).survey()
+        assert [(h.monitor, h.ok) for h in survey.healths] == [("kong", True)]
+        assert format_status(survey.problems, survey.healths).splitlines() == [
+            "WARN kong payments: 1/2 healthy (127.0.0.1:20002 not healthy)",
+            "WARN kong: database unreachable (config changes fail)", "1/1 sources ok (kong)"]

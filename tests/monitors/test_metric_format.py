@@ -16,7 +16,9 @@ class TestNumber:
         (83.4, "%", "83%"), (99.6, "%", "100%"), (4.46, "%", "4.5%"), (0.0, "%", "0%"), (7.0, "%", "7%"),
         (0.4249, "/core", "0.42/core"), (1.5, "/core", "1.5/core"),
         (1234.0, "", "1.2k"), (12_345.0, "", "12.3k"), (123_456.0, "", "123k"), (3_400_000.0, "", "3.4M"),
-        (2.5e9, "", "2.5G"), (512.0, "", "512"), (42.25, "", "42.2"), (0.123, "", "0.12"), (-0.001, "", "0"),
+        (2.5e9, "", "2.5G"), (512.0, "", "512"), (42.25, "", "42.2"), (0.123, "", "0.12"), (-0.001, "", "-0.001"),
+        (0.0025, "", "0.0025"), (0.0025, "s", "2.5ms"), (0.25, "s", "250ms"), (0.000042, "s", "42us"),
+        (1.5, "s", "1.5s"), (0.0, "s", "0s"), (0.0, "", "0"),
         (120.0, "ms", "120ms"), (3.0, "down", "3 down"), (12.0, "req/s", "12 req/s"),
         (math.nan, "%", "n/a"), (math.inf, "", "inf"), (-math.inf, "%", "-inf"),
     ])
@@ -36,6 +38,13 @@ class TestMetric:
         """No '+0 more'."""
         result = MetricResult(DEFAULT_ALIASES["load"], [Series("a", 0.42), Series("b", 0.1)])
         assert format_metric(result, top=2) == "load (load1 per core):\na 0.42/core\nb 0.1/core"
+
+    def test_stale_rows_are_marked(self) -> None:
+        """A row whose target stopped answering says for how long; 10 minutes and more is capped."""
+        result = MetricResult(DEFAULT_ALIASES["cpu"], [Series("api-1", 80.0), Series("api-2", 41.0, 45.0),
+                                                       Series("api-3", 12.0, 900.0)])
+        assert format_metric(result).splitlines()[1:] == [
+            "api-1 80%", "api-2 41% (stale 45s)", "api-3 12% (stale 10m+)"]
 
     def test_no_data(self) -> None:
         """An empty result is said as such on the header line."""

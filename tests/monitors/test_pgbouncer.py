@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -11,8 +12,8 @@ import psycopg
 import pytest
 
 from monitors.base import MonitorError
-from monitors.config import MonitorSettings
-from monitors.pgbouncer import PgBouncerMonitor, pool_line, stats_line
+from monitors.config import MonitorSettings, Thresholds
+from monitors.pgbouncer import PgBouncerMonitor, bouncer_lines, bouncer_problems, pool_line
 from tests.servers.pg import PgBouncerServer
 
 pytestmark = pytest.mark.integration
@@ -69,18 +70,18 @@ class TestAdminConsole:
             lines: list[str] = []
             while time.monotonic() < deadline:  # polling is itself the many-polls case
                 lines = (await monitor.report()).lines
-                if "1 waiting" in lines[0]:
+                if " 1 waiting" in lines[0]:
                     break
                 await asyncio.sleep(0.05)
         finally:
             await holder.rollback()
             await asyncio.wait_for(task, 10)  # the waiter gets the server once it is released
             await holder.close()
-        assert lines[0] == "pgbouncer: 1 pools, 1 waiting"
+        assert re.fullmatch(r"pgbouncer: 1 pool, 1 waiting, \d+ q/s(, avg wait \d+ms)?", lines[0]), lines
         assert lines[1].startswith("appdb/app: clients 1 active 1 waiting, servers 1 active 0 idle")
-        assert any(line.startswith("appdb: ") and "q/s" in line for line in lines)
         after = (await monitor.report()).lines
-        assert after[0] == "pgbouncer: 1 pools, none waiting"
+        assert after[0].startswith("pgbouncer: 1 pool, none waiting, ")
+        assert len(after) == 1  # no queue, no pool line: a quiet pgBouncer is one line
 
 
 class TestFailures:
@@ -124,8 +125,20 @@ class TestLines:
                 "sv_idle": 0, "maxwait": 1, "maxwait_us": 250000}
         assert pool_line(pool) == "appdb/app: clients 3 active 2 waiting, servers 1 active 0 idle, maxwait 1.2s"
         stats = {"database": "appdb", "avg_query_count": "12", "avg_xact_count": "10", "avg_wait_time": "962"}
-        assert stats_line(stats) == "appdb: 12 q/s, 10 tx/s, avg wait 1ms"
+        assert bouncer_lines([pool], [stats]) == [  # under 1 ms average wait is not news
+            "pgbouncer: 1 pool, 2 waiting, 12 q/s",
+            "appdb/app: clients 3 active 2 waiting, servers 1 active 0 idle, maxwait 1.2s"]
+        slow = {**stats, "avg_wait_time": "11000"}
+        assert bouncer_lines([pool], [slow])[0] == "pgbouncer: 1 pool, 2 waiting, 12 q/s, avg wait 11ms"
 
     def test_admin_pool_is_skipped(self) -> None:
         pools = [{"database": "pgbouncer", "user": "pgbouncer", "cl_waiting": 0}]
-        assert PgBouncerMonitor.lines(pools, []) == ["pgbouncer: 0 pools, none waiting"]
+        assert bouncer_lines(pools, []) == ["pgbouncer: 0 pools, none waiting, 0 q/s"]
+
+    def test_problem_only_over_the_threshold(self) -> None:
+        """PGBOUNCER_WAITING_WARN: fewer clients waiting than that is not a problem for `status`."""
+        pool = {"database": "appdb", "user": "app", "cl_active": 1, "cl_waiting": 2, "sv_active": 1,
+                "sv_idle": 0, "maxwait": 3, "maxwait_us": 0}
+        assert [p.text for p in bouncer_problems([pool], Thresholds(pgbouncer_waiting=2))] == [
+            "pgbouncer appdb/app: 2 clients waiting, longest 3.0s"]
+        assert bouncer_problems([pool], Thresholds(pgbouncer_waiting=3)) == []

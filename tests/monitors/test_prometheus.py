@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from monitors.aliases import DEFAULT_ALIASES
-from monitors.base import MetricAlias, MetricResult, MonitorError
+from monitors.base import MetricAlias, MetricResult, MonitorError, QueryFailed
 from monitors.metric_format import format_metric, format_metric_error
 from monitors.prometheus import PrometheusMonitor
+from monitors.registry import Monitors
+from tests.fakes.server import FakeServer, Reply, Request
 from tests.servers import prometheus as servers
 
 pytestmark = pytest.mark.integration
@@ -93,6 +97,7 @@ class TestMetrics:
         alias = MetricAlias("broken", "sum(rate(node_cpu_seconds_total[1m])")
         with pytest.raises(MonitorError) as caught:
             await prometheus_monitor.query_metric(alias)
+        assert isinstance(caught.value, QueryFailed)  # the backend works: not a DOWN
         assert caught.value.reason.startswith("query error: ")
         assert "parse error" in caught.value.reason and "invalid parameter" not in caught.value.reason
         line = format_metric_error(alias, "prometheus", caught.value.reason)
@@ -133,3 +138,52 @@ async def _eventually(monitor: PrometheusMonitor, alias: MetricAlias,
             return result
         await asyncio.sleep(0.1)
     raise AssertionError(f"{alias.name}: no expected result after 10 s")
+
+
+class TestRoundTrips:
+    """Requests that could wait on each other go out together (a fake gates them on a barrier:
+    sent one after the other, the first would wait for the second in vain and fail)."""
+
+    @staticmethod
+    def gated(barrier: threading.Barrier, reply: Reply) -> Callable[[Request], Reply]:
+        def handle(_: Request) -> Reply:
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                return Reply(500, "requests were not concurrent")
+            return reply
+        return handle
+
+    async def test_health_check_requests_are_concurrent(self) -> None:
+        """/-/ready and buildinfo are asked at once: the check costs one round trip."""
+        barrier = threading.Barrier(2, timeout=2)
+        with FakeServer() as fake:
+            fake.routes[("GET", "/-/ready")] = self.gated(barrier, Reply(200, "Prometheus Server is Ready."))
+            fake.routes[("GET", "/api/v1/status/buildinfo")] = self.gated(
+                barrier, Reply(200, {"status": "success", "data": {"version": "2.42.0+ds"}}))
+            monitor = PrometheusMonitor(fake.url, httpx.AsyncClient(timeout=3), 3)
+            try:
+                health = await monitor.health_check()
+            finally:
+                await monitor.aclose()
+        assert (health.ok, health.reason) == (True, "v2.42.0")
+
+    async def test_status_asks_every_source_at_once(self) -> None:
+        """Two Prometheus servers whose `up` queries wait for each other: survey() answers both."""
+        barrier = threading.Barrier(2, timeout=2)
+        empty = Reply(200, {"status": "success", "data": {"resultType": "vector", "result": []}})
+        no_alerts = Reply(200, {"status": "success", "data": {"alerts": []}})
+        with FakeServer() as one, FakeServer() as two:
+            for fake in (one, two):
+                fake.routes[("GET", "/api/v1/query")] = self.gated(barrier, empty)
+                fake.routes[("GET", "/api/v1/alerts")] = lambda _: no_alerts
+            first = PrometheusMonitor(one.url, httpx.AsyncClient(timeout=3), 3)
+            second = PrometheusMonitor(two.url, httpx.AsyncClient(timeout=3), 3)
+            second.name = "prometheus-2"  # type: ignore[misc] - two instances of one adapter
+            monitors = Monitors([first, second])
+            try:
+                survey = await monitors.survey()
+            finally:
+                await monitors.aclose()
+        assert [(h.monitor, h.ok) for h in survey.healths] == [("prometheus", True), ("prometheus-2", True)]
+        assert survey.problems == []

@@ -17,7 +17,7 @@ from bot.security import mask
 from dialogs.store import MemorySessionStore
 from monitors.aliases import DEFAULT_ALIASES
 from monitors.loki import LokiMonitor, log_selector
-from monitors.prometheus import PrometheusMonitor
+from monitors.prometheus import TARGET_AGE, TARGETS_DOWN, PrometheusMonitor
 from monitors.registry import Monitors
 from tests.conftest import make_settings
 from tests.fakes.loki import LokiFake
@@ -71,7 +71,8 @@ def assert_only_configured(backends: Backends) -> None:
         query = req.query["query"][0]
         inner = re.fullmatch(r"sum\(count_over_time\((.*) \[\d+s\]\)\)", query)
         assert (inner[1] if inner else query) in selectors, query
-    aliases = {a.query for a in DEFAULT_ALIASES.values()}
+    # ...and the adapter's own fixed queries (targets down, for `status` and stale rows)
+    aliases = {a.query for a in DEFAULT_ALIASES.values()} | {TARGETS_DOWN, TARGET_AGE}
     for req in backends.prometheus.requests:
         if req.path == "/api/v1/query":
             assert req.query["query"][0] in aliases, req.query["query"][0]

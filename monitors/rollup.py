@@ -1,0 +1,121 @@
+"""`status` as a roll-up of real problems: what is wrong in the system first, then which
+monitoring sources could not be asked, and "All clear" only when nothing is wrong.
+
+Pure functions, no I/O (`Monitors.survey()` gathers the inputs):
+
+    CRIT 1 alert: TargetDown 127.0.0.1:9100 (2m)
+    CRIT target 127.0.0.1:9100 (node) down 2m
+    WARN pgbouncer appdb/app: 2 clients waiting, longest 3.0s
+    DOWN haproxy: timeout after 3s
+    5/6 sources ok
+
+Budget: a healthy answer fits one GSM-7 segment (160 septets); trouble fits `max_septets`
+(two segments, 306, by default) with problems first - what does not fit becomes a
+"+N more" line, never a cut-off line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitors.alerting import format_age, muted_text
+from monitors.base import Alert, Health, Problem
+
+ONE_SEGMENT = 160
+TWO_SEGMENTS = 306  # 2 x 153: a concatenated part loses 7 septets to its header
+_EXTENSION = frozenset("\f^{}\\[]~|€")  # GSM-7 characters that cost two septets
+_SEVERITY_ORDER = {"crit": 0, "warn": 1}
+_ALERT_SEVERITY = (("critical", "crit", "CRIT"), ("warning", "warn", "WARN"))
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """Everything `status` needs, gathered at once by `Monitors.survey()`."""
+
+    problems: list[Problem]
+    healths: list[Health]
+    silenced: int = 0
+    inhibited: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def septets(text: str) -> int:
+    """GSM-7 length (an extension character is escape + code)."""
+    return len(text) + sum(1 for c in text if c in _EXTENSION)
+
+
+def alert_problems(alerts: Sequence[Alert], now: datetime) -> list[Problem]:
+    """One problem per severity: the count, and the first alert (most severe, newest) named.
+
+    `alerts` must already be sorted (`sort_alerts`); info alerts are not problems.
+    """
+    out = []
+    for severity, level, tag in _ALERT_SEVERITY:
+        these = [a for a in alerts if a.severity == severity]
+        if not these:
+            continue
+        first = these[0]
+        named = " ".join(part for part in (first.name, first.subject) if part)
+        age = format_age(first.started_at, now)
+        more = f" +{len(these) - 1} more" if len(these) > 1 else ""
+        count = f"{len(these)} {tag} alert{'s' if len(these) != 1 else ''}"
+        out.append(Problem(level, "alerts", f"{count}: {named}" + (f" ({age})" if age else "") + more))
+    return out
+
+
+def degraded_problems(healths: Sequence[Health]) -> list[Problem]:
+    """Sources that work but say something is wrong (Elasticsearch yellow) are warnings."""
+    return [Problem("warn", h.monitor, f"{h.monitor}: {h.reason}") for h in healths if h.ok and h.degraded]
+
+
+def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
+    """Most severe first; otherwise in the order the sources gave them."""
+    return sorted(problems, key=lambda p: _SEVERITY_ORDER.get(p.severity, 2))
+
+
+def _all_clear(healths: Sequence[Health], muted: str) -> str:
+    n = len(healths)
+    text = f"All clear: {n}/{n} sources ok" + (f", {muted}" if muted else "")
+    names = ", ".join(h.monitor for h in healths)
+    with_names = f"{text} ({names})."
+    return with_names if septets(with_names) <= ONE_SEGMENT else text + "."
+
+
+def format_status(problems: Sequence[Problem], healths: Sequence[Health], *, silenced: int = 0,
+                  inhibited: int = 0, max_septets: int = TWO_SEGMENTS) -> str:
+    """The `status` answer: problems (most severe first), sources DOWN, then how many are ok."""
+    if not healths:
+        return "No monitors configured."
+    down = [h for h in healths if not h.ok]
+    muted = muted_text(silenced, inhibited)
+    ordered = sort_problems(problems)
+    if not ordered and not down:
+        return _all_clear(healths, muted)
+    ok = [h.monitor for h in healths if h.ok]
+    tail = f"{len(ok)}/{len(healths)} sources ok" + (f", {muted}" if muted else "")
+    problem_lines = [f"{p.severity.upper()} {p.text}" for p in ordered]
+    down_lines = [f"DOWN {h.monitor}: {h.reason}" for h in down]
+    if not ordered:
+        # Nothing wrong that we could see - but we could not see everywhere.
+        tail = "no problems found in the others; " + tail
+    named = f"{tail} ({', '.join(ok)})" if ok else tail
+    return _fit(problem_lines, down_lines, (named, tail), max_septets)
+
+
+def _clip(line: str, limit: int = 150) -> str:
+    return line if septets(line) <= limit else line[: limit - 3].rstrip() + "..."
+
+
+def _fit(problem_lines: list[str], down_lines: list[str], tails: tuple[str, str], budget: int) -> str:
+    """Problems first, then DOWN lines, then the tail (naming the sources that answered, when
+    that fits too); what does not fit is counted, not cut."""
+    lines = [_clip(line) for line in problem_lines + down_lines]
+    for keep in range(len(lines), -1, -1):
+        dropped = len(lines) - keep
+        for tail in tails:
+            text = "\n".join([*lines[:keep], *([f"+{dropped} more"] if dropped else []), tail])
+            if septets(text) <= budget:
+                return text
+    return f"{len(lines)} problems\n{tails[-1]}"
