@@ -196,7 +196,7 @@ class TestLoop:
             await notified(alertmanagers)  # the HA-style duplicate has arrived too
             assert len(texts_with(twilio, CHAIN[0], name)) == 1
             text = await reply(app, CHAIN[0], "1s 1h")
-            assert text.startswith(f"Silenced {name} api-3") and " for 1h (id .." in text
+            assert text.startswith(f"Silenced {name} api-3:9100 for 1h (id ..")
             [silence] = [s for s in alertmanagers.silences() if s["status"]["state"] == "active"
                          and any(m["value"] == name for m in s["matchers"])]
             assert silence["id"].endswith(text.split("(id ..")[1][:6])
