@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, Callable
 
 from quart import Blueprint, Quart, Response, request
 
-from bot import webhook
+from bot import alert_routes, webhook
 from bot.app_state import GATE, SERVICES, Gate, gate, services
 from bot.config import Settings, start_refusal
 from bot.pipeline import Sender
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
 endpoints = Blueprint("service", __name__)
-BLUEPRINTS: list[Blueprint] = [webhook.blueprint, endpoints]
+BLUEPRINTS: list[Blueprint] = [webhook.blueprint, endpoints, alert_routes.blueprint]
 
 
 def create_app(settings: Settings | None = None, *, local: bool = False, store: SessionStore | None = None,

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from monitors.config import HttpSecretUrl, MonitorSettings, split_csv
@@ -56,6 +56,40 @@ class Settings(MonitorSettings):
             if name not in CHANNELS:
                 raise ValueError(f"{name!r} is not a channel Operator can take (known: {', '.join(sorted(CHANNELS))})")
         return names
+
+    # -- the on-call loop (engineer "oncall"; see bot/alert_routes.py) -------------------------
+    oncall_numbers: Annotated[list[str], NoDecode] = []  # the escalation chain, primary first
+    viewer_numbers: Annotated[list[str], NoDecode] = []  # may ask, may not act
+    oncall_names: Annotated[list[str], NoDecode] = []  # "+15551230000=alice": names in silences and logs
+    alert_webhook_token: SecretStr | None = None  # Alertmanager's bearer token; unset: no /alertmanager
+    escalate_after_s: int = Field(default=300, ge=5)
+    page_bundle_s: int = Field(default=60, ge=0)
+    page_budget_per_hour: int = Field(default=20, ge=2)  # SMS segments per number per hour
+    oncall_override_ttl_s: int = Field(default=12 * 3600, ge=60)  # how long "oncall me" holds the pager
+    page_resolved: Literal["unacked", "all", "none"] = "unacked"  # who hears RESOLVED
+    page_validity_s: int = Field(default=300, ge=1, le=36000)  # Twilio ValidityPeriod: stale pages fail
+    page_claim_idle_s: float = Field(default=30.0, ge=0.5)  # a replica silent this long: its pages are taken over
+
+    @field_validator("oncall_numbers", "viewer_numbers", "oncall_names", mode="before")
+    @classmethod
+    def _split_oncall(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _responders_may_text(self) -> Settings:
+        """On-call and viewer numbers are authorized senders too; the loop's state needs Redis."""
+        if self.alert_webhook_token is not None and self.redis_url is None:
+            raise ValueError("ALERT_WEBHOOK_TOKEN needs REDIS_URL: the on-call loop keeps its state in Redis")
+        if self.alert_webhook_token is not None and self.redis_cluster:
+            # Its keys share one hash slot, but its WATCH transactions need a plain client (not done yet).
+            raise ValueError("ALERT_WEBHOOK_TOKEN with REDIS_CLUSTER=1: the on-call loop needs a single Redis "
+                             "(or Sentinel) for now")
+        extra = [n for n in (*self.oncall_numbers, *self.viewer_numbers) if n not in self.authorized_numbers]
+        if extra:
+            self.authorized_numbers = [*self.authorized_numbers, *extra]
+        return self
 
 
 def start_refusal(settings: Settings, *, local: bool) -> str | None:

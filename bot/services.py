@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.degraded import Degraded
 from bot.metrics import ServiceMetrics
+from bot.oncall import OncallLoop
 from bot.outbound import Outbound
 from bot.pipeline import Pipeline, Policy, Sender
 from dialogs.conversation import Conversation
@@ -48,6 +49,7 @@ class Services:
     metrics: ServiceMetrics
     pipeline: Pipeline
     outbound: Outbound | None = None  # built here when no send_later was passed; closed with the rest
+    oncall: OncallLoop | None = None  # the on-call loop (ALERT_WEBHOOK_TOKEN set); started by its blueprint
 
     @classmethod
     def open(cls, settings: Settings, *, store: SessionStore | None = None, monitors: Monitors | None = None,
@@ -62,11 +64,14 @@ class Services:
         send_later = send_later or outbound
         monitors = monitors or build_monitors(settings)
         monitors.observers.append(metrics.observe_health)
-        pipeline = Pipeline(store, Conversation(monitors), policy_from(settings), metrics, clock, send_later,
-                            degraded)
-        return cls(settings, store, monitors, metrics, pipeline, outbound)
+        oncall = OncallLoop.from_settings(settings, store, clock) if sms_out else None
+        conversation = Conversation(monitors, desk=oncall.desk if oncall is not None else None)
+        pipeline = Pipeline(store, conversation, policy_from(settings), metrics, clock, send_later, degraded)
+        return cls(settings, store, monitors, metrics, pipeline, outbound, oncall)
 
     async def aclose(self) -> None:
+        if self.oncall is not None:
+            await self.oncall.aclose()
         await self.pipeline.aclose()
         await self.monitors.aclose()
         if self.outbound is not None:

@@ -8,6 +8,7 @@ changes something runs only when its own word was typed (not a typo of it).
 from __future__ import annotations
 
 import itertools
+import re
 
 from dialogs.registry import CommandSpec
 from nlu.text import tokenize
@@ -29,6 +30,8 @@ def follow_up_cue(text: str) -> bool:
 
 def said_exactly(text: str, spec: CommandSpec) -> bool:
     """Whether one of ``spec``'s own words (or two-word phrases) is in ``text`` as typed, not a typo of one."""
-    words = {" ".join(w.casefold().split()) for w in (*spec.all_words, *spec.phrases)}
+    words = {" ".join(w.casefold().split()) for w in (*spec.all_words, *spec.phrases, *spec.ref_words)}
     tokens = tokenize(text)
+    if spec.codes and tokens and (code := re.fullmatch(r"'?\d{1,4}([a-z]{1,2})'?", tokens[0])):
+        return code.group(1) in spec.codes  # a pager reply code ("4a") is typed exactly, never guessed
     return any(t in words for t in tokens) or any(f"{a} {b}" in words for a, b in itertools.pairwise(tokens))

@@ -66,9 +66,17 @@ class WindowedMetricSource(Protocol):
     async def query_metric_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]: ...
 
 
+# How on-call engineers say it (nlu reads these; tests/data/corpus.tsv measures them).
+STATUS_WORDS = ("stat", "health", "sitrep", "healthy", "outage", "outages", "overview", "summary")
+STATUS_PHRASES = (
+    "we good", "all good", "health check", "is everything ok", "anything down", "whats broken", "are we up",
+    "is prod up", "all systems go", "how are we doing", "state of things"
+)
+
+
 @command("status", usage="status", help="status: what is wrong now (alerts, targets down, db, gateway), "
          "most severe first, then sources DOWN; All clear only when nothing is.",
-         words=("stat", "health"), stateless=True,
+         words=STATUS_WORDS, phrases=STATUS_PHRASES, stateless=True,
          doc="what is wrong now, most severe first: firing alerts, scrape targets down, gateway servers not up, "
              "database waits and lag; then monitoring sources DOWN; \"All clear\" only when nothing is wrong")
 async def status(ctx: CommandContext, query: Query) -> Answer:
@@ -80,10 +88,20 @@ async def status(ctx: CommandContext, query: Query) -> Answer:
     return Answer(text, query=Query("status"))
 
 
+ALERTS_WORDS = (
+    "alert", "alarms", "alarm", "firing", "fired", "fires", "paging", "paged", "page", "pages", "alerting",
+    "triggered", "incidents", "incident", "screaming", "pagerduty", "alertmanager", "notifications", "critical",
+    "ringing", "sev1", "sev2", "p1", "p2", "beeping"
+)
+ALERTS_PHRASES = (
+    "what woke me up", "going off", "what fired", "why did i get paged", "whats firing", "anything paging"
+)
+
+
 @command("alerts", usage="alerts",
          help="alerts: firing alerts, most severe then newest first. alerts crit, alerts warn, alerts api-1 filter;"
               " alerts 2 (or 2) shows item 2.",
-         words=("alert",), slots=(SlotSpec("choice", "Which alert?", required=False),
+         words=ALERTS_WORDS, phrases=ALERTS_PHRASES, slots=(SlotSpec("choice", "Which alert?", required=False),
                                   SlotSpec("filter", "Which alerts?", required=False)), stateless=True,
          needs=frozenset({ALERTS}), configure="No alert source configured (set ALERTMANAGER_URL, PROMETHEUS_URL "
          "or DATADOG_API_KEY).", says=("alerts", "alerts crit", "alerts api-1", "alerts 2"),
@@ -112,9 +130,16 @@ def _filtered(text: str, word: str, matching: int, firing: int) -> str:
     return f"{word}: {text}"
 
 
+METRICS_WORDS = ("metric", "graph", "graphs", "utilization", "utilisation", "prometheus", "prom")
+METRICS_PHRASES = (
+    "what metrics", "load average", "load avg", "disk left", "free space", "disk space", "out of memory",
+    "how loaded"
+)
+
+
 @command("metrics", usage="metrics [name]",
          help="metrics cpu: top series of a named query; metrics cpu 1h: now/avg/peak. metrics alone lists names.",
-         words=("metric", "graph"), slots=(METRIC, dataclasses.replace(WINDOW, required=False)),
+         words=METRICS_WORDS, phrases=METRICS_PHRASES, slots=(METRIC, dataclasses.replace(WINDOW, required=False)),
          needs=frozenset({METRICS}), configure="No metrics source configured (set PROMETHEUS_URL or DATADOG_API_KEY).",
          says=("metrics", "metrics cpu", "metrics cpu 1h"),
          doc="a named query (cpu, memory, disk, load, up, or your own) with units, top series first; "
@@ -141,8 +166,17 @@ async def metrics(ctx: CommandContext, query: Query) -> Answer:
     return Answer(format_metric(result) + note, query=asked)
 
 
+LOGS_WORDS = (
+    "log", "errors", "error", "err", "errs", "erroring", "exceptions", "exception", "traces", "stacktrace",
+    "stacktraces", "tail", "grep", "failures", "failing", "failed", "crashing", "crash", "crashed", "crashes",
+    "throw", "threw", "throwing", "timeouts", "timeout", "broke", "panics", "panic", "loki", "fatal", "warnings",
+    "logging", "traceback", "tracebacks", "trace",
+)
+LOGS_PHRASES = ("stack traces", "error log", "error logs", "what broke", "went wrong")
+
+
 @command("logs", usage="logs [service] [window]", help="logs api 1h: error count and latest lines. Window 1m-7d.",
-         words=("log",), slots=(SERVICE, WINDOW), needs=frozenset({LOGS}),
+         words=LOGS_WORDS, phrases=LOGS_PHRASES, slots=(SERVICE, WINDOW), needs=frozenset({LOGS}),
          configure="No logs backend configured (set LOKI_URL, ELASTICSEARCH_URL or LOG_FILES).",
          says=("logs", "logs api", "logs api 1h"),
          doc="error count and latest lines for a service; asks for whatever is missing")
@@ -172,9 +206,20 @@ async def _report(monitors: Monitors, capability: str, query: Query) -> Answer:
     return Answer("\n".join(line for part in parts for line in part), query=query)
 
 
+DB_WORDS = (
+    "database", "databases", "postgres", "postgresql", "pg", "psql", "pgbouncer", "bouncer", "locks", "lock",
+    "deadlocks", "deadlock", "queries", "query", "replication", "replica", "replicas", "lag", "connections",
+    "conns", "pool", "pools", "sql", "vacuum", "primary", "dbs"
+)
+DB_PHRASES = (
+    "slow queries", "long running queries", "connection pool", "waiting clients", "pool exhausted",
+    "too many connections", "blocked queries", "replication lag", "replica lag"
+)
+
+
 @command("db", usage="db", help="db: PostgreSQL conns, who blocks whom, idle-in-txn, longest query, replicas;"
          " pgBouncer queue.",
-         words=("database", "postgres", "pg"), stateless=True, needs=frozenset({DB}),
+         words=DB_WORDS, phrases=DB_PHRASES, stateless=True, needs=frozenset({DB}),
          configure="No database configured (set DATABASE_URL or PGBOUNCER_URL).",
          doc="PostgreSQL and pgBouncer: connections, who blocks whom (pid, user, app, age, query), "
              "idle-in-transaction age, longest query, replicas and lag; clients waiting in pgBouncer")
@@ -182,9 +227,16 @@ async def db(ctx: CommandContext, query: Query) -> Answer:
     return await _report(ctx.monitors, DB, Query("db"))
 
 
+GATEWAY_WORDS = (
+    "gw", "api", "haproxy", "kong", "backends", "backend", "upstreams", "upstream", "lb", "proxy", "ingress",
+    "edge", "rps", "traffic", "balancer", "nginx", "envoy", "routes"
+)
+GATEWAY_PHRASES = ("load balancer", "request rate", "error rate", "bad gateway", "5xx rate", "error rates")
+
+
 @command("gateway", usage="gateway", help="gateway: backends up/down with the reason, sessions, 5xx over the last"
          " GATEWAY_WINDOW_S.",
-         words=("gw", "api"), stateless=True, needs=frozenset({GATEWAY}),
+         words=GATEWAY_WORDS, phrases=GATEWAY_PHRASES, stateless=True, needs=frozenset({GATEWAY}),
          configure="No gateway configured (set KONG_ADMIN_URL or HAPROXY_STATS_URL).",
          doc="backends up/down (a DOWN server's check and since when), sessions, 5xx over a fixed window")
 async def gateway(ctx: CommandContext, query: Query) -> Answer:

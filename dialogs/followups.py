@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dialogs.answer import Answer
 from dialogs.filling import SlotFilling
+from dialogs.oncall_commands import answer_yes_no
 from dialogs.query import Item, Query, pick
 from dialogs.registry import CommandSpec, Registry
 from dialogs.turn import WINDOW_LIMITS, Turn, expired_text
@@ -41,7 +42,8 @@ class FollowUps:
         if intent.window_rejected:
             return Answer(f"{WINDOW_LIMITS} Try 15m, 1h, 6h, 24h.")
         if intent.yes is not None:
-            return Answer("Nothing to confirm. Try help.")
+            confirmed = await answer_yes_no(turn.ctx, intent.yes)  # the on-call desk's yes/no question
+            return confirmed or Answer("Nothing to confirm. Try help.")
         return Answer(UNKNOWN)
 
     async def _reask(self, turn: Turn, changed: Query) -> Answer:

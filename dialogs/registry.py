@@ -88,6 +88,8 @@ class CommandSpec:
     overview: Overview = "ask"
     says: tuple[str, ...] = ()  # README examples; default: the usage
     doc: str = ""  # README "gets" column; default: the help line
+    codes: tuple[str, ...] = ()  # pager reply-code suffixes: "a" reads "4a" as this command, choice 4
+    ref_words: tuple[str, ...] = ()  # words naming this command when a number follows ("log 4")
 
     @property
     def all_words(self) -> tuple[str, ...]:
@@ -139,6 +141,8 @@ class Registry:
         overview: Overview = "ask",
         says: tuple[str, ...] = (),
         doc: str = "",
+        codes: tuple[str, ...] = (),
+        ref_words: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Register the decorated handler as ``name`` (errbot's ``@botcmd`` style)."""
 
@@ -146,7 +150,7 @@ class Registry:
             self.register(CommandSpec(
                 name=name, handler=handler, usage=usage, help=help, words=words, phrases=phrases, slots=slots,
                 stateless=stateless, mutating=mutating, needs=needs, configure=configure, escape=escape,
-                recalls=recalls, overview=overview, says=says, doc=doc,
+                recalls=recalls, overview=overview, says=says, doc=doc, codes=codes, ref_words=ref_words,
             ))  # fmt: skip
             return handler
 
@@ -180,7 +184,10 @@ class Registry:
                 commands={s.name: s.all_words for s in self},
                 phrases={s.name: s.phrases for s in self if s.phrases},
                 escape=frozenset(s.name for s in self if s.escape),
+                mutating=frozenset(s.name for s in self if s.mutating),
                 never_fuzzy=CARRIER_KEYWORDS,
+                codes={code: s.name for s in self for code in s.codes},
+                ref_words={word: s.name for s in self for word in s.ref_words},
             )
         return self._vocabulary
 

@@ -28,8 +28,8 @@ def query_of(intent: Intent, spec: CommandSpec) -> Query:
     found = {
         "service": intent.service, "window": intent.window, "metric": intent.metric, "choice": intent.choice,
         "ref": intent.topic,
-        # A word that is no other slot filters (`alerts crit`); a service name is a label value too.
-        "filter": intent.unknown[0] if intent.unknown else intent.service,
+        # `alerts crit`, `alerts api-1` (the parser's filter); a service name is a label value too.
+        "filter": intent.filter or intent.service,
     }  # fmt: skip
     query = Query(spec.name)
     for slot in SLOT_NAMES:

@@ -72,18 +72,18 @@ class BadResponse(MonitorError):
     """The backend answered, but not with something usable (HTTP 5xx, not JSON, ...)."""
 
 
+BAD_SHAPE = "bad response (unexpected shape)"
+
+
 class UnexpectedShape(BadResponse):
     """Well-formed, but not the documented shape (a missing key, a string for a list)."""
 
-    def __init__(self, reason: str = "bad response (unexpected shape)") -> None:
+    def __init__(self, reason: str = BAD_SHAPE) -> None:
         super().__init__(reason)
 
 
 class QueryFailed(MonitorError):
     """The backend works but refused our question (a malformed PromQL alias, a bad index)."""
-
-
-BAD_SHAPE = "bad response (unexpected shape)"
 
 
 def expect_dict(value: object) -> dict[str, Any]:

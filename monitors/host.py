@@ -29,7 +29,14 @@ from monitors.base import (
     Series,
 )
 from monitors.config import MonitorSettings
-from monitors.host_sample import CpuSampler, HostSnapshot, ProcessUse, busiest_processes, snapshot
+from monitors.host_sample import (
+    TOP_SAMPLE_S,
+    CpuSampler,
+    HostSnapshot,
+    ProcessUse,
+    busiest_processes,
+    snapshot,
+)
 from monitors.metric_format import format_number
 
 CRIT_PERCENT = 98.0  # a disk or memory this full breaks things now, not soon
@@ -67,9 +74,9 @@ def format_top(snap: HostSnapshot, uses: list[ProcessUse], n: int = 4) -> str:
     return "\n".join([head, f"by cpu: {cpu_line or 'none'}", f"by mem: {mem_line or 'none'}"])
 
 
-def top_text(cpu: CpuSampler | None = None) -> str:
+def top_text(cpu: CpuSampler | None = None, sample_s: float = TOP_SAMPLE_S) -> str:
     """Blocking: the `top` answer for this host (the command runs it in a thread)."""
-    uses = busiest_processes()
+    uses = busiest_processes(sample_s)
     return format_top(snapshot(cpu), uses)
 
 
@@ -105,8 +112,8 @@ class HostMonitor(Monitor, MetricSource, ProblemSource):
         return host_problems(await self.read(), self.disk_max, self.memory_max, self.load_max, self.name)
 
     async def top(self) -> str:
-        """The `top` answer; about TOP_SAMPLE_S, in a thread."""
-        return await self.call(asyncio.to_thread(top_text, self.cpu))
+        """The `top` answer; about TOP_SAMPLE_S (less under a short MONITOR_TIMEOUT_S), in a thread."""
+        return await self.call(asyncio.to_thread(top_text, self.cpu, min(TOP_SAMPLE_S, self.timeout_s / 3)))
 
     async def query_metric(self, alias: MetricAlias) -> MetricResult:
         if alias.source != self.name or alias.query not in HOST_QUERIES:

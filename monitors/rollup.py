@@ -95,27 +95,33 @@ def format_status(problems: Sequence[Problem], healths: Sequence[Health], *, sil
         return _all_clear(healths, muted)
     ok = [h.monitor for h in healths if h.ok]
     tail = f"{len(ok)}/{len(healths)} sources ok" + (f", {muted}" if muted else "")
-    problem_lines = [f"{p.severity.upper()} {p.text}" for p in ordered]
-    down_lines = [f"DOWN {h.monitor}: {h.reason}" for h in down]
+    lines = [(p.monitor, f"{p.severity.upper()} {p.text}") for p in ordered]
+    lines += [(h.monitor, f"DOWN {h.monitor}: {h.reason}") for h in down]
     if not ordered:
         # Nothing wrong that we could see - but we could not see everywhere.
         tail = "no problems found in the others; " + tail
     named = f"{tail} ({', '.join(ok)})" if ok else tail
-    return _fit(problem_lines, down_lines, (named, tail), max_septets)
+    return _fit(lines, (named, tail), max_septets)
 
 
 def _clip(line: str, limit: int = 150) -> str:
     return line if septets(line) <= limit else line[: limit - 3].rstrip() + "..."
 
 
-def _fit(problem_lines: list[str], down_lines: list[str], tails: tuple[str, str], budget: int) -> str:
-    """Problems first, then DOWN lines, then the tail (naming the sources that answered, when
-    that fits too); what does not fit is counted, not cut."""
-    lines = [_clip(line) for line in problem_lines + down_lines]
+def _more(dropped: Sequence[tuple[str, str]]) -> list[str]:
+    """'+2 more: haproxy, pgbouncer' - where the lines left out come from, so one can ask there."""
+    if not dropped:
+        return []
+    return [f"+{len(dropped)} more: " + ", ".join(dict.fromkeys(monitor for monitor, _ in dropped))]
+
+
+def _fit(lines: list[tuple[str, str]], tails: tuple[str, str], budget: int) -> str:
+    """(monitor, line)s in order, then the tail (naming the sources that answered, when that
+    fits too); what does not fit is counted and its sources named, never cut mid-line."""
+    lines = [(monitor, _clip(line)) for monitor, line in lines]
     for keep in range(len(lines), -1, -1):
-        dropped = len(lines) - keep
         for tail in tails:
-            text = "\n".join([*lines[:keep], *([f"+{dropped} more"] if dropped else []), tail])
+            text = "\n".join([*(line for _, line in lines[:keep]), *_more(lines[keep:]), tail])
             if septets(text) <= budget:
                 return text
     return f"{len(lines)} problems\n{tails[-1]}"

@@ -20,14 +20,6 @@ CARRIER_KEYWORDS: Final = frozenset(
     {"start", "stop", "stopall", "unstop", "unsubscribe", "end", "quit", "revoke", "optout", "optin"}
 )
 
-# Filler that carries no meaning in an SMS command ("show me the logs for api").
-STOPWORDS: Final = frozenset(
-    {
-        "show", "me", "get", "give", "check", "the", "for", "in", "of", "on", "from", "about",
-        "please", "pls", "plz", "my", "any", "all", "what", "whats", "what's", "is", "are", "and",
-        "with", "to", "at", "a", "an",
-    }
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: a cache key per vocabulary
@@ -38,12 +30,17 @@ class Vocabulary:
     word with a space is a phrase such as ``start over``). ``phrases`` are example phrases
     people text for a command, matched whole like multi-word words. ``escape`` commands work
     whatever a dialog waits for: an exact word of theirs is never read as a slot answer.
+    ``codes`` are pager reply-code suffixes: ``4a`` is the command of ``a`` with choice 4.
+    ``ref_words`` name another command when a number follows: ``log 4`` (an alert's history).
     """
 
     commands: Mapping[str, tuple[str, ...]]
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     escape: frozenset[str] = frozenset()
+    mutating: frozenset[str] = frozenset()  # commands that change something: never read from a guess
     never_fuzzy: frozenset[str] = CARRIER_KEYWORDS
+    codes: Mapping[str, str] = field(default_factory=dict)  # suffix -> command
+    ref_words: Mapping[str, str] = field(default_factory=dict)  # word -> command, when a number follows
     # Derived once in __post_init__.
     names: tuple[str, ...] = field(init=False)
     alias_to_command: Mapping[str, str] = field(init=False)

@@ -91,6 +91,31 @@ class TestFirstMessages:
             await phone.expect("top", r"^No host monitor \(set HOST_MONITOR=on\)\.$")
 
 
+class TestStatusRollsUpRealProblems:
+    async def test_failing_urls_and_a_full_disk_are_problems_in_status(self, tmp_path: Path) -> None:
+        """A URL answering 503, one that hangs, and the root filesystem over its threshold: each is a
+        line of `status`, within the monitor timeout; the sources themselves are fine."""
+        import shutil
+
+        from tests.fakes.server import FakeServer, Reply
+
+        usage = shutil.disk_usage("/")
+        root = 100 * usage.used / (usage.used + usage.free)
+        with socket.socket() as hang, FakeServer() as web:
+            hang.bind(("127.0.0.1", 0))
+            hang.listen(4)
+            web.routes[("GET", "/health")] = lambda _: Reply(503, "maintenance")
+            urls = f"api={web.url}/health,slow=http://127.0.0.1:{hang.getsockname()[1]}/"
+            settings = make_settings(host_monitor="on", host_disk_max_percent=max(1.0, root - 1),
+                                     check_urls=urls, monitor_timeout_s=1)
+            application: Quart = create_app(settings, store=MemorySessionStore(1800))
+            async with application.test_app():
+                reply = await Phone(application.test_client(), NUMBERS[0]).text("status")
+        assert re.search(r"api DOWN: 503 in \d+ms", reply), reply
+        assert "slow DOWN: no answer in 1s" in reply, reply
+        assert re.search(rf"{re.escape(HOSTNAME)} disk / \d+% full", reply), reply
+
+
 class TestBadInput:
     async def test_a_log_glob_matching_nothing_is_one_clear_line(self, tmp_path: Path) -> None:
         settings = make_settings(host_monitor="off", log_files=f"app={tmp_path}/nothing-*.log")

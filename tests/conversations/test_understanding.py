@@ -63,7 +63,7 @@ class TestSmallTalk:
 
 class TestHonesty:
     @pytest.mark.parametrize(("text", "verb"), [("roll back web", "roll back"), ("kill pid 42", "kill"),
-                                                ("restart api", "restart"), ("ack 1", "ack"), ("resolve 3", "resolve"),
+                                                ("restart api", "restart"),
                                                 ("can you restart worker", "restart"), ("please reboot web", "reboot")])
     async def test_actions_we_cannot_perform_say_so_and_touch_nothing(
         self, driver: Driver, loki: LokiFake, text: str, verb: str
@@ -72,6 +72,16 @@ class TestHonesty:
         await driver.expect("logs api 1h", r"^api, last 1h")
         asked, last = len(loki.requests), driver.session.last_query
         await driver.expect(text, CANT + verb + r"\. Send help")
+        assert len(loki.requests) == asked and driver.session.last_query == last
+
+    @pytest.mark.parametrize("text", ["ack 1", "resolve 3", "4a"])
+    async def test_on_call_actions_without_the_loop_say_so_and_touch_nothing(
+        self, driver: Driver, loki: LokiFake, text: str
+    ) -> None:
+        """ack/resolve are commands (the on-call loop); without it configured they say so, nothing runs."""
+        await driver.expect("logs api 1h", r"^api, last 1h")
+        asked, last = len(loki.requests), driver.session.last_query
+        await driver.expect(text, r"^The on-call loop is off \(set ALERT_WEBHOOK_TOKEN")
         assert len(loki.requests) == asked and driver.session.last_query == last
 
     async def test_equal_readings_are_asked_then_picked_by_number(self, driver: Driver) -> None:

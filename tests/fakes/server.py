@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+DROP = -1  # a Reply status: reset the connection instead of answering
+
 
 @dataclass
 class Request:
@@ -99,6 +101,11 @@ class FakeServer:
                     reply = handler(req) if handler else Reply(404, {"error": "not found"})
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
+                if reply.status == DROP:  # the handler ran (e.g. created a resource); the answer is lost
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 data, ctype = reply.encoded()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", ctype)

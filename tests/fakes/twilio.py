@@ -12,6 +12,16 @@ account SID and auth token. Answers as Twilio does:
 
 `forced` is a queue of replies served before anything else (a 503 from Twilio's edge comes
 before authentication); `fault = "hang"` (from FakeServer) records a request and never answers.
+
+For the on-call loop's delivery it also serves:
+- `GET .../Messages.json?To=...&PageSize=...`: the account's messages, newest first, in Twilio's
+  list shape (``messages`` plus ``next_page_uri`` etc.), filtered by To (and From);
+- `down = True`: every create answers 503 (20503), as during a Twilio incident, until set back;
+- `lose_next(n)`: the next n creates make the message and then reset the connection, so the
+  caller cannot know it was sent (the case a blind retry turns into a duplicate SMS);
+- `hang_next(n)`: the next n creates make the message and answer only after a minute (the
+  caller is killed meanwhile: a replica dying mid-send);
+- `GET .../Messages/{sid}.json`: one message, whose status `set_status` changes.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import time
 from email.utils import formatdate
 from typing import Any
 
-from tests.fakes.server import FakeServer, Reply, Request
+from tests.fakes.server import DROP, FakeServer, Reply, Request
 
 ACCOUNT_SID = "AC" + "1f" * 16
 AUTH_TOKEN = "fake-twilio-auth-token-42"
@@ -53,8 +63,33 @@ class TwilioFake(FakeServer):
         self.opted_out: set[str] = set()
         self.forced: list[Reply] = []
         self.created: list[dict[str, Any]] = []  # message resources returned with 201
+        self.down = False
+        self.lose = 0
+        self.hang = 0
         self._sids = itertools.count(1)
         self.routes[("POST", messages_path(account_sid))] = self._create
+        self.routes[("GET", messages_path(account_sid))] = self._list
+
+    def lose_next(self, times: int = 1) -> None:
+        self.lose += times
+
+    def hang_next(self, times: int = 1) -> None:
+        self.hang += times
+
+    def bodies_to(self, number: str) -> list[str]:
+        """Bodies of the messages created for `number`, oldest first."""
+        return [m["body"] for m in self.created if m["to"] == number]
+
+    def _list(self, req: Request) -> Reply:
+        if not self._authorized(req):
+            return error(401, 20003, "Authenticate")
+        to, sender = (req.query.get(k, [""])[0] for k in ("To", "From"))
+        size = int(req.query.get("PageSize", ["50"])[0])
+        found = [m for m in reversed(self.created) if (not to or m["to"] == to) and (not sender or m["from"] == sender)]
+        uri = messages_path(self.account_sid)
+        return Reply(200, {"messages": found[:size], "end": min(size, len(found)) - 1, "first_page_uri": uri,
+                           "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
+                           "start": 0, "uri": uri})
 
     @property
     def sent(self) -> list[Request]:
@@ -89,6 +124,8 @@ class TwilioFake(FakeServer):
     def _create(self, req: Request) -> Reply:
         if self.forced:
             return self.forced.pop(0)
+        if self.down:
+            return error(503, 20503, "Service Unavailable")
         if not self._authorized(req):
             reply = error(401, 20003, "Authenticate")
             reply.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
@@ -107,7 +144,14 @@ class TwilioFake(FakeServer):
             return error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
         if to in self.opted_out:
             return error(400, 21610, "Attempt to send to unsubscribed recipient")
-        return Reply(201, self._resource(to, sender or None, service or None, body))
+        resource = self._resource(to, sender or None, service or None, body)
+        if self.lose > 0:
+            self.lose -= 1
+            return Reply(DROP)
+        if self.hang > 0:
+            self.hang -= 1
+            return Reply(201, resource, delay_s=60)
+        return Reply(201, resource)
 
     def _resource(self, to: str, sender: str | None, service: str | None, body: str) -> dict[str, Any]:
         sid = f"SM{next(self._sids):032x}"
@@ -124,7 +168,15 @@ class TwilioFake(FakeServer):
             "subresource_uris": {"media": f"{uri}/Media.json"}, "uri": f"{uri}.json",
         }
         self.created.append(resource)
+        self.routes[("GET", f"{uri}.json")] = lambda req: Reply(200, resource) if self._authorized(req) \
+            else error(401, 20003, "Authenticate")
         return resource
+
+    def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
+        """What the carrier made of a message, as `GET .../Messages/{sid}.json` will show it."""
+        for message in self.created:
+            if message["sid"] == sid:
+                message.update(status=status, error_code=error_code)
 
 
 def _segments(body: str) -> int:

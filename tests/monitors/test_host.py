@@ -151,6 +151,11 @@ class TestMonitor:
         load = await monitor.query_metric(HOST_ALIASES["load"])
         assert load.series[0].value == pytest.approx(loadavg()[0] / (os.cpu_count() or 1), abs=0.5)
 
+    async def test_top_fits_a_short_monitor_timeout(self) -> None:
+        """`top` samples for less when MONITOR_TIMEOUT_S is short, instead of always timing out."""
+        text = await HostMonitor(1.2).top()  # samples 0.4 s, not 0.5
+        assert text.splitlines()[1].startswith("by cpu: ")
+
     async def test_unknown_host_query_is_a_query_error(self) -> None:
         """An alias asking the host for something it does not know is a query error, not DOWN."""
         with pytest.raises(MonitorError, match="query error"):

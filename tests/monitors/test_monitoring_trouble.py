@@ -152,3 +152,27 @@ class TestPostedAlert:
         detail = format_alert_detail(group, datetime.now(UTC)).splitlines()
         assert re.fullmatch(r"CRIT DiskFull db-7:9100 \(\d+s\)", detail[0]) and detail[1] == "/var is 97% full"
         assert detail[2:5] == [f"runbook: {runbook}", f"grafana: {grafana}", "rule: prom-eu-1.example.com:9090"]
+
+
+class TestFrozenHttpBackend:
+    async def test_status_answers_within_the_deadline_and_names_the_frozen_one(
+            self, trouble_stack: TroubleStack) -> None:  # noqa: F811
+        """Prometheus SIGSTOPped (it accepts connections, answers nothing): `status` returns within
+        MONITOR_TIMEOUT_S + 0.5 s naming it, Alertmanager still answers; resumed, all is well."""
+        timeout_s = 1.0
+        prometheus = PrometheusMonitor(trouble_stack.prometheus_url, httpx.AsyncClient(timeout=timeout_s), timeout_s)
+        alertmanager = AlertmanagerMonitor(trouble_stack.alertmanager_url, httpx.AsyncClient(timeout=timeout_s),
+                                           timeout_s)
+        monitors = Monitors([prometheus, alertmanager])
+        try:
+            with trouble_stack.frozen("prometheus"):
+                started = time.monotonic()
+                survey = await monitors.survey()
+                elapsed = time.monotonic() - started
+            health = {h.monitor: h for h in survey.healths}
+            assert elapsed < timeout_s + 0.5, elapsed
+            assert (health["prometheus"].ok, health["prometheus"].reason) == (False, "timeout after 1s")
+            assert health["alertmanager"].ok
+            assert all(h.ok for h in (await monitors.survey()).healths)
+        finally:
+            await monitors.aclose()

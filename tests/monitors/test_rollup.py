@@ -55,7 +55,8 @@ class TestProblems:
         lines = text.splitlines()
         assert septets(text) <= TWO_SEGMENTS
         assert lines[0] == "CRIT target 10.0.0.7:9100 (node) down 2m"
-        assert lines[-2].startswith("+") and lines[-2].endswith(" more") and lines[-1] == "5/6 sources ok"
+        assert lines[-2].startswith("+") and lines[-2].endswith(" more: haproxy, kong"), lines
+        assert lines[-1] == "5/6 sources ok"
         shown = len(lines) - 2
         assert int(lines[-2][1:].split()[0]) == len(problems) + 1 - shown  # the DOWN line is counted too
 

@@ -56,7 +56,8 @@ CASES = [
     row("pg", command="db"),
     row("gateway", command="gateway"),
     row("gw", command="gateway"),
-    row("api", command="gateway"),  # no dialog context: the gateway alias
+    row("api", service="api", ambiguous=("logs", "gateway")),  # a service and a gateway word: ask
+    row("api", services=("web",), command="gateway"),  # not a service here: the gateway word
     row("more", command="more"),
     row("next", command="more"),
     row("m", command="more"),
@@ -150,10 +151,10 @@ CASES = [
     row("banana", unknown=("banana",)),
     row("asdf", unknown=("asdf",)),
     row("hello world", unknown=("hello", "world")),
-    row("start", unknown=("start",)),  # a carrier keyword is never read as a typo of "stat"
+    row("start", unknown=("start",)),  # a carrier keyword is never read as a typo of "stat", nor as an action
     row("stop", unknown=("stop",)),
     row("mo", unknown=("mo",)),  # two letters: exact only
-    row("dbs", unknown=("dbs",)),
+    row("dbs", command="db"),
     row("logs banana", command="logs", unknown=("banana",)),
     row("logs {api}", command="logs", unknown=("{api}",)),
     row('logs "api"', command="logs", unknown=('"api"',)),
@@ -161,6 +162,8 @@ CASES = [
     row("logs $(web)", command="logs", unknown=("$(web)",)),
     row(""),
     row("   !!  "),
+    row("🔥🔥", command="alerts"),
+    row("🙏", smalltalk=True),
     row("🙂🙂", smalltalk=True),  # emoji only: not empty, small talk
 ]
 

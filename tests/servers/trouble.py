@@ -234,6 +234,18 @@ class TroubleStack:
     node_instance: str
     base: Path
     node: subprocess.Popen[bytes] | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def frozen(self, which: str) -> Iterator[None]:
+        """SIGSTOP "prometheus" or "alertmanager"; SIGCONT no matter what."""
+        proc = self.procs[which]
+        _signal_group(proc, signal.SIGSTOP)
+        try:
+            wait_until(lambda: is_stopped(proc), 5, what=f"{which} stopping")
+            yield
+        finally:
+            _signal_group(proc, signal.SIGCONT)
 
     def start_node(self) -> None:
         binary = need_binary("/usr/bin/prometheus-node-exporter")
@@ -287,6 +299,7 @@ def trouble_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TroubleS
                                     "--cluster.listen-address="], log))
         wait_until(lambda: httpx.get(f"{stack.alertmanager_url}/-/ready", timeout=1).status_code == 200,
                    20, proc, "alertmanager", log)
+        stack.procs["alertmanager"] = proc
         (base / "rules.yml").write_text(_RULES)
         (base / "prometheus.yml").write_text(
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
@@ -299,11 +312,13 @@ def trouble_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TroubleS
                                     f"--storage.tsdb.path={base / 'prom-data'}",
                                     f"--web.listen-address=127.0.0.1:{prom_port}",
                                     "--rules.alert.resend-delay=1s"], log))
+        stack.procs["prometheus"] = proc
         wait_until(lambda: stack.up() == 1.0, 30, proc, "prometheus scraping node-exporter", log)
         yield stack
     finally:
         stack.kill_node()
         for proc in reversed(procs):
+            _signal_group(proc, signal.SIGCONT)  # a stopped process ignores SIGTERM until resumed
             stop(proc)
 
 

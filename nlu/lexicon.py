@@ -1,0 +1,114 @@
+"""Everyday language that belongs to no one command: greetings, verbs we cannot perform, words
+that only say "is it OK?", everyday names of common metrics, emoji.
+
+A command's own words and phrases live in its registry record (``dialogs/registry.py``); this
+module holds what the reader needs to tell small talk, an action we cannot do, or a bare state
+question from a command. Plain data, read once when a ``Reader`` is built.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Final
+
+from nlu.vocabulary import CARRIER_KEYWORDS
+
+# A text made only of these (and ``SMALLTALK_NEUTRAL``) is small talk: one short line back.
+SMALLTALK: Final = frozenset(
+    {
+        "hi", "hey", "heya", "hello", "helo", "hiya", "yo", "sup", "wassup", "howdy", "gm", "morning",
+        "evening", "afternoon", "night", "nite", "gn", "thanks", "thank", "thx", "thnx", "tx", "ty", "tyvm",
+        "ta", "cheers", "merci", "ok", "okay", "k", "kk", "cool", "nice", "great", "perfect", "awesome",
+        "sweet", "good", "got", "roger", "copy", "np", "lol", "lmao", "haha", "noted", "understood",
+        "alright", "fine", "gotcha",
+        "helps", "helped", "helpful", "useful", "brilliant", "excellent", "wow", "yay", "phew", "bye", "later", "ttyl",
+    }
+)  # fmt: skip
+# Words that may ride along with small talk without making it a question ("thanks bot", "hey there").
+SMALLTALK_NEUTRAL: Final = frozenset(
+    {"bot", "there", "you", "u", "are", "r", "alive", "much", "many", "a", "lot", "again", "it", "so", "very", "man",
+     "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info"}
+)  # fmt: skip
+
+# Verbs for things Operator cannot do from a phone (yet): "I can't do that (yet)", never an answer
+# that looks like it acted. Two-word ones are matched first. A registry command with the same
+# word (``ack`` once it exists) wins, because the vocabulary is checked before this table.
+UNSUPPORTED_VERBS: Final = frozenset(
+    {
+        "restart", "reboot", "rollback", "revert", "kill", "deploy", "redeploy", "scale", "flush", "drop",
+        "delete", "remove", "failover", "mute", "unmute", "page", "bounce", "run", "ack", "acknowledge",
+        "resolve", "silence", "unsilence", "escalate", "purge", "truncate", "rotate", "promote", "drain",
+        "cordon", "exec", "ssh", "fix", "shutdown", "disable", "enable", "rerun", "retry", "clear", "cancel",
+        "stop", "start", "terminate", "upgrade", "downgrade", "patch", "increase", "decrease", "bump", "set",
+        "add", "create", "close", "assign", "snooze", "vacuum", "reindex", "wipe", "nuke", "erase", "suspend",
+        "pause", "resume", "unpause", "rebuild", "recreate", "reinstall", "install", "uninstall", "unlock",
+        "requeue", "replay", "evict", "block", "unblock", "ban",
+    }
+)  # fmt: skip
+UNSUPPORTED_PHRASES: Final = frozenset(
+    {"roll back", "turn off", "turn on", "shut down", "spin up", "spin down", "take down", "bring up",
+     "bring down", "switch off", "switch over", "fail over", "hand off", "take over"}
+)  # fmt: skip
+
+# Words that only ask whether things are fine ("is postgres ok", "any backends down?"). They mean
+# ``status`` when nothing else in the text names a subject, and attach to that subject otherwise.
+STATE_WORDS: Final = frozenset(
+    {
+        "status", "stat", "health", "healthy", "ok", "okay", "up", "down", "broken", "good", "fine", "alive",
+        "dead", "problems", "problem", "issues", "issue", "outage", "outages", "running", "working", "state",
+        "everything", "prod", "production", "site", "systems", "system", "overall", "sitrep", "green", "red",
+        "wrong", "looking", "all", "stack", "unhealthy",
+    }
+)  # fmt: skip
+
+# Words for trouble in general ("errors", "failing"): they point at logs when nothing else is
+# named, and attach to the thing named otherwise ("db errors" is db, "upstream errors" the gateway).
+TROUBLE_WORDS: Final = frozenset(
+    {"errors", "error", "erroring", "erros", "failures", "failure", "failing", "failed", "fails", "crashing",
+     "crash", "crashed", "crashes", "timeouts", "timeout", "broke", "warnings", "fatal"}
+)
+
+# Polite openers before an imperative ("can you restart web", "please reboot worker").
+POLITE: Final = frozenset(
+    {"please", "pls", "plz", "can", "could", "would", "you", "u", "just", "go", "hey", "ok", "okay", "now",
+     "quickly", "then", "so", "kindly", "i", "need", "to", "want", "lets", "let", "us", "we", "should", "ahead"}
+)
+
+# Everyday names of the metric aliases most installs have (a configured alias of that name gets
+# them). A configured name always matches itself; these only add what people text instead.
+METRIC_WORDS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "cpu": ("cpus", "processor", "processors", "cores", "busy", "compute"),
+        "memory": ("mem", "ram", "memroy", "memry", "oom", "heap"),
+        "disk": ("disks", "space", "storage", "filesystem", "fs", "df", "full", "volume", "volumes", "drive"),
+        "load": ("loaded", "loadavg", "load1", "uptime"),
+        "up": ("targets", "target", "scrape", "scrapes", "exporters", "exporter"),
+    }
+)
+# A metric whose name is also an everyday state word ("up") counts as that metric only after
+# an explicit metrics word; otherwise "is prod up" would graph scrape targets.
+STATE_METRIC_NAMES: Final = STATE_WORDS
+
+# Emoji that stand for a whole message; anything else emoji-only is small talk.
+EMOJI: Final[MappingProxyType[str, str]] = MappingProxyType(
+    {"🚨": "alerts", "🔥": "alerts", "🆘": "alerts", "❓": "help", "❔": "help", "🤔": "help", "🤷": "help"}
+)
+
+# "what does <x> do", "how does <x> work", "what is <x> for": a question about a command.
+HELP_FRAMES: Final = (
+    (("what", "does"), ("do", "mean", "show")),
+    (("what", "do"), ("do", "mean", "show")),
+    (("how", "does"), ("work",)),
+    (("how", "do"), ("work",)),
+    (("whats",), ("for",)),
+    (("what", "is"), ("for",)),
+)
+
+# Severities an alerts list can be narrowed to ("alerts crit", "any critical alerts").
+SEVERITIES: Final = frozenset({"crit", "critical", "warn", "warning", "info"})
+
+# Words between two questions in one text ("status and alerts", "status, then alerts").
+JOINERS: Final = frozenset({"and", "then", "plus", "also", "n"})
+
+# Carrier keywords (Twilio's default opt-out/opt-in list): only ever exact, never a typo of a word.
+CARRIER_WORDS: Final = CARRIER_KEYWORDS

@@ -1,0 +1,305 @@
+"""One question read word by word: windows, phrases, each word's kind, then votes.
+
+Weights (the module constants) are what make "db status" db and "api errors" logs for api: a
+command's own name counts most, its other words and phrases less, a typo of a word least; state
+words ("down", "ok") and trouble words ("errors") attach to whatever else is named. A tie is
+``ambiguous``: the conversation asks, it never guesses. See ``nlu.reader`` for the whole text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from rapidfuzz import fuzz, process, utils
+
+from nlu import lexicon
+from nlu.fuzzy import close_matches
+from nlu.slots import choice_word, match_yes_no
+from nlu.tables import Reading, Tables
+from nlu.text import FILLERS
+from nlu.windows import scan_window
+
+NAME_WEIGHT: Final = 4  # "logs", "db": the command's own name
+WORD_WEIGHT: Final = 2  # "errors", "firing", "locks": one of its words
+TYPO_WEIGHT: Final = 1  # a word that is only close to one of a command's words
+TROUBLE_WEIGHT: Final = 1  # "errors", "failing": logs, unless something else is named
+METRIC_WEIGHT: Final = 3  # "mem", "disk": a metric is a metrics question
+PHRASE_CUTOFF: Final = 88  # token_sort_ratio for a whole text against an example phrase
+SET_CUTOFF: Final = 75  # token_set_ratio sieve before the word-overlap check
+# "500s", "5xx", "502": the gateway's numbers, or a service's errors when a service is named.
+_HTTP_ERRORS: Final = re.compile(r"[45](?:\d\d|xx)s?")
+# Words that make a bare name a follow-up to the last answer ("what about api", "web too?").
+_FOLLOW_UP: Final = frozenset({"about", "too", "also", "same", "instead", "try", "well", "and", "now", "then"})
+
+
+class QuestionReader(Tables):
+    """Reads one question (one part of a text) against the tables."""
+
+    __slots__ = ()
+
+    def _one(self, tokens: list[str], now: datetime | None) -> Reading:
+        reading = Reading()
+        votes: dict[str, int] = {}
+        rest = self._windows(tokens, reading, now)
+        named: set[str] = set()
+        rest = self._phrases(rest, votes, named)
+        state = False
+        dual: str | None = None  # a service also spelled like a command word ("api")
+        http_errors = 0
+        state_metric: str | None = None  # "up": a metric only next to a metrics word
+        for token in rest:
+            if token in lexicon.STATE_WORDS:
+                state = True
+                if token in self.names:  # "status" itself: a name "help status" can be about
+                    named.add(token)
+                state_metric = state_metric or self.metrics.exact(token)
+                continue
+            if token in FILLERS and token not in self.keep:
+                continue
+            if _HTTP_ERRORS.fullmatch(token):
+                http_errors += 1
+                continue
+            commands = self.words.get(token, ())
+            service = self.services.exact(token)
+            if service is not None and commands:
+                dual = service
+                continue
+            if commands:
+                if token in self.names:
+                    named.add(token)
+                if reading.choice is None and "more" in commands:  # "more on 2": item 2, not the next page
+                    votes["more"] = votes.get("more", 0) + 1
+                    continue
+                weight = NAME_WEIGHT if token in self.names else WORD_WEIGHT
+                if token in lexicon.TROUBLE_WORDS:
+                    weight = TROUBLE_WEIGHT
+                for command in commands:
+                    votes[command] = votes.get(command, 0) + weight
+                continue
+            if not self._slot(token, reading):
+                state = self._typo(token, reading, votes, named) or state
+        if state_metric is not None and reading.metric is None and "metrics" in votes:
+            reading.metric = state_metric
+        decided = self._decide(reading, votes, state, dual, http_errors, named, tokens)
+        if decided.command == "alerts":
+            decided.filter = _alert_filter(tokens, decided.unknown)
+        return decided
+
+    def _windows(self, tokens: list[str], reading: Reading, now: datetime | None) -> list[str]:
+        rest: list[str] = []
+        i = 0
+        while i < len(tokens):
+            found = scan_window(tokens, i, now)
+            if found is None:
+                rest.append(tokens[i])
+                i += 1
+                continue
+            i += found.consumed
+            if reading.window is None and reading.window_rejected is None:
+                reading.window = found.duration
+                reading.window_rejected = found.text if reading.window is None else None
+            else:
+                reading.unknown.append(found.text)  # a second window: report it, don't pick silently
+        return rest
+
+    def _phrases(self, tokens: list[str], votes: dict[str, int], named: set[str]) -> list[str]:
+        """Vote for each phrase found whole in ``tokens`` and take its words out (longest first)."""
+        rest = list(tokens)
+        for words, command in self.phrases:
+            if len(words) > len(rest):
+                continue
+            at = _find(rest, words)
+            if at >= 0:
+                votes[command] = votes.get(command, 0) + WORD_WEIGHT + len(words) - 1
+                if command == "help":
+                    named.add(command)
+                # The phrase's words are used up, except a name inside it ("disk left": the metric).
+                kept = self.slot_names.get(command, frozenset())
+                rest[at : at + len(words)] = [w for w in words if w in kept]
+        return rest
+
+    def _slot(self, token: str, reading: Reading) -> bool:
+        """Fill the first empty slot ``token`` names exactly; False when it names none."""
+        service = self.services.exact(token)
+        if service is not None and reading.service is None:
+            reading.service = service
+            return True
+        metric = self.metrics.exact(token)
+        if metric is not None:
+            if reading.metric is None:
+                reading.metric = metric
+            elif metric != reading.metric and metric not in reading.metrics:
+                reading.metrics.append(metric)  # "cpu, memory": a second metrics question
+            return True
+        choice = choice_word(token)
+        if choice is not None and reading.choice is None:
+            reading.choice = choice
+            return True
+        yes = match_yes_no(token)
+        if yes is not None and reading.yes is None:
+            reading.yes = yes
+            return True
+        return False
+
+    def _typo(self, token: str, reading: Reading, votes: dict[str, int], named: set[str]) -> bool:
+        """A word no table knows exactly: a mistyped/abbreviated name or command word, or unknown.
+
+        True when it is a typo of a state word (``stauts``), which only says "is it OK?".
+        """
+        if not token[:1].isalpha() or token in lexicon.CARRIER_WORDS:
+            reading.unknown.append(token)
+            return False
+        hits = close_matches(token, self.fuzzy_words)
+        best = hits[0][0] if hits else None
+        commands = {c for d, i in hits if d == best for c in self.fuzzy_commands[i]}
+        if len(commands) == 1:
+            command = commands.pop()
+            word = self.fuzzy_words[next(i for d, i in hits if d == best)]
+            if word in lexicon.STATE_WORDS:
+                return True
+            if word in self.names:
+                named.add(command)
+            votes[command] = votes.get(command, 0) + (TYPO_WEIGHT if word not in self.names else NAME_WEIGHT - 1)
+            return False
+        if reading.service is None:
+            service = self.services.find(token)
+            if service is not None:
+                reading.service = service
+                reading.guessed.add("service")  # a prefix, abbreviation or typo: weaker than a word said
+                return False
+        if reading.metric is None:
+            metric = self.metrics.find(token)
+            if metric is not None:
+                reading.metric = metric
+                reading.guessed.add("metric")
+                return False
+        if len(commands) > 1:
+            reading.ambiguous = tuple(c for c in self.order if c in commands)
+            return False
+        reading.unknown.append(token)
+        return False
+
+    def _decide(self, reading: Reading, votes: dict[str, int], state: bool, dual: str | None,
+                http_errors: int, named: set[str], tokens: list[str]) -> Reading:
+        if reading.metric is not None and reading.service is not None and "metrics" not in votes and (
+                "metric" in reading.guessed):
+            reading.metric = None  # "payments err": a service said, a metric only guessed at from a prefix
+        if reading.metric is not None and "metrics" in self.names:
+            reading.bare = "metrics" not in votes  # "mem", "how about load?": only the metric was named
+            votes["metrics"] = votes.get("metrics", 0) + METRIC_WEIGHT
+        service = reading.service or dual
+        if http_errors:
+            for command in ("logs",) if reading.service else ("logs", "gateway") if dual else ("gateway",):
+                if command in self.names:
+                    votes[command] = votes.get(command, 0) + WORD_WEIGHT * http_errors
+        if dual is not None and not votes and _FOLLOW_UP & set(tokens):  # "what about api": a slot
+            reading.service = reading.service or dual
+            return reading
+        if dual is not None:
+            if reading.service is None and "logs" in self.names:
+                reading.service = dual
+                votes["logs"] = votes.get("logs", 0) + WORD_WEIGHT
+            for command in self.words.get(dual, ()):
+                votes[command] = votes.get(command, 0) + WORD_WEIGHT
+        if "help" in votes and len(votes) > 1 and "help" not in named:  # "cpu usage": not help
+            del votes["help"]
+        if "help" in votes and "help" in named and named - {"help"}:  # "help status": a name, state word or not
+            return Reading(command="help", topic=next(c for c in self.order if c in named and c != "help"))
+        if "help" in votes and len(votes) > 1:  # "how do i use logs": help about logs
+            spelled = [c for c in self.words.get(dual or "", ()) if c != "help"]  # "help api": the word's command
+            topic = spelled[0] if spelled else max((c for c in votes if c != "help"), key=lambda c: votes[c])
+            return Reading(command="help", topic=topic)
+        if not votes:
+            if state and "service" in reading.guessed and not reading.slotted(but="service"):
+                reading.service = None  # "status report": the state word said, not a service guessed at
+            if reading.ambiguous or reading.slotted():
+                return reading
+            if state and "status" in self.names:
+                reading.command = "status"
+                # Only "up"/"ok"-like words: fine alone ("we good?"), too weak to be a second question.
+                reading.weak = not any("status" in self.words.get(t, ()) for t in tokens)
+                return reading
+            return self._closest_example(reading, tokens)
+        ranked = sorted(votes, key=lambda c: (-votes[c], self.order.index(c) if c in self.order else 99))
+        top = ranked[0]
+        if len(ranked) > 1 and votes[ranked[1]] == votes[top]:
+            tied = {c for c in ranked if votes[c] == votes[top]}
+            if "more" in tied and reading.choice is not None:
+                tied.discard("more")
+            if len(tied) > 1:
+                reading.ambiguous = tuple(c for c in self.order if c in tied)
+                return reading
+        changing = [c for c in ranked if c in self.mutating and c != top]
+        if changing and top not in self.mutating:  # "mute alerts": a change was asked for beside a question
+            reading.ambiguous = tuple(c for c in self.order if c in (top, changing[0]))
+            return reading
+        if top in self.mutating and len(ranked) > 1 and top not in named:  # only a clear name changes things
+            reading.ambiguous = tuple(c for c in self.order if c in ranked[:2])
+            return reading
+        if top == "more" and reading.choice is not None:  # "more on 2": that item
+            return reading
+        reading.command = top
+        if top != "metrics":
+            reading.metric, reading.metrics = None, []
+        if top == "metrics" and reading.metrics:
+            reading.also = [Reading(command="metrics", metric=m, window=reading.window) for m in reading.metrics]
+        if service is not None and top != "logs" and reading.service == dual and dual is not None:
+            reading.service = None
+        if top == "help" and reading.topic is None:
+            return reading
+        return reading
+
+    def _closest_example(self, reading: Reading, tokens: list[str]) -> Reading:
+        """Nothing matched word by word: the example phrase this text is a variant of, if one is close.
+
+        Either the whole text reads like the phrase (``token_sort_ratio``: typos, order), or it
+        says all but one of the phrase's words and at most one other (``token_set_ratio`` as a
+        first sieve, then that overlap: "what can this do" for "what can you do", "how we
+        doing" for "how are we doing"). Two commands found so: ask.
+        """
+        if not self.examples or len(tokens) < 2:
+            return reading
+        text = " ".join(tokens)
+        found = process.extractOne(text, self.examples, scorer=fuzz.token_sort_ratio,
+                                   processor=utils.default_process, score_cutoff=PHRASE_CUTOFF)
+        commands = {self.example_commands[found[2]]} if found is not None else set()
+        if not commands:
+            said = set(tokens)
+            for _, _, i in process.extract(text, self.examples, scorer=fuzz.token_set_ratio,
+                                           processor=utils.default_process, score_cutoff=SET_CUTOFF, limit=None):
+                words = self.example_words[i]
+                if len(said & words) >= max(2, len(words) - 1) and len(said - words) <= 1:
+                    commands.add(self.example_commands[i])
+        if len(commands) != 1:
+            return Reading(ambiguous=tuple(c for c in self.order if c in commands)) if commands else reading
+        command = commands.pop()
+        return Reading(ambiguous=(command,)) if command in self.mutating else Reading(command=command)
+
+    def _exact_commands(self, token: str) -> frozenset[str]:
+        return frozenset(self.words.get(token, ()))
+
+
+def _alert_filter(tokens: Sequence[str], unknown: Sequence[str]) -> str | None:
+    """What narrows an alerts list: a severity said anywhere ("any crit alerts"), or the one word
+    right after the command's own name that is nothing else ("alerts checkout", "alert api-1");
+    never a word of everyday phrasing ("what fired overnight" is all alerts)."""
+    for token in tokens:
+        if token in lexicon.SEVERITIES:
+            return token
+    for before, after in itertools.pairwise(tokens):
+        if before in ("alerts", "alert") and after in unknown:
+            return after
+    return None
+
+
+def _find(tokens: Sequence[str], words: tuple[str, ...]) -> int:
+    """Index where ``words`` occur consecutively in ``tokens``, else -1."""
+    first = words[0]
+    for i in range(len(tokens) - len(words) + 1):
+        if tokens[i] == first and tuple(tokens[i : i + len(words)]) == words:
+            return i
+    return -1

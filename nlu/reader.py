@@ -1,0 +1,240 @@
+"""Reading a whole on-call text: which command it means, with which slots, or that it means none.
+
+A ``Reader`` is built once per vocabulary and configured names (``reader_for`` caches it), so a
+message costs a tokenize, a dict lookup per word, a phrase scan over the few words left, and a
+rapidfuzz pass only for a word no table knows (a typo). Steps, in order:
+
+1. emoji-only, small talk, "drop it" (``nah``, ``skip it``) and, inside a question, its answer;
+2. an action we cannot perform (``restart web``) unless the vocabulary has that command;
+3. two questions joined by ``and``/``,``/``then`` (each part must name a command on its own);
+4. one question: windows, then phrases (``load balancer``, ``slow queries``), then each word
+   (command word, state word, service, metric, choice, typo of any of them), then votes:
+   a command's name counts 4, its other words and phrases 2-3, a metric 3 for ``metrics``;
+   a service in logs phrasing (``worker errors``, ``errors for api``) is logs for that service,
+   also when the service is called like a command (``api``); state words (``down``, ``ok``)
+   mean ``status`` only when nothing else is named. A tie is ``ambiguous`` (ask, never guess);
+5. nothing matched: the closest example phrase by rapidfuzz ``token_sort_ratio``, if close.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Final
+
+from nlu import lexicon
+from nlu.fuzzy import close_matches
+from nlu.question import QuestionReader
+from nlu.slots import choice_word, match_yes_no
+from nlu.tables import Reading, build_tables
+from nlu.text import FILLERS, drop_fillers, tokenize
+from nlu.windows import scan_window
+
+# A pager reply code: the alert's number and a one- or two-letter action ("4a", "7aa", "4s").
+_CODE: Final = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
+# "502s" are HTTP errors, never a silence of alert 502.
+_HTTP_PLURAL: Final = re.compile(r"[45]\d\ds")
+_DROP: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
+                          "reset", "clear", "never", "mind", "it", "that", "ugh", "oh", "ah", "no", "thanks",
+                          "over", "start", "leave", "drop", "this", "the", "question", "please", "pls", "and", "eh",
+                          "meh", "oops", "sorry", "wait", "hmm", "actually", "about"})
+_DROP_CORE: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
+                               "reset", "clear", "never", "drop", "leave"})
+
+
+class Reader(QuestionReader):
+    """Reads a whole text (see the module docstring)."""
+
+    __slots__ = ()
+
+    def read(self, text: str, expecting: str | None = None, now: datetime | None = None) -> Reading:
+        tokens = tokenize(text)
+        if not tokens:
+            return Reading()
+        if all(not any(ch.isalnum() for ch in t) and t != "?" for t in tokens):
+            return self._emoji("".join(tokens))
+        content = drop_fillers(tokens, self.keep)
+        polite = [t for t in tokens if t not in lexicon.POLITE or t in self.keep]
+        if expecting is not None:
+            answer = self._answer(tokens, content, expecting, now)
+            if answer is not None:
+                return answer
+        coded = self._code(tokens, now)
+        if coded is not None:
+            return coded
+        if self._is_drop(tokens):
+            return Reading(command="reset") if "reset" in self.names else Reading(unknown=tokens)
+        if self._is_smalltalk(tokens):
+            return Reading(smalltalk=True)
+        whole = self.whole.get(" ".join(tokens)) or self.whole.get(" ".join(content))
+        if whole is None and 1 < len(tokens) <= 3:  # "strat over": a mistyped multi-word word
+            hits = close_matches(" ".join(tokens), self.whole_keys)
+            if hits and (len(hits) == 1 or hits[1][0] > hits[0][0]):
+                whole = self.whole[self.whole_keys[hits[0][1]]]
+                if whole in self.mutating:
+                    return Reading(ambiguous=(whole,))
+        if whole is not None:  # "start over", "never mind": a word of the vocabulary
+            return Reading(command=whole)
+        unsupported = self._unsupported(polite)
+        if unsupported is not None:
+            return Reading(unsupported=unsupported)
+        framed = self._help_frame(tokens)
+        if framed is not None:
+            return framed
+        parts = self._split(tokens, now)
+        if len(parts) > 1:
+            readings = [self._one(p, now) for p in parts]
+            if all(r.command is not None and not r.ambiguous and not r.weak for r in readings):
+                first, *rest = readings
+                first.also = rest
+                return first
+        reading = self._one(tokens, now)
+        if reading.bare and reading.command == "metrics" and not reading.metrics and not reading.slotted(but="metric"):
+            # Only a metric was named: a bare slot, like a bare service. The conversation asks
+            # the last question again with it ("metrics cpu 1h" then "how about load?" keeps the
+            # hour), or metrics for it when there was none.
+            reading.command = None
+        return reading
+
+    def _code(self, tokens: list[str], now: datetime | None) -> Reading | None:
+        """A pager reply code (``4a``, ``7aa``, ``4s 2h``) or a reference word and number (``log 4``)."""
+        code = _CODE.fullmatch(tokens[0])
+        if code is not None and code.group(2) in self.codes and not _HTTP_PLURAL.fullmatch(tokens[0]):
+            if len(tokens) == 1 and scan_window(tokens, 0, now) is not None:  # "45s" alone is a window
+                return None
+            command, choice, rest = self.codes[code.group(2)], int(code.group(1)), tokens[1:]
+        elif len(tokens) > 1 and tokens[0] in self.ref_words and (number := choice_word(tokens[1])) is not None:
+            command, choice, rest = self.ref_words[tokens[0]], number, tokens[2:]
+        else:
+            return None
+        reading = self._one(rest, now) if rest else Reading()  # "4s 2h": the duration after the code
+        reading.command, reading.choice, reading.ambiguous, reading.also = command, choice, (), []
+        return reading
+
+    def _help_frame(self, tokens: list[str]) -> Reading | None:
+        """``what does metrics do``: help about the command named in the middle."""
+        if "help" not in self.names:
+            return None
+        for head, tails in lexicon.HELP_FRAMES:
+            if tuple(tokens[: len(head)]) == head and tokens[-1] in tails and len(tokens) > len(head) + 1:
+                middle = tokens[len(head) : -1]
+                named = [c for t in middle for c in self.words.get(t, ()) if t in self.names or len(middle) == 1]
+                if len(set(named)) <= 1:
+                    return Reading(command="help", topic=named[0] if named else None)
+        return None
+
+    def _emoji(self, text: str) -> Reading:
+        for ch in text:
+            command = lexicon.EMOJI.get(ch)
+            if command in self.names:
+                return Reading(command=command)
+        return Reading(smalltalk=True)
+
+    def _answer(self, tokens: list[str], content: list[str], expecting: str, now: datetime | None) -> Reading | None:
+        """The reply to an open question, when the text is one (an escape command never is)."""
+        first = content[0] if content else tokens[0]
+        if self._exact_commands(first) & self.escape and first not in (self.services.names + self.metrics.names):
+            return None
+        if expecting == "yes_no":
+            yes = match_yes_no(" ".join(content)) if len(content) <= 2 else None
+            yes = yes if yes is not None else match_yes_no(first)
+            return Reading(yes=yes) if yes is not None else None
+        if self._is_drop(tokens):
+            return None
+        reading = self._one(tokens, now)
+        wanted = {"service": reading.service, "metric": reading.metric, "choice": reading.choice,
+                  "window": reading.window or reading.window_rejected}.get(expecting)
+        if expecting == "service" and reading.service is None:
+            found = next((s for t in content if (s := self.services.find(t)) is not None), None)
+            if found is not None:
+                reading.service, wanted = found, found
+        if expecting == "metric" and reading.metric is None:
+            found = next((m for t in content if (m := self.metrics.find(t)) is not None), None)
+            if found is not None:
+                reading.metric, wanted = found, found
+        if wanted is None:
+            return None
+        if expecting == "metric" and reading.service == reading.metric:  # "load" asked for a metric
+            reading.service = None
+        if expecting == "service" and reading.metric == reading.service:
+            reading.metric = None
+        # A command word typed in full leaves the question ("status" while asked for a service),
+        # unless that word is the very name being asked for ("api" as a service).
+        if reading.command is not None and reading.command != "logs" and not reading.ambiguous:
+            named = any(self._exact_commands(t) for t in content) and not any(
+                t == reading.service or t == reading.metric for t in content)
+            if named:
+                return None
+        reading.command, reading.ambiguous = None, ()
+        return reading
+
+    def _is_drop(self, tokens: Sequence[str]) -> bool:
+        """``nah``, ``skip it``, ``never mind``, ``forget it``, ``stop it``: drop the question (a bare
+        ``stop`` is the carrier's opt-out and never reaches here)."""
+        if len(tokens) == 1 and tokens[0] in lexicon.CARRIER_WORDS:
+            return False
+        return all(t in _DROP for t in tokens) and any(t in _DROP_CORE for t in tokens)
+
+    def _is_smalltalk(self, tokens: Sequence[str]) -> bool:
+        said = [t for t in tokens if t not in lexicon.SMALLTALK_NEUTRAL and any(ch.isalnum() for ch in t)]
+        if not said:  # "are you there?", "you alive?"
+            return any(t in ("you", "u", "bot") for t in tokens)
+        return all(t in lexicon.SMALLTALK for t in said)
+
+    def _unsupported(self, content: Sequence[str]) -> str | None:
+        """The verb, when the text opens with an action Operator cannot perform."""
+        words = list(content)
+        while words and words[0] in lexicon.POLITE:
+            words.pop(0)
+        if not words:
+            return None
+        first = words[0]
+        two = " ".join(words[:2])
+        if two in lexicon.UNSUPPORTED_PHRASES:
+            return two
+        if first not in lexicon.UNSUPPORTED_VERBS or (len(words) == 1 and first in lexicon.CARRIER_WORDS):
+            return None
+        commands = self._exact_commands(first)
+        if first in self.names or commands & self.mutating:
+            return None  # the vocabulary has this action ("ack" once it exists, "mute" for silence)
+        if commands and len(words) == 1:
+            return None  # a word of a question alone ("page?" asks about pages)
+        return first  # "page bob", "clear the cache": an action, though its word also asks something
+
+    def _split(self, tokens: list[str], now: datetime | None) -> list[list[str]]:
+        """Parts between joiners that are not inside a window ("an hour and a half")."""
+        parts: list[list[str]] = [[]]
+        i = 0
+        while i < len(tokens):
+            found = scan_window(tokens, i, now)
+            if found is not None:
+                parts[-1].extend(tokens[i : i + found.consumed])
+                i += found.consumed
+                continue
+            if tokens[i] in lexicon.JOINERS:
+                parts.append([])
+            else:
+                parts[-1].append(tokens[i])
+            i += 1
+        return [p for p in parts if any(t not in FILLERS or t in self.keep for t in p)]
+
+
+def build_reader(
+    words: Mapping[str, Sequence[str]],
+    phrases: Mapping[str, Sequence[str]],
+    escape: frozenset[str],
+    services: Sequence[str],
+    metrics: Sequence[str],
+    mutating: frozenset[str] = frozenset(),
+    codes: Mapping[str, str] | None = None,
+    ref_words: Mapping[str, str] | None = None,
+) -> Reader:
+    """A ``Reader`` for these commands (help order; each with its words and phrases) and names.
+
+    ``mutating`` commands change something: one that is only one of two readings (a tie, or
+    words of another command beside its own) is a question, never a guess. A typo of one is
+    read as that command: the conversation, which has the text as typed, confirms it first.
+    """
+    return build_tables(words, phrases, escape, services, metrics, mutating, kind=Reader, codes=codes,
+                        ref_words=ref_words)

@@ -1,0 +1,142 @@
+"""The tables a reader looks words up in, built once per vocabulary and configured names.
+
+``build_tables`` turns the registry's words and phrases (``Vocabulary.commands`` and
+``.phrases``) and the configured services and metrics into dicts and tuples, so that reading a
+message is a lookup per word; it is start-up work, never done per message. ``Reading`` is the
+mutable draft of what a text says, frozen into an ``Intent`` by ``nlu.intent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeVar
+
+from rapidfuzz import utils
+
+from nlu import lexicon
+from nlu.names import NameTable
+from nlu.text import tokenize
+
+T = TypeVar("T", bound="Tables")
+
+
+@dataclass(slots=True)
+class Reading:
+    """What one text (or one part of it) says, before it is frozen into an ``Intent``."""
+
+    command: str | None = None
+    service: str | None = None
+    window: timedelta | None = None
+    window_rejected: str | None = None
+    choice: int | None = None
+    yes: bool | None = None
+    metric: str | None = None
+    topic: str | None = None
+    ambiguous: tuple[str, ...] = ()
+    unknown: list[str] = field(default_factory=list)
+    smalltalk: bool = False
+    unsupported: str | None = None
+    also: list[Reading] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)  # further metrics named beside ``metric``
+    filter: str | None = None  # what narrows an alerts list: a severity or a label value
+    guessed: set[str] = field(default_factory=set)  # slots ("service", "metric") read from a prefix/abbreviation/typo
+    bare: bool = False  # the command is implied by a metric alone ("mem"), no metrics word said
+    weak: bool = False  # status read from state words only ("what's up"): not a question of its own
+
+    def slotted(self, but: str = "") -> bool:
+        """Whether any slot (other than ``but``) is filled."""
+        slots = ("service", "window", "window_rejected", "choice", "yes", "metric")
+        return any(getattr(self, s) is not None for s in slots if s != but)
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The lookups for one vocabulary and one set of configured names."""
+
+    order: tuple[str, ...]  # command names, help order
+    names: frozenset[str]
+    words: Mapping[str, tuple[str, ...]]  # word → the commands it belongs to
+    phrases: tuple[tuple[tuple[str, ...], str], ...]  # (phrase words, command), longest first
+    examples: tuple[str, ...]  # every phrase as text, for the rapidfuzz fallback
+    example_commands: tuple[str, ...]
+    example_words: tuple[frozenset[str], ...]  # each example's words, to check how much of it a text says
+    fuzzy_words: tuple[str, ...]  # words a typo may land on (4+ letters: shorter ones only exact)
+    fuzzy_commands: tuple[tuple[str, ...], ...]
+    escape: frozenset[str]
+    mutating: frozenset[str]
+    codes: Mapping[str, str]  # pager reply-code suffix → command ("a": ack, so "4a" is ack 4)
+    ref_words: Mapping[str, str]  # a word naming a command when a number follows ("log 4": history)
+    services: NameTable
+    metrics: NameTable
+    whole: Mapping[str, str]  # multi-word words of one command, as one string ("start over")
+    whole_keys: tuple[str, ...]
+    keep: frozenset[str]  # never dropped as filler: names and command words
+    slot_names: Mapping[str, frozenset[str]]  # command → the names it takes (logs: services; metrics: metrics)
+
+
+def build_tables(
+    words: Mapping[str, Sequence[str]],
+    phrases: Mapping[str, Sequence[str]],
+    escape: frozenset[str],
+    services: Sequence[str],
+    metrics: Sequence[str],
+    mutating: frozenset[str] = frozenset(),
+    kind: type[T] = Tables,  # type: ignore[assignment]  # a subclass that reads with the tables
+    codes: Mapping[str, str] | None = None,
+    ref_words: Mapping[str, str] | None = None,
+) -> T:
+    """The tables for these commands (help order; each with its words and phrases) and names.
+
+    ``mutating`` commands change something: one that is only one of two readings (a tie, or
+    words of another command beside its own) is a question, never a guess. A typo of one is
+    read as that command: the conversation, which has the text as typed, confirms it first.
+    """
+    order = tuple(words)
+    word_commands: dict[str, list[str]] = {}
+    phrase_list: list[tuple[tuple[str, ...], str]] = []
+    whole: dict[str, str] = {}
+    for command, spoken in words.items():
+        for word in (command, *spoken):
+            tokens = tuple(tokenize(word))
+            if len(tokens) == 1:
+                word_commands.setdefault(tokens[0], [])
+                if command not in word_commands[tokens[0]]:
+                    word_commands[tokens[0]].append(command)
+            elif tokens:
+                phrase_list.append((tokens, command))
+                whole[" ".join(tokens)] = command
+    for command, said in phrases.items():
+        phrase_list += [(tuple(tokenize(p)), command) for p in said if len(tokenize(p)) > 1]
+        for p in said:
+            tokens = tuple(tokenize(p))
+            if len(tokens) == 1:
+                word_commands.setdefault(tokens[0], []).append(command)
+    phrase_list.sort(key=lambda pc: -len(pc[0]))
+    fuzzy = tuple(w for w in word_commands if len(w) >= 4 and w.isalpha())
+    metric_words = {w: m for m in metrics for w in lexicon.METRIC_WORDS.get(m, ())}
+    names = frozenset(order)
+    keep = frozenset(word_commands) | {utils.default_process(s) for s in (*services, *metrics)}
+    return kind(
+        order=order,
+        names=names,
+        words={w: tuple(c) for w, c in word_commands.items()},
+        phrases=tuple(phrase_list),
+        examples=tuple(" ".join(p) for p, _ in phrase_list),
+        example_commands=tuple(c for _, c in phrase_list),
+        example_words=tuple(frozenset(p) for p, _ in phrase_list),
+        fuzzy_words=fuzzy,
+        fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
+        escape=escape,
+        mutating=mutating,
+        codes=dict(codes or {}),
+        ref_words=dict(ref_words or {}),
+        services=NameTable(tuple(services)),
+        metrics=NameTable(tuple(metrics), metric_words),
+        keep=keep - {"the"},
+        whole=whole,
+        whole_keys=tuple(whole),
+        slot_names={"logs": frozenset(utils.default_process(s) for s in services),
+                    "metrics": frozenset({utils.default_process(m) for m in metrics} | set(metric_words))},
+    )

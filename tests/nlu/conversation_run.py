@@ -1,0 +1,104 @@
+"""The corpus through the real conversation: what each text makes Operator do, as a ``Query``.
+
+Each row is played by a fresh sender (tests/conversations/driver.py: the very ``Conversation``
+the service runs, without HTTP) against real monitors. What ran is read from the outside:
+
+- every query the conversation hands to its dispatcher during the last turn (a recorder that
+  calls straight through, so nothing is faked); ``again`` reads as the query it repeated; a
+  further question left for the next text ("send logs web") or asked about counts as taken up;
+- else an open question (the session's draft: a command started, a slot still to ask);
+- else the item of the last list the reply shows (a pick needs no query);
+- else what the reply says: "OK, cleared." (reset), the small-talk line, "I can't do that (yet)"
+  (unsupported), "Did you mean" (ask); anything else ran nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+
+from dialogs import conversation as conversation_module
+from dialogs.context import CommandContext
+from dialogs.conversation import Conversation
+from dialogs.query import Query as Asked
+from dialogs.query import pick
+from dialogs.registry import CommandSpec
+from dialogs.session import IDLE
+from dialogs.turn import WINDOW_LIMITS
+from tests.conversations.driver import Driver
+from tests.nlu.corpus import Case, Query, Tally, judge
+
+Run = Callable[[CommandContext, CommandSpec, Asked], Awaitable[object]]
+
+
+class Recorder:
+    """Keeps every query the conversation runs, in order; the run itself is the real one."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.runs: list[Asked] = []
+        real: Run = conversation.dispatcher.run
+
+        async def run(ctx: CommandContext, spec: CommandSpec, query: Asked) -> object:
+            self.runs.append(query)
+            return await real(ctx, spec, query)
+
+        conversation.dispatcher.run = run  # type: ignore[method-assign]
+
+
+def _ours(asked: Asked) -> Query:
+    window = None if asked.window is None else str(int(asked.window.total_seconds()))
+    return Query(asked.command, service=asked.service, window=window, metric=asked.metric, choice=asked.choice,
+                 topic=asked.ref, filter=asked.filter)
+
+
+def _theirs(query: Query) -> Asked:
+    window = None if query.window is None or not query.window.isdigit() else timedelta(seconds=int(query.window))
+    return Asked(query.command, service=query.service, window=window, metric=query.metric)
+
+
+def _said(reply: str) -> Query:
+    if reply.startswith("OK, cleared"):
+        return Query("reset")
+    if reply.startswith(conversation_module.SMALL_TALK[:12]):
+        return Query("smalltalk")
+    if reply.startswith("I can't do that"):
+        return Query("unsupported")
+    if "Did you mean" in reply:
+        return Query("ask")
+    return Query("none")
+
+
+async def outcome(driver: Driver, recorder: Recorder, case: Case) -> tuple[Query, ...]:
+    for text in case.before:
+        await driver.push(text)
+    recorder.runs.clear()
+    reply = await driver.push(case.text)
+    session = driver.session
+    runs = [session.last_query if q.command == "again" and session.last_query else q for q in recorder.runs]
+    # A second question left for the next text, said plainly ("logs web next: send logs web"), is kept.
+    # (It may have been run and found too long to add: then it is in the runs already.)
+    runs += [q for w in case.want if f"send {(q := _theirs(w)).spoken()}" in reply and q not in runs]
+    if runs and session.state != IDLE and session.draft is not None:  # "alerts and web logs": + which window?
+        runs.append(session.draft)
+    if runs:
+        return tuple(_ours(q) for q in runs)
+    if session.state != IDLE and session.draft is not None:
+        started = _ours(session.draft)
+        if reply.startswith(WINDOW_LIMITS):  # "logs web 2 weeks": refused and asked again
+            return (replace(started, window="rejected"),)
+        return (started,)
+    for number in range(1, len(session.items) + 1):
+        if session.list_kind == "alerts" and reply == pick(session.items, number):
+            return (Query("alerts", choice=number),)
+    return (_said(reply),)
+
+
+async def conversation_tally(conversation: Conversation, cases: list[Case], commands: tuple[str, ...]) -> Tally:
+    recorder = Recorder(conversation)
+    result = Tally()
+    for case in cases:
+        driver = Driver(conversation, ttl=timedelta(hours=1))
+        got = await outcome(driver, recorder, case)
+        result.add(case, judge(case.want, got, driver.now, commands), got)
+    return result

@@ -1,0 +1,155 @@
+"""The corpus through the parser alone: each turn parsed with the context a conversation gives it.
+
+A conversation keeps what was asked last, the slot an open question waits for, and the last
+numbered list; this replays just that, so a follow-up (``how about worker``) is judged by what
+the parser handed over. The real conversation is judged in tests/conversations/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from dialogs.catalog import REGISTRY
+from nlu import Intent, parse
+from tests.nlu.corpus import METRICS, SERVICES, Case, Query, Tally, judge, load
+
+Parse = Callable[[str, str | None, datetime], Intent]
+FORMS = {"logs": ("service", "window"), "metrics": ("metric",)}
+
+
+@dataclass
+class State:
+    last: Query | None = None
+    pending: Query | None = None  # a started form waiting for a slot
+    items: tuple[str, ...] = ()  # the last numbered list's values
+    kind: str = ""  # what they are: "alerts", "metric", "service"
+    extra: list[Query] = field(default_factory=list)
+
+    def expecting(self) -> str | None:
+        if self.pending is not None:
+            return _missing(self.pending)
+        return "choice" if self.items else None
+
+
+def _missing(query: Query) -> str | None:
+    for slot in FORMS.get(query.command, ()):
+        if getattr(query, slot) is None:
+            return slot
+    return None
+
+
+def _window(intent: Intent) -> str | None:
+    if intent.window_rejected:
+        return "rejected"
+    return str(int(intent.window.total_seconds())) if intent.window is not None else None
+
+
+# The slots each command takes besides service/window/metric (as the registry's records say).
+_TAKES = {"alerts": "choice", "more": "choice", "help": "topic"}
+
+
+def _query(intent: Intent) -> Query:
+    """The intent as the query its command would run: slots the command does not take are left out."""
+    takes = _TAKES.get(intent.command or "", "")
+    if intent.command == "alerts":  # a service name narrows an alerts list like any label value
+        return Query("alerts", choice=intent.choice, filter=intent.filter or intent.service)
+    return Query(intent.command or "none", service=intent.service, window=_window(intent), metric=intent.metric,
+                 choice=intent.choice if takes == "choice" else None, topic=intent.topic if takes == "topic" else None)
+
+
+def parser_tally(path: Path, now: datetime, services: Sequence[str] = SERVICES,
+                 metrics: Sequence[str] = METRICS) -> Tally:
+    """Every row of the corpus at ``path`` through the parser (with these names configured), judged."""
+
+    def parse_in_corpus(text: str, expecting: str | None, now: datetime) -> Intent:
+        return parse(text, REGISTRY.vocabulary, services=services, metrics=metrics, expecting=expecting, now=now)
+
+    result = Tally()
+    for case in load(path):
+        got = run(case, parse_in_corpus, now)
+        result.add(case, judge(case.want, got, now, REGISTRY.vocabulary.names), got)
+    return result
+
+
+def run(case: Case, parse: Parse, now: datetime) -> tuple[Query, ...]:
+    state = State()
+    got: tuple[Query, ...] = ()
+    for text in (*case.before, case.text):
+        got = turn(state, parse(text, state.expecting(), now))
+    return got
+
+
+def turn(state: State, intent: Intent) -> tuple[Query, ...]:
+    if intent.command == "reset":
+        state.__init__()  # type: ignore[misc]
+        return (Query("reset"),)
+    if intent.smalltalk:
+        return (Query("smalltalk"),)
+    if intent.unsupported:
+        return (Query("unsupported"),)
+    if intent.ambiguous:
+        return (Query("ask"),)
+    if intent.command in ("help", "more"):
+        return (Query(intent.command, topic=intent.topic),)
+    if intent.command == "again":
+        return (state.last,) if state.last else (Query("again"),)
+    if intent.command is not None:
+        queries = [_start(state, _query(intent))]
+        queries += [_start(state, _query(also)) for also in intent.also]
+        return tuple(queries)
+    if state.pending is not None:
+        return (_fill(state, intent),)
+    return (_follow_up(state, intent),)
+
+
+def _start(state: State, query: Query) -> Query:
+    if query.command == "alerts":
+        state.items, state.kind = ("a1", "a2", "a3"), "alerts"
+    if query.command == "metrics" and query.metric is None:
+        state.items, state.kind = METRICS, "metric"
+    state.pending = query if _missing(query) else None
+    if query.command == "logs" and query.service is None:
+        state.items, state.kind = SERVICES, "service"
+    state.last = query if not state.pending else state.last
+    return query
+
+
+def _fill(state: State, intent: Intent) -> Query:
+    pending = state.pending
+    assert pending is not None
+    slot = _missing(pending)
+    value: object = {"service": intent.service, "metric": intent.metric, "window": _window(intent)}.get(slot or "")
+    if value is None and intent.choice is not None and 1 <= intent.choice <= len(state.items):
+        value = state.items[intent.choice - 1] if slot != "window" else ("900", "3600", "21600", "86400")[
+            intent.choice - 1]
+    if value is None or value == "rejected":
+        return Query("ask")  # "Didn't get that" / "Windows go from 1m to 7d": re-asked, nothing run
+    filled = {"service": intent.service, "metric": intent.metric, "window": _window(intent)}
+    filled = {k: v for k, v in filled.items() if v is not None and k in FORMS[pending.command]}
+    query = replace(pending, **{**filled, slot: value}) if slot else pending
+    return _start(state, query)
+
+
+def _follow_up(state: State, intent: Intent) -> Query:
+    last = state.last
+    if intent.choice is not None and state.items and intent.service is None and intent.metric is None:
+        if state.kind == "metric" and intent.choice <= len(state.items):
+            return _start(state, Query("metrics", metric=state.items[intent.choice - 1]))
+        return Query("alerts", choice=intent.choice) if state.kind == "alerts" else Query("ask")
+    window = _window(intent)
+    if window == "rejected":
+        return Query("ask")
+    if intent.metric is not None:
+        if last is not None and last.command == "metrics":
+            return _start(state, replace(last, metric=intent.metric, window=window or last.window))
+        return _start(state, Query("metrics", metric=intent.metric, window=window))
+    if intent.service is not None:
+        if last is not None and last.command == "logs":
+            return _start(state, replace(last, service=intent.service, window=window or last.window))
+        return _start(state, Query("logs", service=intent.service, window=window))
+    if window is not None and last is not None and last.command in ("logs", "metrics"):
+        return _start(state, replace(last, window=window))
+    return Query("none")

@@ -1,0 +1,165 @@
+"""The reader's rules from issue 10, each shown on a small vocabulary of its own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from dialogs.catalog import REGISTRY
+from nlu.reader import Reader, build_reader
+from nlu.tables import Reading
+
+VOCABULARY = REGISTRY.vocabulary
+WORDS, PHRASES = VOCABULARY.commands, VOCABULARY.phrases
+
+SERVICES = ("api", "web", "worker", "payments", "auth")
+METRICS = ("cpu", "memory", "disk", "load", "up")
+ESCAPE = frozenset({"reset", "help"})
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return build_reader(WORDS, PHRASES, ESCAPE, SERVICES, METRICS)
+
+
+def said(reading: Reading) -> tuple[object, ...]:
+    return (reading.command, reading.service, reading.metric, reading.ambiguous)
+
+
+class TestServiceWins:
+    @pytest.mark.parametrize("text", ["api logs", "api errors", "errors for api", "logs api", "any exceptions in api",
+                                      "tail the api logs"])
+    def test_api_in_logs_phrasing_is_logs(self, reader: Reader, text: str) -> None:
+        """A configured service called like a gateway word is logs for that service in logs phrasing."""
+        assert said(reader.read(text)) == ("logs", "api", None, ())
+
+    @pytest.mark.parametrize("text", ["worker logs", "worker errors", "errors for worker", "wrkr logs"])
+    def test_service_in_logs_phrasing(self, reader: Reader, text: str) -> None:
+        """`<service> logs`, `<service> errors`, `errors for <service>`: never the gateway."""
+        assert said(reader.read(text)) == ("logs", "worker", None, ())
+
+    @pytest.mark.parametrize("text", ["api", "api status", "api 5xx"])
+    def test_tie_asks(self, reader: Reader, text: str) -> None:
+        """'api' alone (or with words both readings share) is logs for api or the gateway: ask."""
+        assert said(reader.read(text)) == (None, "api", None, ("logs", "gateway"))
+
+    def test_api_not_configured_is_the_gateway(self) -> None:
+        """Without a service called api, 'api' is simply a gateway word."""
+        reader = build_reader(WORDS, PHRASES, ESCAPE, ("web",), METRICS)
+        assert reader.read("api").command == "gateway"
+
+    def test_follow_up_marker_makes_it_a_slot(self, reader: Reader) -> None:
+        """'what about api' after an answer: the service, for the conversation to re-ask with."""
+        assert said(reader.read("what about api")) == (None, "api", None, ())
+
+
+class TestSubjectBeatsStateWords:
+    @pytest.mark.parametrize(("text", "command"), [("db status", "db"), ("is postgres ok", "db"),
+                                                   ("any backends down?", "gateway"), ("db errors", "db"),
+                                                   ("upstream errors", "gateway"), ("anything down?", "status"),
+                                                   ("we good?", "status"), ("targets down?", None)])
+    def test_state_words_attach_to_the_subject(self, reader: Reader, text: str, command: str | None) -> None:
+        """'down', 'ok', 'errors' ask about whatever is named; alone, 'down' is status and 'errors' logs."""
+        assert reader.read(text).command == command
+
+
+class TestMetrics:
+    @pytest.mark.parametrize(("text", "metric"), [("mem", "memory"), ("ram", "memory"), ("how about load?", "load"),
+                                                  ("cpu usage", "cpu")])
+    def test_bare_metric_is_a_slot(self, reader: Reader, text: str, metric: str) -> None:
+        """A metric alone is a bare slot: the last question again with it, or metrics for it (the conversation's)."""
+        assert said(reader.read(text)) == (None, None, metric, ())
+
+    @pytest.mark.parametrize(("text", "metric"), [("metrics mem", "memory"), ("disk left?", "disk"),
+                                                  ("graph ram", "memory"), ("cpu 1h", "cpu"),
+                                                  ("how loaded is it", "load")])
+    def test_metric_with_a_metrics_word_or_window_is_metrics(self, reader: Reader, text: str, metric: str) -> None:
+        """Said with a metrics word, phrase or a window, it is the metrics command."""
+        assert said(reader.read(text)) == ("metrics", None, metric, ())
+
+    def test_metric_window(self, reader: Reader) -> None:
+        assert reader.read("cpu last hour").window == timedelta(hours=1)
+
+    def test_load_balancer_is_not_load(self, reader: Reader) -> None:
+        """A phrase takes its words: 'load balancer' is the gateway, not the load metric."""
+        assert said(reader.read("is the load balancer ok")) == ("gateway", None, None, ())
+
+
+class TestTalk:
+    @pytest.mark.parametrize("text", ["yo", "cheers", "thanks!", "ok thanks", "👍", "are you there?", "gm"])
+    def test_smalltalk(self, reader: Reader, text: str) -> None:
+        assert reader.read(text).smalltalk
+
+    @pytest.mark.parametrize(("text", "verb"), [("roll back web", "roll back"), ("kill pid 42", "kill"),
+                                                ("drain node 3", "drain"), ("can you restart web", "restart"),
+                                                ("clear the cache", "clear"), ("scale up worker", "scale")])
+    def test_unsupported(self, reader: Reader, text: str, verb: str) -> None:
+        """An action we cannot perform is named, never answered as if done."""
+        reading = reader.read(text)
+        assert (reading.unsupported, reading.command) == (verb, None)
+
+    def test_a_command_of_that_name_wins(self) -> None:
+        """Once the vocabulary has 'ack', 'ack 1' is that command with its choice."""
+        reader = build_reader({**WORDS, "ack": ("ack", "acknowledge")}, PHRASES, ESCAPE, SERVICES, METRICS,
+                              mutating=frozenset({"ack"}))
+        reading = reader.read("ack 1")
+        assert (reading.command, reading.choice, reading.unsupported) == ("ack", 1, None)
+
+    def test_a_mutating_command_is_never_one_of_two_readings(self) -> None:
+        """Words of a command that changes things beside another command's words: ask which."""
+        reader = build_reader({**WORDS, "silence": ("silence", "quiet", "hush")}, PHRASES, ESCAPE, SERVICES,
+                              METRICS, mutating=frozenset({"silence"}))
+        assert reader.read("hush quiet the alarms").ambiguous == ("alerts", "silence")  # 4 votes to 2: still asks
+        plain = build_reader({**WORDS, "silence": ("silence", "quiet", "hush")}, PHRASES, ESCAPE, SERVICES, METRICS)
+        assert plain.read("hush quiet the alarms").command == "silence"  # were it harmless, the votes decide
+        assert reader.read("silence 2").command == "silence"  # its own name, said exactly
+
+    @pytest.mark.parametrize("text", ["nah", "skip it", "never mind", "stop it", "forget it", "nah, skip it"])
+    def test_drop_it(self, reader: Reader, text: str) -> None:
+        assert reader.read(text).command == "reset"
+
+    def test_bare_stop_is_not_reset(self, reader: Reader) -> None:
+        """A bare STOP is the carrier's opt-out (the pipeline keeps it), never our reset."""
+        assert reader.read("stop").command is None
+
+
+class TestTwoQuestions:
+    @pytest.mark.parametrize(("text", "commands"), [("status and alerts", ["status", "alerts"]),
+                                                    ("db, gateway", ["db", "gateway"]),
+                                                    ("alerts & web logs", ["alerts", "logs"]),
+                                                    ("cpu and mem", ["metrics", "metrics"])])
+    def test_both_parts(self, reader: Reader, text: str, commands: list[str]) -> None:
+        reading = reader.read(text)
+        assert [reading.command, *(r.command for r in reading.also)] == commands
+
+    def test_and_inside_a_window_is_not_a_join(self, reader: Reader) -> None:
+        reading = reader.read("logs web an hour and a half")
+        assert (reading.command, reading.window, reading.also) == ("logs", timedelta(minutes=90), [])
+
+
+class TestEmoji:
+    @pytest.mark.parametrize(("text", "command"), [("🚨", "alerts"), ("❓", "help")])
+    def test_emoji_that_ask(self, reader: Reader, text: str, command: str) -> None:
+        assert reader.read(text).command == command
+
+    def test_other_emoji_are_smalltalk(self, reader: Reader) -> None:
+        """An emoji-only text is not empty: it is small talk."""
+        assert reader.read("🙂🙂").smalltalk
+
+
+class TestAlertFilter:
+    @pytest.mark.parametrize(("text", "narrowed"), [("alerts crit", "crit"), ("alerts warn", "warn"),
+                                                    ("any critical alerts", "critical"), ("alerts api-1", "api-1"),
+                                                    ("alert checkout", "checkout")])
+    def test_severity_or_label_after_the_command(self, reader: Reader, text: str, narrowed: str) -> None:
+        """A severity anywhere, or the one unknown word right after `alerts`, narrows the list."""
+        reading = reader.read(text)
+        assert (reading.command, reading.filter) == ("alerts", narrowed)
+
+    @pytest.mark.parametrize("text", ["what fired overnight", "pagerduty woke me, what's up", "active alerts",
+                                      "any pages overnight", "got an alert, details?", "am i being paged"])
+    def test_everyday_words_never_narrow(self, reader: Reader, text: str) -> None:
+        """Words of a natural phrasing are not label values: the whole list is shown."""
+        reading = reader.read(text)
+        assert (reading.command, reading.filter) == ("alerts", None)
