@@ -60,7 +60,8 @@ def parse_payload(body: bytes | str) -> list[tuple[str, str]]:
         event = {"fp": fp[:64], "starts_at": started.timestamp(), "status": status,
                  "labels": {str(k): str(v) for k, v in labels.items()},
                  "annotations": {str(k): str(v) for k, v in (alert.get("annotations") or {}).items()},
-                 "group": str(payload.get("groupKey", ""))[:500]}
+                 "group": str(payload.get("groupKey", ""))[:500],
+                 "group_labels": {str(k): str(v) for k, v in (payload.get("groupLabels") or {}).items()}}
         events.append((f"{fp[:64]}:{starts}:{status}", json.dumps(event)))
     return events
 

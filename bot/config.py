@@ -85,7 +85,7 @@ class Settings(MonitorSettings):
         if self.alert_webhook_token is not None and self.redis_cluster:
             # Its keys share one hash slot, but its WATCH transactions need a plain client (not done yet).
             raise ValueError("ALERT_WEBHOOK_TOKEN with REDIS_CLUSTER=1: the on-call loop needs a single Redis "
-                             "(or Sentinel) for now")
+                             "for now")
         extra = [n for n in (*self.oncall_numbers, *self.viewer_numbers) if n not in self.authorized_numbers]
         if extra:
             self.authorized_numbers = [*self.authorized_numbers, *extra]

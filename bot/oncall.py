@@ -91,9 +91,9 @@ class OncallLoop:
         twilio = None
         if sid and token is not None and (settings.twilio_from_number or settings.twilio_messaging_service_sid):
             base = str(settings.public_base_url or "").rstrip("/")
+            api_url = settings.twilio_api_url.get_secret_value() if settings.twilio_api_url else None
             twilio = TwilioPages(sid, token.get_secret_value(), from_number=settings.twilio_from_number,
-                                 messaging_service_sid=settings.twilio_messaging_service_sid,
-                                 api_url=str(settings.twilio_api_url) if settings.twilio_api_url else None,
+                                 messaging_service_sid=settings.twilio_messaging_service_sid, api_url=api_url,
                                  status_callback=f"{base}/twilio/status" if base else None,
                                  validity_s=settings.page_validity_s)
         else:

@@ -77,6 +77,7 @@ def new_incident(event: Mapping[str, Any], order: Sequence[str]) -> dict[str, An
         "labels": dict(event["labels"]), "annotations": dict(event.get("annotations", {})),
         "state": "firing", "level": 0, "order": list(order), "codes": {}, "paged": [],
         "silences": [], "acked_by": "", "fired": int(event.get("fired", 1)),
+        "group_labels": dict(event.get("group_labels") or {}),  # the route's group_by values
     }
 
 

@@ -77,6 +77,14 @@ async def silence_all(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.silence(who, None, _seconds(q), every=True))
 
 
+@command("group", usage="group N 1h (or Ng 1h)",
+         help="group 4 1h (or 4g 1h): one silence on alert 4's Alertmanager group labels (asks first).",
+         codes=("g",), slots=(CODE, SILENCE_FOR), mutating=True, overview="",
+         says=("4g 1h", "group 4 1h"), doc="silence an alert's whole group (its group labels), after yes")
+async def silence_group(ctx: CommandContext, query: Query) -> Answer:
+    return await _with_desk(ctx, query, lambda desk, who, q: desk.silence_group(who, q.choice, _seconds(q) or 3600))
+
+
 @command("unsilence", usage="unsilence N", help="unsilence 4: expire the silence made for alert 4.",
          words=("unmute",), slots=(CODE,), mutating=True, overview="", says=("unsilence 4",),
          doc="expire the silence made for an alert (already gone is fine)")

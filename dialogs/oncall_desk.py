@@ -198,6 +198,54 @@ class OncallDesk:
             return f"Silenced {title(only)} for {fmt_duration(duration_s)} (id {ids}).{fail}{warn}"
         return f"Silenced {len(made)} alerts for {fmt_duration(duration_s)} (ids {ids}).{fail}{warn}"
 
+    async def silence_group(self, sender: str, code: int | None, duration_s: float, *,
+                            confirmed: bool = False) -> str:
+        """`silence group 4 1h`: one silence on the alert's group labels (its Alertmanager group, now
+        and later; it can also mute same-labelled alerts routed elsewhere). Always asks yes/no first."""
+        if (no := self._forbidden(sender, "silence")) is not None:
+            return no
+        if self.silences is None:
+            return "No Alertmanager configured (set ALERTMANAGER_URL): cannot silence."
+        ref = await self._refer(sender, code)
+        if isinstance(ref, str):
+            return ref
+        code, ids, _ = ref
+        incs = [i for i in await self.store.load_many(ids) if i]
+        labels = dict(incs[0].get("group_labels") or {}) if incs else {}
+        if not labels:
+            return f"{code}: Alertmanager sent no group labels for it; silence {code} itself instead."
+        matching = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        if not confirmed:
+            await self.store.ask(sender, {"do": "group", "ids": ids, "label": str(code), "duration": duration_s})
+            return f"Silence every alert matching {matching} for {fmt_duration(duration_s)}? yes/no"
+        return await self._silence_labels(sender, incs, labels, duration_s, str(code), matching)
+
+    async def _silence_labels(self, sender: str, incs: Sequence[dict[str, Any]], labels: dict[str, str],
+                              duration_s: float, label: str, matching: str) -> str:
+        assert self.silences is not None
+        who = self.policy.who(sender)
+        comment = f"SMS reply from {who}: group {matching} for {fmt_duration(duration_s)} (operator)"
+        try:
+            made = await self.silences.create(labels, timedelta(seconds=duration_s), f"operator: {who}", comment)
+        except MonitorError as exc:
+            await self.store.commit(self._note(incs[0]["id"], f"group silence by {who} failed: {exc.reason}"))
+            return f"Silence failed: Alertmanager {exc.reason}. Nothing changed."
+
+        async def change(current: list[dict[str, Any] | None]) -> Changes:
+            ch = Changes.empty()
+            for inc in current:
+                if inc is not None and inc["state"] != "resolved":
+                    fire(inc, "silence")
+                    inc["silences"] = [*inc.get("silences", []), made]
+                    ch.incidents.append(inc)
+                    ch.audit.append((inc["id"], {"what": f"group silenced ({matching}) {fmt_duration(duration_s)} "
+                                                         f"by {who}: Alertmanager silence {made}"}))
+            return ch
+
+        await self.store.update([i["id"] for i in incs], change)
+        warn = NO_RESOLVED if await self.store.first_time("warned:" + sender) else ""
+        return f"Silenced every alert matching {matching} for {fmt_duration(duration_s)} (id ..{made[-6:]}).{warn}"
+
     async def answer(self, sender: str, *, yes: bool | None = None, duration_s: float | None = None) -> str | None:
         """The reply to a waiting question (yes/no, or how long); None when nothing waits."""
         question = await self.store.take_question(sender)
@@ -224,6 +272,8 @@ class OncallDesk:
             return f"OK, {label} not silenced."
         if (no := self._forbidden(sender, "silence")) is not None:
             return no
+        if question.get("do") == "group":
+            return await self.silence_group(sender, int(label), float(question["duration"]), confirmed=True)
         incs = [i for i in await self.store.load_many(question["ids"]) if i and i["state"] != "resolved"]
         if not incs:
             return f"{label}: already resolved, nothing to silence."

@@ -1,7 +1,7 @@
 """The on-call store's Lua scripts: each multi-key change that must be atomic is one of these.
 
-Every script touches keys under the store's one ``{oc}`` hash tag only, so they run on Redis
-Cluster too. Arguments are listed above each; dialogs/oncall_store.py calls them by EVALSHA.
+Every script declares the keys it touches (all under the store's one ``{oc}`` hash tag).
+Arguments are listed above each; dialogs/oncall_store.py calls them by EVALSHA.
 """
 
 from __future__ import annotations

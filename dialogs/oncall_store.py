@@ -1,6 +1,7 @@
 """Redis state of the on-call loop: every fact lives here, none in a process.
 
-Keys, under REDIS_KEY_PREFIX + ``{oc}:`` (one hash tag, so every script runs on Redis Cluster too):
+Keys, under REDIS_KEY_PREFIX + ``{oc}:`` (one hash tag: on a Redis Cluster they would share a slot;
+the loop refuses REDIS_CLUSTER for now, as its WATCH transactions need a plain client):
 
     ev                stream of received alert events; group "deciders" (dialogs/incidents.py decides)
     out               stream of page ids to send; group "senders" (bot/paging.py delivers)

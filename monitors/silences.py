@@ -59,7 +59,7 @@ class SilenceClient:
         if settings.alertmanager_url is None:
             return None
         timeout = settings.monitor_timeout_s
-        return cls(str(settings.alertmanager_url), httpx.AsyncClient(timeout=timeout), timeout)
+        return cls(settings.alertmanager_url.get_secret_value(), httpx.AsyncClient(timeout=timeout), timeout)
 
     async def _call(self, aw: Awaitable[T]) -> T:
         try:

@@ -8,6 +8,7 @@ import pytest
 
 from dialogs.oncall_store import CODE_TTL_S
 from dialogs.pager import OncallPolicy, mask
+from tests.fakes.twilio import TwilioFake
 from tests.oncall.conftest import CHAIN, T0, Rig, alert, make_policy
 
 
@@ -209,3 +210,25 @@ async def test_bundled_alerts_resolve_quietly(rig: Rig) -> None:
     await rig.deliver()
     assert len(rig.texts(CHAIN[0])) == sent
     assert await rig.states() == {"First": "paged"}
+
+
+@pytest.mark.parametrize(("mode", "after_ack", "unacked"), [("all", 2, 2), ("none", 1, 1), ("unacked", 1, 2)])
+async def test_page_resolved_setting(redis_prefix: str, twilio: TwilioFake, mode: str, after_ack: int,
+                                     unacked: int) -> None:
+    """PAGE_RESOLVED: who hears RESOLVED (texts to the primary after an acked / an unacked alert resolves)."""
+    from tests.oncall.conftest import make_rig
+
+    async with make_rig(redis_prefix, twilio, make_policy(resolved=mode)) as rig:
+        await rig.receive(alert("Acked", "a"))
+        await rig.deliver()
+        await rig.desk.ack(CHAIN[0], 1)
+        await rig.receive(alert("Acked", "a", status="resolved"))
+        await rig.deliver()
+        assert len(rig.texts(CHAIN[0])) == after_ack
+        rig.clock.advance(120)
+        await rig.receive(alert("Open", "b"))
+        await rig.deliver()
+        before = len(rig.texts(CHAIN[0]))
+        await rig.receive(alert("Open", "b", status="resolved"))
+        await rig.deliver()
+        assert len(rig.texts(CHAIN[0])) - before == unacked - 1

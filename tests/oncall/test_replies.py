@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,6 +13,7 @@ from tests.fakes.twilio import TwilioFake
 from tests.oncall.conftest import CHAIN, VIEWER, alert, payload
 from tests.oncall.test_routes import BEARER, oncall_settings
 from tests.phone import Phone
+from tests.servers.prometheus import MonitoringStack
 
 
 @pytest.fixture
@@ -110,3 +112,43 @@ def test_reply_words_parse_as_on_call_commands(text: str, command: str | None, c
     intent = parse(text, REGISTRY.vocabulary, services=["api", "web"])
     assert (intent.command, intent.choice) == (command, code)
     assert (intent.window.total_seconds() if intent.window else None) == window_s
+
+
+@pytest.mark.integration
+async def test_silence_asked_how_long_keeps_the_code(redis_prefix: str, twilio: TwilioFake,
+                                                     monitoring_stack: MonitoringStack) -> None:
+    """`silence 1` → "for how long?" → `1h`: the silence is made for alert 1 (the form kept the code)."""
+    settings = oncall_settings(redis_prefix, twilio.url, alertmanager_url=monitoring_stack.alertmanager_url)
+    application = create_app(settings)
+    async with application.test_app():
+        name = f"Asked{uuid.uuid4().hex[:6]}"
+        await page(application, twilio, alert(name, "db-1"))
+        phone = Phone(application.test_client(), CHAIN[0])
+        await phone.expect("silence 1", r"^Silence for how long\?")
+        await phone.expect("1h", rf"^Silenced {name} db-1 for 1h \(id \.\.[0-9a-f]{{6}}\)")
+
+
+@pytest.mark.integration
+async def test_group_silence_asks_then_silences_the_group_labels(redis_prefix: str, twilio: TwilioFake,
+                                                                monitoring_stack: MonitoringStack) -> None:
+    """`group 1 1h` (or `1g 1h`): one silence on the group's labels, only after yes."""
+    import json
+
+    import httpx
+
+    settings = oncall_settings(redis_prefix, twilio.url, alertmanager_url=monitoring_stack.alertmanager_url)
+    application = create_app(settings)
+    async with application.test_app():
+        name = f"Grouped{uuid.uuid4().hex[:6]}"
+        body = json.loads(payload(alert(name, "db-1")))
+        body["groupLabels"] = {"alertname": name}
+        before = len(twilio.created)
+        await application.test_client().post("/alertmanager", data=json.dumps(body).encode(), headers=BEARER)
+        await twilio.wait_for(before + 1)
+        phone = Phone(application.test_client(), CHAIN[0])
+        await phone.expect("1g 1h", rf"^Silence every alert matching alertname={name} for 1h\? yes/no$")
+        reply = await phone.expect("yes", rf"^Silenced every alert matching alertname={name} for 1h \(id \.\.")
+        async with httpx.AsyncClient(timeout=5) as client:
+            silences = (await client.get(f"{monitoring_stack.alertmanager_url}/api/v2/silences")).json()
+        [made] = [s for s in silences if s["id"].endswith(reply.split("(id ..")[1][:6])]
+        assert [(m["name"], m["value"]) for m in made["matchers"]] == [("alertname", name)]
