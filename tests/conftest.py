@@ -1,11 +1,10 @@
-"""Shared fixtures: settings isolated from the environment, real Redis, signed phones."""
+"""Shared fixtures: settings isolated from the environment, real Redis, the app factory, a fake clock."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,7 +12,8 @@ import redis.asyncio as aioredis
 from bot.config import Settings
 from dialogs.redis_store import RedisSessionStore
 from dialogs.store import MemorySessionStore, SessionStore
-from tests.phone import BASE_URL, NUMBERS, TOKEN
+from tests.apps import FakeClock, SmsApp, running_app
+from tests.apps import make_settings as make_settings  # re-exported: tests import it from here
 from tests.servers.common import unavailable
 
 pytest_plugins = [
@@ -34,17 +34,16 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(os.path.dirname(__file__))  # no .env here
 
 
-def make_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        # The host monitor reports this machine's live, changing load: tests that want it
-        # ask for it (HOST_MONITOR=auto, the real default, turns it on with no metrics backend).
-        "host_monitor": "off",
-        "twilio_auth_token": TOKEN,
-        "public_base_url": BASE_URL,
-        "authorized_numbers": ",".join(NUMBERS),
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+@pytest.fixture
+def sms_app() -> SmsApp:
+    """`async with sms_app(store=..., monitors=..., clock=..., **settings) as app:` a serving app."""
+    return running_app
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A settable wall clock at EPOCH (a minute and hour boundary); pass it as `clock=`."""
+    return FakeClock()
 
 
 @pytest.fixture

@@ -8,16 +8,14 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from bot.app import create_app
-from bot.config import Settings
 from dialogs.store import SessionStore
+from tests.apps import SmsApp
 from tests.phone import Phone
 
 
 @pytest.fixture
-async def app(settings: Settings, store: SessionStore) -> AsyncIterator[Quart]:
-    application = create_app(settings, store=store)
-    async with application.test_app():
+async def app(sms_app: SmsApp, store: SessionStore) -> AsyncIterator[Quart]:
+    async with sms_app(store=store) as application:
         yield application
 
 

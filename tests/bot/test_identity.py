@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from quart import Quart
 
-from bot.app import create_app
 from bot.security import AllowList
 from dialogs.store import MemorySessionStore
+from tests.apps import SmsApp
 from tests.bot.conftest import metric_value
 from tests.conftest import make_settings
 from tests.phone import NUMBERS, Phone
@@ -30,9 +30,8 @@ REFUSED = [
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[Quart]:
-    application = create_app(make_settings(), store=MemorySessionStore(1800))
-    async with application.test_app():
+async def app(sms_app: SmsApp) -> AsyncIterator[Quart]:
+    async with sms_app() as application:
         yield application
 
 
@@ -50,12 +49,11 @@ class TestFromForms:
 
 
 class TestChannels:
-    async def test_an_enabled_channel_is_its_own_identity(self) -> None:
+    async def test_an_enabled_channel_is_its_own_identity(self, sms_app: SmsApp) -> None:
         """ALLOWED_CHANNELS=whatsapp: `whatsapp:+1...` of an allowed number is answered, and keeps
         a conversation of its own (not the SMS one)."""
         store = MemorySessionStore(1800)
-        app = create_app(make_settings(allowed_channels="whatsapp"), store=store)
-        async with app.test_app():
+        async with sms_app(store=store, allowed_channels="whatsapp") as app:
             wa = Phone(app.test_client(), "whatsapp:" + E164)
             sms = Phone(app.test_client(), E164)
             assert "status" in await wa.text("help")

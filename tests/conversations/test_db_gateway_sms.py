@@ -9,15 +9,13 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 
 import psycopg
 import pytest
-from quart import Quart
 
-from bot.app import create_app
 from bot.sms import segment_info
-from dialogs.store import MemorySessionStore
-from tests.conftest import make_settings
+from tests.apps import SmsApp, running_app
 from tests.phone import NUMBERS, Phone
 from tests.servers.haproxy import HAProxyServer
 from tests.servers.pg import PgBouncerServer, PgServer
@@ -29,9 +27,10 @@ TIMEOUT_S = 1.5
 PAGE_SEGMENTS = 2
 
 
-def sms_app(**settings: object) -> Quart:
-    return create_app(make_settings(monitor_timeout_s=TIMEOUT_S, sms_page_segments=PAGE_SEGMENTS, **settings),
-                      store=MemorySessionStore(1800))
+@pytest.fixture
+def sms_app() -> SmsApp:
+    """The shared factory with this module's short monitor timeout and page budget."""
+    return partial(running_app, monitor_timeout_s=TIMEOUT_S, sms_page_segments=PAGE_SEGMENTS)
 
 
 async def sms(phone: Phone, text: str) -> str:
@@ -43,18 +42,17 @@ async def sms(phone: Phone, text: str) -> str:
 
 
 @pytest.fixture
-async def db_phone(pg_server: PgServer, pgbouncer_server: PgBouncerServer) -> AsyncIterator[Phone]:
-    app = sms_app(database_url=pg_server.dsn("monitor", db="appdb"), pgbouncer_url=pgbouncer_server.admin_dsn)
-    async with app.test_app():
+async def db_phone(sms_app: SmsApp, pg_server: PgServer, pgbouncer_server: PgBouncerServer) -> AsyncIterator[Phone]:
+    async with sms_app(database_url=pg_server.dsn("monitor", db="appdb"),
+                       pgbouncer_url=pgbouncer_server.admin_dsn) as app:
         yield Phone(app.test_client(), NUMBERS[0])
 
 
 @pytest.fixture
-async def trouble_phone(trouble_db: TroubleDb) -> AsyncIterator[Phone]:  # noqa: F811
+async def trouble_phone(sms_app: SmsApp, trouble_db: TroubleDb) -> AsyncIterator[Phone]:  # noqa: F811
     """db and status on this module's own servers; every fact counts as trouble from the first second."""
-    app = sms_app(database_url=trouble_db.pg_dsn("monitor"), pgbouncer_url=trouble_db.admin_dsn,
-                  db_lock_wait_warn_s=0, db_idle_in_txn_warn_s=0)
-    async with app.test_app():
+    async with sms_app(database_url=trouble_db.pg_dsn("monitor"), pgbouncer_url=trouble_db.admin_dsn,
+                       db_lock_wait_warn_s=0, db_idle_in_txn_warn_s=0) as app:
         yield Phone(app.test_client(), NUMBERS[0])
 
 
@@ -178,11 +176,10 @@ async def test_frozen_postgres_answers_within_the_deadline(trouble_phone: Phone,
     assert (await sms(trouble_phone, "db")).startswith("postgres appdb: ")
 
 
-async def test_gateway_names_the_down_server_and_why(haproxy_server: HAProxyServer) -> None:
+async def test_gateway_names_the_down_server_and_why(sms_app: SmsApp, haproxy_server: HAProxyServer) -> None:
     """HAProxy with one dead server: `gateway` names it with HAProxy's check; `status` lists the
     backend; after `disable server` the backend is down, a critical problem."""
-    app = sms_app(haproxy_stats_url=haproxy_server.stats_url)
-    async with app.test_app():
+    async with sms_app(haproxy_stats_url=haproxy_server.stats_url) as app:
         phone = Phone(app.test_client(), NUMBERS[0])
         gateway = await sms(phone, "gatway")
         assert re.search(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused, \d+s;", gateway), gateway
@@ -193,11 +190,10 @@ async def test_gateway_names_the_down_server_and_why(haproxy_server: HAProxyServ
         assert "be_app DOWN: 0/2 up, down: up1 MAINT" in await sms(phone, "gateway")
 
 
-async def test_one_backend_down_does_not_hide_the_others(pg_server: PgServer) -> None:
+async def test_one_backend_down_does_not_hide_the_others(sms_app: SmsApp, pg_server: PgServer) -> None:
     """pgBouncer unreachable: db still reports PostgreSQL and names the culprit, without its password."""
-    app = sms_app(database_url=pg_server.dsn("monitor", db="appdb"),
-                  pgbouncer_url="postgresql://pgbadmin:x@127.0.0.1:1/pgbouncer")
-    async with app.test_app():
+    async with sms_app(database_url=pg_server.dsn("monitor", db="appdb"),
+                       pgbouncer_url="postgresql://pgbadmin:x@127.0.0.1:1/pgbouncer") as app:
         phone = Phone(app.test_client(), NUMBERS[0])
         reply = await sms(phone, "db")
         assert reply.startswith("postgres appdb: ") and "pgbouncer DOWN: connection refused" in reply

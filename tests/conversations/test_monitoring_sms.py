@@ -14,10 +14,8 @@ import httpx
 import pytest
 from quart import Quart
 
-from bot.app import create_app
 from bot.sms import segment_info
-from dialogs.store import MemorySessionStore
-from tests.conftest import make_settings
+from tests.apps import SmsApp
 from tests.phone import NUMBERS, Phone
 from tests.servers.prometheus import ALERT_NAME, MonitoringStack
 from tests.servers.trouble import DASHBOARD, RUNBOOK, TroubleStack, trouble_stack  # noqa: F401 - fixture
@@ -26,11 +24,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def app(monitoring_stack: MonitoringStack) -> AsyncIterator[Quart]:
-    settings = make_settings(prometheus_url=monitoring_stack.prometheus_url,
-                             alertmanager_url=monitoring_stack.alertmanager_url, monitor_timeout_s=3)
-    application = create_app(settings, store=MemorySessionStore(1800))
-    async with application.test_app():
+async def app(sms_app: SmsApp, monitoring_stack: MonitoringStack) -> AsyncIterator[Quart]:
+    async with sms_app(prometheus_url=monitoring_stack.prometheus_url,
+                       alertmanager_url=monitoring_stack.alertmanager_url, monitor_timeout_s=3) as application:
         yield application
 
 
@@ -158,20 +154,18 @@ async def test_two_questions_in_one_text(phone: Phone) -> None:
 
 
 async def test_killed_node_exporter_is_named_and_its_alert_carries_the_runbook(
-        trouble_stack: TroubleStack) -> None:  # noqa: F811
+        trouble_stack: TroubleStack, sms_app: SmsApp) -> None:  # noqa: F811
     """node-exporter killed for real: `status` names the target (with its port) and the critical
     alert first; `alerts 1` carries the runbook and dashboard links, whole. GSM-7, within budget."""
-    settings = make_settings(prometheus_url=trouble_stack.prometheus_url,
-                             alertmanager_url=trouble_stack.alertmanager_url, monitor_timeout_s=3,
-                             sms_page_segments=2)
-    app = create_app(settings, store=MemorySessionStore(1800))
     trouble_stack.kill_node()
     try:
         for _ in range(300):  # Prometheus scrapes every 1 s, Alertmanager hears within seconds (bounded)
             if "TargetDown" in trouble_stack.am_alert_names(active="true"):
                 break
             await asyncio.sleep(0.1)
-        async with app.test_app():
+        async with sms_app(prometheus_url=trouble_stack.prometheus_url,
+                           alertmanager_url=trouble_stack.alertmanager_url, monitor_timeout_s=3,
+                           sms_page_segments=2) as app:
             phone = Phone(app.test_client(), NUMBERS[0])
             status = await phone.text("status")
             listing = await phone.text("alerts")

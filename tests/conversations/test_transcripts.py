@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from quart import Quart
 
-from bot.app import create_app
 from dialogs.store import MemorySessionStore, SessionStore
-from tests.conftest import make_settings
+from tests.apps import FakeClock, SmsApp
 from tests.conversations.logdata import entries
 from tests.fakes.loki import LokiFake
 from tests.phone import NUMBERS, Phone
@@ -25,26 +24,18 @@ def loki() -> Iterator[LokiFake]:
         yield fake
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    """Starts at the real time: the fake Loki's entries are stamped relative to it."""
+    return FakeClock(time.time())
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def app(loki: LokiFake, store: SessionStore, clock: Clock) -> AsyncIterator[Quart]:
+async def app(sms_app: SmsApp, loki: LokiFake, store: SessionStore, clock: FakeClock) -> AsyncIterator[Quart]:
     if isinstance(store, MemorySessionStore):
         store.clock = clock
-    settings = make_settings(loki_url=loki.url, log_services="api,web,worker", session_ttl_s=600)
-    application = create_app(settings, store=store, clock=clock)
-    async with application.test_app():
+    async with sms_app(store=store, clock=clock, loki_url=loki.url, log_services="api,web,worker",
+                       session_ttl_s=600) as application:
         yield application
 
 
@@ -156,7 +147,7 @@ async def test_more_pages_through_a_long_answer_without_new_queries(phone: Phone
     assert len(loki.requests) == asked
 
 
-async def test_expired_conversation_says_so(phone: Phone, clock: Clock) -> None:
+async def test_expired_conversation_says_so(phone: Phone, clock: FakeClock) -> None:
     """After SESSION_TTL_S of silence, follow-ups that needed the old context say it expired."""
     await phone.expect("logs web 6h", r"MORE")
     clock.now += 601
@@ -167,7 +158,7 @@ async def test_expired_conversation_says_so(phone: Phone, clock: Clock) -> None:
     await phone.expect("logs web 1h", r"^web, last 1h: 8 errors")
 
 
-async def test_expired_dialog_does_not_take_the_answer(phone: Phone, clock: Clock) -> None:
+async def test_expired_dialog_does_not_take_the_answer(phone: Phone, clock: FakeClock) -> None:
     """A dialog question left unanswered past the TTL is gone: `2` is not read as its answer."""
     await phone.expect("logs", ASK_SERVICE)
     clock.now += 601
