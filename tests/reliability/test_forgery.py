@@ -19,6 +19,7 @@ from bot.app import create_app
 from bot.webhook import BodyGuard
 from dialogs.redis_store import RedisSessionStore
 from dialogs.store import MemorySessionStore
+from tests.apps import SmsApp
 from tests.bot.conftest import metric_value
 from tests.bot.test_cli import OPERATOR
 from tests.conftest import make_settings
@@ -31,9 +32,8 @@ redis_server = redis_servers.redis_server  # the fixture, until tests/conftest.p
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[Quart]:
-    application = create_app(make_settings(), store=MemorySessionStore(1800))
-    async with application.test_app():
+async def app(sms_app: SmsApp) -> AsyncIterator[Quart]:
+    async with sms_app(store=MemorySessionStore(1800)) as application:
         yield application
 
 
@@ -147,10 +147,9 @@ class TestNothingBeforeTheSignatureIsExpensive:
         assert status == 200
         assert "status" in reply_text(xml)
 
-    async def test_bounds_are_settings(self) -> None:
+    async def test_bounds_are_settings(self, sms_app: SmsApp) -> None:
         """MAX_BODY_BYTES lowered: a normal webhook over it is refused; raised back, answered."""
-        small = create_app(make_settings(max_body_bytes=4096), store=MemorySessionStore(1800))
-        async with small.test_app():
+        async with sms_app(store=MemorySessionStore(1800), max_body_bytes=4096) as small:
             phone = Phone(small.test_client())
             form = phone.form("help", Padding="p" * 5000)
             assert (await post_body(small, urlencode(form), sign(BASE_URL + "/sms", form)))[0] == 413

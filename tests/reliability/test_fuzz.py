@@ -12,13 +12,12 @@ from hypothesis import strategies as st
 from quart import Quart
 from werkzeug.datastructures import MultiDict
 
-from bot.app import create_app
 from bot.pipeline import Inbound, Pipeline, Policy
 from dialogs.conversation import Conversation
 from dialogs.store import MemorySessionStore
 from monitors.aliases import DEFAULT_ALIASES
 from monitors.registry import Monitors
-from tests.conftest import make_settings
+from tests.apps import SmsApp
 from tests.phone import BASE_URL, NUMBERS, STRANGER, reply_text, sign
 
 FAILED = "failed on our side"
@@ -46,9 +45,8 @@ def forms(draw: st.DrawFn) -> MultiDict[str, str]:
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[Quart]:
-    application = create_app(make_settings(rate_limit_per_min=100_000), store=MemorySessionStore(1800))
-    async with application.test_app():
+async def app(sms_app: SmsApp) -> AsyncIterator[Quart]:
+    async with sms_app(store=MemorySessionStore(1800), rate_limit_per_min=100_000) as application:
         yield application
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import pytest
 from quart import Quart
 
-from bot.app import create_app
 from bot.logconfig import FORMAT, SafeFormatter
 from bot.security import mask
 from dialogs.store import MemorySessionStore
@@ -19,6 +18,7 @@ from monitors.aliases import DEFAULT_ALIASES
 from monitors.loki import LokiMonitor, log_selector
 from monitors.prometheus import TARGET_AGE, TARGETS_DOWN, PrometheusMonitor
 from monitors.registry import Monitors
+from tests.apps import SmsApp
 from tests.conftest import make_settings
 from tests.fakes.loki import LokiFake
 from tests.fakes.server import FakeServer, Reply
@@ -51,15 +51,15 @@ def backends() -> Iterator[Backends]:
 
 
 @pytest.fixture
-async def app(backends: Backends) -> AsyncIterator[Quart]:
-    settings = make_settings(loki_url=backends.loki.url, prometheus_url=backends.prometheus.url,
-                             log_services=",".join(SERVICES), loki_error_filter=ERROR_FILTER,
-                             rate_limit_per_min=100_000)
+async def app(sms_app: SmsApp, backends: Backends) -> AsyncIterator[Quart]:
+    values: dict[str, object] = {"loki_url": backends.loki.url, "prometheus_url": backends.prometheus.url,
+                                 "log_services": ",".join(SERVICES), "loki_error_filter": ERROR_FILTER,
+                                 "rate_limit_per_min": 100_000}
+    settings = make_settings(**values)
     loki, prom = LokiMonitor.from_settings(settings), PrometheusMonitor.from_settings(settings)
     assert loki is not None and prom is not None
     monitors = Monitors([prom, loki], DEFAULT_ALIASES, list(SERVICES))
-    application = create_app(settings, store=MemorySessionStore(1800), monitors=monitors)
-    async with application.test_app():
+    async with sms_app(store=MemorySessionStore(1800), monitors=monitors, **values) as application:
         yield application
 
 
@@ -148,10 +148,9 @@ def assert_clean(text: str) -> None:
 class TestLogInjection:
     @pytest.mark.parametrize("sender", HOSTILE_FROM)
     async def test_control_characters_in_from_cannot_forge_log_lines(self, captured: io.StringIO,
-                                                                     sender: str) -> None:
+                                                                     sender: str, sms_app: SmsApp) -> None:
         """A refused sender with CR/LF/ESC/NUL/line separators at any position writes one clean line."""
-        app = create_app(make_settings(), store=MemorySessionStore(1800))
-        async with app.test_app():
+        async with sms_app(store=MemorySessionStore(1800)) as app:
             assert await Phone(app.test_client(), sender).text("status") == ""
         text = captured.getvalue()
         assert "refused 1 message(s)" in text
@@ -170,10 +169,10 @@ class TestLogInjection:
         assert "\n" not in line and "\r" not in line and "\x1b" not in line
         assert line.endswith("got a\\r\\nb\\x1b[0m\\nnext")
 
-    async def test_a_flood_of_strangers_writes_one_line_per_interval(self, captured: io.StringIO) -> None:
+    async def test_a_flood_of_strangers_writes_one_line_per_interval(self, captured: io.StringIO,
+                                                                     sms_app: SmsApp) -> None:
         """500 refused messages: the first logged at once, the rest as one line with their count."""
-        app = create_app(make_settings(), store=MemorySessionStore(1800))
-        async with app.test_app():
+        async with sms_app(store=MemorySessionStore(1800)) as app:
             phones = [Phone(app.test_client(), f"+1415666{i:04d}") for i in range(500)]
             for phone in phones:
                 await phone.text("status")

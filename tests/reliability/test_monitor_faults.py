@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import pytest
 from quart import Quart
 
-from bot.app import create_app
 from bot.config import Settings
 from dialogs.store import MemorySessionStore
 from monitors.prometheus import PrometheusMonitor
 from monitors.registry import Monitors
+from tests.apps import SmsApp
 from tests.conftest import make_settings
 from tests.fakes.loki import Entry, LokiFake
 from tests.fakes.server import FakeServer, Reply, closed_port_url
@@ -47,7 +47,10 @@ class Backends:
     loki: LokiFake
 
     def settings(self, **overrides: object) -> Settings:
-        return make_settings(
+        return make_settings(**self.values(**overrides))
+
+    def values(self, **overrides: object) -> dict[str, object]:
+        return dict(
             prometheus_url=self.prometheus.url, alertmanager_url=self.alertmanager.url,
             elasticsearch_url=self.elasticsearch.url, datadog_api_url=self.datadog.url,
             datadog_api_key="k", datadog_app_key="a", haproxy_stats_url=self.haproxy.url + STATS,
@@ -74,10 +77,9 @@ def backends() -> Iterator[Backends]:
 
 
 @pytest.fixture
-async def app(backends: Backends) -> AsyncIterator[Quart]:
-    settings = backends.settings(sms_page_segments=4)
-    application = create_app(settings, store=MemorySessionStore(1800))  # monitors built from settings
-    async with application.test_app():
+async def app(sms_app: SmsApp, backends: Backends) -> AsyncIterator[Quart]:
+    # monitors built from settings
+    async with sms_app(store=MemorySessionStore(1800), **backends.values(sms_page_segments=4)) as application:
         yield application
 
 
@@ -130,7 +132,7 @@ MODES: dict[str | None, str] = {  # fault -> the whole reason the reply must giv
 
 
 class TestNoLeaks:
-    async def test_a_thousand_status_requests_leak_no_task_connection_or_fd(self) -> None:
+    async def test_a_thousand_status_requests_leak_no_task_connection_or_fd(self, sms_app: SmsApp) -> None:
         """1,000 `status` while Prometheus fails every way in turn: tasks and descriptors return to baseline."""
         # A truly hung fake holds one server thread per request until shutdown; for a thousand
         # requests "hung" is a reply long after the timeout (the client sees the same thing).
@@ -141,12 +143,11 @@ class TestNoLeaks:
             fake.routes[("GET", "/api/v1/alerts")] = lambda _req: slow(LEAK_TIMEOUT_S + 0.1)
             # One sender's messages queue behind its lock: a sender per concurrent request.
             senders = [f"+1415555{1000 + i}" for i in range(25)]
-            settings = make_settings(prometheus_url=fake.url, monitor_timeout_s=LEAK_TIMEOUT_S,
-                                     rate_limit_per_min=100_000, authorized_numbers=",".join(senders))
-            monitor = PrometheusMonitor.from_settings(settings)
+            values: dict[str, object] = {"prometheus_url": fake.url, "monitor_timeout_s": LEAK_TIMEOUT_S,
+                                         "rate_limit_per_min": 100_000, "authorized_numbers": ",".join(senders)}
+            monitor = PrometheusMonitor.from_settings(make_settings(**values))
             assert monitor is not None
-            app = create_app(settings, store=MemorySessionStore(1800), monitors=Monitors([monitor]))
-            async with app.test_app():
+            async with sms_app(store=MemorySessionStore(1800), monitors=Monitors([monitor]), **values) as app:
                 phones = [Phone(app.test_client(), n) for n in senders]
 
                 async def burst(fault: str | None) -> None:
