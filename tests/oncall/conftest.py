@@ -27,6 +27,7 @@ from dialogs.oncall_store import EVENTS_GROUP, SENDERS_GROUP, OncallStore
 from dialogs.pager import OncallPolicy, Pager
 from dialogs.store import MemorySessionStore
 from monitors.silences import SilenceClient
+from tests.apps import FakeClock
 from tests.conftest import REDIS_URL
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, TwilioFake
 
@@ -35,17 +36,6 @@ VIEWER = "+14155550199"
 # The start of the current hour: page budgets count per clock hour, and Twilio's (fake's) own
 # timestamps are real time, which the lookup of an unknown send compares against.
 T0 = float(int(time.time() // 3600) * 3600)
-
-
-class Clock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def alert(name: str, subject: str = "api-3", *, status: str = "firing", severity: str = "critical",
@@ -67,7 +57,7 @@ def payload(*alerts: dict[str, Any]) -> bytes:
 
 @dataclass
 class Rig:
-    clock: Clock
+    clock: FakeClock
     store: OncallStore
     sessions: MemorySessionStore
     pager: Pager
@@ -143,10 +133,10 @@ async def rig(redis_prefix: str, twilio: TwilioFake, policy: OncallPolicy) -> As
 class make_rig:
     """One replica's parts; several on one prefix behave as several replicas on one Redis."""
 
-    def __init__(self, prefix: str, twilio: TwilioFake, policy: OncallPolicy, clock: Clock | None = None,
+    def __init__(self, prefix: str, twilio: TwilioFake, policy: OncallPolicy, clock: FakeClock | None = None,
                  sessions: MemorySessionStore | None = None, silences: SilenceClient | None = None,
                  name: str = "test") -> None:
-        self.clock = clock or Clock()
+        self.clock = clock or FakeClock(T0)
         self.sessions = sessions or MemorySessionStore(1800)
         self.store = OncallStore.from_url(REDIS_URL, prefix, self.clock)
         self.pages = TwilioPages(ACCOUNT_SID, AUTH_TOKEN, from_number=FROM_NUMBER, messaging_service_sid=None,

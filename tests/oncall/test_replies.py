@@ -8,20 +8,18 @@ from collections.abc import AsyncIterator
 import pytest
 from quart import Quart
 
-from bot.app import create_app
+from tests.apps import SmsApp
 from tests.fakes.twilio import TwilioFake
 from tests.oncall.conftest import CHAIN, VIEWER, alert, payload
-from tests.oncall.test_routes import BEARER, oncall_settings
+from tests.oncall.test_routes import BEARER, oncall_values
 from tests.phone import Phone
 from tests.servers.prometheus import MonitoringStack
 
 
 @pytest.fixture
-async def app(redis_prefix: str, twilio: TwilioFake) -> AsyncIterator[Quart]:
-    settings = oncall_settings(redis_prefix, twilio.url, viewer_numbers=VIEWER,
-                               oncall_names=f"{CHAIN[0]}=alice,{CHAIN[1]}=bob")
-    application = create_app(settings)
-    async with application.test_app():
+async def app(sms_app: SmsApp, redis_prefix: str, twilio: TwilioFake) -> AsyncIterator[Quart]:
+    async with sms_app(**oncall_values(redis_prefix, twilio.url, viewer_numbers=VIEWER,
+                                       oncall_names=f"{CHAIN[0]}=alice,{CHAIN[1]}=bob")) as application:
         yield application
 
 
@@ -116,11 +114,10 @@ def test_reply_words_parse_as_on_call_commands(text: str, command: str | None, c
 
 @pytest.mark.integration
 async def test_silence_asked_how_long_keeps_the_code(redis_prefix: str, twilio: TwilioFake,
-                                                     monitoring_stack: MonitoringStack) -> None:
+                                                     monitoring_stack: MonitoringStack, sms_app: SmsApp) -> None:
     """`silence 1` → "for how long?" → `1h`: the silence is made for alert 1 (the form kept the code)."""
-    settings = oncall_settings(redis_prefix, twilio.url, alertmanager_url=monitoring_stack.alertmanager_url)
-    application = create_app(settings)
-    async with application.test_app():
+    values = oncall_values(redis_prefix, twilio.url, alertmanager_url=monitoring_stack.alertmanager_url)
+    async with sms_app(**values) as application:
         name = f"Asked{uuid.uuid4().hex[:6]}"
         await page(application, twilio, alert(name, "db-1"))
         phone = Phone(application.test_client(), CHAIN[0])
@@ -130,15 +127,15 @@ async def test_silence_asked_how_long_keeps_the_code(redis_prefix: str, twilio: 
 
 @pytest.mark.integration
 async def test_group_silence_asks_then_silences_the_group_labels(redis_prefix: str, twilio: TwilioFake,
-                                                                monitoring_stack: MonitoringStack) -> None:
+                                                                monitoring_stack: MonitoringStack,
+                                                                sms_app: SmsApp) -> None:
     """`group 1 1h` (or `1g 1h`): one silence on the group's labels, only after yes."""
     import json
 
     import httpx
 
-    settings = oncall_settings(redis_prefix, twilio.url, alertmanager_url=monitoring_stack.alertmanager_url)
-    application = create_app(settings)
-    async with application.test_app():
+    values = oncall_values(redis_prefix, twilio.url, alertmanager_url=monitoring_stack.alertmanager_url)
+    async with sms_app(**values) as application:
         name = f"Grouped{uuid.uuid4().hex[:6]}"
         body = json.loads(payload(alert(name, "db-1")))
         body["groupLabels"] = {"alertname": name}

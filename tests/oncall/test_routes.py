@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from bot.app import create_app
 from bot.config import Settings
+from tests.apps import SmsApp
 from tests.conftest import REDIS_URL, make_settings
 from tests.fakes.twilio import ACCOUNT_SID, FROM_NUMBER, TwilioFake
 from tests.oncall.conftest import CHAIN, alert, payload
@@ -20,13 +20,18 @@ BEARER = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "applicati
 
 
 def oncall_settings(prefix: str, twilio_url: str, **overrides: Any) -> Settings:
+    return make_settings(**oncall_values(prefix, twilio_url, **overrides))
+
+
+def oncall_values(prefix: str, twilio_url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings for the on-call loop on the machine's Redis (this test's prefix) and a fake Twilio."""
     values: dict[str, Any] = {
         "redis_url": REDIS_URL, "redis_key_prefix": prefix, "alert_webhook_token": WEBHOOK_TOKEN,
         "oncall_numbers": ",".join(CHAIN), "twilio_account_sid": ACCOUNT_SID, "twilio_from_number": FROM_NUMBER,
         "twilio_api_url": twilio_url, "page_claim_idle_s": 1,
     }
     values.update(overrides)
-    return make_settings(**values)
+    return values
 
 
 @pytest.fixture
@@ -37,9 +42,8 @@ def twilio() -> Iterator[TwilioFake]:
 
 
 @pytest.fixture
-async def app(redis_prefix: str, twilio: TwilioFake) -> AsyncIterator[Quart]:
-    application = create_app(oncall_settings(redis_prefix, twilio.url))
-    async with application.test_app():
+async def app(sms_app: SmsApp, redis_prefix: str, twilio: TwilioFake) -> AsyncIterator[Quart]:
+    async with sms_app(**oncall_values(redis_prefix, twilio.url)) as application:
         yield application
 
 
@@ -76,18 +80,17 @@ class TestAlertmanagerWebhook:
         response = await app.test_client().post("/alertmanager", data=b"x" * (1024 * 1024 + 1), headers=BEARER)
         assert response.status_code == 413
 
-    async def test_store_down_is_503_so_alertmanager_retries(self, redis_prefix: str, twilio: TwilioFake) -> None:
+    async def test_store_down_is_503_so_alertmanager_retries(self, sms_app: SmsApp, redis_prefix: str,
+                                                             twilio: TwilioFake) -> None:
         """Nothing persisted: 5xx (Alertmanager retries 5xx, not 4xx), and no stack trace in the answer."""
-        application = create_app(oncall_settings(redis_prefix, twilio.url, redis_url="redis://127.0.0.1:9/0"))
-        async with application.test_app():
+        async with sms_app(**oncall_values(redis_prefix, twilio.url, redis_url="redis://127.0.0.1:9/0")) as application:
             response = await application.test_client().post("/alertmanager", data=payload(alert("PgDown", "db-1")),
                                                              headers=BEARER)
             text = await response.get_data(as_text=True)
         assert response.status_code == 503 and text == "not stored, retry\n"
 
-    async def test_off_without_token(self, redis_prefix: str, twilio: TwilioFake) -> None:
-        application = create_app(oncall_settings(redis_prefix, twilio.url, alert_webhook_token=None))
-        async with application.test_app():
+    async def test_off_without_token(self, sms_app: SmsApp, redis_prefix: str, twilio: TwilioFake) -> None:
+        async with sms_app(**oncall_values(redis_prefix, twilio.url, alert_webhook_token=None)) as application:
             response = await application.test_client().post("/alertmanager", data=b"{}", headers=BEARER)
         assert response.status_code == 404
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 
 import pytest
 from quart import Quart
 
-from bot.app import create_app
 from bot.app_state import SERVICES
 from dialogs.redis_store import RedisSessionStore
 from dialogs.store import MemorySessionStore, SessionStore
+from tests.apps import FakeClock, SmsApp
 from tests.bot.conftest import metric_value
-from tests.conftest import make_settings
 from tests.phone import NUMBERS, Phone
 from tests.servers import redis as redis_servers
 from tests.servers.redis import RedisServer
@@ -23,39 +23,19 @@ LIMIT = 3
 NOTICE = f"Slow down: {LIMIT} messages a minute at most. Try again shortly."
 
 
-class Clock:
-    """A settable wall clock; starts at the beginning of a minute."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture(params=["memory", "redis"])
-async def replicas(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[list[Quart]]:
-    """Memory: one app. Redis: two apps, each with its own client, sharing a private Redis."""
-    settings = make_settings(rate_limit_per_min=LIMIT)
+async def replicas(request: pytest.FixtureRequest, sms_app: SmsApp, clock: FakeClock) -> AsyncIterator[list[Quart]]:
+    """Memory: one app. Redis: two apps, each with its own client, sharing a private Redis.
+    All on the shared `clock`, which starts at the beginning of a minute."""
     stores: list[SessionStore]
     if request.param == "memory":
         stores = [MemorySessionStore(1800, clock=clock)]
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
         stores = [RedisSessionStore.from_url(server.url, 1800, clock=clock) for _ in range(2)]
-    apps = [create_app(settings, store=s, clock=clock) for s in stores]
-    for a in apps:
-        await a.startup()
-    try:
-        yield apps
-    finally:
-        for a in apps:
-            await a.shutdown()
+    async with AsyncExitStack() as running:
+        yield [await running.enter_async_context(sms_app(store=s, clock=clock, rate_limit_per_min=LIMIT))
+               for s in stores]
 
 
 async def send_round_robin(apps: list[Quart], number: str, count: int) -> list[str]:
@@ -65,7 +45,7 @@ async def send_round_robin(apps: list[Quart], number: str, count: int) -> list[s
 
 class TestRateLimit:
     async def test_over_the_limit_one_notice_then_silence_until_the_window_passes(
-            self, replicas: list[Quart], clock: Clock) -> None:
+            self, replicas: list[Quart], clock: FakeClock) -> None:
         """LIMIT answers, one short notice, then empty replies; a minute later answers again."""
         replies = await send_round_robin(replicas, NUMBERS[0], LIMIT + 4)
         assert all("status" in r for r in replies[:LIMIT]), replies
@@ -95,7 +75,7 @@ class TestRateLimit:
 
 class TestNoGaps:
     async def test_a_burst_across_the_minute_boundary_gets_no_second_allowance(
-            self, replicas: list[Quart], clock: Clock) -> None:
+            self, replicas: list[Quart], clock: FakeClock) -> None:
         """LIMIT just before a minute ends, LIMIT more just after: the second burst is not answered
         (a fixed window answered 2 x LIMIT in a second)."""
         clock.now = 1_800_000_000.0 - 0.5  # a minute boundary is 0.5 s away

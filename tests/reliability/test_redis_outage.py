@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from quart import Quart
 
-from bot.app import create_app
 from bot.app_state import SERVICES
 from bot.services import Services
 from dialogs.redis_store import RedisSessionStore
 from monitors.aliases import DEFAULT_ALIASES
 from monitors.loki import LokiMonitor
 from monitors.registry import Monitors
+from tests.apps import SmsApp
 from tests.bot.conftest import metric_value
 from tests.conftest import make_settings
 from tests.fakes.loki import Entry, LokiFake
@@ -43,14 +43,13 @@ def loki() -> Iterator[LokiFake]:
 
 
 @pytest.fixture
-async def app(redis_server: RedisServer, loki: LokiFake) -> AsyncIterator[Quart]:
+async def app(sms_app: SmsApp, redis_server: RedisServer, loki: LokiFake) -> AsyncIterator[Quart]:
     """The real app on the private Redis (through REDIS_URL, as deployed) with Loki behind it."""
-    settings = make_settings(redis_url=redis_server.url, loki_url=loki.url, log_services="api,web",
-                             monitor_timeout_s=2)
-    monitor = LokiMonitor.from_settings(settings)
+    values: dict[str, object] = {"redis_url": redis_server.url, "loki_url": loki.url, "log_services": "api,web",
+                                 "monitor_timeout_s": 2}
+    monitor = LokiMonitor.from_settings(make_settings(**values))
     assert monitor is not None
-    application = create_app(settings, monitors=Monitors([monitor], DEFAULT_ALIASES, ["api", "web"]))
-    async with application.test_app():
+    async with sms_app(monitors=Monitors([monitor], DEFAULT_ALIASES, ["api", "web"]), **values) as application:
         yield application
 
 
@@ -86,15 +85,14 @@ class TestRedisOutage:
         reply = await phone.text("1h")
         assert "payment timeout" in reply, reply
 
-    async def test_redis_down_at_start_up_then_up(self, tmp_path: Path, loki: LokiFake) -> None:
+    async def test_redis_down_at_start_up_then_up(self, tmp_path: Path, loki: LokiFake, sms_app: SmsApp) -> None:
         """The service starts while Redis is down (503 ready, stateless answers) and joins when it comes up."""
         server = RedisServer(tmp_path)
         store = RedisSessionStore.from_url(server.url, 1800, "operator:")
         # A metrics source so `metrics` opens a question once the store is back (nothing is queried).
-        app = create_app(make_settings(redis_url=server.url, prometheus_url=f"http://127.0.0.1:{free_port()}"),
-                         store=store)
         try:
-            async with app.test_app():
+            async with sms_app(store=store, redis_url=server.url,
+                               prometheus_url=f"http://127.0.0.1:{free_port()}") as app:
                 client = app.test_client()
                 phone = Phone(client, NUMBERS[1])
                 assert (await client.get("/ready")).status_code == 503
@@ -108,12 +106,10 @@ class TestRedisOutage:
 
 
 @pytest.fixture
-async def impatient_app(redis_server: RedisServer, loki: LokiFake) -> AsyncIterator[Quart]:
+async def impatient_app(sms_app: SmsApp, redis_server: RedisServer, loki: LokiFake) -> AsyncIterator[Quart]:
     """As `app`, but a busy sender is told so after 0.2 s instead of 5 s."""
-    settings = make_settings(redis_url=redis_server.url, loki_url=loki.url, log_services="api,web",
-                             monitor_timeout_s=2, lock_wait_s=0.2)
-    application = create_app(settings)
-    async with application.test_app():
+    async with sms_app(redis_url=redis_server.url, loki_url=loki.url, log_services="api,web",
+                       monitor_timeout_s=2, lock_wait_s=0.2) as application:
         yield application
 
 
@@ -151,12 +147,10 @@ def twilio() -> Iterator[TwilioFake]:
 
 
 @pytest.fixture
-async def pushing_app(redis_server: RedisServer, twilio: TwilioFake) -> AsyncIterator[Quart]:
+async def pushing_app(sms_app: SmsApp, redis_server: RedisServer, twilio: TwilioFake) -> AsyncIterator[Quart]:
     """The real app on the private Redis, able to push SMS through (fake) Twilio REST."""
-    settings = make_settings(redis_url=redis_server.url, rate_limit_per_min=LIMIT, twilio_account_sid=ACCOUNT_SID,
-                             twilio_from_number=FROM_NUMBER, twilio_api_url=twilio.url)
-    application = create_app(settings)
-    async with application.test_app():
+    async with sms_app(redis_url=redis_server.url, rate_limit_per_min=LIMIT, twilio_account_sid=ACCOUNT_SID,
+                       twilio_from_number=FROM_NUMBER, twilio_api_url=twilio.url) as application:
         yield application
 
 
