@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.degraded import Degraded
 from dialogs.store import MemorySessionStore
+from tests.apps import FakeClock
 from tests.phone import NUMBERS
 
 
@@ -28,9 +29,9 @@ class TestDegraded:
 
     def test_the_limit_is_the_store_s(self) -> None:
         """Same GCRA as the stores: N at once, then one notice, then silence; back after 60/N s."""
-        now = [1000.0]
-        degraded = Degraded(MemorySessionStore(60), clock=lambda: now[0])
+        clock = FakeClock(1000.0)
+        degraded = Degraded(MemorySessionStore(60), clock=clock)
         verdicts = [degraded.begin(NUMBERS[0], f"SM{i}", 3) for i in range(5)]
         assert [(v.limited, v.notice) for v in verdicts] == [(False, False)] * 3 + [(True, True), (True, False)]
-        now[0] += 20
+        clock.advance(20)
         assert not degraded.begin(NUMBERS[0], "SM9", 3).limited

@@ -11,17 +11,18 @@ import base64
 import re
 import time
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
+from quart import Quart
 
-from bot.app import create_app
 from dialogs.store import SessionStore
 from monitors.base import HttpMonitor
 from monitors.registry import Monitors
+from tests.apps import running_app
 from tests.bot.conftest import metric_value
-from tests.conftest import make_settings
 from tests.fakes.server import FakeServer, Reply
 from tests.fakes.twilio import ACCOUNT_SID, FROM_NUMBER, MESSAGING_SERVICE_SID, TwilioFake, messages_path
 from tests.phone import NUMBERS, TOKEN, Phone
@@ -52,12 +53,13 @@ def backend(delay_s: float) -> FakeServer:
     return server
 
 
-def slow_app(store: SessionStore, backend_url: str, twilio_url: str, budget_s: float, **settings: Any) -> Any:
+def slow_app(store: SessionStore, backend_url: str, twilio_url: str, budget_s: float,
+             **settings: Any) -> AbstractAsyncContextManager[Quart]:
+    """The shared app factory, with one slow database monitor and Twilio REST for late answers."""
     sender = settings or {"twilio_from_number": FROM_NUMBER}
-    config = make_settings(reply_budget_s=budget_s, twilio_account_sid=ACCOUNT_SID, twilio_api_url=twilio_url,
-                           **sender)
     monitor = SlowDb(backend_url, httpx.AsyncClient(), timeout_s=10)
-    return create_app(config, store=store, monitors=Monitors([monitor]))
+    return running_app(store=store, monitors=Monitors([monitor]), reply_budget_s=budget_s,
+                       twilio_account_sid=ACCOUNT_SID, twilio_api_url=twilio_url, **sender)
 
 
 def form(request: Any) -> dict[str, str]:
@@ -79,8 +81,7 @@ class TestSlowPath:
         extra = {"twilio_from_number": FROM_NUMBER} if sender == "from_number" \
             else {"twilio_messaging_service_sid": MESSAGING_SERVICE_SID}
         with backend(delay_s=1.0) as slow:
-            app = slow_app(store, slow.url, twilio.url, budget_s=0.2, **extra)
-            async with app.test_app():
+            async with slow_app(store, slow.url, twilio.url, budget_s=0.2, **extra) as app:
                 phone = Phone(app.test_client())
                 assert await phone.text("status") == WORKING
                 [request] = await twilio.wait_for(1)
@@ -97,8 +98,7 @@ class TestSlowPath:
     async def test_fast_answer_sends_nothing_by_rest(self, store: SessionStore, twilio: TwilioFake) -> None:
         """Within the budget the answer is the webhook's reply itself, and no REST request is made."""
         with backend(delay_s=0) as fast:
-            app = slow_app(store, fast.url, twilio.url, budget_s=5)
-            async with app.test_app():
+            async with slow_app(store, fast.url, twilio.url, budget_s=5) as app:
                 assert STATUS.match(await Phone(app.test_client()).text("status"))
                 assert await metric_value(app, "operator_messages_total", outcome="deferred") == 0
         assert twilio.sent == []
@@ -107,8 +107,7 @@ class TestSlowPath:
         """A late answer Twilio refuses with 21610 marks the sender opted out in the store."""
         twilio.opted_out.add(NUMBERS[0])
         with backend(delay_s=1.0) as slow:
-            app = slow_app(store, slow.url, twilio.url, budget_s=0.2)
-            async with app.test_app():
+            async with slow_app(store, slow.url, twilio.url, budget_s=0.2) as app:
                 assert await Phone(app.test_client()).text("status") == WORKING
                 await twilio.wait_for(1)
                 await eventually(lambda: store.is_opted_out(NUMBERS[0]))

@@ -10,26 +10,14 @@ from dialogs.query import Query
 from dialogs.redis_store import RedisSessionStore
 from dialogs.session import Session
 from dialogs.store import KeyBuilder, MemorySessionStore, SessionStore, StoreUnavailable
+from tests.apps import FakeClock
 
 SENDER = "+14155550100"
 OTHER = "+14155550101"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture(params=["memory", "redis"])
-def clocked(request: pytest.FixtureRequest, clock: Clock) -> SessionStore:
+def clocked(request: pytest.FixtureRequest, clock: FakeClock) -> SessionStore:
     """Each store on a settable wall clock (the rate is judged by it)."""
     if request.param == "memory":
         return MemorySessionStore(1800, clock)
@@ -185,7 +173,7 @@ class TestStoreContract:
 class TestRateContract:
     """GCRA, the same arithmetic in Lua and Python, judged by the store's clock."""
 
-    async def test_no_burst_across_a_minute_boundary(self, clocked: SessionStore, clock: Clock) -> None:
+    async def test_no_burst_across_a_minute_boundary(self, clocked: SessionStore, clock: FakeClock) -> None:
         """A full burst just before a minute ends buys nothing just after it (a fixed window gave 2x)."""
         clock.now = 1_800_000_000.0 - 0.5  # 1_800_000_000 is a multiple of 60
         burst = [await clocked.begin(SENDER, f"SMa{i}", rate_limit=5, lock_wait_s=0, lock=False) for i in range(5)]
@@ -195,7 +183,7 @@ class TestRateContract:
         assert [b.limited for b in after] == [True] * 5
         assert [b.notice for b in after] == [True, False, False, False, False]
 
-    async def test_places_come_back_one_interval_at_a_time(self, clocked: SessionStore, clock: Clock) -> None:
+    async def test_places_come_back_one_interval_at_a_time(self, clocked: SessionStore, clock: FakeClock) -> None:
         """After a burst of 6 a minute, one more message is admitted every 10 s, not 6 at the minute."""
         for i in range(6):
             assert not (await clocked.begin(SENDER, f"SMa{i}", rate_limit=6, lock_wait_s=0, lock=False)).limited
@@ -210,7 +198,7 @@ class TestRateContract:
         assert admitted == [True] * 6 + [False]
 
     async def test_the_notice_comes_again_in_the_next_limited_spell(self, clocked: SessionStore,
-                                                                    clock: Clock) -> None:
+                                                                    clock: FakeClock) -> None:
         for i in range(2):
             await clocked.begin(SENDER, f"SMa{i}", rate_limit=2, lock_wait_s=0, lock=False)
         assert (await clocked.begin(SENDER, "SMb", rate_limit=2, lock_wait_s=0, lock=False)).notice
@@ -243,26 +231,24 @@ class TestSession:
 
 
 @pytest.mark.parametrize("ttl", [10, 60])
-async def test_memory_store_expires_by_clock(ttl: int) -> None:
+async def test_memory_store_expires_by_clock(ttl: int, clock: FakeClock) -> None:
     """Keys live session TTL plus the grace period, judged by the injected clock."""
-    now = [1000.0]
-    store = MemorySessionStore(ttl, clock=lambda: now[0])
+    store = MemorySessionStore(ttl, clock=clock)
     begin = await store.begin(SENDER, "SM1", rate_limit=5, lock_wait_s=0.1)
     await store.finish(SENDER, "SM1", begin.lock, Session(state="x"), "r")
-    now[0] += store.key_ttl_s - 1
+    clock.advance(store.key_ttl_s - 1)
     assert await store.load(SENDER) is not None
-    now[0] += 2
+    clock.advance(2)
     assert await store.load(SENDER) is None
 
 
-async def test_memory_store_sweeps_expired_keys_without_rescanning_every_write() -> None:
+async def test_memory_store_sweeps_expired_keys_without_rescanning_every_write(clock: FakeClock) -> None:
     """Expired replies are dropped when the map has grown; the next sweep waits for it to double."""
-    now = [1000.0]
-    store = MemorySessionStore(10, clock=lambda: now[0])
+    store = MemorySessionStore(10, clock=clock)
     for i in range(10_001):  # crosses the first threshold: a sweep with nothing expired yet
         await store.finish(SENDER, f"SMa{i}", None, None, "r")
     assert store._sweep_at == 2 * len(store._data)
-    now[0] += 2 * 24 * 3600  # every reply stored so far has expired
+    clock.advance(2 * 24 * 3600)  # every reply stored so far has expired
     for i in range(store._sweep_at - len(store._data) + 1):
         await store.finish(SENDER, f"SMb{i}", None, None, "r")
     assert not any(":r:SMa" in key for key in store._data)
