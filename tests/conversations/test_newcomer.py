@@ -14,6 +14,7 @@ from quart import Quart
 
 from bot.app import create_app
 from dialogs.store import MemorySessionStore
+from tests.apps import SmsApp
 from tests.conftest import make_settings
 from tests.phone import NUMBERS, Phone
 
@@ -41,11 +42,9 @@ def app_log(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def phone(app_log: Path) -> AsyncIterator[Phone]:
+async def phone(sms_app: SmsApp, app_log: Path) -> AsyncIterator[Phone]:
     """Fresh settings (HOST_MONITOR at its default, auto) plus LOG_FILES; nothing else configured."""
-    settings = make_settings(host_monitor="auto", log_files=f"app={app_log}")
-    application: Quart = create_app(settings, store=MemorySessionStore(1800))
-    async with application.test_app():
+    async with sms_app(store=MemorySessionStore(1800), host_monitor="auto", log_files=f"app={app_log}") as application:
         yield Phone(application.test_client(), NUMBERS[0])
 
 

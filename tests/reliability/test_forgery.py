@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -15,7 +16,6 @@ import pytest
 from quart import Quart
 
 from bench import flood
-from bot.app import create_app
 from bot.webhook import BodyGuard
 from dialogs.redis_store import RedisSessionStore
 from dialogs.store import MemorySessionStore
@@ -89,11 +89,14 @@ class TestTamperedReplays:
 
 
 class TestReplayAcrossReplicas:
-    async def test_a_retried_webhook_on_another_replica_runs_once(self, redis_server: RedisServer) -> None:
+    async def test_a_retried_webhook_on_another_replica_runs_once(self, sms_app: SmsApp,
+                                                                  redis_server: RedisServer) -> None:
         """Twilio's retry may land on the other process: the stored reply comes back, nothing runs twice."""
-        settings = make_settings(redis_url=redis_server.url)
-        apps = [create_app(settings, store=RedisSessionStore.from_url(redis_server.url, 1800)) for _ in range(2)]
-        async with apps[0].test_app(), apps[1].test_app():
+        def replica() -> AbstractAsyncContextManager[Quart]:
+            return sms_app(store=RedisSessionStore.from_url(redis_server.url, 1800), redis_url=redis_server.url)
+
+        async with replica() as first_app, replica() as second_app:
+            apps = [first_app, second_app]
             form = Phone(apps[0].test_client(), NUMBERS[2]).form("status")
             signature = sign(BASE_URL + "/sms", form)
             first = await post_body(apps[0], urlencode(form), signature)
