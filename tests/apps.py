@@ -3,6 +3,7 @@
 `running_app(**settings)` is `create_app(make_settings(**settings), ...)` entered with
 `app.test_app()`, so the start-up and `while_serving` hooks run (services open, then close on
 exit) exactly as under a server. Cost: one app and its services per `async with`.
+`make_settings(**overrides)` is Settings from what the test passes only (tests.conftest re-exports it).
 `FakeClock` is a settable wall clock for anything that takes `clock: Callable[[], float]`.
 """
 

@@ -11,6 +11,7 @@ from quart import Quart
 from bot.app import create_app
 from dialogs.redis_store import RedisSessionStore
 from dialogs.session import Session
+from tests.apps import SmsApp
 from tests.conftest import REDIS_URL, make_settings
 from tests.phone import NUMBERS, Phone
 from tests.servers.common import free_port
@@ -19,14 +20,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def replicas(redis_prefix: str) -> AsyncIterator[tuple[Quart, Quart, RedisSessionStore]]:
+async def replicas(sms_app: SmsApp, redis_prefix: str) -> AsyncIterator[tuple[Quart, Quart, RedisSessionStore]]:
     """Two app instances, each with its own Redis client, sharing one key space."""
     # A metrics source so `metrics` opens a question; nothing listens there and asking queries nothing.
-    settings = make_settings(lock_wait_s=5.0, rate_limit_per_min=1000, prometheus_url=f"http://127.0.0.1:{free_port()}")
+    values: dict[str, object] = {"lock_wait_s": 5.0, "rate_limit_per_min": 1000,
+                                 "prometheus_url": f"http://127.0.0.1:{free_port()}"}
     stores = [RedisSessionStore.from_url(REDIS_URL, 1800, redis_prefix) for _ in range(3)]
-    a = create_app(settings, store=stores[0])
-    b = create_app(settings, store=stores[1])
-    async with a.test_app(), b.test_app():
+    async with sms_app(store=stores[0], **values) as a, sms_app(store=stores[1], **values) as b:
         yield a, b, stores[2]
     await stores[2].aclose()
 
