@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import create_app
 from dialogs.store import MemorySessionStore
-from tests.conftest import make_settings
+from tests.apps import SmsApp
 
 METRICS_TOKEN = "metrics-token-4f1c2a"
 
 
 class TestMetricsToken:
     @pytest.mark.parametrize("path", ["/", "/metrics"])
-    async def test_protected_when_set(self, path: str) -> None:
+    async def test_protected_when_set(self, sms_app: SmsApp, path: str) -> None:
         """No token, a wrong one or another scheme: 401 and no data; the right bearer: 200."""
-        app = create_app(make_settings(metrics_token=METRICS_TOKEN), store=MemorySessionStore(1800))
-        async with app.test_app():
+        async with sms_app(store=MemorySessionStore(1800), metrics_token=METRICS_TOKEN) as app:
             client = app.test_client()
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {METRICS_TOKEN}"},
                             {"Authorization": f"Bearer {METRICS_TOKEN}x"}, {"Authorization": "Bearer"}):
@@ -31,13 +29,11 @@ class TestMetricsToken:
                 await ok.get_data(as_text=True)
 
     @pytest.mark.parametrize("path", ["/health", "/ready"])
-    async def test_probes_stay_open(self, path: str) -> None:
+    async def test_probes_stay_open(self, sms_app: SmsApp, path: str) -> None:
         """Load balancers probe without credentials: /health and /ready never ask for the token."""
-        app = create_app(make_settings(metrics_token=METRICS_TOKEN), store=MemorySessionStore(1800))
-        async with app.test_app():
+        async with sms_app(store=MemorySessionStore(1800), metrics_token=METRICS_TOKEN) as app:
             assert (await app.test_client().get(path)).status_code == 200
 
-    async def test_open_when_unset(self) -> None:
-        app = create_app(make_settings(), store=MemorySessionStore(1800))
-        async with app.test_app():
+    async def test_open_when_unset(self, sms_app: SmsApp) -> None:
+        async with sms_app(store=MemorySessionStore(1800)) as app:
             assert (await app.test_client().get("/metrics")).status_code == 200

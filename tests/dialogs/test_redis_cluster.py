@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import create_app
 from dialogs.redis_store import RedisSessionStore
-from tests.conftest import make_settings
+from tests.apps import SmsApp
 from tests.dialogs import test_store
 from tests.phone import NUMBERS, Phone
 from tests.servers.common import free_port
@@ -29,11 +28,11 @@ class TestClusterContract(test_store.TestStoreContract):
     """Every contract test of the single-node store, on the cluster."""
 
 
-async def test_senders_spread_over_the_cluster_and_conversations_work(store: RedisSessionStore) -> None:
+async def test_senders_spread_over_the_cluster_and_conversations_work(store: RedisSessionStore,
+                                                                     sms_app: SmsApp) -> None:
     """Many senders land on different nodes; each one's dialog state survives between messages."""
     # A metrics source so `metrics` opens a question; asking queries nothing, so nothing listens there.
-    app = create_app(make_settings(prometheus_url=f"http://127.0.0.1:{free_port()}"), store=store)
-    async with app.test_app():
+    async with sms_app(store=store, prometheus_url=f"http://127.0.0.1:{free_port()}") as app:
         for number in NUMBERS:
             phone = Phone(app.test_client(), number)
             await phone.expect("metrics", r"^Which metric\?")
