@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from monitors.alerting import format_age_s
 from monitors.base import MetricAlias, MetricResult
+from monitors.spans import window_text
 
 STALE_CAP_S = 600  # what Prometheus's look-back for the last good scrape covers
 
@@ -113,16 +114,9 @@ class WindowSeries:
     peak: float
 
 
-def format_window_label(window: timedelta) -> str:
-    """90m → "1h30m", 1d → "24h": the shortest whole-unit spelling (as windows are typed)."""
-    minutes = int(window.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
-
-
 def format_metric_window(alias: MetricAlias, window: timedelta, rows: list[WindowSeries], top: int = 5) -> str:
     """Header with the window, then ``label now / avg / peak`` for the top rows (by now)."""
-    head = f"{_header(alias).rstrip(':')}, last {format_window_label(window)}: now / avg / peak"
+    head = f"{_header(alias).rstrip(':')}, last {window_text(window)}: now / avg / peak"
     if not rows:
         return f"{head}\nno data"
     lines = [head]

@@ -1,0 +1,17 @@
+"""Replies read as a tired engineer reads them: findings from driving Operator against the real
+stack, each kept here as the exchange that showed it (HTTP-free driver over the fake Loki)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conversations.driver import Driver
+
+
+async def test_a_clock_anchored_window_is_worded_as_people_write_windows(driver: Driver) -> None:
+    """`logs api since 2am` at 08:25:48 is "last 6h25m", never "last 23148s"; `again` keeps it."""
+    driver.now = driver.now.replace(hour=8, minute=25, second=48, microsecond=0)
+    reply = await driver.expect("logs api since 2am", r"^api, last 6h25m: ")
+    assert not re.search(r"\d{3,}s\b", reply), reply
+    await driver.expect("again", r"^api, last 6h25m: ")
+    await driver.expect("logs web since midnight", r"^web, last 8h25m: ")
