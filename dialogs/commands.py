@@ -157,7 +157,11 @@ async def metrics(ctx: CommandContext, query: Query) -> Answer:
     try:
         if query.window is not None and isinstance(source, WindowedMetricSource):
             rows = await source.query_metric_window(alias, query.window)
-            return Answer(format_metric_window(alias, query.window, rows), query=asked)
+            text = format_metric_window(alias, query.window, rows)
+            if not rows:  # nothing over the window: the instant query knows why (a target down)
+                why = (await source.query_metric(alias)).why_empty
+                text += f" ({why})" if why else ""
+            return Answer(text, query=asked)
         if query.window is not None:  # said, never dropped silently
             note = f"\n({source.name} metrics are shown now, without a window)"
         result = await source.query_metric(alias)

@@ -87,7 +87,7 @@ def format_metric(result: MetricResult, top: int = 5) -> str:
     """Header, then the largest `top` rows, then '+N more'; 'no data' for an empty result."""
     alias = result.alias
     if not result.series:
-        return f"{_header(alias)} no data"
+        return f"{_header(alias)} no data" + (f" ({result.why_empty})" if result.why_empty else "")
     shown = result.series[:top]
     lines = [_header(alias)]
     lines += [f"{s.label} {format_number(s.value, alias.unit)}" + _stale(s.stale_s) for s in shown]
@@ -112,6 +112,7 @@ class WindowSeries:
     now: float
     average: float
     peak: float
+    stale_s: float | None = None  # the latest point is this old: "now" is not now
 
 
 def format_metric_window(alias: MetricAlias, window: timedelta, rows: list[WindowSeries], top: int = 5) -> str:
@@ -120,7 +121,8 @@ def format_metric_window(alias: MetricAlias, window: timedelta, rows: list[Windo
     if not rows:
         return f"{head}\nno data"
     lines = [head]
-    lines += [" / ".join([f"{r.label} {format_number(r.now, alias.unit)}", format_number(r.average, alias.unit),
+    lines += [" / ".join([f"{r.label} {format_number(r.now, alias.unit)}{_stale(r.stale_s)}",
+                          format_number(r.average, alias.unit),
                           format_number(r.peak, alias.unit)]) for r in rows[:top]]
     if len(rows) > top:
         lines.append(f"+{len(rows) - top} more")
