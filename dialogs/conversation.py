@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialogs.answer import Answer
-from dialogs.asides import SMALL_TALK, cant_do, follow_up_cue, said_exactly
+from dialogs.asides import SMALL_TALK, SMALL_TALK_HINT, cant_do, follow_up_cue, said_exactly, small_talk
 from dialogs.catalog import REGISTRY
 from dialogs.dispatch import Dispatcher
 from dialogs.filling import SlotFilling
@@ -34,7 +34,7 @@ from dialogs.turn import WINDOW_LIMITS, Turn, expired_text, query_of
 from monitors.registry import Monitors
 from nlu import Intent, parse
 
-__all__ = ["SMALL_TALK", "Conversation", "Pager", "Reply", "one_page"]
+__all__ = ["SMALL_TALK", "SMALL_TALK_HINT", "Conversation", "Pager", "Reply", "one_page"]
 
 
 def one_page(text: str) -> list[str]:
@@ -110,7 +110,7 @@ class Conversation:
         spec = self.registry.get(intent.command)
         asking = self.forms.asking(session.state)
         if intent.smalltalk or intent.unsupported:
-            line = cant_do(intent.unsupported) if intent.unsupported else SMALL_TALK
+            line = cant_do(intent.unsupported) if intent.unsupported else small_talk(turn.text)
             if asking is not None and session.draft is not None:  # an aside: the question stays open
                 return Answer(f"{line} {self.prompts.prompt(session.draft, asking.slot)}")
             return Answer(line)

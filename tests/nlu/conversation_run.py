@@ -60,7 +60,7 @@ def _theirs(query: Query) -> Asked:
 def _said(reply: str) -> Query:
     if reply.startswith("OK, cleared"):
         return Query("reset")
-    if reply.startswith(conversation_module.SMALL_TALK[:12]):
+    if reply.startswith(conversation_module.SMALL_TALK[:12]) or conversation_module.SMALL_TALK_HINT in reply:
         return Query("smalltalk")
     if reply.startswith("I can't do that"):
         return Query("unsupported")
