@@ -15,3 +15,10 @@ async def test_a_clock_anchored_window_is_worded_as_people_write_windows(driver:
     assert not re.search(r"\d{3,}s\b", reply), reply
     await driver.expect("again", r"^api, last 6h25m: ")
     await driver.expect("logs web since midnight", r"^web, last 8h25m: ")
+
+
+async def test_help_offers_oncall_only_when_the_loop_is_on(driver: Driver) -> None:
+    """Without the on-call loop `help` leaves oncall out; asked anyway, it says how to turn it on."""
+    listing = await driver.push("help")
+    assert listing.startswith("Ops desk: ") and "oncall" not in listing and "logs" in listing
+    await driver.expect("who's on call", r"^The on-call loop is off \(set ALERT_WEBHOOK_TOKEN")
