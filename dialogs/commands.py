@@ -213,11 +213,13 @@ async def _report(monitors: Monitors, capability: str, query: Query) -> Answer:
 DB_WORDS = (
     "database", "databases", "postgres", "postgresql", "pg", "psql", "pgbouncer", "bouncer", "locks", "lock",
     "deadlocks", "deadlock", "queries", "query", "replication", "replica", "replicas", "lag", "connections",
-    "conns", "pool", "pools", "sql", "vacuum", "primary", "dbs"
+    "conns", "pool", "pools", "sql", "vacuum", "primary", "dbs", "blocking", "blocked", "blocker", "blockers",
+    "locked", "locking", "txn", "txns", "transactions", "postgre"
 )
 DB_PHRASES = (
     "slow queries", "long running queries", "connection pool", "waiting clients", "pool exhausted",
-    "too many connections", "blocked queries", "replication lag", "replica lag"
+    "too many connections", "blocked queries", "replication lag", "replica lag", "idle in transaction",
+    "who is blocking", "whos blocking"
 )
 
 

@@ -22,3 +22,17 @@ async def test_help_offers_oncall_only_when_the_loop_is_on(driver: Driver) -> No
     listing = await driver.push("help")
     assert listing.startswith("Ops desk: ") and "oncall" not in listing and "logs" in listing
     await driver.expect("who's on call", r"^The on-call loop is off \(set ALERT_WEBHOOK_TOKEN")
+
+
+async def test_a_text_not_understood_keeps_the_rest_for_more(driver: Driver) -> None:
+    """`logs web 6h` runs to two pages; a garbled text in between does not throw the second away."""
+    first = await driver.expect("logs web 6h", r"^web, last 6h: ")
+    assert first.endswith("MORE)"), first
+    await driver.expect("qwzx", r"^I don't know that\. Try help, or more for the rest\.$")
+    await driver.expect("more", r"\(2/\d( MORE)?\)$")
+
+
+async def test_blocking_is_a_database_word(driver: Driver) -> None:
+    """"who is blocking" after a lock wait shown by `db` asks db again (here: none configured)."""
+    for text in ("who is blocking", "any blockers?", "idle in transaction"):
+        await driver.expect(text, r"^No database configured \(set DATABASE_URL")
