@@ -241,7 +241,7 @@ GATEWAY_PHRASES = ("load balancer", "request rate", "error rate", "bad gateway",
 
 
 @command("gateway", usage="gateway", help="gateway: backends up/down with the reason, sessions, 5xx over the last"
-         " GATEWAY_WINDOW_S.",
+         " few minutes.",
          words=GATEWAY_WORDS, phrases=GATEWAY_PHRASES, stateless=True, needs=frozenset({GATEWAY}),
          configure="No gateway configured (set KONG_ADMIN_URL or HAPROXY_STATS_URL).",
          doc="backends up/down (a DOWN server's check and since when), sessions, 5xx over a fixed window")

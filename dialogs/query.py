@@ -124,6 +124,8 @@ class Item:
 def pick(items: Sequence[Item], choice: int) -> str:
     """The text item ``choice`` (1-based) shows, or how to pick one."""
     if not 1 <= choice <= len(items):
+        if len(items) == 1:
+            return "Only 1 on the list: reply 1."
         return f"Pick 1-{len(items)}." if items else "That list is empty."
     return items[choice - 1].detail or items[choice - 1].label
 

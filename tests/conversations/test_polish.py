@@ -36,3 +36,11 @@ async def test_blocking_is_a_database_word(driver: Driver) -> None:
     """"who is blocking" after a lock wait shown by `db` asks db again (here: none configured)."""
     for text in ("who is blocking", "any blockers?", "idle in transaction"):
         await driver.expect(text, r"^No database configured \(set DATABASE_URL")
+
+
+async def test_tired_typing(driver: Driver) -> None:
+    """"lst" (a thumb missing the a) is "last", in an answer to the window question and in a whole text."""
+    await driver.expect("logs", r"^Logs for which service\?")
+    await driver.expect("api", r"^api: which window\?")
+    await driver.expect("lst hour", r"^api, last 1h: ")
+    await driver.expect("logs web lst 30 mins", r"^web, last 30m: ")
