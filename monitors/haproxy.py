@@ -180,7 +180,8 @@ class HAProxyMonitor(HttpMonitor, ReportSource, ProblemSource):
         backends = await self._fetch()
         now = time.monotonic()
         down = sum(len(b.not_serving) for b in backends)
-        head = f"haproxy: {len(backends)} backends, " + (f"{down} servers not up" if down else "all servers up")
+        head = (f"haproxy: {len(backends)} backend{'s' * (len(backends) != 1)}, "
+                + (f"{down} server{'s' * (down != 1)} not up" if down else "all servers up"))
         return Report(self.name, [head, *(self.backend_line(b, self.rate(b, now)) for b in backends)])
 
     @staticmethod
