@@ -3,9 +3,17 @@ stack, each kept here as the exchange that showed it (HTTP-free driver over the 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 
+import pytest
+
+from dialogs.conversation import Conversation
+from monitors.registry import build_monitors
+from tests.conftest import make_settings
 from tests.conversations.driver import Driver
+from tests.servers.trouble import TroubleStack, trouble_stack  # noqa: F401 - fixture
 
 
 async def test_a_clock_anchored_window_is_worded_as_people_write_windows(driver: Driver) -> None:
@@ -44,3 +52,25 @@ async def test_tired_typing(driver: Driver) -> None:
     await driver.expect("api", r"^api: which window\?")
     await driver.expect("lst hour", r"^api, last 1h: ")
     await driver.expect("logs web lst 30 mins", r"^web, last 30m: ")
+
+
+@pytest.mark.integration
+async def test_an_empty_metric_says_which_target_is_down(trouble_stack: TroubleStack) -> None:  # noqa: F811
+    """node-exporter killed for real: `metrics ghost` and `metrics ghost 1h` (a node_ query with no
+    series) say "no data (target ... node down ...)" - the instant and the windowed answer alike."""
+    ghost = {"ghost": {"query": "node_never_exported_total", "description": "a node metric"}}
+    monitors = build_monitors(make_settings(prometheus_url=trouble_stack.prometheus_url, monitor_timeout_s=3,
+                                            metric_aliases=json.dumps(ghost)))
+    trouble_stack.kill_node()
+    try:
+        for _ in range(300):  # Prometheus scrapes every second (bounded poll)
+            if trouble_stack.up() == 0.0:
+                break
+            await asyncio.sleep(0.1)
+        driver = Driver(Conversation(monitors))
+        why = rf"no data \(target {re.escape(trouble_stack.node_instance)} node down \d+[sm]\+?\)"
+        await driver.expect("metrics ghost", rf"^ghost \(a node metric\): {why}$")
+        await driver.expect("metrics ghost 1h", rf"^ghost \(a node metric\), last 1h: now / avg / peak\n{why}$")
+    finally:
+        trouble_stack.start_node()
+        await monitors.aclose()
