@@ -48,9 +48,11 @@ class Server:
         return self.status.startswith(_SERVING)
 
     def why(self) -> str:
-        """`dead1 DOWN L4CON Connection refused, 3m`: what HAProxy knows about a server not up."""
+        """`dead1 DOWN L4CON Connection refused for 3m`: what HAProxy knows about a server not up.
+
+        "for", not a comma: several servers are listed with commas between them."""
         detail = " ".join(part for part in (self.check, self.last_check) if part)
-        since = f", {format_age_s(self.since_s)}" if self.since_s is not None else ""
+        since = f" for {format_age_s(self.since_s)}" if self.since_s is not None else ""
         return f"{self.name} {self.status}" + (f" {detail}" if detail else "") + since
 
 

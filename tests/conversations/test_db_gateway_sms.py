@@ -185,7 +185,7 @@ async def test_gateway_names_the_down_server_and_why(haproxy_server: HAProxyServ
     async with app.test_app():
         phone = Phone(app.test_client(), NUMBERS[0])
         gateway = await sms(phone, "gatway")
-        assert re.search(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused, \d+s;", gateway), gateway
+        assert re.search(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused for \d+s;", gateway), gateway
         status = await sms(phone, "status")
         assert status.startswith("WARN haproxy be_app: 1/2 up (dead1 DOWN L4CON"), status
         haproxy_server.admin("disable server be_app/up1")

@@ -41,7 +41,7 @@ class TestRealHAProxy:
         """dead1 (nothing listens) is named as down with HAProxy's reason; up1 counts as up."""
         lines = (await monitor.report()).lines
         assert lines[0] == "haproxy: 1 backend, 1 server not up"
-        assert re.match(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused, \d+s; 0 sess; 5xx 0 total$",
+        assert re.match(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused for \d+s; 0 sess; 5xx 0 total$",
                         lines[1]), lines
         assert (await monitor.health_check()).reason == "1 backends"
         [problem] = await monitor.problems()
