@@ -94,7 +94,8 @@ ALERTS_WORDS = (
     "ringing", "sev1", "sev2", "p1", "p2", "beeping"
 )
 ALERTS_PHRASES = (
-    "what woke me up", "going off", "what fired", "why did i get paged", "whats firing", "anything paging"
+    "what woke me up", "going off", "what fired", "why did i get paged", "whats firing", "anything paging",
+    "anything new", "whats new", "what is new"
 )
 
 

@@ -74,3 +74,16 @@ async def test_an_empty_metric_says_which_target_is_down(trouble_stack: TroubleS
     finally:
         trouble_stack.start_node()
         await monitors.aclose()
+
+
+async def test_two_services_in_one_text_are_two_questions(driver: Driver) -> None:
+    """`logs api 1h and web`: both services answered (web over the same hour), never api dropped silently."""
+    reply = await driver.push("logs api 1h and web")
+    assert reply.startswith("api, last 1h: ") and "\n\nweb, last 1h: " in reply, reply
+
+
+async def test_anything_new_asks_for_alerts(driver: Driver) -> None:
+    """"anything new?" at night means "what fired": alerts (here none configured, which it says)."""
+    for text in ("anything new?", "whats new"):
+        await driver.push(text)
+        assert driver.commands[-1] == "alerts", text
