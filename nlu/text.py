@@ -26,6 +26,9 @@ _COMMA: Final = re.compile(r"(?<=\D),|,(?=\D)")
 # Trailing/leading sentence punctuation, including the lookalikes phones substitute.
 _EDGE_PUNCTUATION: Final = ".,:;!?…¡¿"
 _APOSTROPHES: Final = str.maketrans("", "", "'’‘`")
+# Invisible format characters phones and pastes slip in (zero-width space/joiners, bidi marks,
+# BOM, soft hyphen): they carry no meaning, so "\u200bstatus" is "status".
+_INVISIBLE: Final = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # An SMS is at most ~1600 characters; nothing useful comes after the first few words, and a
 # cap keeps a pasted novel from costing a fuzzy pass per word.
 MAX_TOKENS: Final = 24
@@ -61,6 +64,7 @@ def clean(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Cleaned, non-empty words of ``text``, at most ``MAX_TOKENS`` of them."""
     words: list[str] = []
+    text = _INVISIBLE.sub("", text)
     for raw in _SPLIT.split(_JOINER.sub(" and ", _COMMA.sub(" and ", text))):
         word = clean(raw)
         if word:
