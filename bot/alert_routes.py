@@ -24,7 +24,7 @@ from quart import Blueprint, Response, current_app, request
 from bot.app_state import gate, services
 from bot.oncall import OncallLoop
 from bot.security import bearer_ok
-from monitors.alerting import parse_time
+from monitors.alerting import normalise_severity, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ FINAL_FAILURES = ("failed", "undelivered")
 
 def _plain(status: int, text: str) -> Response:
     return Response(text + "\n", status=status, content_type="text/plain")
+
+
+_RANK = {"critical": 0, "warning": 1}
 
 
 def parse_payload(body: bytes | str) -> list[tuple[str, str]]:
@@ -47,7 +50,7 @@ def parse_payload(body: bytes | str) -> list[tuple[str, str]]:
     alerts = payload.get("alerts")
     if not isinstance(alerts, list):
         raise ValueError("alerts: not a list")
-    events = []
+    events: list[tuple[tuple[bool, int], str, str]] = []
     for alert in alerts:
         if not isinstance(alert, dict):
             raise ValueError("alert: not an object")
@@ -62,8 +65,11 @@ def parse_payload(body: bytes | str) -> list[tuple[str, str]]:
                  "annotations": {str(k): str(v) for k, v in (alert.get("annotations") or {}).items()},
                  "group": str(payload.get("groupKey", ""))[:500],
                  "group_labels": {str(k): str(v) for k, v in (payload.get("groupLabels") or {}).items()}}
-        events.append((f"{fp[:64]}:{starts}:{status}", json.dumps(event)))
-    return events
+        rank = (status != "firing", _RANK.get(normalise_severity(event["labels"].get("severity")), 2))
+        events.append((rank, f"{fp[:64]}:{starts}:{status}", json.dumps(event)))
+    # The first alert of a burst is paged at once and the rest wait for the bundle: a payload's
+    # critical alerts go first, so a CRIT never waits PAGE_BUNDLE_S behind a WARN of the same group.
+    return [(key, event) for _, key, event in sorted(events, key=lambda e: e[0])]
 
 
 blueprint = Blueprint("oncall", __name__)

@@ -7,6 +7,10 @@ line. Library log lines are kept out of the way (warnings and worse only, unless
 LOG_LEVEL says otherwise). With stdin not a terminal (a pipe, a script): no banner, no
 prompt, one reply per line read, for scripts and tests.
 
+The console is one trusted person at a keyboard (or their script), not an SMS sender:
+RATE_LIMIT_PER_MIN, which guards the SMS webhook and Twilio spend, is lifted to
+CONSOLE_RATE_LIMIT_PER_MIN, so `cat 25-questions.txt | operator chat` answers every line.
+
 The console reads input in the main thread and runs each message on one event loop
 (`asyncio.Runner`), so Ctrl-C interrupts the read or the reply, never a hidden thread.
 """
@@ -31,6 +35,7 @@ from bot.services import Services
 PROMPT = "> "
 LEAVE = frozenset({"/quit", "/exit", "/q"})
 HISTORY_LENGTH = 1000
+CONSOLE_RATE_LIMIT_PER_MIN = 6000  # a keyboard or a pipe, never a flood worth refusing
 
 
 def history_path(env: dict[str, str] | None = None) -> Path:
@@ -98,7 +103,9 @@ def run(settings: Settings, number: str, stdin: TextIO | None = None, out: TextI
     editor = LineEditor(history_path()) if tty else None
     read: Callable[[], str | None] = (lambda: _read_tty(PROMPT)) if tty else (lambda: _read_pipe(stdin))
     with asyncio.Runner() as runner:
-        services = Services.open(settings, sms_out=False)  # the console waits for slow answers
+        # The console waits for slow answers and is not rate limited like an SMS sender.
+        limit = max(settings.rate_limit_per_min, CONSOLE_RATE_LIMIT_PER_MIN)
+        services = Services.open(settings.model_copy(update={"rate_limit_per_min": limit}), sms_out=False)
         try:
             if tty:
                 print(banner(number, services), file=out, flush=True)

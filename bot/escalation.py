@@ -56,7 +56,8 @@ class Decider:
                     await self.store.setup()
 
     async def batch(self, entries: list[Entry]) -> None:
-        """Decide a batch: different alerts at once, each alert's events in order (a resolve after its firing).
+        """Decide a batch: the first alert, then the others at once, each alert's events in order (a resolve
+        after its firing).
 
         Concurrency is safe: every decision is a WATCHed transaction or one script.
         """
@@ -75,7 +76,11 @@ class Decider:
                 if await self.decide(entry):
                     decided.append(entry.id)
 
-        await asyncio.gather(*(in_order(g) for g in by_alert.values()))
+        # The batch's first alert is decided before the others: it is the one paged at once (the rest
+        # may join its bundle), and a webhook lists its critical alerts first (alert_routes.parse_payload).
+        first, *rest = by_alert.values() if by_alert else [[]]
+        await in_order(first)
+        await asyncio.gather(*(in_order(g) for g in rest))
         await self.store.done("ev", EVENTS_GROUP, *decided)
 
     async def one(self, entry: Entry) -> None:

@@ -17,13 +17,14 @@ import uuid
 from collections.abc import Callable
 
 from bot.config import Settings
+from bot.degraded import Degraded
 from bot.escalation import Decider, Ticker
 from bot.paging import Deliverer, TwilioPages
 from bot.security import mask, normalize_number
 from dialogs.oncall_desk import OncallDesk
 from dialogs.oncall_store import OncallStore
 from dialogs.pager import OncallPolicy, Pager
-from dialogs.store import SessionStore
+from dialogs.store import SessionStore, StoreUnavailable
 from monitors.silences import SilenceClient
 
 log = logging.getLogger(__name__)
@@ -59,28 +60,30 @@ def policy_from(settings: Settings) -> OncallPolicy:
 class OncallLoop:
     def __init__(self, settings: Settings, store: OncallStore, sessions: SessionStore,
                  twilio: TwilioPages | None, silences: SilenceClient | None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, degraded: Degraded | None = None) -> None:
         self.settings = settings
         self.store = store
         self.sessions = sessions
+        self.degraded = degraded  # STOPs the pipeline holds while the session store is down
         self.twilio = twilio
         self.silences = silences
         self.policy = policy_from(settings)
-        self.pager = Pager(store, self.policy, sessions.is_opted_out, clock)
+        self.pager = Pager(store, self.policy, self.is_opted_out, clock)
         self.desk = OncallDesk(self.pager, silences, clock)
         consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         idle = settings.page_claim_idle_s
         self.decider = Decider(store, self.pager, consumer, idle)
         self.deliverer = Deliverer(store, twilio, consumer, escalate=self.pager.escalate_page,
-                                   opt_out=self._opt_out, claim_idle_s=idle, clock=clock) if twilio else None
+                                   opt_out=self._opt_out, claim_idle_s=idle, clock=clock,
+                                   held_opt_out=self._held) if twilio else None
         self.ticker = Ticker(store, self.pager, tick_s=min(1.0, settings.escalate_after_s / 10),
                              deliverer=self.deliverer)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    def from_settings(cls, settings: Settings, sessions: SessionStore,
-                      clock: Callable[[], float] = time.time) -> OncallLoop | None:
+    def from_settings(cls, settings: Settings, sessions: SessionStore, clock: Callable[[], float] = time.time,
+                      degraded: Degraded | None = None) -> OncallLoop | None:
         if settings.alert_webhook_token is None:
             return None
         if settings.redis_url is None:
@@ -98,7 +101,7 @@ class OncallLoop:
                                  validity_s=settings.page_validity_s)
         else:
             log.error("on-call loop: Twilio outbound settings missing; pages are queued but NOT sent")
-        return cls(settings, store, sessions, twilio, SilenceClient.from_settings(settings), clock)
+        return cls(settings, store, sessions, twilio, SilenceClient.from_settings(settings), clock, degraded)
 
     async def start(self) -> None:
         try:
@@ -111,8 +114,22 @@ class OncallLoop:
         log.info("on-call loop started: %d on-call number(s), escalate after %ss",
                  len(self.policy.chain), self.settings.escalate_after_s)
 
+    def _held(self, number: str) -> bool | None:
+        return self.degraded.is_opted_out(number) if self.degraded is not None else None
+
+    async def is_opted_out(self, number: str) -> bool:
+        """A STOP (or START) held in this process while the store was down wins over the store's flag."""
+        held = self._held(number)
+        return held if held is not None else await self.sessions.is_opted_out(number)
+
     async def _opt_out(self, number: str) -> None:
-        await self.sessions.set_opted_out(number, True)
+        """Twilio said 21610 (unsubscribed): recorded like a STOP, kept here if the store is down."""
+        try:
+            await self.sessions.set_opted_out(number, True)
+        except StoreUnavailable:
+            if self.degraded is None:
+                raise
+            self.degraded.opt_out(number, True)
 
     async def aclose(self) -> None:
         self._stop.set()

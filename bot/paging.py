@@ -96,18 +96,25 @@ class TwilioPages:
 Escalate = Callable[[str, str], Awaitable[object]]  # (pid, why)
 Receipt = Callable[[str, str, str], Awaitable[None]]  # (pid, status, error code)
 OptOut = Callable[[str], Awaitable[None]]
+Held = Callable[[str], bool | None]  # an opt-out this process holds unwritten (bot/degraded.py), else None
+
+
+def _nothing_held(_number: str) -> bool | None:
+    return None
 
 
 class Deliverer:
     """Sends what the `out` stream holds; one per replica, several replicas share the group."""
 
     def __init__(self, store: OncallStore, twilio: TwilioPages, consumer: str, *, escalate: Escalate,
-                 opt_out: OptOut, claim_idle_s: float = 30.0, clock: Callable[[], float] = time.time) -> None:
+                 opt_out: OptOut, claim_idle_s: float = 30.0, clock: Callable[[], float] = time.time,
+                 held_opt_out: Held = _nothing_held) -> None:
         self.store = store
         self.twilio = twilio
         self.consumer = consumer
         self.escalate = escalate
         self.opt_out = opt_out
+        self.held_opt_out = held_opt_out  # a STOP taken while the store was down: checked before every send
         self.claim_idle_s = claim_idle_s
         self.clock = clock
 
@@ -155,6 +162,8 @@ class Deliverer:
 
     async def _send(self, pid: str, page: dict[str, str]) -> str:
         to, attempts = page["to"], int(page.get("attempts", "1"))
+        if self.held_opt_out(to):  # the pager decided before this STOP could reach the store
+            return await self._failed(pid, page, 0, "number opted out (STOP)")
         try:
             sid = await self.twilio.create(to, page["body"])
         except (TwilioRestException, TwilioServiceException) as exc:

@@ -64,7 +64,7 @@ class Services:
         send_later = send_later or outbound
         monitors = monitors or build_monitors(settings)
         monitors.observers.append(metrics.observe_health)
-        oncall = OncallLoop.from_settings(settings, store, clock) if sms_out else None
+        oncall = OncallLoop.from_settings(settings, store, clock, degraded) if sms_out else None
         conversation = Conversation(monitors, desk=oncall.desk if oncall is not None else None)
         pipeline = Pipeline(store, conversation, policy_from(settings), metrics, clock, send_later, degraded)
         return cls(settings, store, monitors, metrics, pipeline, outbound, oncall)

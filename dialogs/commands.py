@@ -94,7 +94,8 @@ ALERTS_WORDS = (
     "ringing", "sev1", "sev2", "p1", "p2", "beeping"
 )
 ALERTS_PHRASES = (
-    "what woke me up", "going off", "what fired", "why did i get paged", "whats firing", "anything paging"
+    "what woke me up", "going off", "what fired", "why did i get paged", "whats firing", "anything paging",
+    "anything new", "whats new", "what is new"
 )
 
 
@@ -157,7 +158,11 @@ async def metrics(ctx: CommandContext, query: Query) -> Answer:
     try:
         if query.window is not None and isinstance(source, WindowedMetricSource):
             rows = await source.query_metric_window(alias, query.window)
-            return Answer(format_metric_window(alias, query.window, rows), query=asked)
+            text = format_metric_window(alias, query.window, rows)
+            if not rows:  # nothing over the window: the instant query knows why (a target down)
+                why = (await source.query_metric(alias)).why_empty
+                text += f" ({why})" if why else ""
+            return Answer(text, query=asked)
         if query.window is not None:  # said, never dropped silently
             note = f"\n({source.name} metrics are shown now, without a window)"
         result = await source.query_metric(alias)
@@ -209,11 +214,13 @@ async def _report(monitors: Monitors, capability: str, query: Query) -> Answer:
 DB_WORDS = (
     "database", "databases", "postgres", "postgresql", "pg", "psql", "pgbouncer", "bouncer", "locks", "lock",
     "deadlocks", "deadlock", "queries", "query", "replication", "replica", "replicas", "lag", "connections",
-    "conns", "pool", "pools", "sql", "vacuum", "primary", "dbs"
+    "conns", "pool", "pools", "sql", "vacuum", "primary", "dbs", "blocking", "blocked", "blocker", "blockers",
+    "locked", "locking", "txn", "txns", "transactions", "postgre"
 )
 DB_PHRASES = (
     "slow queries", "long running queries", "connection pool", "waiting clients", "pool exhausted",
-    "too many connections", "blocked queries", "replication lag", "replica lag"
+    "too many connections", "blocked queries", "replication lag", "replica lag", "idle in transaction",
+    "who is blocking", "whos blocking"
 )
 
 
@@ -235,7 +242,7 @@ GATEWAY_PHRASES = ("load balancer", "request rate", "error rate", "bad gateway",
 
 
 @command("gateway", usage="gateway", help="gateway: backends up/down with the reason, sessions, 5xx over the last"
-         " GATEWAY_WINDOW_S.",
+         " few minutes.",
          words=GATEWAY_WORDS, phrases=GATEWAY_PHRASES, stateless=True, needs=frozenset({GATEWAY}),
          configure="No gateway configured (set KONG_ADMIN_URL or HAPROXY_STATS_URL).",
          doc="backends up/down (a DOWN server's check and since when), sessions, 5xx over a fixed window")

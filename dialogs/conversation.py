@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialogs.answer import Answer
-from dialogs.asides import SMALL_TALK, cant_do, follow_up_cue, said_exactly
+from dialogs.asides import SMALL_TALK, SMALL_TALK_HINT, cant_do, follow_up_cue, said_exactly, small_talk
 from dialogs.catalog import REGISTRY
 from dialogs.dispatch import Dispatcher
 from dialogs.filling import SlotFilling
@@ -34,7 +34,7 @@ from dialogs.turn import WINDOW_LIMITS, Turn, expired_text, query_of
 from monitors.registry import Monitors
 from nlu import Intent, parse
 
-__all__ = ["SMALL_TALK", "Conversation", "Pager", "Reply", "one_page"]
+__all__ = ["SMALL_TALK", "SMALL_TALK_HINT", "Conversation", "Pager", "Reply", "one_page"]
 
 
 def one_page(text: str) -> list[str]:
@@ -58,9 +58,10 @@ class Conversation:
         self.followups = FollowUps(registry, self.filling)
         self.several = SeveralQuestions(registry, self.dispatcher, self.filling)
 
-    def understand(self, text: str, expecting: str | None = None) -> Intent:
+    def understand(self, text: str, expecting: str | None = None, now: datetime | None = None) -> Intent:
+        """``now`` anchors clock windows ("since 2am"): the time the message is answered at."""
         return parse(text, self.registry.vocabulary, services=self.monitors.log_services,
-                     metrics=self.monitors.metric_names, expecting=expecting)
+                     metrics=self.monitors.metric_names, expecting=expecting, now=now)
 
     def expecting(self, session: Session) -> str | None:
         """What the open question asks for (so "api" reads as a service), or "choice" after a list."""
@@ -74,7 +75,7 @@ class Conversation:
         """Answer ``text``; the first page is returned, the rest kept in ``session`` for ``more``."""
         if session.draft is None or self.forms.asking(session.state) is None:
             session.state, session.draft = IDLE, None  # no open question (or one this build has no form for)
-        intent = self.understand(text, self.expecting(session))
+        intent = self.understand(text, self.expecting(session), now)
         turn = Turn(session, intent, self.dispatcher.context(session, sender, now), expired, text)
         answer = await self._answer(turn)
         if intent.also:
@@ -94,7 +95,7 @@ class Conversation:
         "which service?" and also means gateway): only a ``stateless`` command that reads the
         same whatever a question could be open is answered.
         """
-        intent = self.understand(text)
+        intent = self.understand(text, now=now)
         spec = self.registry.get(intent.command)
         if spec is None or not spec.stateless:
             return None
@@ -109,7 +110,7 @@ class Conversation:
         spec = self.registry.get(intent.command)
         asking = self.forms.asking(session.state)
         if intent.smalltalk or intent.unsupported:
-            line = cant_do(intent.unsupported) if intent.unsupported else SMALL_TALK
+            line = cant_do(intent.unsupported) if intent.unsupported else small_talk(turn.text)
             if asking is not None and session.draft is not None:  # an aside: the question stays open
                 return Answer(f"{line} {self.prompts.prompt(session.draft, asking.slot)}")
             return Answer(line)

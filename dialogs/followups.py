@@ -44,7 +44,10 @@ class FollowUps:
         if intent.yes is not None:
             confirmed = await answer_yes_no(turn.ctx, intent.yes)  # the on-call desk's yes/no question
             return confirmed or Answer("Nothing to confirm. Try help.")
-        return Answer(UNKNOWN)
+        # A text not understood leaves the kept pages alone: "more" after a typo still has the rest.
+        if turn.session.pages:
+            return Answer(f"{UNKNOWN[:-1]}, or more for the rest.", is_page=True)
+        return Answer(UNKNOWN, is_page=True)
 
     async def _reask(self, turn: Turn, changed: Query) -> Answer:
         """The last question with the new slot(s), or the one command a lone service/metric needs."""

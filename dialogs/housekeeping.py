@@ -32,7 +32,10 @@ async def help_(ctx: CommandContext, query: Query) -> Answer:
     monitors = ctx.monitors
 
     # A fresh install (nothing configured) lists everything: `status` then says how to start.
+    # `oncall` is offered only with the on-call loop on (its desk); off, it answers how to turn it on.
     def available(spec: CommandSpec) -> bool:
+        if spec.name == "oncall" and ctx.desk is None and monitors.all:
+            return False
         return not monitors.all or spec.available(monitors)
 
     return Answer(ctx.registry.help_text(query.ref, available))

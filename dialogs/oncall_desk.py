@@ -115,16 +115,17 @@ class OncallDesk:
         if acked:
             rest = f"; {len(others)} already acked, silenced or resolved" if others else ""
             return f"Acked {len(acked)} alerts ({label}){rest}. Escalation stopped."
-        if len(others) == 1:
-            return self._already(others[0], label)
-        return f"Nothing to ack in {label}: already acked, silenced or resolved."
+        if len(others) == 1:  # "ack all" names the alert, not "all is already acked"
+            return self._already(others[0], title(others[0]) if every else label)
+        return ("Nothing to ack: all already acked, silenced or resolved." if every
+                else f"Nothing to ack in {label}: already acked, silenced or resolved.")
 
     @staticmethod
     def _already(inc: dict[str, Any], label: str) -> str:
         state = inc["state"]
         if state == "acked":
             return f"{label} is already acked (by {inc.get('acked_by') or '?'} at {hhmm(inc.get('acked_at', 0))})."
-        return f"{label} ({title(inc)}) is already {state}."
+        return f"{label} is already {state}." if label == title(inc) else f"{label} ({title(inc)}) is already {state}."
 
     # -- silence ------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, get_args
 
+from monitors.spans import window_text
+
 # What a numbered list holds, so a bare "2" knows what it picks.
 ListKind = Literal["", "alerts", "readings"]  # a new kind of list adds its name here
 
@@ -57,8 +59,7 @@ class Query:
         """How a user would text this query: ``logs web 1h``, ``metrics cpu``."""
         words = [self.command, self.service, self.metric]
         if self.window is not None:
-            minutes = int(self.window.total_seconds() // 60)
-            words.append(f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m")
+            words.append(window_text(self.window))
         return " ".join(w for w in words if w)
 
     def to_json(self) -> dict[str, Any]:
@@ -123,6 +124,8 @@ class Item:
 def pick(items: Sequence[Item], choice: int) -> str:
     """The text item ``choice`` (1-based) shows, or how to pick one."""
     if not 1 <= choice <= len(items):
+        if len(items) == 1:
+            return "Only 1 on the list: reply 1."
         return f"Pick 1-{len(items)}." if items else "That list is empty."
     return items[choice - 1].detail or items[choice - 1].label
 

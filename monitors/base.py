@@ -146,6 +146,7 @@ class Series:
 class MetricResult:
     alias: MetricAlias
     series: list[Series]  # largest value first
+    why_empty: str = ""  # what the source knows of an empty answer: "target 10.0.0.7:9100 node down 3m"
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,9 +48,11 @@ class Server:
         return self.status.startswith(_SERVING)
 
     def why(self) -> str:
-        """`dead1 DOWN L4CON Connection refused, 3m`: what HAProxy knows about a server not up."""
+        """`dead1 DOWN L4CON Connection refused for 3m`: what HAProxy knows about a server not up.
+
+        "for", not a comma: several servers are listed with commas between them."""
         detail = " ".join(part for part in (self.check, self.last_check) if part)
-        since = f", {format_age_s(self.since_s)}" if self.since_s is not None else ""
+        since = f" for {format_age_s(self.since_s)}" if self.since_s is not None else ""
         return f"{self.name} {self.status}" + (f" {detail}" if detail else "") + since
 
 
@@ -180,7 +182,8 @@ class HAProxyMonitor(HttpMonitor, ReportSource, ProblemSource):
         backends = await self._fetch()
         now = time.monotonic()
         down = sum(len(b.not_serving) for b in backends)
-        head = f"haproxy: {len(backends)} backends, " + (f"{down} servers not up" if down else "all servers up")
+        head = (f"haproxy: {len(backends)} backend{'s' * (len(backends) != 1)}, "
+                + (f"{down} server{'s' * (down != 1)} not up" if down else "all servers up"))
         return Report(self.name, [head, *(self.backend_line(b, self.rate(b, now)) for b in backends)])
 
     @staticmethod

@@ -12,24 +12,13 @@ Only GSM-7 characters are added here (an ellipsis would switch the whole SMS to 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from monitors.base import LogLine, LogResult
+from monitors.spans import window_text
 
 MAX_MESSAGE_CHARS = 80
 _SPACE = re.compile(r"\s+")
-
-
-def window_text(window: timedelta) -> str:
-    """`1h`, `15m`, `90m`, `2d`: the shortest exact unit, as users type windows."""
-    seconds = int(window.total_seconds())
-    if seconds >= 2 * 86400 and seconds % 86400 == 0:
-        return f"{seconds // 86400}d"
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds // 3600}h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds // 60}m"
-    return f"{seconds}s"
 
 
 def trim(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from monitors.alerting import format_age_s
 from monitors.base import MetricAlias, MetricResult
+from monitors.spans import window_text
 
 STALE_CAP_S = 600  # what Prometheus's look-back for the last good scrape covers
 
@@ -86,7 +87,7 @@ def format_metric(result: MetricResult, top: int = 5) -> str:
     """Header, then the largest `top` rows, then '+N more'; 'no data' for an empty result."""
     alias = result.alias
     if not result.series:
-        return f"{_header(alias)} no data"
+        return f"{_header(alias)} no data" + (f" ({result.why_empty})" if result.why_empty else "")
     shown = result.series[:top]
     lines = [_header(alias)]
     lines += [f"{s.label} {format_number(s.value, alias.unit)}" + _stale(s.stale_s) for s in shown]
@@ -111,22 +112,17 @@ class WindowSeries:
     now: float
     average: float
     peak: float
-
-
-def format_window_label(window: timedelta) -> str:
-    """90m → "1h30m", 1d → "24h": the shortest whole-unit spelling (as windows are typed)."""
-    minutes = int(window.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+    stale_s: float | None = None  # the latest point is this old: "now" is not now
 
 
 def format_metric_window(alias: MetricAlias, window: timedelta, rows: list[WindowSeries], top: int = 5) -> str:
     """Header with the window, then ``label now / avg / peak`` for the top rows (by now)."""
-    head = f"{_header(alias).rstrip(':')}, last {format_window_label(window)}: now / avg / peak"
+    head = f"{_header(alias).rstrip(':')}, last {window_text(window)}: now / avg / peak"
     if not rows:
         return f"{head}\nno data"
     lines = [head]
-    lines += [" / ".join([f"{r.label} {format_number(r.now, alias.unit)}", format_number(r.average, alias.unit),
+    lines += [" / ".join([f"{r.label} {format_number(r.now, alias.unit)}{_stale(r.stale_s)}",
+                          format_number(r.average, alias.unit),
                           format_number(r.peak, alias.unit)]) for r in rows[:top]]
     if len(rows) > top:
         lines.append(f"+{len(rows) - top} more")

@@ -13,6 +13,7 @@ and bodies that are not the documented shape all surface as `MonitorError`.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -48,6 +49,7 @@ from monitors.metric_format import WindowSeries
 _FALLBACK_LABELS = ("instance", "job")
 # A range query returns about this many points per series, whatever the window (1m to 7d).
 _RANGE_POINTS = 120
+_STALE_AFTER_S = 60.0  # a range's last point older than this (or 3 steps) is not "now"
 
 
 # Targets down now, then - only when there are some - seconds since each last answered
@@ -184,7 +186,8 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
         data, ages = await gather_all(self.instant(alias.query), self.target_ages())
         kind, result = data.get("resultType"), data.get("result")
         if kind == "vector":
-            return MetricResult(alias, series_from_vector(alias, expect_list(result), ages))
+            series = series_from_vector(alias, expect_list(result), ages)
+            return MetricResult(alias, series, "" if series else _targets_down_for(alias, ages))
         if kind == "scalar":
             return MetricResult(alias, [Series(alias.name, _sample(result))])
         # A range vector (or string) cannot be shown as one number per row.
@@ -220,17 +223,21 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
         data = expect_dict(_success(response.json()))
         if data.get("resultType") != "matrix":
             raise UnexpectedShape()
-        rows: list[tuple[dict[str, str], list[float]]] = []
+        rows: list[tuple[dict[str, str], list[float], float]] = []
         for item in expect_list(data.get("result")):
             entry = expect_dict(item)
-            values = [v for v in (_sample(p) for p in expect_list(entry.get("values"))) if not math.isnan(v)]
+            points = [(float(expect_list(p)[0]), _sample(p)) for p in expect_list(entry.get("values"))]
+            values = [v for _, v in points if not math.isnan(v)]
             if values:
-                rows.append((str_labels(entry.get("metric", {})), values))
-        names = [_row_label(labels, alias.label) for labels, _ in rows]
+                last_at = max(at for at, v in points if not math.isnan(v))
+                rows.append((str_labels(entry.get("metric", {})), values, end - last_at))
+        names = [_row_label(labels, alias.label) for labels, _, _ in rows]
         short = [strip_port(n) for n in names]
         names = short if len(set(short)) == len(short) else names
-        found = [WindowSeries(name, values[-1], sum(values) / len(values), max(values))
-                 for name, (_, values) in zip(names, rows, strict=True)]
+        # A series whose points stop early (its target died) has no "now": its last value is marked stale.
+        fresh = max(3 * float(params["step"]), _STALE_AFTER_S)
+        found = [WindowSeries(name, values[-1], sum(values) / len(values), max(values), age if age > fresh else None)
+                 for name, (_, values, age) in zip(names, rows, strict=True)]
         return sorted(found, key=lambda r: -r.now)
 
     async def alerts(self) -> list[Alert]:
@@ -247,6 +254,21 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
                                            str_labels(entry.get("annotations", {})),
                                            entry.get("activeAt"), self.name))
         return alerts
+
+
+def _targets_down_for(alias: MetricAlias, ages: Mapping[tuple[str, str], float]) -> str:
+    """Why an alias came back empty, when Prometheus knows: its job's targets are down.
+
+    A target is the alias's when its job names the query's metrics (`node` for `node_memory_...`)
+    or its selector (`job="api"`); when none is, every target down is named - it may be why.
+    """
+    mine = [key for key in ages
+            if key[0] and re.search(rf"\b{re.escape(key[0])}_|job=\"{re.escape(key[0])}\"", alias.query)]
+    down = sorted(mine or ages, key=lambda key: (-ages[key], key))
+    if not down:
+        return ""
+    (job, instance), more = down[0], len(down) - 1
+    return f"target {instance or '?'} {job or '?'} down {_age(ages[down[0]])}" + (f" +{more}" if more else "")
 
 
 def _age(seconds: float) -> str:

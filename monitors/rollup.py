@@ -3,7 +3,7 @@ monitoring sources could not be asked, and "All clear" only when nothing is wron
 
 Pure functions, no I/O (`Monitors.survey()` gathers the inputs):
 
-    CRIT 1 alert: TargetDown 127.0.0.1:9100 (2m)
+    CRIT alert TargetDown 127.0.0.1:9100 (2m)
     CRIT target 127.0.0.1:9100 (node) down 2m
     WARN pgbouncer appdb/app: 2 clients waiting, longest 3.0s
     DOWN haproxy: timeout after 3s
@@ -27,7 +27,7 @@ ONE_SEGMENT = 160
 TWO_SEGMENTS = 306  # 2 x 153: a concatenated part loses 7 septets to its header
 _EXTENSION = frozenset("\f^{}\\[]~|€")  # GSM-7 characters that cost two septets
 _SEVERITY_ORDER = {"crit": 0, "warn": 1}
-_ALERT_SEVERITY = (("critical", "crit", "CRIT"), ("warning", "warn", "WARN"))
+_ALERT_SEVERITY = (("critical", "crit"), ("warning", "warn"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +52,17 @@ def alert_problems(alerts: Sequence[Alert], now: datetime) -> list[Problem]:
     `alerts` must already be sorted (`sort_alerts`); info alerts are not problems.
     """
     out = []
-    for severity, level, tag in _ALERT_SEVERITY:
+    for severity, level in _ALERT_SEVERITY:
         these = [a for a in alerts if a.severity == severity]
         if not these:
             continue
         first = these[0]
         named = " ".join(part for part in (first.name, first.subject) if part)
         age = format_age(first.started_at, now)
-        more = f" +{len(these) - 1} more" if len(these) > 1 else ""
-        count = f"{len(these)} {tag} alert{'s' if len(these) != 1 else ''}"
-        out.append(Problem(level, "alerts", f"{count}: {named}" + (f" ({age})" if age else "") + more))
+        # status prints the severity in front ("CRIT alert TargetDown ..."): not again here.
+        head = f"{len(these)} alerts: " if len(these) > 1 else "alert "
+        more = f" +{len(these) - 1}" if len(these) > 1 else ""
+        out.append(Problem(level, "alerts", f"{head}{named}" + (f" ({age})" if age else "") + more))
     return out
 
 

@@ -85,6 +85,7 @@ class Reader(QuestionReader):
         parts = self._split(tokens, now)
         if len(parts) > 1:
             readings = [self._one(p, now) for p in parts]
+            _share_command(readings)
             if all(r.command is not None and not r.ambiguous and not r.weak for r in readings):
                 first, *rest = readings
                 first.also = rest
@@ -218,6 +219,22 @@ class Reader(QuestionReader):
                 parts[-1].append(tokens[i])
             i += 1
         return [p for p in parts if any(t not in FILLERS or t in self.keep for t in p)]
+
+
+def _share_command(readings: Sequence[Reading]) -> None:
+    """``logs api 1h and web``: a part that only names a service (or a metric) asks the other
+    part's question for it - with its window, unless it has its own - instead of being dropped."""
+    commands = {r.command for r in readings if r.command is not None}
+    if len(commands) != 1:
+        return
+    command = commands.pop()
+    asked = next(r for r in readings if r.command == command)
+    for r in readings:
+        named = r.service if command == "logs" else r.metric if command == "metrics" else None
+        if r.command is None and named is not None and not (r.ambiguous or r.unknown or r.guessed):
+            r.command, r.bare = command, False
+        if r is not asked and r.command == command and r.window is None and (r.service or r.metric):
+            r.window = asked.window  # "metrics cpu 1h and memory": memory over the hour too
 
 
 def build_reader(

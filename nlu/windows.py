@@ -50,7 +50,7 @@ _NUMBER_WORDS: Final = {
     "twenty": 20, "thirty": 30, "forty": 40, "fortyfive": 45, "forty-five": 45, "fifty": 50,
     "sixty": 60, "ninety": 90, "couple": 2, "half": 0.5,
 }  # fmt: skip
-_PREFIXES: Final = frozenset({"last", "past", "previous", "prev"})
+_PREFIXES: Final = frozenset({"last", "lst", "past", "previous", "prev"})  # "lst": thumbs at night
 # Digits are capped so a 400-digit "number" is not a window (and never overflows timedelta).
 _NUMBER: Final = r"\d{1,6}(?:\.\d{1,3})?"
 _AMOUNT: Final = re.compile(_NUMBER)

@@ -182,7 +182,7 @@ async def test_gateway_names_the_down_server_and_why(sms_app: SmsApp, haproxy_se
     async with sms_app(haproxy_stats_url=haproxy_server.stats_url) as app:
         phone = Phone(app.test_client(), NUMBERS[0])
         gateway = await sms(phone, "gatway")
-        assert re.search(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused, \d+s;", gateway), gateway
+        assert re.search(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused for \d+s;", gateway), gateway
         status = await sms(phone, "status")
         assert status.startswith("WARN haproxy be_app: 1/2 up (dead1 DOWN L4CON"), status
         haproxy_server.admin("disable server be_app/up1")

@@ -111,7 +111,7 @@ TRANSCRIPTS = {
         ("how about web", r"^web, last 1h: 8 errors\."),
         ("restart web", r"^I can't do that \(yet\)"),
         ("again", r"^web, last 1h: 8 errors\."),
-        ("cheers", r"^Hi! .*help"),
+        ("cheers", r"^You.re welcome\. .*help"),
         ("logs", ASK_SERVICE),
         ("nah, skip it", r"^OK, cleared\.$"),
         ("status and logs api 15m", r"^All clear: 1/1 sources ok.*\n\napi, last 15m: 1 error\."),
@@ -184,10 +184,12 @@ async def test_status_feeds_the_service_metrics(app: Quart, phone: Phone) -> Non
     assert await metric_value(app, "operator_commands_total", command="status") == 1
 
 
-@pytest.mark.parametrize("text", ["👍", "🙏🙏", "yo", "thanks!"])
-async def test_emoji_and_small_talk_get_a_friendly_line(phone: Phone, text: str) -> None:
-    """An emoji is something said, not an empty text: one short line with a hint."""
-    await phone.expect(text, r"^Hi! Text status, alerts or logs <service> when you need me; help lists the rest\.$")
+@pytest.mark.parametrize(("text", "opener"), [("👍", "OK"), ("🙏🙏", "You're welcome"), ("yo", "Hi!"),
+                                               ("thanks!", "You're welcome")])
+async def test_emoji_and_small_talk_get_a_friendly_line(phone: Phone, text: str, opener: str) -> None:
+    """An emoji is something said, not an empty text: one short line in kind with a hint."""
+    await phone.expect(text, rf"^{opener}\.? Text status, alerts or logs <service> when you need me; "
+                             r"help lists the rest\.$")
 
 
 async def test_whitespace_only_is_still_empty(phone: Phone) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.conversation import SMALL_TALK
+from dialogs.conversation import SMALL_TALK_HINT
 from dialogs.query import Query
 from tests.conversations.driver import Driver
 from tests.fakes.loki import LokiFake
@@ -46,17 +46,22 @@ class TestDropping:
 
 
 class TestSmallTalk:
-    @pytest.mark.parametrize("text", ["yo", "cheers", "gm", "hi", "hello!", "thanks", "thx", "ok", "cool",
-                                      "thanks bot", "👍", "🙏🙏"])
-    async def test_one_friendly_line_with_a_hint(self, driver: Driver, text: str) -> None:
+    @pytest.mark.parametrize(("text", "opener"), [
+        ("yo", "Hi!"), ("gm", "Hi!"), ("hi", "Hi!"), ("hello!", "Hi!"), ("cheers", "You're welcome."),
+        ("thanks", "You're welcome."), ("thx", "You're welcome."), ("thanks bot", "You're welcome."),
+        ("🙏🙏", "You're welcome."), ("ok", "OK."), ("cool", "OK."), ("👍", "OK."), ("got it", "OK."),
+        ("bye", "Bye for now."), ("gn", "Bye for now."),
+    ])
+    async def test_one_friendly_line_in_kind_with_a_hint(self, driver: Driver, text: str, opener: str) -> None:
+        """A thanks is not answered "Hi!": the line answers in kind, then says what to text."""
         reply = await driver.push(text)
-        assert reply == SMALL_TALK
-        assert "help" in reply and "don't know" not in reply
+        assert reply == f"{opener} {SMALL_TALK_HINT}"
+        assert "help" in reply and "don't know" not in reply and reply.isascii()
 
     async def test_inside_a_question_the_question_stays_open(self, driver: Driver) -> None:
         """An aside is no miss: the line, then the same question again."""
         await driver.expect("logs", ASK_SERVICE)
-        await driver.expect("ok", r"^Hi! .* Logs for which service\?")
+        await driver.expect("ok", r"^OK\. Text status.* Logs for which service\?")
         assert driver.session.state == "logs:service" and driver.session.misses == 0
         await driver.expect("web", r"^web: which window\?")
 

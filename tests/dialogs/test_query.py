@@ -53,6 +53,7 @@ class TestItem:
         assert [Item.from_json(json.loads(json.dumps(i.to_json()))) for i in items] == items
         assert pick(items, 1) == "HighCPU on db1 for 5m"
         assert pick(items, 3) == "Pick 1-2."
+        assert pick(items[:1], 2) == "Only 1 on the list: reply 1."  # never "Pick 1-1."
         assert pick([], 1) == "That list is empty."
 
 

@@ -40,8 +40,8 @@ class TestRealHAProxy:
     async def test_names_the_down_server(self, monitor: HAProxyMonitor) -> None:
         """dead1 (nothing listens) is named as down with HAProxy's reason; up1 counts as up."""
         lines = (await monitor.report()).lines
-        assert lines[0] == "haproxy: 1 backends, 1 servers not up"
-        assert re.match(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused, \d+s; 0 sess; 5xx 0 total$",
+        assert lines[0] == "haproxy: 1 backend, 1 server not up"
+        assert re.match(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused for \d+s; 0 sess; 5xx 0 total$",
                         lines[1]), lines
         assert (await monitor.health_check()).reason == "1 backends"
         [problem] = await monitor.problems()
@@ -54,7 +54,7 @@ class TestRealHAProxy:
         await monitor.report()
         assert haproxy_server.admin("disable server be_app/up1").strip() == ""
         lines = (await monitor.report()).lines
-        assert lines[0] == "haproxy: 1 backends, 2 servers not up"
+        assert lines[0] == "haproxy: 1 backend, 2 servers not up"
         assert lines[1].startswith("be_app DOWN: 0/2 up, down: up1 MAINT")
         assert "dead1 DOWN L4CON" in lines[1]
         [problem] = await monitor.problems()

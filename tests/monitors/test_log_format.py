@@ -53,6 +53,8 @@ class TestParts:
     @pytest.mark.parametrize(("window", "text"), [
         (timedelta(minutes=15), "15m"), (timedelta(hours=1), "1h"), (timedelta(minutes=90), "90m"),
         (timedelta(hours=24), "24h"), (timedelta(days=2), "2d"), (timedelta(seconds=45), "45s"),
+        (timedelta(seconds=23148), "6h25m"), (timedelta(hours=32, minutes=5, seconds=9), "32h5m"),
+        (timedelta(days=2, hours=3, minutes=4), "2d3h"), (timedelta(minutes=119, seconds=30), "119m"),
     ])
     def test_window_text(self, window: timedelta, text: str) -> None:
         assert window_text(window) == text

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import pytest
 
 from monitors.aliases import DEFAULT_ALIASES
 from monitors.base import MetricAlias, MetricResult, Series
-from monitors.metric_format import format_metric, format_metric_error, format_number
+from monitors.metric_format import (
+    WindowSeries,
+    format_metric,
+    format_metric_error,
+    format_metric_window,
+    format_number,
+)
 
 
 class TestNumber:
@@ -67,3 +74,16 @@ class TestMetric:
         assert format_metric_error(cpu, "prometheus", "query error: parse error") == \
             "cpu: prometheus query error: parse error"
         assert format_metric_error(cpu, "prometheus", "timeout after 3s") == "cpu: prometheus DOWN: timeout after 3s"
+
+
+class TestMetricWindow:
+    def test_a_series_that_stopped_early_has_no_now(self) -> None:
+        """A target that died inside the window: its last value is marked stale, not shown as now."""
+        rows = [WindowSeries("api-1", 40.0, 35.0, 50.0), WindowSeries("db-1", 96.0, 75.0, 96.0, stale_s=2400.0)]
+        text = format_metric_window(DEFAULT_ALIASES["cpu"], timedelta(hours=1), rows)
+        assert text.splitlines() == ["cpu (CPU busy % per instance), last 1h: now / avg / peak",
+                                     "api-1 40% / 35% / 50%", "db-1 96% (stale 10m+) / 75% / 96%"]
+
+    def test_empty_window_says_no_data(self) -> None:
+        text = format_metric_window(DEFAULT_ALIASES["cpu"], timedelta(minutes=90), [])
+        assert text.endswith(", last 90m: now / avg / peak\nno data")

@@ -76,7 +76,7 @@ class TestNodeExporterKilled:
         survey = await monitors.survey()
         text = format_status(survey.problems, survey.healths)
         lines = text.splitlines()
-        assert lines[0].startswith(f"CRIT 1 CRIT alert: TargetDown {node_down.node_instance} ("), text
+        assert lines[0].startswith(f"CRIT alert TargetDown {node_down.node_instance} ("), text
         assert re.fullmatch(rf"CRIT target {re.escape(node_down.node_instance)} \(node\) down \d+s", lines[1]), text
         assert lines[-1] == "2/2 sources ok (prometheus, alertmanager)"
         assert len(text) <= 306 and text.isascii()
@@ -91,6 +91,17 @@ class TestNodeExporterKilled:
         [row] = result.series
         assert row.stale_s is not None and row.stale_s > 0
         assert " (stale " in format_metric(result).splitlines()[1]
+
+    async def test_empty_metric_says_its_target_is_down(self, monitors: Monitors, node_down: TroubleStack) -> None:
+        """`mem` with node-exporter dead: not a bare "no data" but which target of its job is down."""
+        prometheus = monitors.by_name("prometheus")
+        assert isinstance(prometheus, PrometheusMonitor)
+        result = await prometheus.query_metric(DEFAULT_ALIASES["memory"])
+        assert result.series == []
+        assert re.fullmatch(rf"target {re.escape(node_down.node_instance)} node down \d+[sm]\+?", result.why_empty)
+        assert format_metric(result).endswith(f" no data ({result.why_empty})")
+        up = await prometheus.query_metric(DEFAULT_ALIASES["up"])
+        assert up.series and up.why_empty == ""  # an answer with rows needs no excuse
 
     async def test_alert_detail_carries_runbook_and_dashboard(self, monitors: Monitors,
                                                               node_down: TroubleStack) -> None:

@@ -64,8 +64,11 @@ class TestProblems:
         alerts = sort_alerts([alert("DiskFull", "warning", "db-1:9100", 180), alert("HighCPU", "critical", "api-1", 30),
                               alert("TargetDown", "critical", "10.0.0.7:9100", 1), alert("Info", "info", "x", 1)])
         assert [(p.severity, p.text) for p in alert_problems(alerts, NOW)] == [
-            ("crit", "2 CRIT alerts: TargetDown 10.0.0.7:9100 (1m) +1 more"),
-            ("warn", "1 WARN alert: DiskFull db-1:9100 (3h)")]
+            ("crit", "2 alerts: TargetDown 10.0.0.7:9100 (1m) +1"),
+            ("warn", "alert DiskFull db-1:9100 (3h)")]
+        status = format_status(alert_problems(alerts, NOW), [Health("alertmanager", True, "ok")])
+        assert status.splitlines()[:2] == ["CRIT 2 alerts: TargetDown 10.0.0.7:9100 (1m) +1",
+                                           "WARN alert DiskFull db-1:9100 (3h)"]  # the severity said once
 
     def test_degraded_health_is_a_warning(self) -> None:
         """Elasticsearch yellow (ok but degraded) becomes a WARN line; a version note does not."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Protocol
 
 from dialogs import conversation as conversation_module
 from dialogs.context import CommandContext
@@ -24,12 +25,21 @@ from dialogs.conversation import Conversation
 from dialogs.query import Query as Asked
 from dialogs.query import pick
 from dialogs.registry import CommandSpec
-from dialogs.session import IDLE
+from dialogs.session import IDLE, Session
 from dialogs.turn import WINDOW_LIMITS
 from tests.conversations.driver import Driver
 from tests.nlu.corpus import Case, Query, Tally, judge
 
 Run = Callable[[CommandContext, CommandSpec, Asked], Awaitable[object]]
+
+
+class Sender(Protocol):
+    """Who plays a case: the no-HTTP driver here, a signed phone in tests/nlu/sms_run.py."""
+
+    @property
+    def session(self) -> Session: ...  # the sender's session after the last push
+
+    async def push(self, text: str) -> str: ...
 
 
 class Recorder:
@@ -60,7 +70,7 @@ def _theirs(query: Query) -> Asked:
 def _said(reply: str) -> Query:
     if reply.startswith("OK, cleared"):
         return Query("reset")
-    if reply.startswith(conversation_module.SMALL_TALK[:12]):
+    if reply.startswith(conversation_module.SMALL_TALK[:12]) or conversation_module.SMALL_TALK_HINT in reply:
         return Query("smalltalk")
     if reply.startswith("I can't do that"):
         return Query("unsupported")
@@ -69,7 +79,7 @@ def _said(reply: str) -> Query:
     return Query("none")
 
 
-async def outcome(driver: Driver, recorder: Recorder, case: Case) -> tuple[Query, ...]:
+async def outcome(driver: Sender, recorder: Recorder, case: Case) -> tuple[Query, ...]:
     for text in case.before:
         await driver.push(text)
     recorder.runs.clear()

@@ -1,9 +1,11 @@
-"""The understanding corpus through the parser and through the conversation: issue 10's targets.
+"""The understanding corpus through the parser, the conversation and /sms: issue 10's targets.
 
 Every row of tests/data/corpus.tsv (and the held-out tests/data/corpus_holdout.tsv) is parsed
-turn by turn with the context a conversation gives (tests/nlu/parser_run.py), and played
-through the real conversation against real Prometheus, Alertmanager, PostgreSQL, pgBouncer and
-HAProxy with a fake Loki (tests/nlu/conversation_run.py); both are judged by tests/nlu/corpus.py.
+turn by turn with the context a conversation gives (tests/nlu/parser_run.py), played through
+the real conversation against real Prometheus, Alertmanager, PostgreSQL, pgBouncer and HAProxy
+with a fake Loki (tests/nlu/conversation_run.py), and sent as signed Twilio requests through the
+app's real /sms route with a Redis store over the same servers (tests/nlu/sms_run.py), where
+each text must get the same verdict as through the conversation; all are judged by tests/nlu/corpus.py.
 Targets: at least 95% understood, at least 90% of follow-ups, and not one text that runs a
 different command than meant. bench/understanding.py prints the same figures per category.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,17 +22,24 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+from quart import Quart
 
 from bench.understanding import OUT_ENV, block, conversation_block, parser_line
+from bot.app import create_app
+from bot.config import Settings
 from dialogs.catalog import REGISTRY
 from dialogs.conversation import Conversation
 from monitors.registry import build_monitors
-from tests.conftest import make_settings
+from tests.conftest import REDIS_URL, make_settings
 from tests.conversations.logdata import entries
 from tests.fakes.loki import LokiFake
 from tests.nlu.conversation_run import conversation_tally
 from tests.nlu.corpus import CORPUS, FOLLOW_UP, METRICS, SERVICES, Case, Tally, judge, load, parse_want
 from tests.nlu.parser_run import parser_tally
+from tests.nlu.sms_run import sms_tally, verdicts
+from tests.phone import NUMBERS
 from tests.servers.haproxy import HAProxyServer
 from tests.servers.pg import PgBouncerServer, PgServer
 from tests.servers.prometheus import MonitoringStack
@@ -143,23 +153,48 @@ class TestJudge:
 
 
 @pytest.fixture
-async def stack_conversation(monitoring_stack: MonitoringStack, pg_server: PgServer,
-                             pgbouncer_server: PgBouncerServer,
-                             haproxy_server: HAProxyServer) -> AsyncIterator[Conversation]:
-    """The conversation over real Prometheus, Alertmanager, PostgreSQL, pgBouncer, HAProxy (and a fake Loki)."""
+async def stack_settings(monitoring_stack: MonitoringStack, pg_server: PgServer,
+                         pgbouncer_server: PgBouncerServer, haproxy_server: HAProxyServer) -> AsyncIterator[Settings]:
+    """Settings over real Prometheus, Alertmanager, PostgreSQL, pgBouncer, HAProxy (and a fake Loki)."""
     await _corpus_alerts(monitoring_stack, firing=True)
     try:
         with LokiFake(entries()) as loki:
-            monitors = build_monitors(make_settings(
+            yield make_settings(
                 prometheus_url=monitoring_stack.prometheus_url, alertmanager_url=monitoring_stack.alertmanager_url,
                 database_url=pg_server.dsn("monitor", db="appdb"), pgbouncer_url=pgbouncer_server.admin_dsn,
                 haproxy_stats_url=haproxy_server.stats_url, loki_url=loki.url, log_services=",".join(SERVICES),
                 monitor_timeout_s=3,
-            ))  # fmt: skip
-            yield Conversation(monitors)
-            await monitors.aclose()
+            )  # fmt: skip
     finally:
         await _corpus_alerts(monitoring_stack, firing=False)  # the shared Alertmanager as other tests expect it
+
+
+@pytest.fixture
+async def stack_conversation(stack_settings: Settings) -> AsyncIterator[Conversation]:
+    """The conversation without HTTP over the real stack."""
+    monitors = build_monitors(stack_settings)
+    yield Conversation(monitors)
+    await monitors.aclose()
+
+
+@pytest.fixture
+async def sms_app(stack_settings: Settings, redis_client: aioredis.Redis) -> AsyncIterator[Quart]:
+    """One app for the module's /sms test: the real route, Redis store and monitors over the same stack.
+
+    RATE_LIMIT_PER_MIN is raised far above the ~1,000 texts a minute the corpus sends from one
+    number: the limiter is tested in tests/bot, and here it would only turn answers into "Slow down".
+    """
+    prefix = f"optest:{uuid.uuid4().hex[:12]}:"
+    settings = stack_settings.model_copy(update={
+        "redis_url": SecretStr(REDIS_URL), "redis_key_prefix": prefix, "rate_limit_per_min": 1_000_000})
+    app = create_app(settings)
+    try:
+        async with app.test_app():
+            yield app
+    finally:
+        keys = [k async for k in redis_client.scan_iter(match=prefix + "*")]
+        if keys:
+            await redis_client.delete(*keys)
 
 
 async def _corpus_alerts(stack: MonitoringStack, *, firing: bool) -> None:
@@ -200,3 +235,19 @@ async def test_conversation_meets_the_targets(stack_conversation: Conversation) 
     if not out:
         readme = await asyncio.to_thread(block)
         assert table in readme, f"README understanding table is stale (python -m bench.understanding --write)\n{report}"
+
+
+@pytest.mark.integration
+async def test_sms_meets_the_targets_and_agrees(sms_app: Quart, stack_conversation: Conversation) -> None:
+    """Every corpus text as a signed Twilio request through the real /sms route: the same targets, and
+    the same verdict as the no-HTTP driver for every text (a difference is a bug in one of the paths)."""
+    cases = load() + load(HOLDOUT)
+    measured = await sms_tally(sms_app, NUMBERS[0], cases, COMMANDS)
+    report = measured.table() + "".join(f"\nwrong: {c.label} -> {got}" for c, got in measured.wrong)
+    report += "".join(f"\nasked: {c.label} -> {got}" for c, got in measured.missed)
+    assert measured.rate() >= 0.95, report
+    assert measured.rate(FOLLOW_UP) >= 0.90, report
+    assert measured.wrong == [], report
+    by_sms = verdicts(measured, cases)
+    by_driver = verdicts(await conversation_tally(stack_conversation, cases, COMMANDS), cases)
+    assert [(label, v, by_driver[label]) for label, v in by_sms.items() if v != by_driver[label]] == []

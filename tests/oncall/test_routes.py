@@ -127,3 +127,8 @@ def test_the_loop_without_redis_is_a_settings_error() -> None:
     with pytest.raises(ValidationError) as caught:
         make_settings(alert_webhook_token=WEBHOOK_TOKEN, redis_url=REDIS_URL, redis_cluster=True)
     assert "needs a single Redis" in describe_validation_error(caught.value)
+
+
+async def test_help_offers_oncall_with_the_loop_on(app: Quart) -> None:
+    """The loop on: `help` lists oncall (without it, tests/conversations/test_polish.py: left out)."""
+    assert ", oncall." in await Phone(app.test_client(), CHAIN[0]).text("help")
