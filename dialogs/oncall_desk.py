@@ -247,7 +247,7 @@ class OncallDesk:
         warn = NO_RESOLVED if await self.store.first_time("warned:" + sender) else ""
         return f"Silenced every alert matching {matching} for {fmt_duration(duration_s)} (id ..{made[-6:]}).{warn}"
 
-    async def answer(self, sender: str, *, yes: bool | None = None, duration_s: float | None = None) -> str | None:
+    async def answer(self, sender: str, *, yes: bool | None = None, duration_s: float | None = None) -> str | None:  # noqa: PLR0911 - each pending question (silence how long, wide silence, group) answers yes/no its own way
         """The reply to a waiting question (yes/no, or how long); None when nothing waits."""
         question = await self.store.take_question(sender)
         if question is None:

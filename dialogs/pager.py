@@ -267,7 +267,7 @@ class Pager:
 
     # -- sending ------------------------------------------------------------------------
 
-    async def send(self, numbers: Sequence[str], ids: Sequence[str], trigger: str, *, from_level: int,
+    async def send(self, numbers: Sequence[str], ids: Sequence[str], trigger: str, *, from_level: int,  # noqa: C901 - one page's fate (opted out, budget, bundle, code, queue) decided in one readable pass
                    to_level: int, escalated_from: str = "", note: str = "",
                    fresh: dict[str, Any] | None = None) -> list[str]:
         """Page `ids` to each number (one SMS each: single or bundle). Returns the page ids queued.

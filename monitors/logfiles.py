@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO, Self
 
-from monitors.base import LOGS, LogLine, LogResult, LogSource, Monitor, MonitorError
+from monitors.base import LOGS, LogLine, LogResult, LogSource, Monitor, MonitorError, Problem, ProblemSource
 from monitors.config import MonitorSettings
 from monitors.log_times import JSON_LEVEL_KEYS, JSON_MESSAGE_KEYS, json_fields, json_time, text_time
 
@@ -200,7 +200,7 @@ def scan(patterns: list[str], window: timedelta, now: datetime, pattern: re.Patt
     return Scan(lines, partial)
 
 
-class LogFilesMonitor(Monitor, LogSource):
+class LogFilesMonitor(Monitor, LogSource, ProblemSource):
     """Error lines of the services in LOG_FILES, read from this machine's disk."""
 
     name = "logfiles"
@@ -227,21 +227,35 @@ class LogFilesMonitor(Monitor, LogSource):
     def serves(self, service: str) -> bool:
         return service in self.files
 
-    async def probe(self) -> str:
-        def count() -> int:
-            total = 0
-            for service, patterns in self.files.items():
-                try:
-                    paths = files_of(patterns)
-                    for path in paths:
-                        readable(path)
-                except MonitorError as exc:
-                    raise MonitorError(f"{service}: {exc.reason}") from None
-                total += len(paths)
-            return total
+    def _check(self) -> tuple[int, list[str]]:
+        """(readable files, "service: why" for each service whose files cannot be read). Blocking."""
+        total, broken = 0, []
+        for service, patterns in self.files.items():
+            try:
+                paths = files_of(patterns)
+                for path in paths:
+                    readable(path)
+            except MonitorError as exc:
+                broken.append(f"{service}: {exc.reason}")
+                continue
+            total += len(paths)
+        return total, broken
 
-        files = await asyncio.to_thread(count)
-        return f"{files} file{'s' if files != 1 else ''}"
+    async def probe(self) -> str:
+        # One service's missing file is that service's problem (see `problems`), not the whole
+        # source down: the others still answer `logs`. Down only when nothing at all is readable.
+        files, broken = await asyncio.to_thread(self._check)
+        if broken and len(broken) == len(self.files):
+            raise MonitorError(broken[0] if len(broken) == 1 else f"{broken[0]} (+{len(broken) - 1} more)")
+        note = f"{files} file{'s' if files != 1 else ''}"
+        return f"{note}, {len(broken)} unreadable" if broken else note
+
+    async def problems(self) -> list[Problem]:
+        """A warning per service whose log files cannot be read; MonitorError when none can."""
+        _files, broken = await self.call(asyncio.to_thread(self._check))
+        if broken and len(broken) == len(self.files):
+            raise MonitorError(broken[0] if len(broken) == 1 else f"{broken[0]} (+{len(broken) - 1} more)")
+        return [Problem("warn", self.name, f"logs {why}") for why in broken]
 
     async def errors(self, service: str, window: timedelta, limit: int) -> LogResult:
         patterns = self.files.get(service)

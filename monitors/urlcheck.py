@@ -88,7 +88,7 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms"
 
 
-def _failure(exc: BaseException, timeout_s: float) -> str:
+def _failure(exc: BaseException, timeout_s: float) -> str:  # noqa: C901 - one branch per transport failure, each with its SMS wording
     """Short reason for a failed check, from the whole cause chain (httpx wraps ssl and socket errors)."""
     chain: list[BaseException] = []
     seen: BaseException | None = exc

@@ -41,7 +41,7 @@ class QuestionReader(Tables):
 
     __slots__ = ()
 
-    def _one(self, tokens: list[str], now: datetime | None) -> Reading:
+    def _one(self, tokens: list[str], now: datetime | None) -> Reading:  # noqa: C901 - the slot rules for one question, in the order that settles ties
         reading = Reading()
         votes: dict[str, int] = {}
         rest = self._windows(tokens, reading, now)
@@ -183,7 +183,7 @@ class QuestionReader(Tables):
         reading.unknown.append(token)
         return False
 
-    def _decide(self, reading: Reading, votes: dict[str, int], state: bool, dual: str | None,
+    def _decide(self, reading: Reading, votes: dict[str, int], state: bool, dual: str | None,  # noqa: C901, PLR0911, PLR0912 - the precedence of readings; split, the order that decides ties scatters
                 http_errors: int, named: set[str], tokens: list[str]) -> Reading:
         if reading.metric is not None and reading.service is not None and "metrics" not in votes and (
                 "metric" in reading.guessed):

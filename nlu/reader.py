@@ -48,7 +48,7 @@ class Reader(QuestionReader):
 
     __slots__ = ()
 
-    def read(self, text: str, expecting: str | None = None, now: datetime | None = None) -> Reading:
+    def read(self, text: str, expecting: str | None = None, now: datetime | None = None) -> Reading:  # noqa: C901, PLR0911, PLR0912 - the reading pipeline in order (codes, asides, answers, commands)
         tokens = tokenize(text)
         if not tokens:
             return Reading()
@@ -132,7 +132,7 @@ class Reader(QuestionReader):
                 return Reading(command=command)
         return Reading(smalltalk=True)
 
-    def _answer(self, tokens: list[str], content: list[str], expecting: str, now: datetime | None) -> Reading | None:
+    def _answer(self, tokens: list[str], content: list[str], expecting: str, now: datetime | None) -> Reading | None:  # noqa: C901 - one branch per kind of answer the open question may expect
         """The reply to an open question, when the text is one (an escape command never is)."""
         first = content[0] if content else tokens[0]
         if self._exact_commands(first) & self.escape and first not in (self.services.names + self.metrics.names):

@@ -92,7 +92,7 @@ class WindowMatch:
         return None
 
 
-def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) -> WindowMatch | None:
+def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) -> WindowMatch | None:  # noqa: C901, PLR0911 - a small parser: one return per window form
     """The window that begins at ``tokens[start]``, if one does (inside the limits or not)."""
     if start >= len(tokens):
         return None

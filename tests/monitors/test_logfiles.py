@@ -243,6 +243,19 @@ class TestBadInput:
         assert info.value.reason == f"no file matches {tmp_path}/nothing-*.log"
         health = await monitor(files).health_check()
         assert not health.ok and health.reason == f"api: no file matches {tmp_path}/nothing-*.log"
+        with pytest.raises(MonitorError, match=re.escape(f"api: no file matches {tmp_path}/nothing-*.log")):
+            await monitor(files).problems()
+
+    async def test_one_service_unreadable_is_its_warning_not_the_source_down(self, tmp_path: Path) -> None:
+        """worker's file is missing: the source stays up (web still answers logs) and status warns."""
+        write(tmp_path / "web.log", [f"{iso(now())} ERROR payment timeout"])
+        files = {"web": [str(tmp_path / "web.log")], "worker": [str(tmp_path / "worker.log")]}
+        health = await monitor(files).health_check()
+        assert health.ok and health.reason == "1 file, 1 unreadable"
+        problems = await monitor(files).problems()
+        assert [(p.severity, p.text) for p in problems] == [
+            ("warn", f"logs worker: no file matches {tmp_path}/worker.log")]
+        assert (await monitor(files).errors("web", HOUR, 5)).error_count == 1
 
     async def test_directory_and_fifo_are_refused_without_blocking(self, tmp_path: Path) -> None:
         (tmp_path / "dir.log").mkdir()
