@@ -6,10 +6,13 @@ a page the conversation kept, ``again`` runs the last ``Query`` through the regi
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from dialogs.answer import Answer
 from dialogs.context import CommandContext
 from dialogs.query import Query, pick
 from dialogs.registry import CommandSpec, SlotSpec, command
+from monitors.registry import Monitors
 
 NOTHING_MORE = "Nothing more. Send help for commands."
 NOTHING_AGAIN = "Nothing to repeat yet. Try help."
@@ -38,7 +41,18 @@ async def help_(ctx: CommandContext, query: Query) -> Answer:
             return False
         return not monitors.all or spec.available(monitors)
 
-    return Answer(ctx.registry.help_text(query.ref, available))
+    if query.ref is not None:
+        return Answer(ctx.registry.help_text(query.ref, available))
+    # The overview depends only on what is configured, fixed at start-up: worded once per set of
+    # monitors (and desk on/off), not on every `help` (23 availability checks per message).
+    overviews = _OVERVIEWS.setdefault(monitors, {})
+    key = (ctx.registry, ctx.desk is None)
+    if key not in overviews:
+        overviews[key] = ctx.registry.help_text(None, available)
+    return Answer(overviews[key])
+
+
+_OVERVIEWS: WeakKeyDictionary[Monitors, dict[tuple[object, bool], str]] = WeakKeyDictionary()
 
 
 MORE_WORDS = ("next", "m")

@@ -122,15 +122,17 @@ class RedisSessionStore(SessionStore):
                  lock_lease_s: float = LOCK_LEASE_S) -> RedisSessionStore:
         """A pooled client; `cluster` for a Redis Cluster URL (any one node; the rest are discovered).
 
-        No socket_timeout: redis-py implements it with a task per command sent. Each store
+        No socket_timeout (redis-py 6+ defaults it to 5 s, so it is turned off explicitly):
+        redis-py implements it with a task per command sent. Each store
         call is bounded by one `asyncio.timeout` instead (see `_call`), and redis-py drops a
         connection whose read was cancelled, so no stale reply is ever read.
         """
         client: redis.Redis | RedisCluster
         if cluster:
-            client = RedisCluster.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S)
+            client = RedisCluster.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S, socket_timeout=None)
         else:
-            client = redis.Redis.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S, health_check_interval=30,
+            client = redis.Redis.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S, socket_timeout=None,
+                                          health_check_interval=30,
                                           max_connections=200)
         return cls(client, session_ttl_s, prefix, clock, lock_lease_s=lock_lease_s)
 

@@ -109,7 +109,9 @@ class QuestionReader(Tables):
     def _phrases(self, tokens: list[str], votes: dict[str, int], named: set[str]) -> list[str]:
         """Vote for each phrase found whole in ``tokens`` and take its words out (longest first)."""
         rest = list(tokens)
-        for words, command in self.phrases:
+        # Only phrases sharing a word with the text can be in it; kept in phrase order (longest first).
+        candidates = sorted({i for token in set(rest) for i in self.phrase_index.get(token, ())})
+        for words, command in (self.phrases[i] for i in candidates):
             if len(words) > len(rest):
                 continue
             at = _find(rest, words)

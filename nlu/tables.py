@@ -59,6 +59,9 @@ class Tables:
     names: frozenset[str]
     words: Mapping[str, tuple[str, ...]]  # word → the commands it belongs to
     phrases: tuple[tuple[tuple[str, ...], str], ...]  # (phrase words, command), longest first
+    # phrase word → indexes into `phrases` of the phrases holding it: a text is only checked
+    # against phrases that share a word with it (hundreds of phrases, a handful of words).
+    phrase_index: Mapping[str, tuple[int, ...]]
     examples: tuple[str, ...]  # every phrase as text, for the rapidfuzz fallback
     example_commands: tuple[str, ...]
     example_words: tuple[frozenset[str], ...]  # each example's words, to check how much of it a text says
@@ -123,6 +126,7 @@ def build_tables(
         names=names,
         words={w: tuple(c) for w, c in word_commands.items()},
         phrases=tuple(phrase_list),
+        phrase_index=_index_words(phrase_list),
         examples=tuple(" ".join(p) for p, _ in phrase_list),
         example_commands=tuple(c for _, c in phrase_list),
         example_words=tuple(frozenset(p) for p, _ in phrase_list),
@@ -140,3 +144,12 @@ def build_tables(
         slot_names={"logs": frozenset(utils.default_process(s) for s in services),
                     "metrics": frozenset({utils.default_process(m) for m in metrics} | set(metric_words))},
     )
+
+
+def _index_words(phrases: Sequence[tuple[tuple[str, ...], str]]) -> dict[str, tuple[int, ...]]:
+    """Word → the indexes of the phrases holding it, in phrase order."""
+    index: dict[str, list[int]] = {}
+    for i, (words, _) in enumerate(phrases):
+        for word in set(words):
+            index.setdefault(word, []).append(i)
+    return {word: tuple(found) for word, found in index.items()}
