@@ -41,16 +41,24 @@ def senders(count: int) -> list[str]:
     return [f"+1415555{1000 + i:04d}" for i in range(count)]
 
 
-
 def signed_form(form: dict[str, str], url: str = PUBLIC + "/sms") -> tuple[str, str]:
     """(X-Twilio-Signature, urlencoded body)."""
     return RequestValidator(TOKEN).compute_signature(url, form), urlencode(form)
 
 
 def twilio_form(sender: str, body: str, sid: str) -> dict[str, str]:
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
-            "To": "+14155550000", "Body": body, "NumMedia": "0", "NumSegments": "1",
-            "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "To": "+14155550000",
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
 
 
 @dataclass
@@ -74,12 +82,26 @@ class Proc:
                 self.proc.wait(5)
 
 
-def spawn(name: str, argv: Sequence[str], workdir: Path, port: int, env: dict[str, str] | None = None,
-          ready_path: str | None = "/health", timeout_s: float = 30) -> Proc:
+def spawn(
+    name: str,
+    argv: Sequence[str],
+    workdir: Path,
+    port: int,
+    env: dict[str, str] | None = None,
+    ready_path: str | None = "/health",
+    timeout_s: float = 30,
+) -> Proc:
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=workdir, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            list(argv),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env=env,
+            start_new_session=True,
+        )
     p = Proc(name, proc, port, log)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -99,16 +121,33 @@ def spawn(name: str, argv: Sequence[str], workdir: Path, port: int, env: dict[st
 def redis_server(workdir: Path) -> Iterator[str]:
     """A private redis-server (no persistence) on a free port; yields its URL."""
     port = free_port()
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(workdir), "--protected-mode", "no", "--loglevel", "warning"]
+    argv = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+        "--protected-mode",
+        "no",
+        "--loglevel",
+        "warning",
+    ]
     log = workdir / "redis.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
-                              check=False).stdout.strip() == b"PONG":
+            if (
+                subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, check=False).stdout.strip()
+                == b"PONG"
+            ):
                 break
             time.sleep(0.05)
         else:
@@ -125,8 +164,11 @@ def flush_redis(url: str) -> None:
 
 
 def operator_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TWILIO_", "PROMETHEUS", "LOKI", "REDIS_", "AUTHORIZED", "LOG_", "RATE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TWILIO_", "PROMETHEUS", "LOKI", "REDIS_", "AUTHORIZED", "LOG_", "RATE_"))
+    }
     env.update({"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC, "LOG_LEVEL": "WARNING"})
     env.update(extra)
     return env
@@ -187,9 +229,22 @@ def wrk(url: str, bodies: Path, duration_s: int, connections: int = 16, threads:
     script = bodies.with_suffix(".lua")
     script.write_text(WRK_LUA)
     out = subprocess.run(
-        [binary, f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "10s",
-         "-s", str(script), url],
-        capture_output=True, text=True, timeout=duration_s + 30, check=True,
+        [
+            binary,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration_s}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration_s + 30,
+        check=True,
         env={**os.environ, "BENCH_BODIES": str(bodies)},
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]

@@ -38,8 +38,11 @@ def transcript(base: str, number: str, messages: list[str], tag: str = "exchange
     with httpx.Client(timeout=30) as client:
         for i, text in enumerate(messages):
             sig, body = signed_form(twilio_form(number, text, f"SM{tag}{i:024d}"))
-            r = client.post(base + "/sms", content=body, headers={
-                "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+            r = client.post(
+                base + "/sms",
+                content=body,
+                headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+            )
             r.raise_for_status()
             out.append((text, reply_text(r.text)))
     return out
@@ -69,10 +72,12 @@ def run() -> str:
 
 def update_readme(text: str) -> None:
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    block = (f"{START}\nRecorded by `bench/exchange.py` on {stamp}: `operator serve` against real Prometheus, "
-             "Alertmanager, node-exporter, PostgreSQL, pgBouncer and HAProxy on loopback; Loki is a local fake "
-             "with generated error lines, and four of the alerts were posted to Alertmanager's API. Replies as "
-             f"sent (times UTC):\n\n```\n{text}\n```\n{END}")
+    block = (
+        f"{START}\nRecorded by `bench/exchange.py` on {stamp}: `operator serve` against real Prometheus, "
+        "Alertmanager, node-exporter, PostgreSQL, pgBouncer and HAProxy on loopback; Loki is a local fake "
+        "with generated error lines, and four of the alerts were posted to Alertmanager's API. Replies as "
+        f"sent (times UTC):\n\n```\n{text}\n```\n{END}"
+    )
     readme = README.read_text()
     if START in readme and END in readme:
         head, rest = readme.split(START, 1)
@@ -84,8 +89,10 @@ def section(opts: Options) -> Section:
     text = run()
     if opts.readme:
         update_readme(text)
-    body = ("`.venv/bin/python bench/exchange.py`: one scripted conversation with `operator serve` against the "
-            "real stack of `bench/stack.py` (Loki faked); also written into README.md.\n\n```\n" + text + "\n```")
+    body = (
+        "`.venv/bin/python bench/exchange.py`: one scripted conversation with `operator serve` against the "
+        "real stack of `bench/stack.py` (Loki faked); also written into README.md.\n\n```\n" + text + "\n```"
+    )
     return Section("A real exchange (`bench/exchange.py`)", body, [], {"transcript": text})
 
 

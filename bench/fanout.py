@@ -40,12 +40,15 @@ def fake_prometheus(delay_s: float) -> FakeServer:
     server = FakeServer()
     server.routes[("GET", "/-/ready")] = lambda _req: Reply(200, "Prometheus is Ready.\n", delay_s=delay_s)
     server.routes[("GET", "/api/v1/status/buildinfo")] = lambda _req: Reply(
-        200, {"status": "success", "data": {"version": "2.42.0"}})
+        200, {"status": "success", "data": {"version": "2.42.0"}}
+    )
     # `status` asks each Prometheus for its targets down and its alerts, at the same delay.
     server.routes[("GET", "/api/v1/query")] = lambda _req: Reply(
-        200, {"status": "success", "data": {"resultType": "vector", "result": []}}, delay_s=delay_s)
+        200, {"status": "success", "data": {"resultType": "vector", "result": []}}, delay_s=delay_s
+    )
     server.routes[("GET", "/api/v1/alerts")] = lambda _req: Reply(
-        200, {"status": "success", "data": {"alerts": []}}, delay_s=delay_s)
+        200, {"status": "success", "data": {"alerts": []}}, delay_s=delay_s
+    )
     return server
 
 
@@ -61,8 +64,11 @@ async def measure(repeat: int) -> dict[str, object]:
     with ExitStack() as stack:
         fakes = [stack.enter_context(fake_prometheus(d / 1000)) for d in DELAYS_MS]
         monitors = Monitors([named(d, f.url) for d, f in zip(DELAYS_MS, fakes, strict=True)])
-        app = create_app(make_settings(rate_limit_per_min=100_000, sms_page_segments=4),
-                         store=MemorySessionStore(1800), monitors=monitors)
+        app = create_app(
+            make_settings(rate_limit_per_min=100_000, sms_page_segments=4),
+            store=MemorySessionStore(1800),
+            monitors=monitors,
+        )
         async with app.test_app():
             phone = Phone(app.test_client())
 
@@ -81,10 +87,14 @@ async def measure(repeat: int) -> dict[str, object]:
     t_ok = median([t for t, _ in healthy])
     t_hung = median([t for t, _ in hung])
     return {
-        "delays_ms": list(DELAYS_MS), "repeat": repeat, "monitor_timeout_s": TIMEOUT_S,
-        "healthy_reply_s": round(t_ok, 4), "healthy_ratio_vs_slowest": round(t_ok / slowest, 3),
+        "delays_ms": list(DELAYS_MS),
+        "repeat": repeat,
+        "monitor_timeout_s": TIMEOUT_S,
+        "healthy_reply_s": round(t_ok, 4),
+        "healthy_ratio_vs_slowest": round(t_ok / slowest, 3),
         "sum_of_delays_s": sum(DELAYS_MS) / 1000,
-        "hung_reply_s": round(t_hung, 4), "hung_ratio_vs_timeout": round(t_hung / TIMEOUT_S, 3),
+        "hung_reply_s": round(t_hung, 4),
+        "hung_ratio_vs_timeout": round(t_hung / TIMEOUT_S, 3),
         "sample_reply_hung": hung[0][1],
     }
 
@@ -95,20 +105,24 @@ def run(repeat: int) -> dict[str, object]:
 
 def section(opts: Options, repeat: int = 7) -> Section:
     fan = run(repeat)
-    body = "\n".join([
-        f"`.venv/bin/python bench/fanout.py --repeat {repeat}`: six real Prometheus adapters against fakes answering "
-        f"after {', '.join(str(d) for d in DELAYS_MS)} ms (sum {fan['sum_of_delays_s']} s), signed `status` through "
-        f"the app, median of {repeat}.",
-        "",
-        f"- all healthy: reply in {fan['healthy_reply_s']} s = **{fan['healthy_ratio_vs_slowest']}×** the slowest "
-        "delay (target ≤ 1.1×)",
-        f"- slowest backend hung, MONITOR_TIMEOUT_S={fan['monitor_timeout_s']}: reply in {fan['hung_reply_s']} s = "
-        f"**{fan['hung_ratio_vs_timeout']}×** the timeout; the reply names it: "
-        f"`{str(fan['sample_reply_hung']).splitlines()[1]}`",
-    ])
-    rows = [("`status` over six backends (50–400 ms) vs the slowest", f"**{fan['healthy_ratio_vs_slowest']}×**",
-             "≤ 1.1×"),
-            ("`status` with one backend hung vs MONITOR_TIMEOUT_S", f"**{fan['hung_ratio_vs_timeout']}×**", "≈ 1×")]
+    body = "\n".join(
+        [
+            f"`.venv/bin/python bench/fanout.py --repeat {repeat}`: six real Prometheus adapters against fakes "
+            f"answering after {', '.join(str(d) for d in DELAYS_MS)} ms (sum {fan['sum_of_delays_s']} s), "
+            f"signed `status` through "
+            f"the app, median of {repeat}.",
+            "",
+            f"- all healthy: reply in {fan['healthy_reply_s']} s = **{fan['healthy_ratio_vs_slowest']}×** the slowest "
+            "delay (target ≤ 1.1×)",
+            f"- slowest backend hung, MONITOR_TIMEOUT_S={fan['monitor_timeout_s']}: reply in {fan['hung_reply_s']} s = "
+            f"**{fan['hung_ratio_vs_timeout']}×** the timeout; the reply names it: "
+            f"`{str(fan['sample_reply_hung']).splitlines()[1]}`",
+        ]
+    )
+    rows = [
+        ("`status` over six backends (50–400 ms) vs the slowest", f"**{fan['healthy_ratio_vs_slowest']}×**", "≤ 1.1×"),
+        ("`status` with one backend hung vs MONITOR_TIMEOUT_S", f"**{fan['hung_ratio_vs_timeout']}×**", "≈ 1×"),
+    ]
     return Section("Fan-out (`bench/fanout.py`)", body, rows, fan)
 
 

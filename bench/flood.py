@@ -63,12 +63,15 @@ README_BEGIN, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 # --- attacker (runs in its own process: `flood.py --attack MODE`) ---------------------------
 
+
 def payload(mode: str) -> tuple[bytes, bytes]:
     """(request head, body) of one unsigned attack request."""
     # 9 MB of one million fields, or 0.79 MB in one field
     body = b"ab=cdefg&" * FIELDS if mode == "fields" else b"From=%2B14155550100&Body=" + b"x" * LARGE
-    head = (b"POST /sms HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            b"X-Twilio-Signature: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n")
+    head = (
+        b"POST /sms HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"X-Twilio-Signature: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"
+    )
     if mode == "chunked":
         return head + b"Transfer-Encoding: chunked\r\n\r\n", body
     return head + f"Content-Length: {len(body)}\r\n\r\n".encode(), body
@@ -84,7 +87,7 @@ async def attack_one(port: int, mode: str, deadline: float, stats: dict[str, int
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 writer.write(head)
                 for i in range(0, len(body), step):
-                    chunk = body[i:i + step]
+                    chunk = body[i : i + step]
                     writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if mode == "chunked" else chunk)
                     await writer.drain()
                     stats["bytes"] += len(chunk)
@@ -112,6 +115,7 @@ async def attack(port: int, mode: str, clients: int, seconds: float) -> dict[str
 
 
 # --- probe and RSS ---------------------------------------------------------------------------
+
 
 @dataclass
 class Phase:
@@ -169,8 +173,11 @@ async def probe(base: str, numbers: list[str], seconds: float, phase: str) -> tu
             signature, body = signed_form(form)
             started = time.perf_counter()
             try:
-                response = await client.post("/sms", content=body, headers={
-                    "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"})
+                response = await client.post(
+                    "/sms",
+                    content=body,
+                    headers={"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"},
+                )
                 ok = response.status_code == 200 and "status" in response.text
             except httpx.HTTPError:
                 ok = False
@@ -187,17 +194,31 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run_phase(name: str, server_pid: int, base: str, port: int, numbers: list[str], clients: int,
-              seconds: float) -> Phase:
+def run_phase(
+    name: str, server_pid: int, base: str, port: int, numbers: list[str], clients: int, seconds: float
+) -> Phase:
     sampler = RssSampler(server_pid)
     rss_start = rss_mb(server_pid)
     sampler.start()
     cpu_start, wall_start = cpu_s(server_pid), time.monotonic()
     attacker = None
     if name != "baseline":
-        attacker = subprocess.Popen([PYTHON, __file__, "--attack", name, "--port", str(port),
-                                     "--clients", str(clients), "--seconds", str(seconds + 1)],
-                                    stdout=subprocess.PIPE, text=True)
+        attacker = subprocess.Popen(
+            [
+                PYTHON,
+                __file__,
+                "--attack",
+                name,
+                "--port",
+                str(port),
+                "--clients",
+                str(clients),
+                "--seconds",
+                str(seconds + 1),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(1.0)  # let the flood build up before measuring
     latencies, failures = asyncio.run(probe(base, numbers, seconds, name))
     cpu_pct = 100 * (cpu_s(server_pid) - cpu_start) / (time.monotonic() - wall_start)
@@ -207,9 +228,18 @@ def run_phase(name: str, server_pid: int, base: str, port: int, numbers: list[st
         attack_stats = json.loads(out)
     sampler.done.set()
     sampler.join()
-    return Phase(name, len(latencies), failures, round(statistics.median(latencies), 1),
-                 round(pct(latencies, 0.99), 1), round(max(latencies), 1), round(max(sampler.samples), 1),
-                 round(rss_start, 1), round(cpu_pct), attack_stats)
+    return Phase(
+        name,
+        len(latencies),
+        failures,
+        round(statistics.median(latencies), 1),
+        round(pct(latencies, 0.99), 1),
+        round(max(latencies), 1),
+        round(max(sampler.samples), 1),
+        round(rss_start, 1),
+        round(cpu_pct),
+        attack_stats,
+    )
 
 
 def combine(runs: list[Phase]) -> Phase:
@@ -218,11 +248,18 @@ def combine(runs: list[Phase]) -> Phase:
     for run in runs:
         for key, value in run.attack.items():
             attack[key] = attack.get(key, 0) + value
-    return Phase(runs[0].name, sum(r.probes for r in runs), sum(r.failures for r in runs),
-                 round(statistics.median(r.p50_ms for r in runs), 1),
-                 round(statistics.median(r.p99_ms for r in runs), 1),
-                 max(r.max_ms for r in runs), max(r.rss_max_mb for r in runs), runs[0].rss_start_mb,
-                 round(statistics.median(r.server_cpu_pct for r in runs)), attack)
+    return Phase(
+        runs[0].name,
+        sum(r.probes for r in runs),
+        sum(r.failures for r in runs),
+        round(statistics.median(r.p50_ms for r in runs), 1),
+        round(statistics.median(r.p99_ms for r in runs), 1),
+        max(r.max_ms for r in runs),
+        max(r.rss_max_mb for r in runs),
+        runs[0].rss_start_mb,
+        round(statistics.median(r.server_cpu_pct for r in runs)),
+        attack,
+    )
 
 
 def table(phases: list[Phase], seconds: float, clients: int, rounds: int) -> str:
@@ -241,11 +278,16 @@ def table(phases: list[Phase], seconds: float, clients: int, rounds: int) -> str
     ]
     for p in phases:
         codes = ", ".join(f"{k}: {v}" for k, v in sorted(p.attack.items()) if k not in ("requests", "bytes"))
-        rows.append(f"| {p.name} | {p.attack.get('requests', 0)} | {p.attack.get('bytes', 0) / 1e6:.0f} | "
-                    f"{codes or '-'} | {p.probes} | {p.failures} | {p.p50_ms} | {p.p99_ms} | {p.max_ms} | "
-                    f"{p.rss_start_mb} → {p.rss_max_mb} | {p.server_cpu_pct:g} | {'yes' if p.ok else '**no**'} |")
-    rows += ["", f"Targets: p50 ≤ {P50_TARGET_MS:g} ms, p99 ≤ {P99_TARGET_MS:g} ms, no failed probe. "
-             "(Issue 14 reported a 13 s median for the `large` flood before these bounds; not measured here.)"]
+        rows.append(
+            f"| {p.name} | {p.attack.get('requests', 0)} | {p.attack.get('bytes', 0) / 1e6:.0f} | "
+            f"{codes or '-'} | {p.probes} | {p.failures} | {p.p50_ms} | {p.p99_ms} | {p.max_ms} | "
+            f"{p.rss_start_mb} → {p.rss_max_mb} | {p.server_cpu_pct:g} | {'yes' if p.ok else '**no**'} |"
+        )
+    rows += [
+        "",
+        f"Targets: p50 ≤ {P50_TARGET_MS:g} ms, p99 ≤ {P99_TARGET_MS:g} ms, no failed probe. "
+        "(Issue 14 reported a 13 s median for the `large` flood before these bounds; not measured here.)",
+    ]
     return "\n".join(rows)
 
 
@@ -264,8 +306,12 @@ def section(opts: Options) -> Section:
     """For bench/run_all.py: `opts.duration` seconds per phase, `opts.rounds` rounds."""
     clients = 32
     phases = run(opts.duration, clients, opts.rounds, list(PHASES))
-    return Section(TITLE, table(phases, opts.duration, clients, opts.rounds), [readme_row(phases)],
-                   {"phases": [asdict(p) for p in phases]})
+    return Section(
+        TITLE,
+        table(phases, opts.duration, clients, opts.rounds),
+        [readme_row(phases)],
+        {"phases": [asdict(p) for p in phases]},
+    )
 
 
 def write_results(text: str) -> None:
@@ -300,15 +346,14 @@ def run(seconds: float, clients: int, rounds: int, names: list[str]) -> list[Pha
     runs: dict[str, list[Phase]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="operator-flood-") as tmp, redis_server(Path(tmp)) as redis_url:
         port = free_port()
-        env = operator_env(REDIS_URL=redis_url, AUTHORIZED_NUMBERS=",".join(numbers),
-                           RATE_LIMIT_PER_MIN="100000")
-        server = spawn("operator", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp),
-                       port, env)
+        env = operator_env(REDIS_URL=redis_url, AUTHORIZED_NUMBERS=",".join(numbers), RATE_LIMIT_PER_MIN="100000")
+        server = spawn(
+            "operator", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp), port, env
+        )
         try:
             for _ in range(rounds):  # phases alternate, so a burst of load elsewhere hits them alike
                 for name in names:
-                    runs[name].append(run_phase(name, server.proc.pid, server.base, port, numbers, clients,
-                                                seconds))
+                    runs[name].append(run_phase(name, server.proc.pid, server.base, port, numbers, clients, seconds))
         finally:
             server.stop()
     return [combine(r) for r in runs.values()]

@@ -70,21 +70,34 @@ class TimedTwilio(TwilioFake):
 def alert(name: str, subject: str = "api-3") -> dict[str, Any]:
     labels = {"alertname": name, "instance": subject, "severity": "critical"}
     fp = hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
-    return {"status": "firing", "labels": labels, "annotations": {}, "fingerprint": fp,
-            "startsAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "endsAt": "0001-01-01T00:00:00Z"}
+    return {
+        "status": "firing",
+        "labels": labels,
+        "annotations": {},
+        "fingerprint": fp,
+        "startsAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "endsAt": "0001-01-01T00:00:00Z",
+    }
 
 
 def webhook(*alerts: dict[str, Any]) -> bytes:
-    return json.dumps({"version": "4", "groupKey": "{}:{}", "status": "firing", "receiver": "operator",
-                       "alerts": list(alerts)}).encode()
+    return json.dumps(
+        {"version": "4", "groupKey": "{}:{}", "status": "firing", "receiver": "operator", "alerts": list(alerts)}
+    ).encode()
 
 
 HEADERS = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 
 
 def serve_env(redis_url: str, twilio: TwilioFake, **extra: str) -> dict[str, str]:
-    return operator_env(REDIS_URL=redis_url, ALERT_WEBHOOK_TOKEN=WEBHOOK_TOKEN, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-                        TWILIO_FROM_NUMBER=FROM_NUMBER, TWILIO_API_URL=twilio.url, **extra)
+    return operator_env(
+        REDIS_URL=redis_url,
+        ALERT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_FROM_NUMBER=FROM_NUMBER,
+        TWILIO_API_URL=twilio.url,
+        **extra,
+    )
 
 
 def proc_usage(pid: int) -> tuple[float, float]:
@@ -109,6 +122,7 @@ async def _latency(base: str, twilio: TimedTwilio, rate: int, duration_s: int) -
     errors = 0
     total = rate * duration_s
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64), timeout=10) as client:
+
         async def post(i: int) -> None:
             nonlocal errors
             name = f"Lat{i:06d}"
@@ -140,10 +154,16 @@ def latency(base: str, twilio: TimedTwilio, rate: int, duration_s: int) -> dict[
         got.setdefault(name, when)
     latencies = sorted((got[n] - t) * 1000 for n, t in sent.items() if n in got)
     pages = [name for _, name in named]
-    return {"alerts": total, "offered_per_s": round(total / offered_s, 1), "http_errors": errors,
-            "paged": len(latencies), "lost": total - len(latencies), "duplicated": len(pages) - len(set(pages)),
-            "p50_ms": round(statistics.median(latencies), 1),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1)}
+    return {
+        "alerts": total,
+        "offered_per_s": round(total / offered_s, 1),
+        "http_errors": errors,
+        "paged": len(latencies),
+        "lost": total - len(latencies),
+        "duplicated": len(pages) - len(set(pages)),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
+    }
 
 
 async def _storm(base: str, count: int, redis_url: str) -> dict[str, Any]:
@@ -159,8 +179,13 @@ async def _storm(base: str, count: int, redis_url: str) -> dict[str, Any]:
 
         codes = await asyncio.gather(*(post(i) for i in range(0, count, batch)))
         ingest_s = time.monotonic() - start
-    return {"alerts": count, "webhooks": len(codes), "http_errors": sum(c != 200 for c in codes),
-            "ingest_alerts_per_s": round(count / ingest_s), "started": start}
+    return {
+        "alerts": count,
+        "webhooks": len(codes),
+        "http_errors": sum(c != 200 for c in codes),
+        "ingest_alerts_per_s": round(count / ingest_s),
+        "started": start,
+    }
 
 
 def storm_run(base: str, count: int, redis_url: str) -> dict[str, Any]:
@@ -168,8 +193,9 @@ def storm_run(base: str, count: int, redis_url: str) -> dict[str, Any]:
     port = redis_url.rsplit(":", 1)[1].split("/")[0]
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # decided: every event acknowledged (and deleted) by the deciders
-        left = subprocess.run(["redis-cli", "-p", port, "xlen", "operator:{oc}:ev"], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        left = subprocess.run(
+            ["redis-cli", "-p", port, "xlen", "operator:{oc}:ev"], capture_output=True, text=True, check=True
+        ).stdout.strip()
         if left == "0":
             break
         time.sleep(0.2)
@@ -181,10 +207,17 @@ def run(rate: int, duration_s: int, storm: int, observe_s: float = 60) -> dict[s
     results: dict[str, Any] = {"load_average_at_start": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as redis_url, TimedTwilio() as twilio:
         port = free_port()
-        env = serve_env(redis_url, twilio, ONCALL_NUMBERS=CHAIN[0], PAGE_BUNDLE_S="0",
-                        PAGE_BUDGET_PER_HOUR="100000000", ESCALATE_AFTER_S="3600")
-        proc = spawn("serve-latency", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp),
-                     port, env)
+        env = serve_env(
+            redis_url,
+            twilio,
+            ONCALL_NUMBERS=CHAIN[0],
+            PAGE_BUNDLE_S="0",
+            PAGE_BUDGET_PER_HOUR="100000000",
+            ESCALATE_AFTER_S="3600",
+        )
+        proc = spawn(
+            "serve-latency", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp), port, env
+        )
         try:
             results["latency"] = latency(proc.base, twilio, rate, duration_s)
         finally:
@@ -197,8 +230,9 @@ def run(rate: int, duration_s: int, storm: int, observe_s: float = 60) -> dict[s
         twilio.arrived.clear()
         port = free_port()
         env = serve_env(redis_url, twilio, ONCALL_NUMBERS=",".join(CHAIN), PAGE_BUNDLE_S="5")  # budget: 20/h
-        proc = spawn("serve-storm", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp),
-                     port, env)
+        proc = spawn(
+            "serve-storm", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp), port, env
+        )
         try:
             started = time.monotonic()
             storm_result = storm_run(proc.base, storm, redis_url)
@@ -207,60 +241,76 @@ def run(rate: int, duration_s: int, storm: int, observe_s: float = 60) -> dict[s
         finally:
             proc.stop()
         per_number = {n: sum(1 for _, to, _ in twilio.arrived if to == n) for n in CHAIN}
-        segments = {n: sum(1 if len(b) <= 160 else -(-len(b) // 153) for _, to, b in twilio.arrived if to == n)
-                    for n in CHAIN}
-        storm_result.update({"sms_per_number": per_number, "segments_per_number": segments,
-                             "budget_per_number": 20, "observed_s": observe_s,
-                             "server_cpu_s": round(cpu_s, 1), "server_peak_rss_mib": round(rss_mib),
-                             "redis_peak_mib": round(redis_peak_mib(redis_url), 1),
-                             "last_sms": next((b for _, to, b in reversed(twilio.arrived) if to == CHAIN[0]), "")})
+        segments = {
+            n: sum(1 if len(b) <= 160 else -(-len(b) // 153) for _, to, b in twilio.arrived if to == n) for n in CHAIN
+        }
+        storm_result.update(
+            {
+                "sms_per_number": per_number,
+                "segments_per_number": segments,
+                "budget_per_number": 20,
+                "observed_s": observe_s,
+                "server_cpu_s": round(cpu_s, 1),
+                "server_peak_rss_mib": round(rss_mib),
+                "redis_peak_mib": round(redis_peak_mib(redis_url), 1),
+                "last_sms": next((b for _, to, b in reversed(twilio.arrived) if to == CHAIN[0]), ""),
+            }
+        )
         results["storm"] = storm_result
     return results
 
 
 def markdown(results: dict[str, Any], rate: int, duration_s: int) -> str:
     lat, storm = results["latency"], results["storm"]
-    return "\n".join([
-        f"Generated by `.venv/bin/python bench/oncall.py --rate {rate} --duration {duration_s} "
-        f"--storm {storm['alerts']}` on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}. Machine: {machine()}, load average "
-        f"{results['load_average_at_start']} at start (the machine is shared: absolute figures are noisy).",
-        "",
-        "| webhook → Messages API | alerts | offered/s | p50 ms | p99 ms | lost | duplicated | HTTP errors |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| one alert per webhook, paged at once | {lat['alerts']} | {lat['offered_per_s']} | {lat['p50_ms']} | "
-        f"{lat['p99_ms']} | {lat['lost']} | {lat['duplicated']} | {lat['http_errors']} |",
-        "",
-        "| storm | alerts | ingest alerts/s | all decided after s | SMS (segments) to each number in "
-        f"{storm['observed_s']:g} s, budget 20 segments/h | server CPU s | server peak RSS MiB | Redis peak MiB |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| webhooks of 100, 3-number chain | {storm['alerts']} | {storm['ingest_alerts_per_s']} | "
-        f"{storm['decided_s']} | "
-        + " / ".join(f"{storm['sms_per_number'][n]} ({storm['segments_per_number'][n]})" for n in CHAIN)
-        + f" | {storm['server_cpu_s']} | {storm['server_peak_rss_mib']} | {storm['redis_peak_mib']} |",
-        "",
-        f"Last SMS of the storm to the primary: `{storm['last_sms']}`",
-    ])
+    return "\n".join(
+        [
+            f"Generated by `.venv/bin/python bench/oncall.py --rate {rate} --duration {duration_s} "
+            f"--storm {storm['alerts']}` on "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}. Machine: {machine()}, load average "
+            f"{results['load_average_at_start']} at start (the machine is shared: absolute figures are noisy).",
+            "",
+            "| webhook → Messages API | alerts | offered/s | p50 ms | p99 ms | lost | duplicated | HTTP errors |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| one alert per webhook, paged at once | {lat['alerts']} | {lat['offered_per_s']} | {lat['p50_ms']} | "
+            f"{lat['p99_ms']} | {lat['lost']} | {lat['duplicated']} | {lat['http_errors']} |",
+            "",
+            "| storm | alerts | ingest alerts/s | all decided after s | SMS (segments) to each number in "
+            f"{storm['observed_s']:g} s, budget 20 segments/h | server CPU s | server peak RSS MiB | Redis peak MiB |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| webhooks of 100, 3-number chain | {storm['alerts']} | {storm['ingest_alerts_per_s']} | "
+            f"{storm['decided_s']} | "
+            + " / ".join(f"{storm['sms_per_number'][n]} ({storm['segments_per_number'][n]})" for n in CHAIN)
+            + f" | {storm['server_cpu_s']} | {storm['server_peak_rss_mib']} | {storm['redis_peak_mib']} |",
+            "",
+            f"Last SMS of the storm to the primary: `{storm['last_sms']}`",
+        ]
+    )
 
 
 def readme_rows(results: dict[str, Any], rate: int) -> list[tuple[str, str, str]]:
     lat, storm = results["latency"], results["storm"]
     primary = CHAIN[0]
     return [
-        (f"on-call: webhook → Twilio request, {rate} alerts/s offered ({lat['offered_per_s']}/s reached), "
-         "p50 / p99; lost / duplicated",
-         f"**{lat['p50_ms']} / {lat['p99_ms']} ms**; {lat['lost']} / {lat['duplicated']}", "0 lost / 0 duplicated"),
-        (f"on-call: {storm['alerts']:,}-alert storm, SMS (segments) to the primary in {storm['observed_s']:g} s",
-         f"**{storm['sms_per_number'][primary]} ({storm['segments_per_number'][primary]})**, server "
-         f"{storm['server_cpu_s']} CPU s, {storm['server_peak_rss_mib']} MiB peak RSS",
-         f"≤ {storm['budget_per_number']} segments/h"),
+        (
+            f"on-call: webhook → Twilio request, {rate} alerts/s offered ({lat['offered_per_s']}/s reached), "
+            "p50 / p99; lost / duplicated",
+            f"**{lat['p50_ms']} / {lat['p99_ms']} ms**; {lat['lost']} / {lat['duplicated']}",
+            "0 lost / 0 duplicated",
+        ),
+        (
+            f"on-call: {storm['alerts']:,}-alert storm, SMS (segments) to the primary in {storm['observed_s']:g} s",
+            f"**{storm['sms_per_number'][primary]} ({storm['segments_per_number'][primary]})**, server "
+            f"{storm['server_cpu_s']} CPU s, {storm['server_peak_rss_mib']} MiB peak RSS",
+            f"≤ {storm['budget_per_number']} segments/h",
+        ),
     ]
 
 
 def section(opts: Options, rate: int = 200, duration_s: int = 10, storm: int = 10_000) -> Section:
     results = run(rate, duration_s, storm)
-    return Section("On-call loop (`bench/oncall.py`)", markdown(results, rate, duration_s),
-                   readme_rows(results, rate), results)
+    return Section(
+        "On-call loop (`bench/oncall.py`)", markdown(results, rate, duration_s), readme_rows(results, rate), results
+    )
 
 
 def write_readme(results: dict[str, Any], rate: int, duration_s: int) -> None:

@@ -61,15 +61,26 @@ def run(duration_s: int, rounds: int, warmup_s: int = 3) -> dict[str, object]:
         # Enough unique messages for the fastest server's run: ~3k req/s at most here.
         write_bodies(bodies, max(20_000, 3_500 * duration_s))
         with redis_server(work) as url:
-            env = operator_env(REDIS_URL=url, AUTHORIZED_NUMBERS=",".join(senders(SENDERS)),
-                               RATE_LIMIT_PER_MIN="1000000", PYTHONPATH=str(ROOT))
+            env = operator_env(
+                REDIS_URL=url,
+                AUTHORIZED_NUMBERS=",".join(senders(SENDERS)),
+                RATE_LIMIT_PER_MIN="1000000",
+                PYTHONPATH=str(ROOT),
+            )
             procs = {
-                "full": spawn("full", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(p := free_port())],
-                              work, p, env),
-                "bare": spawn("bare", [PYTHON, str(ROOT / "bench/refservers.py"), "bare", str(q := free_port())],
-                              work, q, env),
-                "checked": spawn("checked", [PYTHON, str(ROOT / "bench/refservers.py"), "checked",
-                                             str(r := free_port())], work, r, env),
+                "full": spawn(
+                    "full", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(p := free_port())], work, p, env
+                ),
+                "bare": spawn(
+                    "bare", [PYTHON, str(ROOT / "bench/refservers.py"), "bare", str(q := free_port())], work, q, env
+                ),
+                "checked": spawn(
+                    "checked",
+                    [PYTHON, str(ROOT / "bench/refservers.py"), "checked", str(r := free_port())],
+                    work,
+                    r,
+                    env,
+                ),
             }
             try:
                 results: dict[str, list[WrkResult]] = {name: [] for name in procs}
@@ -82,24 +93,43 @@ def run(duration_s: int, rounds: int, warmup_s: int = 3) -> dict[str, object]:
                         flush_redis(url)
                         res = wrk(procs[name].base + "/sms", bodies, duration_s)
                         results[name].append(res)
-                        print(f"round {i + 1} {name:8s} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.2f} ms  "
-                              f"p99 {res.p99_ms:6.2f} ms  errors {res.errors}", flush=True)
+                        print(
+                            f"round {i + 1} {name:8s} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.2f} ms  "
+                            f"p99 {res.p99_ms:6.2f} ms  errors {res.errors}",
+                            flush=True,
+                        )
             finally:
                 for proc in procs.values():
                     proc.stop()
     summary: dict[str, dict[str, float]] = {}
     for name, runs in results.items():
-        summary[name] = {"rps": median([r.rps for r in runs]), "p50_ms": median([r.p50_ms for r in runs]),
-                         "p99_ms": median([r.p99_ms for r in runs]), "errors": sum(r.errors for r in runs)}
+        summary[name] = {
+            "rps": median([r.rps for r in runs]),
+            "p50_ms": median([r.p50_ms for r in runs]),
+            "p99_ms": median([r.p99_ms for r in runs]),
+            "errors": sum(r.errors for r in runs),
+        }
     full, bare, checked = summary["full"], summary["bare"], summary["checked"]
-    ratios = {"full/(a)": full["rps"] / bare["rps"], "full/(b)": full["rps"] / checked["rps"],
-              "(b)/(a)": checked["rps"] / bare["rps"], "p99 full/(b)": full["p99_ms"] / checked["p99_ms"]}
-    return {"summary": summary, "ratios": ratios, "duration_s": duration_s, "rounds": rounds,
-            "command": f"wrk -t1 -c16 -d{duration_s}s --latency -s <pre-signed bodies>.lua"}
+    ratios = {
+        "full/(a)": full["rps"] / bare["rps"],
+        "full/(b)": full["rps"] / checked["rps"],
+        "(b)/(a)": checked["rps"] / bare["rps"],
+        "p99 full/(b)": full["p99_ms"] / checked["p99_ms"],
+    }
+    return {
+        "summary": summary,
+        "ratios": ratios,
+        "duration_s": duration_s,
+        "rounds": rounds,
+        "command": f"wrk -t1 -c16 -d{duration_s}s --latency -s <pre-signed bodies>.lua",
+    }
 
 
-LABELS = {"bare": "(a) bare Quart route, same TwiML", "checked": "(b) RequestValidator + Redis GET/SET",
-          "full": "full `operator serve` pipeline (`help`)"}
+LABELS = {
+    "bare": "(a) bare Quart route, same TwiML",
+    "checked": "(b) RequestValidator + Redis GET/SET",
+    "full": "full `operator serve` pipeline (`help`)",
+}
 
 
 def section(opts: Options) -> Section:
@@ -117,10 +147,16 @@ def section(opts: Options) -> Section:
     for name in ("bare", "checked", "full"):
         v = s[name]  # type: ignore[index]
         lines.append(f"| {LABELS[name]} | {v['rps']:.0f} | {v['p50_ms']:.2f} | {v['p99_ms']:.2f} | {v['errors']:.0f} |")
-    lines += ["", f"Ratios: full/(a) **{r['full/(a)']:.2f}**, full/(b) **{r['full/(b)']:.2f}** (target ≥ 0.9), "
-              f"(b)/(a) **{r['(b)/(a)']:.2f}**; p99 full/(b) **{r['p99 full/(b)']:.2f}** (target ≤ 1.5)."]
-    row = ("`help` through the whole pipeline vs signature check + one Redis GET/SET",
-           f"**{r['full/(b)']:.2f}×** req/s, p99 {r['p99 full/(b)']:.2f}×", "≥ 0.9×, p99 ≤ 1.5×")
+    lines += [
+        "",
+        f"Ratios: full/(a) **{r['full/(a)']:.2f}**, full/(b) **{r['full/(b)']:.2f}** (target ≥ 0.9), "
+        f"(b)/(a) **{r['(b)/(a)']:.2f}**; p99 full/(b) **{r['p99 full/(b)']:.2f}** (target ≤ 1.5).",
+    ]
+    row = (
+        "`help` through the whole pipeline vs signature check + one Redis GET/SET",
+        f"**{r['full/(b)']:.2f}×** req/s, p99 {r['p99 full/(b)']:.2f}×",
+        "≥ 0.9×, p99 ≤ 1.5×",
+    )
     return Section("Per-message overhead (`bench/overhead.py`)", "\n".join(lines), [row], over)
 
 

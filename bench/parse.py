@@ -33,19 +33,107 @@ TARGET_US = 150.0
 VOCABULARY = REGISTRY.vocabulary
 # Real-looking names: the five of the corpus first, so the corpus texts still find theirs.
 SERVICES = (
-    "api", "web", "worker", "payments", "auth", "billing", "checkout", "search", "inventory", "notifications",
-    "email", "sms", "push", "scheduler", "cron", "gateway-internal", "ledger", "invoices", "refunds", "fraud",
-    "risk", "kyc", "onboarding", "accounts", "profile", "sessions", "tokens", "uploads", "media", "thumbnails",
-    "cdn-purge", "catalog", "pricing", "promotions", "cart", "orders", "shipping", "tracking", "returns", "reviews",
-    "recommendations", "analytics", "events", "ingest", "exporter", "reporter", "admin", "backoffice", "support",
+    "api",
+    "web",
+    "worker",
+    "payments",
+    "auth",
+    "billing",
+    "checkout",
+    "search",
+    "inventory",
+    "notifications",
+    "email",
+    "sms",
+    "push",
+    "scheduler",
+    "cron",
+    "gateway-internal",
+    "ledger",
+    "invoices",
+    "refunds",
+    "fraud",
+    "risk",
+    "kyc",
+    "onboarding",
+    "accounts",
+    "profile",
+    "sessions",
+    "tokens",
+    "uploads",
+    "media",
+    "thumbnails",
+    "cdn-purge",
+    "catalog",
+    "pricing",
+    "promotions",
+    "cart",
+    "orders",
+    "shipping",
+    "tracking",
+    "returns",
+    "reviews",
+    "recommendations",
+    "analytics",
+    "events",
+    "ingest",
+    "exporter",
+    "reporter",
+    "admin",
+    "backoffice",
+    "support",
     "chat",
 )
 METRICS = (
-    "cpu", "memory", "disk", "load", "up", "latency", "p50", "p95", "p99", "rps", "qps", "iops", "inodes", "swap",
-    "net_in", "net_out", "conntrack", "threads", "goroutines", "heap", "gc_pause", "fds", "sockets", "tcp_retrans",
-    "queue_depth", "queue_age", "consumer_lag", "replication_lag", "cache_hits", "cache_misses", "evictions",
-    "db_conns", "db_wait", "http_5xx", "http_4xx", "saturation", "temperature", "power", "fan", "ntp_offset",
-    "cert_days", "pods", "restarts", "oom_kills", "throttling", "build_time", "deploys", "error_budget", "apdex",
+    "cpu",
+    "memory",
+    "disk",
+    "load",
+    "up",
+    "latency",
+    "p50",
+    "p95",
+    "p99",
+    "rps",
+    "qps",
+    "iops",
+    "inodes",
+    "swap",
+    "net_in",
+    "net_out",
+    "conntrack",
+    "threads",
+    "goroutines",
+    "heap",
+    "gc_pause",
+    "fds",
+    "sockets",
+    "tcp_retrans",
+    "queue_depth",
+    "queue_age",
+    "consumer_lag",
+    "replication_lag",
+    "cache_hits",
+    "cache_misses",
+    "evictions",
+    "db_conns",
+    "db_wait",
+    "http_5xx",
+    "http_4xx",
+    "saturation",
+    "temperature",
+    "power",
+    "fan",
+    "ntp_offset",
+    "cert_days",
+    "pods",
+    "restarts",
+    "oom_kills",
+    "throttling",
+    "build_time",
+    "deploys",
+    "error_budget",
+    "apdex",
     "uptime_days",
 )
 if len(SERVICES) != 50 or len(METRICS) != 50:
@@ -110,18 +198,20 @@ def _pct(values: Sequence[float], pct: float) -> float:
 def body(result: dict[str, Any]) -> str:
     verdict = "meets" if result["p99_us"] <= TARGET_US else "MISSES"
     slowest = ", ".join(f"`{t}` {us} µs" for us, t in result["slowest"][:3])
-    return "\n".join([
-        f"`.venv/bin/python -m bench.parse --repeat {result['repeat']}`: {result['texts']} texts (every turn of "
-        "tests/data/corpus*.tsv, each with the `expecting` of its conversation), 50 services and 50 metric "
-        f"aliases configured, each text parsed {result['repeat']} times after a warm-up; per text the median call.",
-        "",
-        "| p50 µs | p99 µs | max µs | p99 of all raw calls µs | target p99 |",
-        "|---:|---:|---:|---:|---:|",
-        f"| {result['p50_us']} | **{result['p99_us']}** | {result['max_us']} | {result['raw_p99_us']} | "
-        f"≤ {TARGET_US:.0f} µs ({verdict}) |",
-        "",
-        f"Slowest texts: {slowest}.",
-    ])
+    return "\n".join(
+        [
+            f"`.venv/bin/python -m bench.parse --repeat {result['repeat']}`: {result['texts']} texts (every turn of "
+            "tests/data/corpus*.tsv, each with the `expecting` of its conversation), 50 services and 50 metric "
+            f"aliases configured, each text parsed {result['repeat']} times after a warm-up; per text the median call.",
+            "",
+            "| p50 µs | p99 µs | max µs | p99 of all raw calls µs | target p99 |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {result['p50_us']} | **{result['p99_us']}** | {result['max_us']} | {result['raw_p99_us']} | "
+            f"≤ {TARGET_US:.0f} µs ({verdict}) |",
+            "",
+            f"Slowest texts: {slowest}.",
+        ]
+    )
 
 
 TITLE = "Parse speed (`bench/parse.py`)"
@@ -130,8 +220,11 @@ TITLE = "Parse speed (`bench/parse.py`)"
 def section(opts: Options, repeat: int = 30) -> Section:
     """This bench's part of RESULTS.md and of the README's summary (bench/run_all.py)."""
     result = measure(repeat)
-    row = ("parse one SMS, 50 services and 50 metric aliases configured (p99 over the corpus)",
-           f"**{result['p99_us']} µs**", f"≤ {TARGET_US:.0f} µs")
+    row = (
+        "parse one SMS, 50 services and 50 metric aliases configured (p99 over the corpus)",
+        f"**{result['p99_us']} µs**",
+        f"≤ {TARGET_US:.0f} µs",
+    )
     return Section(TITLE, body(result), [row], result)
 
 

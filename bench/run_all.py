@@ -65,21 +65,30 @@ def results_md(started: str, opts: Options, sections: list[Section], skipped: li
         lines.append(f"Not run (not present): {', '.join(skipped)}.")
     for i, s in enumerate(sections, 1):
         lines += ["", f"## {i}. {s.title}", "", s.body]
-    lines += ["", "## Raw figures", "", "```json",
-              json.dumps({s.title: s.raw for s in sections}, indent=1, default=str), "```", ""]
+    lines += [
+        "",
+        "## Raw figures",
+        "",
+        "```json",
+        json.dumps({s.title: s.raw for s in sections}, indent=1, default=str),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def update_readme(started: str, opts: Options, sections: list[Section]) -> None:
     """Keep the README's performance summary in step with the run that just finished."""
     rows = [row for s in sections for row in s.readme_rows]
-    summary = "\n".join([
-        f"Latest run ({started}, {machine()}) of `{opts.command()}`; full tables in `bench/RESULTS.md`:",
-        "",
-        "| what | figure | target |",
-        "|---|---|---|",
-        *(f"| {what} | {figure} | {target} |" for what, figure, target in rows),
-    ])
+    summary = "\n".join(
+        [
+            f"Latest run ({started}, {machine()}) of `{opts.command()}`; full tables in `bench/RESULTS.md`:",
+            "",
+            "| what | figure | target |",
+            "|---|---|---|",
+            *(f"| {what} | {figure} | {target} |" for what, figure, target in rows),
+        ]
+    )
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     text = README.read_text()
     if start in text and end in text:

@@ -106,6 +106,7 @@ class TrackingLoki(LokiFake):
             finally:
                 with self._lock:
                     self._in_flight[key] -= 1
+
         return tracked
 
     def range_queries(self) -> int:
@@ -122,8 +123,11 @@ class Sent:
 async def post(client: httpx.AsyncClient, base: str, number: str, body: str, sid: str) -> Sent:
     sig, form = signed_form(twilio_form(number, body, sid))
     try:
-        r = await client.post(base + "/sms", content=form, headers={
-            "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+        r = await client.post(
+            base + "/sms",
+            content=form,
+            headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+        )
         return Sent(sid, body, reply_text(r.text) if r.status_code == 200 else None)
     except httpx.HTTPError:
         return Sent(sid, body, None)
@@ -138,8 +142,15 @@ def crossed(reply: str | None, service: str) -> bool:
     return bool(reply) and bool(set(_SERVICE.findall(reply)) - {service})  # type: ignore[arg-type]
 
 
-async def sender_run(client: httpx.AsyncClient, bases: list[str], i: int, number: str, run_id: str,
-                     gate: asyncio.Semaphore, rng: random.Random) -> Counter[str]:
+async def sender_run(
+    client: httpx.AsyncClient,
+    bases: list[str],
+    i: int,
+    number: str,
+    run_id: str,
+    gate: asyncio.Semaphore,
+    rng: random.Random,
+) -> Counter[str]:
     service, tally = service_of(i), Counter[str]()
     sids = [f"SM{run_id}{i:05d}{k}" for k in range(len(BURST))]
     jitter = [rng.random() * 0.005 for _ in range(len(BURST) + REPLAYED)]
@@ -151,11 +162,10 @@ async def sender_run(client: httpx.AsyncClient, bases: list[str], i: int, number
     async with gate:
         burst = [fire(k, f"logs {service} {w}", sids[k], jitter[k]) for k, w in enumerate(BURST)]
         # Replays of the first two SIDs, through the other process, while the originals run.
-        burst += [fire(k + 1, f"logs {service} {BURST[k]}", sids[k], jitter[len(BURST) + k])
-                  for k in range(REPLAYED)]
+        burst += [fire(k + 1, f"logs {service} {BURST[k]}", sids[k], jitter[len(BURST) + k]) for k in range(REPLAYED)]
         sent = await asyncio.gather(*burst)
         tally["messages"] += len(sent)
-        originals, replays = sent[:len(BURST)], sent[len(BURST):]
+        originals, replays = sent[: len(BURST)], sent[len(BURST) :]
         for s, window in zip(originals, BURST, strict=True):
             tally["crossed"] += crossed(s.reply, service)
             tally["lost"] += not answers(s.reply, service, window)
@@ -168,8 +178,10 @@ async def sender_run(client: httpx.AsyncClient, bases: list[str], i: int, number
         again = await post(client, bases[i % len(bases)], number, FOLLOW_UPS[0], f"SM{run_id}{i:05d}a")
         two_hours = await post(client, bases[(i + 1) % len(bases)], number, FOLLOW_UPS[1], f"SM{run_id}{i:05d}w")
         tally["messages"] += len(FOLLOW_UPS)
-        for s, ok in ((again, any(answers(again.reply, service, w) for w in BURST)),
-                      (two_hours, answers(two_hours.reply, service, "2h"))):
+        for s, ok in (
+            (again, any(answers(again.reply, service, w) for w in BURST)),
+            (two_hours, answers(two_hours.reply, service, "2h")),
+        ):
             tally["crossed"] += crossed(s.reply, service)
             tally["lost"] += not ok
     tally["distinct_sids"] += DISTINCT_PER_SENDER
@@ -182,8 +194,9 @@ async def workload(bases: list[str], count: int, concurrency: int, run_id: str) 
     limits = httpx.Limits(max_connections=concurrency * 8, max_keepalive_connections=concurrency * 8)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         start = time.perf_counter()
-        tallies = await asyncio.gather(*(sender_run(client, bases, i, n, run_id, gate, rng)
-                                         for i, n in enumerate(senders(count))))
+        tallies = await asyncio.gather(
+            *(sender_run(client, bases, i, n, run_id, gate, rng) for i, n in enumerate(senders(count)))
+        )
         elapsed = time.perf_counter() - start
     total = Counter[str]()
     for t in tallies:
@@ -191,26 +204,33 @@ async def workload(bases: list[str], count: int, concurrency: int, run_id: str) 
     return total, elapsed
 
 
-def run(count: int = 200, concurrency: int = 8, *, broken: str | None = None,
-        single: bool = True) -> dict[str, object]:
+def run(count: int = 200, concurrency: int = 8, *, broken: str | None = None, single: bool = True) -> dict[str, object]:
     """Both runs (two processes, then one unless `single` is False); `broken` names a broken store."""
     now = time.time_ns()
-    entries = [Entry({"service": service_of(i)}, now - 30 * 10**9, f"ERROR {service_of(i)} marker line")
-               for i in range(count)]
+    entries = [
+        Entry({"service": service_of(i)}, now - 30 * 10**9, f"ERROR {service_of(i)} marker line") for i in range(count)
+    ]
     serve = [PYTHON, str(ROOT / "bench/broken_store.py")] if broken else [OPERATOR]
     with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp, TrackingLoki(entries) as loki:
         work = Path(tmp)
         with redis_server(work) as url:
-            env = operator_env(REDIS_URL=url, AUTHORIZED_NUMBERS=",".join(senders(count)), LOKI_URL=loki.url,
-                               LOG_SERVICES=",".join(service_of(i) for i in range(count)),
-                               RATE_LIMIT_PER_MIN="1000", PYTHONPATH=str(ROOT), SMS_PAGE_SEGMENTS="4",
-                               BENCH_BROKEN=broken or "")
+            env = operator_env(
+                REDIS_URL=url,
+                AUTHORIZED_NUMBERS=",".join(senders(count)),
+                LOKI_URL=loki.url,
+                LOG_SERVICES=",".join(service_of(i) for i in range(count)),
+                RATE_LIMIT_PER_MIN="1000",
+                PYTHONPATH=str(ROOT),
+                SMS_PAGE_SEGMENTS="4",
+                BENCH_BROKEN=broken or "",
+            )
             procs: list[Proc] = []
             try:
                 for name in ("a", "b"):
                     port = free_port()
-                    procs.append(spawn(name, [*serve, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                       work, port, env))
+                    procs.append(
+                        spawn(name, [*serve, "serve", "--host", "127.0.0.1", "--port", str(port)], work, port, env)
+                    )
                 bases = [p.base for p in procs]
                 asyncio.run(workload(bases, 4, 2, f"warm{now:x}"))  # warm-up: pools, imports
                 results = {}
@@ -221,21 +241,29 @@ def run(count: int = 200, concurrency: int = 8, *, broken: str | None = None,
                     queries = loki.range_queries() - before
                     extra = max(0, queries - tally["distinct_sids"])
                     results[label] = {
-                        "processes": len(targets), "senders": count, "messages": tally["messages"],
-                        "lost": tally["lost"], "crossed": tally["crossed"],
-                        "duplicated": extra + tally["replay_differs"], "overlapped": loki.overlaps - overlaps_before,
-                        "logs_queries": queries, "seconds": round(elapsed, 3),
+                        "processes": len(targets),
+                        "senders": count,
+                        "messages": tally["messages"],
+                        "lost": tally["lost"],
+                        "crossed": tally["crossed"],
+                        "duplicated": extra + tally["replay_differs"],
+                        "overlapped": loki.overlaps - overlaps_before,
+                        "logs_queries": queries,
+                        "seconds": round(elapsed, 3),
                         "messages_per_s": round(tally["messages"] / elapsed, 1),
                     }
                     print(label, results[label], flush=True)
             finally:
                 for p in procs:
                     p.stop()
-    out: dict[str, object] = {"results": results, "concurrency": concurrency, "broken_store": broken,
-                              "messages_per_sender": MESSAGES_PER_SENDER}
+    out: dict[str, object] = {
+        "results": results,
+        "concurrency": concurrency,
+        "broken_store": broken,
+        "messages_per_sender": MESSAGES_PER_SENDER,
+    }
     if "one" in results:
-        out["throughput_two_vs_one"] = round(
-            results["two"]["messages_per_s"] / results["one"]["messages_per_s"], 3)  # type: ignore[operator]
+        out["throughput_two_vs_one"] = round(results["two"]["messages_per_s"] / results["one"]["messages_per_s"], 3)  # type: ignore[operator]
     return out
 
 
@@ -261,20 +289,26 @@ def section(opts: Options, count: int = 200, concurrency: int = 8) -> Section:
     runs = [("real", v) for v in real["results"].values()]  # type: ignore[union-attr]
     runs += [(f"broken: {kind}", c["results"]["two"]) for kind, c in controls.items()]  # type: ignore[index]
     for store, v in runs:
-        cells = [store, *(str(v[k]) for k in ("processes", "senders", "messages", *COLUMNS, "seconds",
-                                                 "messages_per_s"))]
+        cells = [
+            store,
+            *(str(v[k]) for k in ("processes", "senders", "messages", *COLUMNS, "seconds", "messages_per_s")),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"Throughput two processes vs one: **{real['throughput_two_vs_one']}×**. On this 2-core machine "
-              "the load generator, the request signing and the fake Loki share the cores with both servers, so "
-              "this measures correctness under spread load more than capacity."]
+    lines += [
+        "",
+        f"Throughput two processes vs one: **{real['throughput_two_vs_one']}×**. On this 2-core machine "
+        "the load generator, the request signing and the fake Loki share the cores with both servers, so "
+        "this measures correctness under spread load more than capacity.",
+    ]
     two = real["results"]["two"]  # type: ignore[index]
     lock, keys = (controls[k]["results"]["two"] for k in ("lock", "keys"))  # type: ignore[index]
-    row = (f"{count} senders, concurrent + replayed messages over two replicas: lost / crossed / duplicated / "
-           "overlapped", "**" + " / ".join(str(two[c]) for c in COLUMNS) + "** (broken-store controls: "
-           f"{lock['duplicated']} duplicated, {lock['overlapped']} overlapped; {keys['crossed']} crossed)",
-           "0 / 0 / 0 / 0")
-    return Section("Scale-out (`bench/scaleout.py`)", "\n".join(lines), [row],
-                   {"real": real, "controls": controls})
+    row = (
+        f"{count} senders, concurrent + replayed messages over two replicas: lost / crossed / duplicated / overlapped",
+        "**" + " / ".join(str(two[c]) for c in COLUMNS) + "** (broken-store controls: "
+        f"{lock['duplicated']} duplicated, {lock['overlapped']} overlapped; {keys['crossed']} crossed)",
+        "0 / 0 / 0 / 0",
+    )
+    return Section("Scale-out (`bench/scaleout.py`)", "\n".join(lines), [row], {"real": real, "controls": controls})
 
 
 def main() -> int:

@@ -28,10 +28,20 @@ from bench.stack import busy_stack
 from bot.sms import segment_info
 from tests.fakes.server import closed_port_url
 
-QUESTIONS = {"status": "status (7 monitors, 1 down)", "alerts": "alerts (5 firing)", "logs web 1h": "logs web 1h",
-             "db": "db (PostgreSQL + pgBouncer)", "gateway": "gateway (HAProxy, 3 backends)"}
-HEADINGS = {"status": "📊 System Status", "alerts": "🚨 Alerts", "logs web 1h": "📜 Logs: web (last 1h)",
-            "db": "🐘 Database", "gateway": "🌐 API Gateway"}
+QUESTIONS = {
+    "status": "status (7 monitors, 1 down)",
+    "alerts": "alerts (5 firing)",
+    "logs web 1h": "logs web 1h",
+    "db": "db (PostgreSQL + pgBouncer)",
+    "gateway": "gateway (HAProxy, 3 backends)",
+}
+HEADINGS = {
+    "status": "📊 System Status",
+    "alerts": "🚨 Alerts",
+    "logs web 1h": "📜 Logs: web (last 1h)",
+    "db": "🐘 Database",
+    "gateway": "🌐 API Gateway",
+}
 _MARKER = re.compile(r"\n\((\d+)/(\d+)( MORE)?\)$")
 
 
@@ -83,8 +93,14 @@ def ask_all(base: str, number: str) -> list[Row]:
 def run() -> list[Row]:
     number = senders(1)[0]
     with busy_stack() as stack, tempfile.TemporaryDirectory(prefix="bench-segments-") as tmp:
-        env = operator_env(AUTHORIZED_NUMBERS=number, PYTHONPATH=str(ROOT), TZ="UTC", SMS_PAGE_SEGMENTS="2",
-                           KONG_ADMIN_URL=closed_port_url(), **stack.env())
+        env = operator_env(
+            AUTHORIZED_NUMBERS=number,
+            PYTHONPATH=str(ROOT),
+            TZ="UTC",
+            SMS_PAGE_SEGMENTS="2",
+            KONG_ADMIN_URL=closed_port_url(),
+            **stack.env(),
+        )
         port = free_port()
         proc = spawn("operator", [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], Path(tmp), port, env)
         try:
@@ -107,8 +123,10 @@ def segment_table(rows: list[Row] | None = None) -> str:
         ours, seed = sum(i.segments for i in infos), segment_info(row.seed)
         total_ours, total_seed = total_ours + ours, total_seed + seed.segments
         paged = f" ({len(row.pages)} pages)" if len(row.pages) > 1 else ""
-        out.append(f"| {row.name} | {sum(map(len, row.pages))} | {encoding} | {ours}{paged} | {len(row.seed)} "
-                   f"| {seed.encoding} | {seed.segments} | {1 - ours / seed.segments:.0%} |")
+        out.append(
+            f"| {row.name} | {sum(map(len, row.pages))} | {encoding} | {ours}{paged} | {len(row.seed)} "
+            f"| {seed.encoding} | {seed.segments} | {1 - ours / seed.segments:.0%} |"
+        )
     out.append(f"| **total** | | | **{total_ours}** | | | **{total_seed}** | **{1 - total_ours / total_seed:.0%}** |")
     return "\n".join(out) + "\n"
 
@@ -118,14 +136,22 @@ def section(opts: Options) -> Section:
     table = segment_table(rows)
     total = table.strip().splitlines()[-1].split("|")
     ours, seed = total[4].strip(" *"), total[7].strip(" *")
-    body = ("`.venv/bin/python -m bench.segments`: `status`, `alerts`, `logs web 1h`, `db` and `gateway` asked of "
-            "`operator serve` against the real stack of `bench/stack.py`, paged at 2 segments as shipped; the seed "
-            "column renders the same lines with the seed design's emoji headings and markers, one message.\n\n"
-            + table)
-    row = ("SMS segments of five typical answers, ours vs the seed design's emoji style", f"**{ours}** vs {seed}",
-           "fewer")
-    return Section("SMS segments (`bench/segments.py`)", body, [row],
-                   {"rows": [{"name": r.name, "pages": r.pages, "seed": r.seed} for r in rows]})
+    body = (
+        "`.venv/bin/python -m bench.segments`: `status`, `alerts`, `logs web 1h`, `db` and `gateway` asked of "
+        "`operator serve` against the real stack of `bench/stack.py`, paged at 2 segments as shipped; the seed "
+        "column renders the same lines with the seed design's emoji headings and markers, one message.\n\n" + table
+    )
+    row = (
+        "SMS segments of five typical answers, ours vs the seed design's emoji style",
+        f"**{ours}** vs {seed}",
+        "fewer",
+    )
+    return Section(
+        "SMS segments (`bench/segments.py`)",
+        body,
+        [row],
+        {"rows": [{"name": r.name, "pages": r.pages, "seed": r.seed} for r in rows]},
+    )
 
 
 if __name__ == "__main__":

@@ -39,10 +39,13 @@ ALERTS = [  # (alertname, severity, labels, summary, minutes ago)
     ("HighLatencyP99", "warning", {"service": "checkout"}, "p99 1.8s over 10m", 9),
 ]
 LOG_LINES = {  # service -> (message, how many, minutes ago of the newest)
-    "web": [("payment timeout after 30s order=88412", 12, 1), ("upstream checkout-2 returned 503", 9, 4),
-            ("db pool exhausted: 20/20 in use", 7, 95),
-            ("redis READONLY: can\u2019t write against a read only replica", 5, 130),
-            ("TLS handshake to api.stripe.com timed out\u2026 retrying", 4, 200)],
+    "web": [
+        ("payment timeout after 30s order=88412", 12, 1),
+        ("upstream checkout-2 returned 503", 9, 4),
+        ("db pool exhausted: 20/20 in use", 7, 95),
+        ("redis READONLY: can\u2019t write against a read only replica", 5, 130),
+        ("TLS handshake to api.stripe.com timed out\u2026 retrying", 4, 200),
+    ],
     "api": [("bad gateway from upstream inventory", 3, 5), ("request body too large (413) on /v1/orders", 2, 30)],
     "worker": [("job export-csv failed: S3 SlowDown, retry 3/5", 6, 15)],
 }
@@ -69,10 +72,12 @@ class Stack:
     def env(self) -> dict[str, str]:
         """Operator's settings for this stack, as environment variables."""
         return {
-            "PROMETHEUS_URL": self.monitoring.prometheus_url, "ALERTMANAGER_URL": self.monitoring.alertmanager_url,
+            "PROMETHEUS_URL": self.monitoring.prometheus_url,
+            "ALERTMANAGER_URL": self.monitoring.alertmanager_url,
             "DATABASE_URL": self.postgres.dsn("monitor"),
             "PGBOUNCER_URL": self.pgbouncer.dsn("pgbstats", db="pgbouncer"),
-            "HAPROXY_STATS_URL": self.haproxy.stats_url, "LOKI_URL": self.loki.url,
+            "HAPROXY_STATS_URL": self.haproxy.stats_url,
+            "LOKI_URL": self.loki.url,
             "LOG_SERVICES": ",".join(LOG_LINES),
         }
 
@@ -81,18 +86,24 @@ def log_entries(now_ns: int) -> list[Entry]:
     out = []
     for service, lines in LOG_LINES.items():
         for message, count, newest in lines:
-            out += [Entry({"service": service}, now_ns - newest * MIN_NS - i * 7 * 10**9, f"ERROR {message}")
-                    for i in range(count)]
+            out += [
+                Entry({"service": service}, now_ns - newest * MIN_NS - i * 7 * 10**9, f"ERROR {message}")
+                for i in range(count)
+            ]
     return out
 
 
 def post_alerts(alertmanager_url: str) -> None:
     now = datetime.now(UTC)
-    body = [{"labels": {"alertname": name, "severity": severity, **labels},
-             "annotations": {"summary": summary},
-             "startsAt": (now - timedelta(minutes=ago)).isoformat(),
-             "endsAt": (now + timedelta(hours=1)).isoformat()}
-            for name, severity, labels, summary, ago in ALERTS]
+    body = [
+        {
+            "labels": {"alertname": name, "severity": severity, **labels},
+            "annotations": {"summary": summary},
+            "startsAt": (now - timedelta(minutes=ago)).isoformat(),
+            "endsAt": (now + timedelta(hours=1)).isoformat(),
+        }
+        for name, severity, labels, summary, ago in ALERTS
+    ]
     httpx.post(f"{alertmanager_url}/api/v2/alerts", json=body, timeout=5).raise_for_status()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # Alertmanager lists them after its group_wait
@@ -119,8 +130,10 @@ def database_activity(pg: PgServer, bouncer: PgBouncerServer) -> Iterator[None]:
     idle.execute("SELECT 1")  # opens a transaction and leaves it open: "idle in transaction"
     conns.append(idle)
     threads = [threading.Thread(target=sleeper, args=(pg.dsn("app", db="appdb"), 60), daemon=True)]
-    threads += [threading.Thread(target=sleeper, args=(bouncer.dsn(), 60), kwargs={"prepare_threshold": None},
-                                 daemon=True) for _ in range(3)]
+    threads += [
+        threading.Thread(target=sleeper, args=(bouncer.dsn(), 60), kwargs={"prepare_threshold": None}, daemon=True)
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     time.sleep(1.0)  # let them arrive
@@ -128,8 +141,10 @@ def database_activity(pg: PgServer, bouncer: PgBouncerServer) -> Iterator[None]:
         yield
     finally:
         with psycopg.connect(pg.dsn(), autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE usename = 'app' AND pid <> pg_backend_pid()")
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE usename = 'app' AND pid <> pg_backend_pid()"
+            )
         for conn in conns:
             with contextlib.suppress(psycopg.Error):
                 conn.close()

@@ -41,23 +41,27 @@ HOLDOUT = CORPUS.with_name("corpus_holdout.tsv")
 
 def conversation_block(measured: Tally) -> str:
     """The README's table for the conversation run (what the conversation test writes and checks)."""
-    return "\n".join([
-        "Through the conversation (`tests/nlu/test_corpus.py::test_conversation_meets_the_targets`, real "
-        "Prometheus, Alertmanager, PostgreSQL, pgBouncer, HAProxy; fake Loki), both corpus files:",
-        "",
-        measured.table(),
-        "",
-        f"Follow-ups: **{100 * measured.rate(FOLLOW_UP):.1f}%**.",
-    ])
+    return "\n".join(
+        [
+            "Through the conversation (`tests/nlu/test_corpus.py::test_conversation_meets_the_targets`, real "
+            "Prometheus, Alertmanager, PostgreSQL, pgBouncer, HAProxy; fake Loki), both corpus files:",
+            "",
+            measured.table(),
+            "",
+            f"Follow-ups: **{100 * measured.rate(FOLLOW_UP):.1f}%**.",
+        ]
+    )
 
 
 def parser_line() -> str:
     main, holdout = parser_tally(CORPUS, NOW), parser_tally(HOLDOUT, NOW)
-    return (f"Through the parser alone (`python -m bench.understanding`): `corpus.tsv` **{100 * main.rate():.1f}%** "
-            f"understood ({len(main.wrong)} wrong), follow-ups {100 * main.rate(FOLLOW_UP):.1f}%; "
-            f"`corpus_holdout.tsv` (texts written in five batches after the parser was first tuned; what they "
-            f"missed at first sight was then fixed in general ways) **{100 * holdout.rate():.1f}%** "
-            f"({len(holdout.wrong)} wrong).")
+    return (
+        f"Through the parser alone (`python -m bench.understanding`): `corpus.tsv` **{100 * main.rate():.1f}%** "
+        f"understood ({len(main.wrong)} wrong), follow-ups {100 * main.rate(FOLLOW_UP):.1f}%; "
+        f"`corpus_holdout.tsv` (texts written in five batches after the parser was first tuned; what they "
+        f"missed at first sight was then fixed in general ways) **{100 * holdout.rate():.1f}%** "
+        f"({len(holdout.wrong)} wrong)."
+    )
 
 
 def block(path: Path = README) -> str:
@@ -81,9 +85,21 @@ def run_conversation() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "table.md"
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "tests/nlu/test_corpus.py::test_conversation_meets_the_targets"],
-            cwd=ROOT, env={**os.environ, OUT_ENV: str(out)}, check=False, capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/nlu/test_corpus.py::test_conversation_meets_the_targets",
+            ],
+            cwd=ROOT,
+            env={**os.environ, OUT_ENV: str(out)},
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         if not out.exists():
             raise SystemExit(f"the conversation run wrote no table:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
         return out.read_text()

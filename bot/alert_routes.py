@@ -57,14 +57,23 @@ def parse_payload(body: bytes | str) -> list[tuple[str, str]]:
         fp, starts, status = alert.get("fingerprint"), alert.get("startsAt"), alert.get("status")
         labels = alert.get("labels")
         started = parse_time(starts)
-        if not isinstance(fp, str) or not fp or started is None or status not in ("firing", "resolved") \
-                or not isinstance(labels, dict):
+        if (
+            not isinstance(fp, str)
+            or not fp
+            or started is None
+            or status not in ("firing", "resolved")
+            or not isinstance(labels, dict)
+        ):
             raise ValueError("alert: fingerprint, startsAt, status and labels are required")
-        event = {"fp": fp[:64], "starts_at": started.timestamp(), "status": status,
-                 "labels": {str(k): str(v) for k, v in labels.items()},
-                 "annotations": {str(k): str(v) for k, v in (alert.get("annotations") or {}).items()},
-                 "group": str(payload.get("groupKey", ""))[:500],
-                 "group_labels": {str(k): str(v) for k, v in (payload.get("groupLabels") or {}).items()}}
+        event = {
+            "fp": fp[:64],
+            "starts_at": started.timestamp(),
+            "status": status,
+            "labels": {str(k): str(v) for k, v in labels.items()},
+            "annotations": {str(k): str(v) for k, v in (alert.get("annotations") or {}).items()},
+            "group": str(payload.get("groupKey", ""))[:500],
+            "group_labels": {str(k): str(v) for k, v in (payload.get("groupLabels") or {}).items()},
+        }
         rank = (status != "firing", _RANK.get(normalise_severity(event["labels"].get("severity")), 2))
         events.append((rank, f"{fp[:64]}:{starts}:{status}", json.dumps(event)))
     # The first alert of a burst is paged at once and the rest wait for the bundle: a payload's
@@ -93,8 +102,12 @@ async def alertmanager() -> Response:
     token = loop.settings.alert_webhook_token
     assert token is not None
     if not bearer_ok(request.headers.get("Authorization"), token.get_secret_value()):
-        return Response("unauthorized\n", status=401, content_type="text/plain",
-                        headers={"WWW-Authenticate": 'Bearer realm="alertmanager"'})
+        return Response(
+            "unauthorized\n",
+            status=401,
+            content_type="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="alertmanager"'},
+        )
     if (request.content_length or 0) > MAX_BODY:
         return _plain(413, f"body over {MAX_BODY} bytes")
     request.max_content_length = MAX_BODY  # also bounds a chunked body without a length

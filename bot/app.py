@@ -31,9 +31,15 @@ endpoints = Blueprint("service", __name__)
 BLUEPRINTS: list[Blueprint] = [webhook.blueprint, endpoints, alert_routes.blueprint]
 
 
-def create_app(settings: Settings | None = None, *, local: bool = False, store: SessionStore | None = None,
-               monitors: Monitors | None = None, clock: Callable[[], float] = time.time,
-               send_later: Sender | None = None) -> Quart:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    local: bool = False,
+    store: SessionStore | None = None,
+    monitors: Monitors | None = None,
+    clock: Callable[[], float] = time.time,
+    send_later: Sender | None = None,
+) -> Quart:
     """The app. Outside `local` it needs TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL (RuntimeError otherwise)."""
     settings = settings or Settings()
     refusal = start_refusal(settings, local=local)
@@ -44,8 +50,9 @@ def create_app(settings: Settings | None = None, *, local: bool = False, store: 
 
     @app.while_serving
     async def serving() -> AsyncGenerator[None, None]:
-        app.extensions[SERVICES] = Services.open(settings, store=store, monitors=monitors, clock=clock,
-                                                 send_later=send_later)
+        app.extensions[SERVICES] = Services.open(
+            settings, store=store, monitors=monitors, clock=clock, send_later=send_later
+        )
         gc.freeze()  # start-up objects never need collecting; shortens full-GC pauses per request
         try:
             yield
@@ -55,8 +62,11 @@ def create_app(settings: Settings | None = None, *, local: bool = False, store: 
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    app.asgi_app = webhook.BodyGuard(app, settings.max_body_bytes,  # type: ignore[method-assign]
-                                     settings.max_form_fields)
+    app.asgi_app = webhook.BodyGuard(  # type: ignore[method-assign]
+        app,
+        settings.max_body_bytes,
+        settings.max_form_fields,
+    )
     return app
 
 
@@ -65,8 +75,9 @@ def _gate(settings: Settings, local: bool) -> Gate:
     public_url = str(settings.public_base_url) if settings.public_base_url else None
     signatures = SignatureCheck(token.get_secret_value(), public_url) if token is not None else None
     open_local = local and not settings.authorized_numbers
-    allow = AllowList(settings.authorized_numbers, settings.default_region, accept_all=open_local,
-                      channels=settings.allowed_channels)
+    allow = AllowList(
+        settings.authorized_numbers, settings.default_region, accept_all=open_local, channels=settings.allowed_channels
+    )
     if open_local:
         log.warning("local mode with AUTHORIZED_NUMBERS empty: every sender on loopback is accepted")
     elif not allow.numbers:
@@ -80,8 +91,9 @@ def _authorized() -> bool:
 
 
 def _unauthorized() -> Response:
-    return Response("unauthorized", status=401, content_type="text/plain",
-                    headers={"WWW-Authenticate": 'Bearer realm="operator"'})
+    return Response(
+        "unauthorized", status=401, content_type="text/plain", headers={"WWW-Authenticate": 'Bearer realm="operator"'}
+    )
 
 
 @endpoints.get("/health")
@@ -119,4 +131,3 @@ async def metrics() -> Response:
     if not _authorized():
         return _unauthorized()
     return Response(services().metrics.exposition(), content_type="text/plain; version=0.0.4")
-

@@ -76,9 +76,11 @@ def listen(host: str, port: int) -> socket.socket | None:
         sock.listen(1024)
     except OSError as exc:
         sock.close()
-        why = {errno.EADDRINUSE: "the port is in use (another operator serve? pick one with --port)",
-               errno.EACCES: "permission denied (ports below 1024 need root)",
-               errno.EADDRNOTAVAIL: "no such address on this machine"}.get(exc.errno or 0, exc.strerror)
+        why = {
+            errno.EADDRINUSE: "the port is in use (another operator serve? pick one with --port)",
+            errno.EACCES: "permission denied (ports below 1024 need root)",
+            errno.EADDRNOTAVAIL: "no such address on this machine",
+        }.get(exc.errno or 0, exc.strerror)
         print(f"cannot listen on {host}:{port}: {why}", file=sys.stderr)
         return None
     sock.set_inheritable(True)  # hypercorn's worker processes share it
@@ -107,8 +109,9 @@ def ping(args: argparse.Namespace) -> int:
         return 2
     base = args.url or (str(settings.public_base_url) if settings.public_base_url else None)
     if not base:
-        print("give the URL to ping (e.g. operator ping https://ops.example.com) or set PUBLIC_BASE_URL",
-              file=sys.stderr)
+        print(
+            "give the URL to ping (e.g. operator ping https://ops.example.com) or set PUBLIC_BASE_URL", file=sys.stderr
+        )
         return 2
     raw = args.from_number or (settings.authorized_numbers[0] if settings.authorized_numbers else None)
     sender = normalize_number(raw, settings.default_region) if raw else None
@@ -117,11 +120,18 @@ def ping(args: argparse.Namespace) -> int:
         return 2
     url = webhook_url(base)
     print(f"POST {url} (signed, From {sender[:3]}...{sender[-2:]}, Body {args.body!r})", flush=True)
-    outcome = asyncio.run(send_ping(
-        url, settings.twilio_auth_token.get_secret_value(), sender,
-        to=settings.twilio_from_number or "+15005550006", account_sid=settings.twilio_account_sid or "AC" + "0" * 32,
-        body=args.body, timeout_s=args.timeout,
-        public_base_url=str(settings.public_base_url) if settings.public_base_url else None))
+    outcome = asyncio.run(
+        send_ping(
+            url,
+            settings.twilio_auth_token.get_secret_value(),
+            sender,
+            to=settings.twilio_from_number or "+15005550006",
+            account_sid=settings.twilio_account_sid or "AC" + "0" * 32,
+            body=args.body,
+            timeout_s=args.timeout,
+            public_base_url=str(settings.public_base_url) if settings.public_base_url else None,
+        )
+    )
     print(outcome.text)
     return 0 if outcome.ok else 1
 
@@ -165,13 +175,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--local", action="store_true", help="loopback only, signatures not checked")
     p.set_defaults(func=serve)
     p = sub.add_parser("chat", help="talk to Operator at this console")
-    p.add_argument("--as", dest="as_number", default=None,
-                   help="sender number to chat as (default: the first of AUTHORIZED_NUMBERS)")
+    p.add_argument(
+        "--as",
+        dest="as_number",
+        default=None,
+        help="sender number to chat as (default: the first of AUTHORIZED_NUMBERS)",
+    )
     p.set_defaults(func=chat)
     p = sub.add_parser("ping", help="text help to a deployed webhook as Twilio would; say what happened")
     p.add_argument("url", nargs="?", help="the service's public URL (default: PUBLIC_BASE_URL)")
-    p.add_argument("--from", dest="from_number", default=None,
-                   help="sender number (default: the first of AUTHORIZED_NUMBERS)")
+    p.add_argument(
+        "--from", dest="from_number", default=None, help="sender number (default: the first of AUTHORIZED_NUMBERS)"
+    )
     p.add_argument("--body", default="help", help="the message text (default: help)")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait (Twilio waits 15)")
     p.set_defaults(func=ping)

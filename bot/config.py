@@ -84,8 +84,7 @@ class Settings(MonitorSettings):
             raise ValueError("ALERT_WEBHOOK_TOKEN needs REDIS_URL: the on-call loop keeps its state in Redis")
         if self.alert_webhook_token is not None and self.redis_cluster:
             # Its keys share one hash slot, but its WATCH transactions need a plain client (not done yet).
-            raise ValueError("ALERT_WEBHOOK_TOKEN with REDIS_CLUSTER=1: the on-call loop needs a single Redis "
-                             "for now")
+            raise ValueError("ALERT_WEBHOOK_TOKEN with REDIS_CLUSTER=1: the on-call loop needs a single Redis for now")
         extra = [n for n in (*self.oncall_numbers, *self.viewer_numbers) if n not in self.authorized_numbers]
         if extra:
             self.authorized_numbers = [*self.authorized_numbers, *extra]
@@ -101,11 +100,15 @@ def start_refusal(settings: Settings, *, local: bool) -> str | None:
     if local:
         return None
     if settings.twilio_auth_token is None:
-        return ("TWILIO_AUTH_TOKEN is not set: refusing to start. Set it, or run with --local "
-                "to try Operator on this machine (loopback only, signatures NOT checked).")
+        return (
+            "TWILIO_AUTH_TOKEN is not set: refusing to start. Set it, or run with --local "
+            "to try Operator on this machine (loopback only, signatures NOT checked)."
+        )
     if settings.public_base_url is None:
-        return ("PUBLIC_BASE_URL is not set: refusing to start. Set it to the URL Twilio calls "
-                "(e.g. https://ops.example.com); signatures are checked against it.")
+        return (
+            "PUBLIC_BASE_URL is not set: refusing to start. Set it to the URL Twilio calls "
+            "(e.g. https://ops.example.com); signatures are checked against it."
+        )
     return None
 
 

@@ -91,8 +91,10 @@ def render(reply: str, tty: bool) -> str:
 def banner(number: str, services: Services) -> str:
     monitors = ", ".join(services.monitors.names) or "none configured"
     store = "Redis" if services.settings.redis_url else "in-memory"
-    return (f"Operator console, texting as {mask(number)} (sessions: {store}; monitors: {monitors}).\n"
-            "Type help for commands, /quit or Ctrl-D to leave.")
+    return (
+        f"Operator console, texting as {mask(number)} (sessions: {store}; monitors: {monitors}).\n"
+        "Type help for commands, /quit or Ctrl-D to leave."
+    )
 
 
 def run(settings: Settings, number: str, stdin: TextIO | None = None, out: TextIO | None = None) -> int:

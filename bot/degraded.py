@@ -50,8 +50,7 @@ class _Lru(Generic[K, V]):
 
 
 class Degraded:
-    def __init__(self, store: SessionStore, clock: Callable[[], float] = time.time,
-                 size: int = MAX_ENTRIES) -> None:
+    def __init__(self, store: SessionStore, clock: Callable[[], float] = time.time, size: int = MAX_ENTRIES) -> None:
         self.store = store
         self.clock = clock
         self._arrivals: _Lru[str, int] = _Lru(size)  # sender -> GCRA arrival time (ms)
@@ -83,8 +82,9 @@ class Degraded:
     def opt_out(self, sender: str, opted_out: bool) -> None:
         """Keep an opt-out (or opt-in) the store could not take; write it when the store is back."""
         self.pending_opt_outs[sender] = opted_out
-        log.warning("opt-%s of %s kept in this process until the store is back",
-                    "out" if opted_out else "in", mask(sender))
+        log.warning(
+            "opt-%s of %s kept in this process until the store is back", "out" if opted_out else "in", mask(sender)
+        )
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.ensure_future(self._flush())
 
@@ -118,7 +118,8 @@ class Degraded:
             try:
                 await self.store.set_opted_out(sender, opted_out)
             except StoreUnavailable:
-                log.error("opt-%s of %s lost at shutdown: store unavailable", "out" if opted_out else "in",
-                          mask(sender))
+                log.error(
+                    "opt-%s of %s lost at shutdown: store unavailable", "out" if opted_out else "in", mask(sender)
+                )
                 continue
             del self.pending_opt_outs[sender]

@@ -105,8 +105,9 @@ class Decider:
 
 
 class Ticker:
-    def __init__(self, store: OncallStore, pager: Pager, tick_s: float = 0.5,
-                 deliverer: Deliverer | None = None) -> None:
+    def __init__(
+        self, store: OncallStore, pager: Pager, tick_s: float = 0.5, deliverer: Deliverer | None = None
+    ) -> None:
         self.store = store
         self.pager = pager
         self.tick_s = tick_s

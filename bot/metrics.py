@@ -6,27 +6,45 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from monitors.base import Health
 
-OUTCOMES = ("answered", "forged", "unknown_sender", "rate_limited", "duplicate", "error",
-            "opted_out", "busy", "store_unavailable", "deferred", "oversized")
+OUTCOMES = (
+    "answered",
+    "forged",
+    "unknown_sender",
+    "rate_limited",
+    "duplicate",
+    "error",
+    "opted_out",
+    "busy",
+    "store_unavailable",
+    "deferred",
+    "oversized",
+)
 
 
 class ServiceMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.messages = Counter("operator_messages", "Inbound messages by outcome", ["outcome"],
-                                registry=self.registry)
+        self.messages = Counter("operator_messages", "Inbound messages by outcome", ["outcome"], registry=self.registry)
         # Children bound once: zeros are exported from the start (rate() works at once), and
         # the hot path skips a label lookup per message.
         self._outcomes = {outcome: self.messages.labels(outcome) for outcome in OUTCOMES}
         self.reply_seconds = Histogram(
-            "operator_reply_seconds", "Time from request to reply",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 15), registry=self.registry)
+            "operator_reply_seconds",
+            "Time from request to reply",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 15),
+            registry=self.registry,
+        )
         self.commands = Counter("operator_commands", "Commands understood", ["command"], registry=self.registry)
         self.monitor_seconds = Histogram(
-            "operator_monitor_check_seconds", "Monitor health check latency", ["monitor"],
-            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10), registry=self.registry)
-        self.monitor_up = Gauge("operator_monitor_up", "1 when the last health check passed", ["monitor"],
-                                registry=self.registry)
+            "operator_monitor_check_seconds",
+            "Monitor health check latency",
+            ["monitor"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+            registry=self.registry,
+        )
+        self.monitor_up = Gauge(
+            "operator_monitor_up", "1 when the last health check passed", ["monitor"], registry=self.registry
+        )
 
     def outcome(self, name: str) -> None:
         self._outcomes[name].inc()

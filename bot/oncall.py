@@ -51,16 +51,26 @@ def policy_from(settings: Settings) -> OncallPolicy:
     return OncallPolicy(
         chain=_numbers(settings.oncall_numbers, settings.default_region, "ONCALL_NUMBERS"),
         viewers=frozenset(_numbers(settings.viewer_numbers, settings.default_region, "VIEWER_NUMBERS")),
-        names=names, escalate_after_s=settings.escalate_after_s, bundle_s=settings.page_bundle_s,
-        budget=settings.page_budget_per_hour, override_ttl_s=settings.oncall_override_ttl_s,
+        names=names,
+        escalate_after_s=settings.escalate_after_s,
+        bundle_s=settings.page_bundle_s,
+        budget=settings.page_budget_per_hour,
+        override_ttl_s=settings.oncall_override_ttl_s,
         resolved=settings.page_resolved,
     )
 
 
 class OncallLoop:
-    def __init__(self, settings: Settings, store: OncallStore, sessions: SessionStore,
-                 twilio: TwilioPages | None, silences: SilenceClient | None,
-                 clock: Callable[[], float] = time.time, degraded: Degraded | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: OncallStore,
+        sessions: SessionStore,
+        twilio: TwilioPages | None,
+        silences: SilenceClient | None,
+        clock: Callable[[], float] = time.time,
+        degraded: Degraded | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.sessions = sessions
@@ -73,32 +83,55 @@ class OncallLoop:
         consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         idle = settings.page_claim_idle_s
         self.decider = Decider(store, self.pager, consumer, idle)
-        self.deliverer = Deliverer(store, twilio, consumer, escalate=self.pager.escalate_page,
-                                   opt_out=self._opt_out, claim_idle_s=idle, clock=clock,
-                                   held_opt_out=self._held) if twilio else None
-        self.ticker = Ticker(store, self.pager, tick_s=min(1.0, settings.escalate_after_s / 10),
-                             deliverer=self.deliverer)
+        self.deliverer = (
+            Deliverer(
+                store,
+                twilio,
+                consumer,
+                escalate=self.pager.escalate_page,
+                opt_out=self._opt_out,
+                claim_idle_s=idle,
+                clock=clock,
+                held_opt_out=self._held,
+            )
+            if twilio
+            else None
+        )
+        self.ticker = Ticker(
+            store, self.pager, tick_s=min(1.0, settings.escalate_after_s / 10), deliverer=self.deliverer
+        )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    def from_settings(cls, settings: Settings, sessions: SessionStore, clock: Callable[[], float] = time.time,
-                      degraded: Degraded | None = None) -> OncallLoop | None:
+    def from_settings(
+        cls,
+        settings: Settings,
+        sessions: SessionStore,
+        clock: Callable[[], float] = time.time,
+        degraded: Degraded | None = None,
+    ) -> OncallLoop | None:
         if settings.alert_webhook_token is None:
             return None
         if settings.redis_url is None:
-            raise RuntimeError("ALERT_WEBHOOK_TOKEN is set but REDIS_URL is not: the on-call loop keeps its "
-                               "state in Redis")
+            raise RuntimeError(
+                "ALERT_WEBHOOK_TOKEN is set but REDIS_URL is not: the on-call loop keeps its state in Redis"
+            )
         store = OncallStore.from_url(settings.redis_url.get_secret_value(), settings.redis_key_prefix, clock)
         sid, token = settings.twilio_account_sid, settings.twilio_auth_token
         twilio = None
         if sid and token is not None and (settings.twilio_from_number or settings.twilio_messaging_service_sid):
             base = str(settings.public_base_url or "").rstrip("/")
             api_url = settings.twilio_api_url.get_secret_value() if settings.twilio_api_url else None
-            twilio = TwilioPages(sid, token.get_secret_value(), from_number=settings.twilio_from_number,
-                                 messaging_service_sid=settings.twilio_messaging_service_sid, api_url=api_url,
-                                 status_callback=f"{base}/twilio/status" if base else None,
-                                 validity_s=settings.page_validity_s)
+            twilio = TwilioPages(
+                sid,
+                token.get_secret_value(),
+                from_number=settings.twilio_from_number,
+                messaging_service_sid=settings.twilio_messaging_service_sid,
+                api_url=api_url,
+                status_callback=f"{base}/twilio/status" if base else None,
+                validity_s=settings.page_validity_s,
+            )
         else:
             log.error("on-call loop: Twilio outbound settings missing; pages are queued but NOT sent")
         return cls(settings, store, sessions, twilio, SilenceClient.from_settings(settings), clock, degraded)
@@ -107,12 +140,16 @@ class OncallLoop:
         try:
             await self.store.setup()
         except Exception as exc:  # Redis down at start-up: the workers create the groups when it is back
-            log.error("on-call loop: Redis unavailable at start-up (%s); retrying in the background",
-                      type(exc).__name__)
+            log.error(
+                "on-call loop: Redis unavailable at start-up (%s); retrying in the background", type(exc).__name__
+            )
         workers = [self.decider.run, self.ticker.run] + ([self.deliverer.run] if self.deliverer else [])
         self._tasks = [asyncio.create_task(w(self._stop)) for w in workers]
-        log.info("on-call loop started: %d on-call number(s), escalate after %ss",
-                 len(self.policy.chain), self.settings.escalate_after_s)
+        log.info(
+            "on-call loop started: %d on-call number(s), escalate after %ss",
+            len(self.policy.chain),
+            self.settings.escalate_after_s,
+        )
 
     def _held(self, number: str) -> bool | None:
         return self.degraded.is_opted_out(number) if self.degraded is not None else None

@@ -76,15 +76,20 @@ class TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio ships n
     def __init__(self, base_url: str | None, connect_timeout_s: float, read_timeout_s: float) -> None:
         super().__init__(pool_connections=False)  # the session is opened on first use, on the running loop
         self.base_url = base_url.rstrip("/") if base_url else None
-        self.client_timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout_s,
-                                                    sock_read=read_timeout_s)
+        self.client_timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout_s, sock_read=read_timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
-    async def request(self, method: str, url: str, params: dict[str, Any] | None = None,
-                      data: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-                      auth: tuple[str, str] | None = None,
-                      timeout: float | None = None,  # noqa: ASYNC109 - twilio's signature; client_timeout applies
-                      allow_redirects: bool = False) -> Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - twilio's signature; client_timeout applies
+        allow_redirects: bool = False,
+    ) -> Response:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self.client_timeout)
         if self.base_url:  # keep the path (/2010-04-01/Accounts/...), swap scheme and host
@@ -94,8 +99,9 @@ class TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio ships n
         if auth:  # by hand: aiohttp 3.14 deprecates BasicAuth, older versions lack its replacement
             headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         try:
-            async with self._session.request(method.upper(), url, params=params, data=data, headers=headers,
-                                             allow_redirects=allow_redirects) as resp:
+            async with self._session.request(
+                method.upper(), url, params=params, data=data, headers=headers, allow_redirects=allow_redirects
+            ) as resp:
                 return Response(resp.status, await resp.text(), resp.headers)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise _NotSent(type(exc).__name__) from exc
@@ -109,11 +115,23 @@ class TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio ships n
 class Outbound:
     """Sends SMS from TWILIO_FROM_NUMBER or, when set, TWILIO_MESSAGING_SERVICE_SID."""
 
-    def __init__(self, account_sid: str, auth_token: str, store: SessionStore, *,
-                 from_number: str | None = None, messaging_service_sid: str | None = None,
-                 api_url: str | None = None, emoji: bool = False, attempts: int = 3,
-                 backoff_s: float = 0.5, connect_timeout_s: float = 5.0, read_timeout_s: float = 10.0,
-                 sleep: Sleep = asyncio.sleep, degraded: Degraded | None = None) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        store: SessionStore,
+        *,
+        from_number: str | None = None,
+        messaging_service_sid: str | None = None,
+        api_url: str | None = None,
+        emoji: bool = False,
+        attempts: int = 3,
+        backoff_s: float = 0.5,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 10.0,
+        sleep: Sleep = asyncio.sleep,
+        degraded: Degraded | None = None,
+    ) -> None:
         if not (from_number or messaging_service_sid):
             raise ValueError("a sender is needed: TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
         self.store = store
@@ -123,8 +141,9 @@ class Outbound:
         self.backoff_s = backoff_s
         self._sleep = sleep
         # A Messaging Service picks the sender itself (sticky sender, its opt-out list): prefer it.
-        self._sender: dict[str, str] = {"messaging_service_sid": messaging_service_sid} \
-            if messaging_service_sid else {"from_": from_number or ""}
+        self._sender: dict[str, str] = (
+            {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {"from_": from_number or ""}
+        )
         self._http = TwilioHttp(api_url, connect_timeout_s, read_timeout_s)
         self._client = Client(account_sid, auth_token, http_client=self._http)  # holds the token; we do not
 
@@ -138,13 +157,21 @@ class Outbound:
         sender = settings.twilio_from_number or settings.twilio_messaging_service_sid
         if not (sid and token is not None and sender):
             if sid or sender:
-                log.warning("outbound SMS off: it needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
-                            "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+                log.warning(
+                    "outbound SMS off: it needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                    "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"
+                )
             return None
-        return cls(sid, token.get_secret_value(), store, from_number=settings.twilio_from_number,
-                   messaging_service_sid=settings.twilio_messaging_service_sid,
-                   api_url=settings.twilio_api_url.get_secret_value() if settings.twilio_api_url else None,
-                   emoji=settings.reply_emoji, **options)
+        return cls(
+            sid,
+            token.get_secret_value(),
+            store,
+            from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            api_url=settings.twilio_api_url.get_secret_value() if settings.twilio_api_url else None,
+            emoji=settings.reply_emoji,
+            **options,
+        )
 
     async def __call__(self, to: str, body: str) -> None:
         """`send`, as a pipeline `Sender`: failures are logged here, never raised."""
@@ -197,7 +224,7 @@ class Outbound:
         text = to_gsm(body, emoji=self.emoji).strip()
         if len(text) <= MAX_BODY:
             return text
-        head = text[:MAX_BODY - 4]
+        head = text[: MAX_BODY - 4]
         cut = max(head.rfind(" "), head.rfind("\n"))
         return (head[:cut] if cut > 0 else head).rstrip() + " ..."
 

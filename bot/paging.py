@@ -57,9 +57,19 @@ def backoff(attempts: int) -> float:
 class TwilioPages:
     """The two Twilio calls delivery needs: create a message, list recent messages to a number."""
 
-    def __init__(self, account_sid: str, auth_token: str, *, from_number: str | None,
-                 messaging_service_sid: str | None, api_url: str | None, status_callback: str | None,
-                 validity_s: int, connect_timeout_s: float = 5.0, read_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str | None,
+        messaging_service_sid: str | None,
+        api_url: str | None,
+        status_callback: str | None,
+        validity_s: int,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 10.0,
+    ) -> None:
         self._http = TwilioHttp(api_url, connect_timeout_s, read_timeout_s)
         self._client = Client(account_sid, auth_token, http_client=self._http)
         self._options: dict[str, Any] = {}
@@ -106,9 +116,18 @@ def _nothing_held(_number: str) -> bool | None:
 class Deliverer:
     """Sends what the `out` stream holds; one per replica, several replicas share the group."""
 
-    def __init__(self, store: OncallStore, twilio: TwilioPages, consumer: str, *, escalate: Escalate,
-                 opt_out: OptOut, claim_idle_s: float = 30.0, clock: Callable[[], float] = time.time,
-                 held_opt_out: Held = _nothing_held) -> None:
+    def __init__(
+        self,
+        store: OncallStore,
+        twilio: TwilioPages,
+        consumer: str,
+        *,
+        escalate: Escalate,
+        opt_out: OptOut,
+        claim_idle_s: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        held_opt_out: Held = _nothing_held,
+    ) -> None:
         self.store = store
         self.twilio = twilio
         self.consumer = consumer
@@ -125,13 +144,15 @@ class Deliverer:
                 entries: list[Entry] = []
                 if time.monotonic() - last_claim >= min(5.0, self.claim_idle_s / 2):
                     last_claim = time.monotonic()
-                    entries = await self.store.reclaim("out", SENDERS_GROUP, self.consumer,
-                                                       int(self.claim_idle_s * 1000))
+                    entries = await self.store.reclaim(
+                        "out", SENDERS_GROUP, self.consumer, int(self.claim_idle_s * 1000)
+                    )
                 if not entries:
                     entries = await self.store.read("out", SENDERS_GROUP, self.consumer, 20, 500)
                 outcomes = await asyncio.gather(*(self._one(e) for e in entries))
-                await self.store.done("out", SENDERS_GROUP, *(e.id for e, ok in zip(entries, outcomes, strict=True)
-                                                               if ok))
+                await self.store.done(
+                    "out", SENDERS_GROUP, *(e.id for e, ok in zip(entries, outcomes, strict=True) if ok)
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:

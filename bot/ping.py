@@ -42,10 +42,25 @@ def twilio_form(sender: str, to: str, body: str, account_sid: str) -> dict[str, 
     """An incoming-SMS webhook body as Twilio sends it (reference/README.md lists the fields)."""
     sid = "SM" + secrets.token_hex(16)
     return {
-        "ToCountry": "US", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "",
-        "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "",
-        "Body": body, "FromCountry": "", "To": to, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
-        "AccountSid": account_sid, "From": sender, "ApiVersion": "2010-04-01",
+        "ToCountry": "US",
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "",
+        "To": to,
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
     }
 
 
@@ -63,30 +78,45 @@ def _reply_text(xml: str) -> str | None:
 def _refused_hint(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    return (f"connection refused at {parts.hostname}:{port}: nothing listens there. Is operator serve "
-            "running, and does the proxy forward to it?")
+    return (
+        f"connection refused at {parts.hostname}:{port}: nothing listens there. Is operator serve "
+        "running, and does the proxy forward to it?"
+    )
 
 
-def explain(response: httpx.Response, url: str, sender: str, elapsed_s: float,
-            public_base_url: str | None) -> PingOutcome:
+def explain(
+    response: httpx.Response, url: str, sender: str, elapsed_s: float, public_base_url: str | None
+) -> PingOutcome:
     code = response.status_code
     took = f"{elapsed_s * 1000:.0f}ms"
     if code == 403:
         here = f" (this machine's PUBLIC_BASE_URL is {public_base_url})" if public_base_url else ""
         base = url.removesuffix("/sms")
-        return PingOutcome(False, "\n".join([
-            f"403 Forbidden in {took}: the service rejected the signature. Likely causes:",
-            f"- the server's PUBLIC_BASE_URL is not exactly {base}{here}: it must be the URL Twilio calls,",
-            "  scheme, host and any path prefix included;",
-            "- a proxy rewriting the scheme or host on the way (http vs https, another Host) while",
-            "  PUBLIC_BASE_URL is unset on the server;",
-            "- TWILIO_AUTH_TOKEN here differs from the server's."]))
+        return PingOutcome(
+            False,
+            "\n".join(
+                [
+                    f"403 Forbidden in {took}: the service rejected the signature. Likely causes:",
+                    f"- the server's PUBLIC_BASE_URL is not exactly {base}{here}: it must be the URL Twilio calls,",
+                    "  scheme, host and any path prefix included;",
+                    "- a proxy rewriting the scheme or host on the way (http vs https, another Host) while",
+                    "  PUBLIC_BASE_URL is unset on the server;",
+                    "- TWILIO_AUTH_TOKEN here differs from the server's.",
+                ]
+            ),
+        )
     if code == 404:
-        return PingOutcome(False, f"404 Not Found: nothing answers {url}. Check the path: PUBLIC_BASE_URL has no "
-                                  "/sms, and the proxy must forward /sms.")
+        return PingOutcome(
+            False,
+            f"404 Not Found: nothing answers {url}. Check the path: PUBLIC_BASE_URL has no "
+            "/sms, and the proxy must forward /sms.",
+        )
     if code in (301, 302, 303, 307, 308):
-        return PingOutcome(False, f"HTTP {code} to {response.headers.get('location', '?')}: Twilio does not "
-                                  "follow redirects for webhooks. Use the final URL.")
+        return PingOutcome(
+            False,
+            f"HTTP {code} to {response.headers.get('location', '?')}: Twilio does not "
+            "follow redirects for webhooks. Use the final URL.",
+        )
     if code in (502, 503, 504):
         return PingOutcome(False, f"HTTP {code} in {took}: the proxy could not reach Operator (is it running?).")
     if code != 200:
@@ -95,9 +125,12 @@ def explain(response: httpx.Response, url: str, sender: str, elapsed_s: float,
     if reply is None:
         return PingOutcome(False, f"HTTP 200 in {took}, but not TwiML: is this Operator?")
     if not reply:
-        return PingOutcome(False, f"empty reply in {took}: the signature was accepted, but {mask(sender)} is "
-                                  "not in the server's AUTHORIZED_NUMBERS (or opted out with STOP). Try "
-                                  "--from with an allowed number.")
+        return PingOutcome(
+            False,
+            f"empty reply in {took}: the signature was accepted, but {mask(sender)} is "
+            "not in the server's AUTHORIZED_NUMBERS (or opted out with STOP). Try "
+            "--from with an allowed number.",
+        )
     return PingOutcome(True, f"answered in {took} (signature ok, {mask(sender)} allowed):\n{reply}")
 
 
@@ -111,19 +144,34 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-async def ping(url: str, token: str, sender: str, *, to: str, account_sid: str, body: str = "help",
-               timeout_s: float = TWILIO_TIMEOUT_S, public_base_url: str | None = None,
-               verify: bool = True) -> PingOutcome:
+async def ping(
+    url: str,
+    token: str,
+    sender: str,
+    *,
+    to: str,
+    account_sid: str,
+    body: str = "help",
+    timeout_s: float = TWILIO_TIMEOUT_S,
+    public_base_url: str | None = None,
+    verify: bool = True,
+) -> PingOutcome:
     form = twilio_form(sender, to, body, account_sid)
-    headers = {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, form),
-               "User-Agent": "TwilioProxy/1.1", "Accept": "*/*"}
+    headers = {
+        "X-Twilio-Signature": RequestValidator(token).compute_signature(url, form),
+        "User-Agent": "TwilioProxy/1.1",
+        "Accept": "*/*",
+    }
     start = time.perf_counter()
     try:
         async with httpx.AsyncClient(timeout=timeout_s, verify=verify, follow_redirects=False) as client:
             response = await client.post(url, data=form, headers=headers)
     except httpx.TimeoutException:
-        return PingOutcome(False, f"no answer within {timeout_s:g}s: Twilio gives up at 15s (error 11200). "
-                                  "Is the service stuck, or a firewall dropping the connection?")
+        return PingOutcome(
+            False,
+            f"no answer within {timeout_s:g}s: Twilio gives up at 15s (error 11200). "
+            "Is the service stuck, or a firewall dropping the connection?",
+        )
     except httpx.ConnectError as exc:
         text = " ".join(str(e).lower() for e in _chain(exc))
         if "certificate" in text or "ssl" in text or "tls" in text:

@@ -48,9 +48,16 @@ class Policy:
 
 
 class Pipeline:
-    def __init__(self, store: SessionStore, conversation: Conversation, policy: Policy,
-                 metrics: ServiceMetrics | None = None, clock: Callable[[], float] = time.time,
-                 send_later: Sender | None = None, degraded: Degraded | None = None) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        conversation: Conversation,
+        policy: Policy,
+        metrics: ServiceMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+        send_later: Sender | None = None,
+        degraded: Degraded | None = None,
+    ) -> None:
         self.store = store
         self.conversation = conversation
         self.policy = policy
@@ -77,12 +84,17 @@ class Pipeline:
         body = msg.body[:MAX_BODY]
         # Nothing said: no letter, digit, "?" or symbol (emoji are "So": a 👍 is said, and answered).
         blank = not carrier_word and not any(
-            ch.isalnum() or ch == "?" or unicodedata.category(ch) == "So" for ch in body)
+            ch.isalnum() or ch == "?" or unicodedata.category(ch) == "So" for ch in body
+        )
         # Every message counts towards the rate, keywords and blanks too; those need no lock.
         try:
-            begin = await self.store.begin(msg.sender, msg.message_sid,
-                                           rate_limit=self.policy.rate_limit_per_min,
-                                           lock_wait_s=self.policy.lock_wait_s, lock=not (carrier_word or blank))
+            begin = await self.store.begin(
+                msg.sender,
+                msg.message_sid,
+                rate_limit=self.policy.rate_limit_per_min,
+                lock_wait_s=self.policy.lock_wait_s,
+                lock=not (carrier_word or blank),
+            )
         except StoreUnavailable:
             return await self._without_store(msg, body, carrier_word=carrier_word, blank=blank)
         early = self._early_reply(begin, carrier_word=carrier_word, blank=blank)
@@ -181,8 +193,9 @@ class Pipeline:
         return reply.text
 
     async def _reply(self, sender: str, session: Session, body: str, now: float, expired: bool) -> str:
-        reply = await self.conversation.reply(session, body, sender=sender, now=datetime.fromtimestamp(now, UTC),
-                                              expired=expired, pager=self._pages)
+        reply = await self.conversation.reply(
+            session, body, sender=sender, now=datetime.fromtimestamp(now, UTC), expired=expired, pager=self._pages
+        )
         return self._count(reply)
 
     async def _without_store(self, msg: Inbound, body: str, *, carrier_word: bool, blank: bool) -> str:
@@ -217,5 +230,3 @@ class Pipeline:
         if self._background:
             await asyncio.wait(self._background, timeout=15)
         await self.degraded.aclose()
-
-

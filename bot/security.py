@@ -69,8 +69,9 @@ def bearer_ok(authorization: str | None, token: str) -> bool:
 
 
 class AllowList:
-    def __init__(self, numbers: Iterable[str], region: str = "US", *, accept_all: bool = False,
-                 channels: Iterable[str] = ()) -> None:
+    def __init__(
+        self, numbers: Iterable[str], region: str = "US", *, accept_all: bool = False, channels: Iterable[str] = ()
+    ) -> None:
         self.accept_all = accept_all  # local mode with no list: the loopback user is the operator
         self.channels = frozenset(channels)
         allowed: set[str] = set()
@@ -95,8 +96,9 @@ class RefusalLog:
     """Refused senders, logged as one line per interval with a count: a flood of strangers
     (80k messages) writes a line a minute, not a line a message. The first is logged at once."""
 
-    def __init__(self, logger: logging.Logger, interval_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, logger: logging.Logger, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.logger = logger
         self.interval_s = interval_s
         self.clock = clock
@@ -112,8 +114,13 @@ class RefusalLog:
 
     def flush(self) -> None:
         if self.count:
-            self.logger.info("refused %d message(s) from unknown or malformed senders (latest %s); "
-                             "next report in %gs at the earliest", self.count, mask(self.latest), self.interval_s)
+            self.logger.info(
+                "refused %d message(s) from unknown or malformed senders (latest %s); "
+                "next report in %gs at the earliest",
+                self.count,
+                mask(self.latest),
+                self.interval_s,
+            )
         self.count = 0
         self._next_at = self.clock() + self.interval_s
 

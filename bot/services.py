@@ -36,9 +36,14 @@ def build_store(settings: Settings, clock: Callable[[], float] = time.time) -> S
     if settings.redis_url is None:
         log.warning("REDIS_URL is unset: sessions live in this process only (one replica, lost on restart)")
         return MemorySessionStore(settings.session_ttl_s, clock, lock_lease_s=settings.lock_lease_s)
-    return RedisSessionStore.from_url(settings.redis_url.get_secret_value(), settings.session_ttl_s,
-                                      settings.redis_key_prefix, clock, cluster=settings.redis_cluster,
-                                      lock_lease_s=settings.lock_lease_s)
+    return RedisSessionStore.from_url(
+        settings.redis_url.get_secret_value(),
+        settings.session_ttl_s,
+        settings.redis_key_prefix,
+        clock,
+        cluster=settings.redis_cluster,
+        lock_lease_s=settings.lock_lease_s,
+    )
 
 
 @dataclass
@@ -52,15 +57,23 @@ class Services:
     oncall: OncallLoop | None = None  # the on-call loop (ALERT_WEBHOOK_TOKEN set); started by its blueprint
 
     @classmethod
-    def open(cls, settings: Settings, *, store: SessionStore | None = None, monitors: Monitors | None = None,
-             clock: Callable[[], float] = time.time, send_later: Sender | None = None,
-             sms_out: bool = True) -> Services:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        store: SessionStore | None = None,
+        monitors: Monitors | None = None,
+        clock: Callable[[], float] = time.time,
+        send_later: Sender | None = None,
+        sms_out: bool = True,
+    ) -> Services:
         """Open everything; `sms_out=False` (the console) never texts anyone by REST."""
         metrics = ServiceMetrics()
         store = store or build_store(settings, clock)
         degraded = Degraded(store, clock)  # one per process: the pipeline and every sender consult it
-        outbound = Outbound.from_settings(settings, store, degraded=degraded) \
-            if send_later is None and sms_out else None
+        outbound = (
+            Outbound.from_settings(settings, store, degraded=degraded) if send_later is None and sms_out else None
+        )
         send_later = send_later or outbound
         monitors = monitors or build_monitors(settings)
         monitors.observers.append(metrics.observe_health)

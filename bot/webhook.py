@@ -53,8 +53,9 @@ class BodyGuard:
     (413/408, connection closed) before Quart builds a request for it. That is the cheapest refusal
     there is, which is what a flood meets. A body within bounds is handed on in one piece."""
 
-    def __init__(self, app: Quart, max_bytes: int, max_fields: int, path: str = "/sms",
-                 body_timeout_s: float = BODY_TIMEOUT_S) -> None:
+    def __init__(
+        self, app: Quart, max_bytes: int, max_fields: int, path: str = "/sms", body_timeout_s: float = BODY_TIMEOUT_S
+    ) -> None:
         self.app = app
         self.inner = app.asgi_app
         self.max_bytes = max_bytes
@@ -106,11 +107,18 @@ class BodyGuard:
         services = self.app.extensions.get(SERVICES)
         if services is not None and status == 413:
             services.metrics.outcome("oversized")
-        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "trailers": False,
-                                         "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]}
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": status,
+            "trailers": False,
+            "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")],
+        }
         await send(start)
-        body: HTTPResponseBodyEvent = {"type": "http.response.body", "more_body": False,
-                                       "body": b"request too large" if status == 413 else b"bad request body"}
+        body: HTTPResponseBodyEvent = {
+            "type": "http.response.body",
+            "more_body": False,
+            "body": b"request too large" if status == 413 else b"bad request body",
+        }
         await send(body)
 
 

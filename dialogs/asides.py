@@ -16,12 +16,55 @@ from nlu.text import tokenize
 SMALL_TALK_HINT = "Text status, alerts or logs <service> when you need me; help lists the rest."
 SMALL_TALK = f"Hi! {SMALL_TALK_HINT}"
 # Small talk is answered in kind: a "thx" that gets "Hi!" reads as if nobody listened.
-_THANKS = frozenset({"thanks", "thank", "thx", "thnx", "tx", "ty", "tyvm", "ta", "cheers", "merci", "helps",
-                     "helped", "helpful", "useful", "\U0001f64f"})
+_THANKS = frozenset(
+    {
+        "thanks",
+        "thank",
+        "thx",
+        "thnx",
+        "tx",
+        "ty",
+        "tyvm",
+        "ta",
+        "cheers",
+        "merci",
+        "helps",
+        "helped",
+        "helpful",
+        "useful",
+        "\U0001f64f",
+    }
+)
 _BYE = frozenset({"bye", "later", "ttyl", "night", "nite", "gn"})
-_NOTED = frozenset({"ok", "okay", "k", "kk", "cool", "nice", "great", "perfect", "awesome", "sweet", "good", "got",
-                    "roger", "copy", "np", "noted", "understood", "alright", "fine", "gotcha", "brilliant",
-                    "excellent", "\U0001f44d", "\U0001f44c", "\u2705"})
+_NOTED = frozenset(
+    {
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "cool",
+        "nice",
+        "great",
+        "perfect",
+        "awesome",
+        "sweet",
+        "good",
+        "got",
+        "roger",
+        "copy",
+        "np",
+        "noted",
+        "understood",
+        "alright",
+        "fine",
+        "gotcha",
+        "brilliant",
+        "excellent",
+        "\U0001f44d",
+        "\U0001f44c",
+        "\u2705",
+    }
+)
 
 # Words that make a text a variation of the last question ("how about web", "memory too").
 _CUES = frozenset({"about", "too", "same", "instead", "also", "well"})
@@ -30,8 +73,15 @@ _CUES = frozenset({"about", "too", "same", "instead", "also", "well"})
 def small_talk(text: str) -> str:
     """One line in kind - thanks, goodbye, noted, else hello - then what to text."""
     said = set(tokenize(text)) | set(text)
-    opener = ("You're welcome." if not said.isdisjoint(_THANKS) else "Bye for now." if not said.isdisjoint(_BYE)
-              else "OK." if not said.isdisjoint(_NOTED) else "Hi!")
+    opener = (
+        "You're welcome."
+        if not said.isdisjoint(_THANKS)
+        else "Bye for now."
+        if not said.isdisjoint(_BYE)
+        else "OK."
+        if not said.isdisjoint(_NOTED)
+        else "Hi!"
+    )
     return f"{opener} {SMALL_TALK_HINT}"
 
 

@@ -53,8 +53,12 @@ def _windows(monitors: Monitors) -> Sequence[Option]:
     return WINDOW_OPTIONS
 
 
-SERVICE = SlotSpec("service", "{Command} for which service?", _services,
-                   none_configured="No services configured for logs (set LOG_SERVICES).")
+SERVICE = SlotSpec(
+    "service",
+    "{Command} for which service?",
+    _services,
+    none_configured="No services configured for logs (set LOG_SERVICES).",
+)
 WINDOW = SlotSpec("window", "{service}: which window?", _windows, numbered=False)
 METRIC = SlotSpec("metric", "Which metric?", _metrics, none_configured="No metrics configured (see METRIC_ALIASES).")
 
@@ -69,51 +73,105 @@ class WindowedMetricSource(Protocol):
 # How on-call engineers say it (nlu reads these; tests/data/corpus.tsv measures them).
 STATUS_WORDS = ("stat", "health", "sitrep", "healthy", "outage", "outages", "overview", "summary")
 STATUS_PHRASES = (
-    "we good", "all good", "health check", "is everything ok", "anything down", "whats broken", "are we up",
-    "is prod up", "all systems go", "how are we doing", "state of things"
+    "we good",
+    "all good",
+    "health check",
+    "is everything ok",
+    "anything down",
+    "whats broken",
+    "are we up",
+    "is prod up",
+    "all systems go",
+    "how are we doing",
+    "state of things",
 )
 
 
-@command("status", usage="status", help="status: what is wrong now (alerts, targets down, db, gateway), "
-         "most severe first, then sources DOWN; All clear only when nothing is.",
-         words=STATUS_WORDS, phrases=STATUS_PHRASES, stateless=True,
-         doc="what is wrong now, most severe first: firing alerts, scrape targets down, gateway servers not up, "
-             "database waits and lag; then monitoring sources DOWN; \"All clear\" only when nothing is wrong")
+@command(
+    "status",
+    usage="status",
+    help="status: what is wrong now (alerts, targets down, db, gateway), "
+    "most severe first, then sources DOWN; All clear only when nothing is.",
+    words=STATUS_WORDS,
+    phrases=STATUS_PHRASES,
+    stateless=True,
+    doc="what is wrong now, most severe first: firing alerts, scrape targets down, gateway servers not up, "
+    'database waits and lag; then monitoring sources DOWN; "All clear" only when nothing is wrong',
+)
 async def status(ctx: CommandContext, query: Query) -> Answer:
     if not ctx.monitors.all:
-        return Answer("No monitors configured. Set PROMETHEUS_URL, LOKI_URL, DATABASE_URL, ... "
-                      "(see .env.example), then operator check.")
+        return Answer(
+            "No monitors configured. Set PROMETHEUS_URL, LOKI_URL, DATABASE_URL, ... "
+            "(see .env.example), then operator check."
+        )
     survey = await ctx.monitors.survey()
     text = format_status(survey.problems, survey.healths, silenced=survey.silenced, inhibited=survey.inhibited)
     return Answer(text, query=Query("status"))
 
 
 ALERTS_WORDS = (
-    "alert", "alarms", "alarm", "firing", "fired", "fires", "paging", "paged", "page", "pages", "alerting",
-    "triggered", "incidents", "incident", "screaming", "pagerduty", "alertmanager", "notifications", "critical",
-    "ringing", "sev1", "sev2", "p1", "p2", "beeping"
+    "alert",
+    "alarms",
+    "alarm",
+    "firing",
+    "fired",
+    "fires",
+    "paging",
+    "paged",
+    "page",
+    "pages",
+    "alerting",
+    "triggered",
+    "incidents",
+    "incident",
+    "screaming",
+    "pagerduty",
+    "alertmanager",
+    "notifications",
+    "critical",
+    "ringing",
+    "sev1",
+    "sev2",
+    "p1",
+    "p2",
+    "beeping",
 )
 ALERTS_PHRASES = (
-    "what woke me up", "going off", "what fired", "why did i get paged", "whats firing", "anything paging",
-    "anything new", "whats new", "what is new"
+    "what woke me up",
+    "going off",
+    "what fired",
+    "why did i get paged",
+    "whats firing",
+    "anything paging",
+    "anything new",
+    "whats new",
+    "what is new",
 )
 
 
-@command("alerts", usage="alerts",
-         help="alerts: firing alerts, most severe then newest first. alerts crit, alerts warn, alerts api-1 filter;"
-              " alerts 2 (or 2) shows item 2.",
-         words=ALERTS_WORDS, phrases=ALERTS_PHRASES, slots=(SlotSpec("choice", "Which alert?", required=False),
-                                  SlotSpec("filter", "Which alerts?", required=False)), stateless=True,
-         needs=frozenset({ALERTS}), configure="No alert source configured (set ALERTMANAGER_URL, PROMETHEUS_URL "
-         "or DATADOG_API_KEY).", says=("alerts", "alerts crit", "alerts api-1", "alerts 2"),
-         doc="firing alerts, most severe then newest first, numbered, with silenced/inhibited counts; "
-             "filtered by severity or label value; details of one (runbook and dashboard links)")
+@command(
+    "alerts",
+    usage="alerts",
+    help="alerts: firing alerts, most severe then newest first. alerts crit, alerts warn, alerts api-1 filter;"
+    " alerts 2 (or 2) shows item 2.",
+    words=ALERTS_WORDS,
+    phrases=ALERTS_PHRASES,
+    slots=(SlotSpec("choice", "Which alert?", required=False), SlotSpec("filter", "Which alerts?", required=False)),
+    stateless=True,
+    needs=frozenset({ALERTS}),
+    configure="No alert source configured (set ALERTMANAGER_URL, PROMETHEUS_URL or DATADOG_API_KEY).",
+    says=("alerts", "alerts crit", "alerts api-1", "alerts 2"),
+    doc="firing alerts, most severe then newest first, numbered, with silenced/inhibited counts; "
+    "filtered by severity or label value; details of one (runbook and dashboard links)",
+)
 async def alerts(ctx: CommandContext, query: Query) -> Answer:
     book = await gather_alerts(ctx.monitors.with_capability(ALERTS))
     shown = book.alerts if query.filter is None else filter_alerts(book.alerts, query.filter)
     groups = numbered_alerts(shown)
-    items = tuple(Item(g[0].name, detail=format_alert_detail(g, ctx.now), labels=dict(g[0].labels),
-                       source=g[0].source) for g in groups)
+    items = tuple(
+        Item(g[0].name, detail=format_alert_detail(g, ctx.now), labels=dict(g[0].labels), source=g[0].source)
+        for g in groups
+    )
     text = format_alert_list(shown, book.errors, ctx.now, book.silenced, book.inhibited)
     if query.filter is not None:
         text = _filtered(text, query.filter, len(shown), len(book.alerts))
@@ -133,18 +191,30 @@ def _filtered(text: str, word: str, matching: int, firing: int) -> str:
 
 METRICS_WORDS = ("metric", "graph", "graphs", "utilization", "utilisation", "prometheus", "prom")
 METRICS_PHRASES = (
-    "what metrics", "load average", "load avg", "disk left", "free space", "disk space", "out of memory",
-    "how loaded"
+    "what metrics",
+    "load average",
+    "load avg",
+    "disk left",
+    "free space",
+    "disk space",
+    "out of memory",
+    "how loaded",
 )
 
 
-@command("metrics", usage="metrics [name]",
-         help="metrics cpu: top series of a named query; metrics cpu 1h: now/avg/peak. metrics alone lists names.",
-         words=METRICS_WORDS, phrases=METRICS_PHRASES, slots=(METRIC, dataclasses.replace(WINDOW, required=False)),
-         needs=frozenset({METRICS}), configure="No metrics source configured (set PROMETHEUS_URL or DATADOG_API_KEY).",
-         says=("metrics", "metrics cpu", "metrics cpu 1h"),
-         doc="a named query (cpu, memory, disk, load, up, or your own) with units, top series first; "
-             "with a window, now / average / peak over it")
+@command(
+    "metrics",
+    usage="metrics [name]",
+    help="metrics cpu: top series of a named query; metrics cpu 1h: now/avg/peak. metrics alone lists names.",
+    words=METRICS_WORDS,
+    phrases=METRICS_PHRASES,
+    slots=(METRIC, dataclasses.replace(WINDOW, required=False)),
+    needs=frozenset({METRICS}),
+    configure="No metrics source configured (set PROMETHEUS_URL or DATADOG_API_KEY).",
+    says=("metrics", "metrics cpu", "metrics cpu 1h"),
+    doc="a named query (cpu, memory, disk, load, up, or your own) with units, top series first; "
+    "with a window, now / average / peak over it",
+)
 async def metrics(ctx: CommandContext, query: Query) -> Answer:
     name = query.metric or ""
     alias = ctx.monitors.metric_aliases.get(name)
@@ -172,19 +242,57 @@ async def metrics(ctx: CommandContext, query: Query) -> Answer:
 
 
 LOGS_WORDS = (
-    "log", "errors", "error", "err", "errs", "erroring", "exceptions", "exception", "traces", "stacktrace",
-    "stacktraces", "tail", "grep", "failures", "failing", "failed", "crashing", "crash", "crashed", "crashes",
-    "throw", "threw", "throwing", "timeouts", "timeout", "broke", "panics", "panic", "loki", "fatal", "warnings",
-    "logging", "traceback", "tracebacks", "trace",
+    "log",
+    "errors",
+    "error",
+    "err",
+    "errs",
+    "erroring",
+    "exceptions",
+    "exception",
+    "traces",
+    "stacktrace",
+    "stacktraces",
+    "tail",
+    "grep",
+    "failures",
+    "failing",
+    "failed",
+    "crashing",
+    "crash",
+    "crashed",
+    "crashes",
+    "throw",
+    "threw",
+    "throwing",
+    "timeouts",
+    "timeout",
+    "broke",
+    "panics",
+    "panic",
+    "loki",
+    "fatal",
+    "warnings",
+    "logging",
+    "traceback",
+    "tracebacks",
+    "trace",
 )
 LOGS_PHRASES = ("stack traces", "error log", "error logs", "what broke", "went wrong")
 
 
-@command("logs", usage="logs [service] [window]", help="logs api 1h: error count and latest lines. Window 1m-7d.",
-         words=LOGS_WORDS, phrases=LOGS_PHRASES, slots=(SERVICE, WINDOW), needs=frozenset({LOGS}),
-         configure="No logs backend configured (set LOKI_URL, ELASTICSEARCH_URL or LOG_FILES).",
-         says=("logs", "logs api", "logs api 1h"),
-         doc="error count and latest lines for a service; asks for whatever is missing")
+@command(
+    "logs",
+    usage="logs [service] [window]",
+    help="logs api 1h: error count and latest lines. Window 1m-7d.",
+    words=LOGS_WORDS,
+    phrases=LOGS_PHRASES,
+    slots=(SERVICE, WINDOW),
+    needs=frozenset({LOGS}),
+    configure="No logs backend configured (set LOKI_URL, ELASTICSEARCH_URL or LOG_FILES).",
+    says=("logs", "logs api", "logs api 1h"),
+    doc="error count and latest lines for a service; asks for whatever is missing",
+)
 async def logs(ctx: CommandContext, query: Query) -> Answer:
     service, window = query.service or "", query.window or timedelta(hours=1)
     sources = [m for m in ctx.monitors.with_capability(LOGS) if isinstance(m, LogSource)]
@@ -212,39 +320,108 @@ async def _report(monitors: Monitors, capability: str, query: Query) -> Answer:
 
 
 DB_WORDS = (
-    "database", "databases", "postgres", "postgresql", "pg", "psql", "pgbouncer", "bouncer", "locks", "lock",
-    "deadlocks", "deadlock", "queries", "query", "replication", "replica", "replicas", "lag", "connections",
-    "conns", "pool", "pools", "sql", "vacuum", "primary", "dbs", "blocking", "blocked", "blocker", "blockers",
-    "locked", "locking", "txn", "txns", "transactions", "postgre"
+    "database",
+    "databases",
+    "postgres",
+    "postgresql",
+    "pg",
+    "psql",
+    "pgbouncer",
+    "bouncer",
+    "locks",
+    "lock",
+    "deadlocks",
+    "deadlock",
+    "queries",
+    "query",
+    "replication",
+    "replica",
+    "replicas",
+    "lag",
+    "connections",
+    "conns",
+    "pool",
+    "pools",
+    "sql",
+    "vacuum",
+    "primary",
+    "dbs",
+    "blocking",
+    "blocked",
+    "blocker",
+    "blockers",
+    "locked",
+    "locking",
+    "txn",
+    "txns",
+    "transactions",
+    "postgre",
 )
 DB_PHRASES = (
-    "slow queries", "long running queries", "connection pool", "waiting clients", "pool exhausted",
-    "too many connections", "blocked queries", "replication lag", "replica lag", "idle in transaction",
-    "who is blocking", "whos blocking"
+    "slow queries",
+    "long running queries",
+    "connection pool",
+    "waiting clients",
+    "pool exhausted",
+    "too many connections",
+    "blocked queries",
+    "replication lag",
+    "replica lag",
+    "idle in transaction",
+    "who is blocking",
+    "whos blocking",
 )
 
 
-@command("db", usage="db", help="db: PostgreSQL conns, who blocks whom, idle-in-txn, longest query, replicas;"
-         " pgBouncer queue.",
-         words=DB_WORDS, phrases=DB_PHRASES, stateless=True, needs=frozenset({DB}),
-         configure="No database configured (set DATABASE_URL or PGBOUNCER_URL).",
-         doc="PostgreSQL and pgBouncer: connections, who blocks whom (pid, user, app, age, query), "
-             "idle-in-transaction age, longest query, replicas and lag; clients waiting in pgBouncer")
+@command(
+    "db",
+    usage="db",
+    help="db: PostgreSQL conns, who blocks whom, idle-in-txn, longest query, replicas; pgBouncer queue.",
+    words=DB_WORDS,
+    phrases=DB_PHRASES,
+    stateless=True,
+    needs=frozenset({DB}),
+    configure="No database configured (set DATABASE_URL or PGBOUNCER_URL).",
+    doc="PostgreSQL and pgBouncer: connections, who blocks whom (pid, user, app, age, query), "
+    "idle-in-transaction age, longest query, replicas and lag; clients waiting in pgBouncer",
+)
 async def db(ctx: CommandContext, query: Query) -> Answer:
     return await _report(ctx.monitors, DB, Query("db"))
 
 
 GATEWAY_WORDS = (
-    "gw", "api", "haproxy", "kong", "backends", "backend", "upstreams", "upstream", "lb", "proxy", "ingress",
-    "edge", "rps", "traffic", "balancer", "nginx", "envoy", "routes"
+    "gw",
+    "api",
+    "haproxy",
+    "kong",
+    "backends",
+    "backend",
+    "upstreams",
+    "upstream",
+    "lb",
+    "proxy",
+    "ingress",
+    "edge",
+    "rps",
+    "traffic",
+    "balancer",
+    "nginx",
+    "envoy",
+    "routes",
 )
 GATEWAY_PHRASES = ("load balancer", "request rate", "error rate", "bad gateway", "5xx rate", "error rates")
 
 
-@command("gateway", usage="gateway", help="gateway: backends up/down with the reason, sessions, 5xx over the last"
-         " few minutes.",
-         words=GATEWAY_WORDS, phrases=GATEWAY_PHRASES, stateless=True, needs=frozenset({GATEWAY}),
-         configure="No gateway configured (set KONG_ADMIN_URL or HAPROXY_STATS_URL).",
-         doc="backends up/down (a DOWN server's check and since when), sessions, 5xx over a fixed window")
+@command(
+    "gateway",
+    usage="gateway",
+    help="gateway: backends up/down with the reason, sessions, 5xx over the last few minutes.",
+    words=GATEWAY_WORDS,
+    phrases=GATEWAY_PHRASES,
+    stateless=True,
+    needs=frozenset({GATEWAY}),
+    configure="No gateway configured (set KONG_ADMIN_URL or HAPROXY_STATS_URL).",
+    doc="backends up/down (a DOWN server's check and since when), sessions, 5xx over a fixed window",
+)
 async def gateway(ctx: CommandContext, query: Query) -> Answer:
     return await _report(ctx.monitors, GATEWAY, Query("gateway"))

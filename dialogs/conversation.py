@@ -60,8 +60,14 @@ class Conversation:
 
     def understand(self, text: str, expecting: str | None = None, now: datetime | None = None) -> Intent:
         """``now`` anchors clock windows ("since 2am"): the time the message is answered at."""
-        return parse(text, self.registry.vocabulary, services=self.monitors.log_services,
-                     metrics=self.monitors.metric_names, expecting=expecting, now=now)
+        return parse(
+            text,
+            self.registry.vocabulary,
+            services=self.monitors.log_services,
+            metrics=self.monitors.metric_names,
+            expecting=expecting,
+            now=now,
+        )
 
     def expecting(self, session: Session) -> str | None:
         """What the open question asks for (so "api" reads as a service), or "choice" after a list."""
@@ -70,8 +76,9 @@ class Conversation:
             return asking.slot.name
         return "choice" if session.items else None
 
-    async def reply(self, session: Session, text: str, *, sender: str, now: datetime, expired: bool = False,
-                    pager: Pager = one_page) -> Reply:
+    async def reply(
+        self, session: Session, text: str, *, sender: str, now: datetime, expired: bool = False, pager: Pager = one_page
+    ) -> Reply:
         """Answer ``text``; the first page is returned, the rest kept in ``session`` for ``more``."""
         if session.draft is None or self.forms.asking(session.state) is None:
             session.state, session.draft = IDLE, None  # no open question (or one this build has no form for)

@@ -24,8 +24,9 @@ class Dispatcher:
         self.desk = desk
 
     def context(self, session: Session | None, sender: str, now: datetime) -> CommandContext:
-        return CommandContext(monitors=self.monitors, sender=sender, now=now, registry=self.registry,
-                              session=session, desk=self.desk)
+        return CommandContext(
+            monitors=self.monitors, sender=sender, now=now, registry=self.registry, session=session, desk=self.desk
+        )
 
     async def run(self, ctx: CommandContext, spec: CommandSpec, query: Query) -> Answer:
         if not spec.available(self.monitors):

@@ -66,14 +66,19 @@ class Forms:
             for slot in spec.required:
                 state = f"{spec.name}:{slot.name}"
                 self._asking[state] = Asking(spec, slot)
-                transitions.append({"trigger": spec.name, "source": "*", "dest": state,
-                                    "unless": [_Filled(slot.name)]})
+                transitions.append({"trigger": spec.name, "source": "*", "dest": state, "unless": [_Filled(slot.name)]})
             transitions.append({"trigger": spec.name, "source": "*", "dest": IDLE})
         self.commands = frozenset(a.command.name for a in self._asking.values())
         self.slot_names = frozenset(a.slot.name for a in self._asking.values())
         self._machine = AsyncMachine(
-            model=None, states=[IDLE, *self._asking], transitions=transitions, initial=IDLE,
-            auto_transitions=False, model_override=True, queued="model", send_event=True,
+            model=None,
+            states=[IDLE, *self._asking],
+            transitions=transitions,
+            initial=IDLE,
+            auto_transitions=False,
+            model_override=True,
+            queued="model",
+            send_event=True,
         )
 
     def asking(self, state: str) -> Asking | None:

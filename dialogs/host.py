@@ -10,13 +10,30 @@ from monitors.base import HOST, MonitorError
 from monitors.host import HostMonitor
 
 
-@command("top", usage="top", help="top: the busiest processes on this host, by CPU and by memory.",
-         words=("procs", "processes"),
-         # Matched after leading filler ("what's", "what is") is dropped by the parser.
-         phrases=("eating cpu", "eating the cpu", "using cpu", "using the cpu", "eating memory", "using memory",
-                  "hogging cpu", "hogging the cpu", "who is hogging the cpu", "busiest processes", "top processes"),
-         needs=frozenset({HOST}), configure="No host monitor (set HOST_MONITOR=on).", stateless=True,
-         doc="the busiest processes of the host Operator runs on, by CPU and by memory")
+@command(
+    "top",
+    usage="top",
+    help="top: the busiest processes on this host, by CPU and by memory.",
+    words=("procs", "processes"),
+    # Matched after leading filler ("what's", "what is") is dropped by the parser.
+    phrases=(
+        "eating cpu",
+        "eating the cpu",
+        "using cpu",
+        "using the cpu",
+        "eating memory",
+        "using memory",
+        "hogging cpu",
+        "hogging the cpu",
+        "who is hogging the cpu",
+        "busiest processes",
+        "top processes",
+    ),
+    needs=frozenset({HOST}),
+    configure="No host monitor (set HOST_MONITOR=on).",
+    stateless=True,
+    doc="the busiest processes of the host Operator runs on, by CPU and by memory",
+)
 async def top(ctx: CommandContext, query: Query) -> Answer:
     host = next(m for m in ctx.monitors.with_capability(HOST) if isinstance(m, HostMonitor))
     try:

@@ -21,16 +21,32 @@ NOTHING_AGAIN = "Nothing to repeat yet. Try help."
 # How on-call engineers say it (nlu reads these; tests/data/corpus.tsv measures them).
 HELP_WORDS = ("?", "info", "commands", "usage", "menu", "options", "halp", "manual")
 HELP_PHRASES = (
-    "what can you do", "how does this work", "what do i text", "help me", "what commands", "how do i",
-    "what can i ask", "what can i say", "how to use", "explain"
+    "what can you do",
+    "how does this work",
+    "what do i text",
+    "help me",
+    "what commands",
+    "how do i",
+    "what can i ask",
+    "what can i say",
+    "how to use",
+    "explain",
 )
 
 
-@command("help", usage="help [command]", help="help logs: how one command works.",
-         words=HELP_WORDS, phrases=HELP_PHRASES,
-         slots=(SlotSpec("ref", "Help on which command?", required=False),), stateless=True, escape=True,
-         overview="", says=("help", "help logs"),
-         doc="the command list in one segment; how one command works")
+@command(
+    "help",
+    usage="help [command]",
+    help="help logs: how one command works.",
+    words=HELP_WORDS,
+    phrases=HELP_PHRASES,
+    slots=(SlotSpec("ref", "Help on which command?", required=False),),
+    stateless=True,
+    escape=True,
+    overview="",
+    says=("help", "help logs"),
+    doc="the command list in one segment; how one command works",
+)
 async def help_(ctx: CommandContext, query: Query) -> Answer:
     monitors = ctx.monitors
 
@@ -59,10 +75,17 @@ MORE_WORDS = ("next", "m")
 MORE_PHRASES = ("keep going", "go on", "rest of it", "the rest")
 
 
-@command("more", usage="more", help="more: next page of the last long answer. more on 2: item 2 of the last list.",
-         words=MORE_WORDS, phrases=MORE_PHRASES, slots=(SlotSpec("choice", "Which item?", required=False),),
-         recalls=True,
-         overview="then", doc="the next page of the last long answer")
+@command(
+    "more",
+    usage="more",
+    help="more: next page of the last long answer. more on 2: item 2 of the last list.",
+    words=MORE_WORDS,
+    phrases=MORE_PHRASES,
+    slots=(SlotSpec("choice", "Which item?", required=False),),
+    recalls=True,
+    overview="then",
+    doc="the next page of the last long answer",
+)
 async def more(ctx: CommandContext, query: Query) -> Answer:
     if query.choice is not None and ctx.session is not None and ctx.session.items:  # "more on 2"
         return Answer(pick(ctx.session.items, query.choice))
@@ -72,13 +95,33 @@ async def more(ctx: CommandContext, query: Query) -> Answer:
 
 
 RESET_WORDS = (
-    "cancel", "start over", "clear", "nvm", "nevermind", "never mind", "forget it", "skip it", "stop it",
-    "scratch that", "abort", "start again", "forget that", "drop it"
+    "cancel",
+    "start over",
+    "clear",
+    "nvm",
+    "nevermind",
+    "never mind",
+    "forget it",
+    "skip it",
+    "stop it",
+    "scratch that",
+    "abort",
+    "start again",
+    "forget that",
+    "drop it",
 )
 
 
-@command("reset", usage="reset", help="reset: forget this conversation.", words=RESET_WORDS,
-         escape=True, overview="then", says=("reset", "cancel"), doc="forget the conversation")
+@command(
+    "reset",
+    usage="reset",
+    help="reset: forget this conversation.",
+    words=RESET_WORDS,
+    escape=True,
+    overview="then",
+    says=("reset", "cancel"),
+    doc="forget the conversation",
+)
 async def reset(ctx: CommandContext, query: Query) -> Answer:
     if ctx.session is not None:
         ctx.session.clear()
@@ -89,8 +132,16 @@ AGAIN_WORDS = ("repeat", "refresh", "rerun", "redo", "reload")
 AGAIN_PHRASES = ("one more time", "same again", "ask again", "run it again")
 
 
-@command("again", usage="again", help="again: ask the last question again. A bare window (6h) re-asks with it.",
-         words=AGAIN_WORDS, phrases=AGAIN_PHRASES, recalls=True, overview="then", doc="the last question again")
+@command(
+    "again",
+    usage="again",
+    help="again: ask the last question again. A bare window (6h) re-asks with it.",
+    words=AGAIN_WORDS,
+    phrases=AGAIN_PHRASES,
+    recalls=True,
+    overview="then",
+    doc="the last question again",
+)
 async def again(ctx: CommandContext, query: Query) -> Answer:
     last = ctx.session.last_query if ctx.session is not None else None
     spec = ctx.registry.get(last.command) if last is not None else None

@@ -50,8 +50,15 @@ class IncidentModel:
         self.state: str = data["state"]
 
 
-MACHINE = Machine(model=None, states=STATES, transitions=TRANSITIONS, initial="firing",
-                  auto_transitions=False, model_override=True, ignore_invalid_triggers=True)
+MACHINE = Machine(
+    model=None,
+    states=STATES,
+    transitions=TRANSITIONS,
+    initial="firing",
+    auto_transitions=False,
+    model_override=True,
+    ignore_invalid_triggers=True,
+)
 
 
 def fire(incident: dict[str, Any], trigger: str) -> bool:
@@ -73,10 +80,19 @@ def incident_id(fingerprint: str, starts_at: float) -> str:
 
 def new_incident(event: Mapping[str, Any], order: Sequence[str]) -> dict[str, Any]:
     return {
-        "id": incident_id(event["fp"], event["starts_at"]), "fp": event["fp"], "starts_at": event["starts_at"],
-        "labels": dict(event["labels"]), "annotations": dict(event.get("annotations", {})),
-        "state": "firing", "level": 0, "order": list(order), "codes": {}, "paged": [],
-        "silences": [], "acked_by": "", "fired": int(event.get("fired", 1)),
+        "id": incident_id(event["fp"], event["starts_at"]),
+        "fp": event["fp"],
+        "starts_at": event["starts_at"],
+        "labels": dict(event["labels"]),
+        "annotations": dict(event.get("annotations", {})),
+        "state": "firing",
+        "level": 0,
+        "order": list(order),
+        "codes": {},
+        "paged": [],
+        "silences": [],
+        "acked_by": "",
+        "fired": int(event.get("fired", 1)),
         "group_labels": dict(event.get("group_labels") or {}),  # the route's group_by values
     }
 
@@ -95,7 +111,7 @@ def gsm_safe(text: str) -> str:
 
 
 def title(incident: Mapping[str, Any]) -> str:
-    """"HighErrorRate api-3": alert name and its most telling label."""
+    """ "HighErrorRate api-3": alert name and its most telling label."""
     labels = incident["labels"]
     subject = subject_of(labels)
     return gsm_safe(f"{labels.get('alertname', '?')} {subject}".strip())
@@ -136,8 +152,10 @@ def resolved_text(incident: Mapping[str, Any], code: int | None) -> str:
 
 
 def notice_text(budget: int, pending: int) -> str:
-    return (f"Page budget spent ({budget} SMS/h). {pending} more alert{'s' if pending != 1 else ''} pending: "
-            "send alerts to see them.")
+    return (
+        f"Page budget spent ({budget} SMS/h). {pending} more alert{'s' if pending != 1 else ''} pending: "
+        "send alerts to see them."
+    )
 
 
 def segments(text: str) -> int:

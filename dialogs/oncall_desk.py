@@ -70,8 +70,11 @@ class OncallDesk:
     async def _mine(self, sender: str) -> list[str]:
         """Open incidents paged to this phone."""
         ids = await self.store.open_ids()
-        return [i["id"] for i in await self.store.load_many(ids)
-                if i and i["state"] != "resolved" and any(p["n"] == sender for p in i["paged"])]
+        return [
+            i["id"]
+            for i in await self.store.load_many(ids)
+            if i and i["state"] != "resolved" and any(p["n"] == sender for p in i["paged"])
+        ]
 
     # -- ack ----------------------------------------------------------------------------
 
@@ -117,8 +120,11 @@ class OncallDesk:
             return f"Acked {len(acked)} alerts ({label}){rest}. Escalation stopped."
         if len(others) == 1:  # "ack all" names the alert, not "all is already acked"
             return self._already(others[0], title(others[0]) if every else label)
-        return ("Nothing to ack: all already acked, silenced or resolved." if every
-                else f"Nothing to ack in {label}: already acked, silenced or resolved.")
+        return (
+            "Nothing to ack: all already acked, silenced or resolved."
+            if every
+            else f"Nothing to ack in {label}: already acked, silenced or resolved."
+        )
 
     @staticmethod
     def _already(inc: dict[str, Any], label: str) -> str:
@@ -129,8 +135,9 @@ class OncallDesk:
 
     # -- silence ------------------------------------------------------------------------
 
-    async def silence(self, sender: str, code: int | None, duration_s: float | None, *,
-                      every: bool = False, confirmed: bool = False) -> str:
+    async def silence(
+        self, sender: str, code: int | None, duration_s: float | None, *, every: bool = False, confirmed: bool = False
+    ) -> str:
         """`4s 2h`, `silence 4 for 2h`, `silence 4` (asks how long), `7ss 1h`, `silence all 1h`."""
         if (no := self._forbidden(sender, "silence")) is not None:
             return no
@@ -150,8 +157,10 @@ class OncallDesk:
         if not incs:
             return f"{label}: already resolved, nothing to silence."
         if len(incs) > MAX_SILENCES:  # one exact silence per alert: a storm's bundle is not for SMS
-            return (f"{label} holds {len(incs)} open alerts: too many to silence one by one from a phone "
-                    f"(at most {MAX_SILENCES}). Silence them by a label in Alertmanager (amtool), or ack {label}.")
+            return (
+                f"{label} holds {len(incs)} open alerts: too many to silence one by one from a phone "
+                f"(at most {MAX_SILENCES}). Silence them by a label in Alertmanager (amtool), or ack {label}."
+            )
         if duration_s is None:
             await self.store.ask(sender, {"do": "silence", "ids": ids, "label": label, "need": "duration"})
             return f"Silence {label} ({self._names(incs)}) for how long? e.g. 1h, 4h (or reset)"
@@ -169,8 +178,9 @@ class OncallDesk:
         for inc in incs:
             comment = f"SMS reply {label} from {who}: {title(inc)} for {fmt_duration(duration_s)} (operator)"
             try:
-                made[inc["id"]] = await self.silences.create(inc["labels"], timedelta(seconds=duration_s),
-                                                             f"operator: {who}", comment)
+                made[inc["id"]] = await self.silences.create(
+                    inc["labels"], timedelta(seconds=duration_s), f"operator: {who}", comment
+                )
             except MonitorError as exc:
                 failures.append(exc.reason)
                 await self.store.commit(self._note(inc["id"], f"silence by {who} failed: Alertmanager {exc.reason}"))
@@ -183,8 +193,15 @@ class OncallDesk:
                 fire(inc, "silence")
                 inc["silences"] = [*inc.get("silences", []), made[inc["id"]]]
                 ch.incidents.append(inc)
-                ch.audit.append((inc["id"], {"what": f"silenced {fmt_duration(duration_s)} by {who}: "
-                                                     f"Alertmanager silence {made[inc['id']]}"}))
+                ch.audit.append(
+                    (
+                        inc["id"],
+                        {
+                            "what": f"silenced {fmt_duration(duration_s)} by {who}: "
+                            f"Alertmanager silence {made[inc['id']]}"
+                        },
+                    )
+                )
             return ch
 
         if made:
@@ -199,8 +216,7 @@ class OncallDesk:
             return f"Silenced {title(only)} for {fmt_duration(duration_s)} (id {ids}).{fail}{warn}"
         return f"Silenced {len(made)} alerts for {fmt_duration(duration_s)} (ids {ids}).{fail}{warn}"
 
-    async def silence_group(self, sender: str, code: int | None, duration_s: float, *,
-                            confirmed: bool = False) -> str:
+    async def silence_group(self, sender: str, code: int | None, duration_s: float, *, confirmed: bool = False) -> str:
         """`silence group 4 1h`: one silence on the alert's group labels (its Alertmanager group, now
         and later; it can also mute same-labelled alerts routed elsewhere). Always asks yes/no first."""
         if (no := self._forbidden(sender, "silence")) is not None:
@@ -221,8 +237,15 @@ class OncallDesk:
             return f"Silence every alert matching {matching} for {fmt_duration(duration_s)}? yes/no"
         return await self._silence_labels(sender, incs, labels, duration_s, str(code), matching)
 
-    async def _silence_labels(self, sender: str, incs: Sequence[dict[str, Any]], labels: dict[str, str],
-                              duration_s: float, label: str, matching: str) -> str:
+    async def _silence_labels(
+        self,
+        sender: str,
+        incs: Sequence[dict[str, Any]],
+        labels: dict[str, str],
+        duration_s: float,
+        label: str,
+        matching: str,
+    ) -> str:
         assert self.silences is not None
         who = self.policy.who(sender)
         comment = f"SMS reply from {who}: group {matching} for {fmt_duration(duration_s)} (operator)"
@@ -239,8 +262,15 @@ class OncallDesk:
                     fire(inc, "silence")
                     inc["silences"] = [*inc.get("silences", []), made]
                     ch.incidents.append(inc)
-                    ch.audit.append((inc["id"], {"what": f"group silenced ({matching}) {fmt_duration(duration_s)} "
-                                                         f"by {who}: Alertmanager silence {made}"}))
+                    ch.audit.append(
+                        (
+                            inc["id"],
+                            {
+                                "what": f"group silenced ({matching}) {fmt_duration(duration_s)} "
+                                f"by {who}: Alertmanager silence {made}"
+                            },
+                        )
+                    )
             return ch
 
         await self.store.update([i["id"] for i in incs], change)

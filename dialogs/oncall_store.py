@@ -56,6 +56,7 @@ LOG_KEEP = 50
 EVENTS_GROUP = "deciders"
 SENDERS_GROUP = "senders"
 
+
 class _Script:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -75,14 +76,22 @@ def _s(value: Any) -> str:
 
 
 class OncallStore:
-    def __init__(self, client: redis.Redis, prefix: str = "operator:",
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "operator:", clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.base = f"{prefix}{{oc}}:"
         self.clock = clock
-        self._scripts = {name: _Script(text) for name, text in (
-            ("receive", RECEIVE), ("budget", BUDGET), ("route", ROUTE), ("plan", PLAN),
-            ("take", TAKE), ("claim", CLAIM), ("send_claim", SEND_CLAIM))}
+        self._scripts = {
+            name: _Script(text)
+            for name, text in (
+                ("receive", RECEIVE),
+                ("budget", BUDGET),
+                ("route", ROUTE),
+                ("plan", PLAN),
+                ("take", TAKE),
+                ("claim", CLAIM),
+                ("send_claim", SEND_CLAIM),
+            )
+        }
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "operator:", clock: Callable[[], float] = time.time) -> OncallStore:
@@ -121,15 +130,21 @@ class OncallStore:
 
     async def read(self, stream: str, group: str, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for this consumer; waits up to `block_ms` for one (0: does not wait)."""
-        res: Any = await self.client.xreadgroup(group, consumer, {self.key(stream): ">"}, count=count,
-                                                block=block_ms or None)
-        return [Entry(_s(eid), {_s(k): _s(v) for k, v in fields.items()})
-                for _, entries in (res or []) for eid, fields in entries if fields]
+        res: Any = await self.client.xreadgroup(
+            group, consumer, {self.key(stream): ">"}, count=count, block=block_ms or None
+        )
+        return [
+            Entry(_s(eid), {_s(k): _s(v) for k, v in fields.items()})
+            for _, entries in (res or [])
+            for eid, fields in entries
+            if fields
+        ]
 
     async def reclaim(self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int = 50) -> list[Entry]:
         """Entries another consumer read and never acknowledged (it died): now ours."""
-        res: list[Any] = await self.client.xautoclaim(self.key(stream), group, consumer, min_idle_ms, "0-0",
-                                                      count=count)
+        res: list[Any] = await self.client.xautoclaim(
+            self.key(stream), group, consumer, min_idle_ms, "0-0", count=count
+        )
         return [Entry(_s(eid), {_s(k): _s(v) for k, v in fields.items()}) for eid, fields in res[1] if fields]
 
     async def done(self, stream: str, group: str, *entry_ids: str) -> None:
@@ -160,8 +175,9 @@ class OncallStore:
         raws = await self.client.mget([self.key("inc:" + i) for i in ids])
         return [json.loads(r) if r else None for r in raws]
 
-    async def update(self, ids: Sequence[str],
-                     change: Callable[[list[dict[str, Any] | None]], Awaitable[Changes]]) -> Changes:
+    async def update(
+        self, ids: Sequence[str], change: Callable[[list[dict[str, Any] | None]], Awaitable[Changes]]
+    ) -> Changes:
         """Optimistic transaction: load the incidents (WATCHed), let `change` decide, write it all at once.
 
         `change` may run more than once (another replica wrote meanwhile): it must not have side
@@ -196,8 +212,7 @@ class OncallStore:
                     pipe.zrem(self.key("held:" + number), inc["id"])
         for page in ch.pages:
             pkey = self.key("page:" + page["pid"])
-            pipe.hset(pkey, mapping={k: (json.dumps(v) if isinstance(v, list | dict) else v)
-                                     for k, v in page.items()})
+            pipe.hset(pkey, mapping={k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in page.items()})
             pipe.expire(pkey, CLOSED_TTL_S)
             pipe.xadd(self.key("out"), {"p": page["pid"]})
         for member, when in ch.timers.items():
@@ -247,14 +262,19 @@ class OncallStore:
     async def route(self, number: str, incident_id: str, window_s: float) -> bool:
         """True: page now. False: held for this phone's next bundle (a flush timer is set)."""
         k = self.key
-        return bool(await self._run("route", [k("last:" + number), k("pend:" + number), k("timers"),
-                                              k("held:" + number)],
-                                    [self.clock(), window_s, incident_id, "flush:" + number]))
+        return bool(
+            await self._run(
+                "route",
+                [k("last:" + number), k("pend:" + number), k("timers"), k("held:" + number)],
+                [self.clock(), window_s, incident_id, "flush:" + number],
+            )
+        )
 
     async def take_bundle(self, number: str) -> list[str]:
         k = self.key
-        ids = await self._run("take", [k("pend:" + number), k("timers"), k("last:" + number)],
-                              ["flush:" + number, self.clock()])
+        ids = await self._run(
+            "take", [k("pend:" + number), k("timers"), k("last:" + number)], ["flush:" + number, self.clock()]
+        )
         return list(dict.fromkeys(_s(i) for i in ids))
 
     async def rebundle(self, number: str, ids: Sequence[str], when: float) -> None:
@@ -284,19 +304,26 @@ class OncallStore:
     async def spend(self, number: str, segments: int, budget: int) -> int:
         """1: within budget (spent). 2: budget reached, send the one notice. 0: hold."""
         hour = int(self.clock() // 3600)
-        return int(await self._run("budget", [self.key(f"used:{number}:{hour}"), self.key(f"notice:{number}:{hour}")],
-                                   [segments, budget, 3700]))
+        return int(
+            await self._run(
+                "budget",
+                [self.key(f"used:{number}:{hour}"), self.key(f"notice:{number}:{hour}")],
+                [segments, budget, 3700],
+            )
+        )
 
-    async def plan(self, number: str, segments: int, budget: int, ids: Sequence[str], bundle: bool,
-                   reuse: int | None) -> tuple[int, int | None]:
+    async def plan(
+        self, number: str, segments: int, budget: int, ids: Sequence[str], bundle: bool, reuse: int | None
+    ) -> tuple[int, int | None]:
         """Spend the budget and take a code in one call: (1, code), (2, None) notice instead, (0, None) hold."""
         hour = int(self.clock() // 3600)
         k = self.key
         target = json.dumps({"ids": list(ids), "bundle": bundle})
-        res = await self._run("plan", [k(f"used:{number}:{hour}"), k(f"notice:{number}:{hour}"), k("codes:" + number),
-                                       k("code:" + number)],
-                              [segments, budget, 3700, self.clock(), CODE_TTL_S, target,
-                               "" if reuse is None else reuse])
+        res = await self._run(
+            "plan",
+            [k(f"used:{number}:{hour}"), k(f"notice:{number}:{hour}"), k("codes:" + number), k("code:" + number)],
+            [segments, budget, 3700, self.clock(), CODE_TTL_S, target, "" if reuse is None else reuse],
+        )
         return int(res[0]), (int(res[1]) if len(res) > 1 else None)
 
     async def segments_used(self, number: str) -> int:

@@ -71,8 +71,9 @@ class OncallPolicy:
 
 
 class Pager:
-    def __init__(self, store: OncallStore, policy: OncallPolicy, opted_out: OptedOut,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: OncallStore, policy: OncallPolicy, opted_out: OptedOut, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.policy = policy
         self.opted_out = opted_out
@@ -235,8 +236,15 @@ class Pager:
             return []
         to_level, numbers = nxt
         note = f"{why}; escalating{' (by ' + who + ')' if who else ''}"
-        await self.send(numbers, [i["id"] for i in current], "escalate", from_level=level, to_level=to_level,
-                        escalated_from=mask(page["to"]), note=note)
+        await self.send(
+            numbers,
+            [i["id"] for i in current],
+            "escalate",
+            from_level=level,
+            to_level=to_level,
+            escalated_from=mask(page["to"]),
+            note=note,
+        )
         return numbers
 
     async def receipt(self, pid: str, status: str, error_code: str = "") -> None:
@@ -267,13 +275,23 @@ class Pager:
 
     # -- sending ------------------------------------------------------------------------
 
-    async def send(self, numbers: Sequence[str], ids: Sequence[str], trigger: str, *, from_level: int,  # noqa: C901 - one page's fate (opted out, budget, bundle, code, queue) decided in one readable pass
-                   to_level: int, escalated_from: str = "", note: str = "",
-                   fresh: dict[str, Any] | None = None) -> list[str]:
+    async def send(  # noqa: C901 - one page's fate (opted out, budget, bundle, code, queue) decided in one readable pass
+        self,
+        numbers: Sequence[str],
+        ids: Sequence[str],
+        trigger: str,
+        *,
+        from_level: int,
+        to_level: int,
+        escalated_from: str = "",
+        note: str = "",
+        fresh: dict[str, Any] | None = None,
+    ) -> list[str]:
         """Page `ids` to each number (one SMS each: single or bundle). Returns the page ids queued.
 
         `fresh` is a new incident, created in the same transaction unless it exists already.
         """
+
         def eligible(inc: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
             if inc is None:
                 return False
@@ -284,11 +302,14 @@ class Pager:
         def current_or_fresh(found: list[dict[str, Any] | None]) -> list[dict[str, Any] | None]:
             if fresh is None:
                 return found
-            return [copy.deepcopy(fresh) if inc is None and iid == fresh["id"] else inc
-                    for iid, inc in zip(ids, found, strict=True)]
+            return [
+                copy.deepcopy(fresh) if inc is None and iid == fresh["id"] else inc
+                for iid, inc in zip(ids, found, strict=True)
+            ]
 
-        loaded: list[dict[str, Any] | None] = [None] if fresh is not None and len(ids) == 1 \
-            else await self.store.load_many(ids)  # a fresh incident: its decision is the first
+        loaded: list[dict[str, Any] | None] = (
+            [None] if fresh is not None and len(ids) == 1 else await self.store.load_many(ids)
+        )  # a fresh incident: its decision is the first
         incs = [i for i in current_or_fresh(loaded) if eligible(i)]
         if not incs:
             return []
@@ -298,8 +319,9 @@ class Pager:
         for number in numbers:
             reuse = incs[0]["codes"].get(number) if len(incs) == 1 else None
             longest = self._text(incs, 9999, now, escalated_from)  # segments with the longest code
-            verdict, code = await self.store.plan(number, segments(longest), self.policy.budget, ids,
-                                                  len(incs) > 1, reuse)
+            verdict, code = await self.store.plan(
+                number, segments(longest), self.policy.budget, ids, len(incs) > 1, reuse
+            )
             if verdict == 1 and code is not None:
                 plans.append((number, code))
                 continue
@@ -329,13 +351,25 @@ class Pager:
                 text = self._text(live, code, now, escalated_from)
                 for inc in live:
                     inc["codes"][number] = code
-                    inc["paged"].append({"n": number, "code": code, "pid": pid, "at": now, "level": to_level,
-                                         "bundle": len(live) > 1})
+                    inc["paged"].append(
+                        {"n": number, "code": code, "pid": pid, "at": now, "level": to_level, "bundle": len(live) > 1}
+                    )
                     what = f"paged {self.policy.who(number)} as {code}" + (f" ({note})" if note else "")
                     ch.audit.append((inc["id"], {"what": what}))
-                ch.pages.append({"pid": pid, "to": number, "body": text, "ids": ",".join(i["id"] for i in live),
-                                 "level": to_level, "code": code, "kind": "bundle" if len(live) > 1 else "page",
-                                 "state": "queued", "created": now, "attempts": 0})
+                ch.pages.append(
+                    {
+                        "pid": pid,
+                        "to": number,
+                        "body": text,
+                        "ids": ",".join(i["id"] for i in live),
+                        "level": to_level,
+                        "code": code,
+                        "kind": "bundle" if len(live) > 1 else "page",
+                        "state": "queued",
+                        "created": now,
+                        "attempts": 0,
+                    }
+                )
                 ch.timers["esc:" + pid] = now + self.policy.escalate_after_s
                 ch.latest[number] = code
             ch.incidents.extend(live)
@@ -357,9 +391,20 @@ class Pager:
         if await self.opted_out(number):
             return
         ch = Changes.empty()
-        ch.pages.append({"pid": uuid.uuid4().hex[:16], "to": number, "body": text, "ids": ",".join(ids),
-                         "level": 0, "code": 0, "kind": kind, "state": "queued", "created": self.clock(),
-                         "attempts": 0})
+        ch.pages.append(
+            {
+                "pid": uuid.uuid4().hex[:16],
+                "to": number,
+                "body": text,
+                "ids": ",".join(ids),
+                "level": 0,
+                "code": 0,
+                "kind": kind,
+                "state": "queued",
+                "created": self.clock(),
+                "attempts": 0,
+            }
+        )
         await self.store.commit(ch)
 
     @staticmethod

@@ -23,8 +23,9 @@ class Prompts:
         """``Logs for which service? 1 api, 2 web`` / ``web: which window? 15m, 1h``."""
         labels = [label for label, _ in self.options(slot)]
         shown = ", ".join(f"{i} {label}" for i, label in enumerate(labels, 1)) if slot.numbered else ", ".join(labels)
-        asked = slot.question.format(command=draft.command, Command=draft.command.capitalize(),
-                                     service=draft.service or draft.command)
+        asked = slot.question.format(
+            command=draft.command, Command=draft.command.capitalize(), service=draft.service or draft.command
+        )
         return f"{asked} {shown}".rstrip()
 
     def prompt(self, draft: Query, slot: SlotSpec) -> str:

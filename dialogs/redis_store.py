@@ -105,8 +105,15 @@ class _Script:
 
 
 class RedisSessionStore(SessionStore):
-    def __init__(self, client: redis.Redis | RedisCluster, session_ttl_s: int, prefix: str = "operator:",
-                 clock: Callable[[], float] = time.time, *, lock_lease_s: float = LOCK_LEASE_S) -> None:
+    def __init__(
+        self,
+        client: redis.Redis | RedisCluster,
+        session_ttl_s: int,
+        prefix: str = "operator:",
+        clock: Callable[[], float] = time.time,
+        *,
+        lock_lease_s: float = LOCK_LEASE_S,
+    ) -> None:
         super().__init__(session_ttl_s, clock, lock_lease_s=lock_lease_s, keys=KeyBuilder(prefix))
         self.client = client
         self.prefix = prefix
@@ -117,9 +124,16 @@ class RedisSessionStore(SessionStore):
         self._release_script = _Script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, session_ttl_s: int, prefix: str = "operator:",
-                 clock: Callable[[], float] = time.time, *, cluster: bool = False,
-                 lock_lease_s: float = LOCK_LEASE_S) -> RedisSessionStore:
+    def from_url(
+        cls,
+        url: str,
+        session_ttl_s: int,
+        prefix: str = "operator:",
+        clock: Callable[[], float] = time.time,
+        *,
+        cluster: bool = False,
+        lock_lease_s: float = LOCK_LEASE_S,
+    ) -> RedisSessionStore:
         """A pooled client; `cluster` for a Redis Cluster URL (any one node; the rest are discovered).
 
         No socket_timeout (redis-py 6+ defaults it to 5 s, so it is turned off explicitly):
@@ -131,9 +145,13 @@ class RedisSessionStore(SessionStore):
         if cluster:
             client = RedisCluster.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S, socket_timeout=None)
         else:
-            client = redis.Redis.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S, socket_timeout=None,
-                                          health_check_interval=30,
-                                          max_connections=200)
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=CALL_TIMEOUT_S,
+                socket_timeout=None,
+                health_check_interval=30,
+                max_connections=200,
+            )
         return cls(client, session_ttl_s, prefix, clock, lock_lease_s=lock_lease_s)
 
     async def _call(self, aw: Awaitable[T]) -> T:
@@ -155,12 +173,19 @@ class RedisSessionStore(SessionStore):
 
     async def _begin(self, sender: str, sid: str, token: str, now_ms: int, rate: Rate) -> Begin:
         keys = self.keys
-        got = _named(await self._run(
-            self._begin_script,
-            [keys.reply(sender, sid), keys.rate(sender), keys.notice(sender), keys.lock(sender),
-             keys.session(sender)],
-            [token, self.lease_ms, now_ms, rate.interval_ms, rate.burst_ms],
-        ))
+        got = _named(
+            await self._run(
+                self._begin_script,
+                [
+                    keys.reply(sender, sid),
+                    keys.rate(sender),
+                    keys.notice(sender),
+                    keys.lock(sender),
+                    keys.session(sender),
+                ],
+                [token, self.lease_ms, now_ms, rate.interval_ms, rate.burst_ms],
+            )
+        )
         if "duplicate" in got:
             return Begin(duplicate=got["duplicate"].decode())
         if "limited" in got:
@@ -171,9 +196,13 @@ class RedisSessionStore(SessionStore):
 
     async def _relock(self, sender: str, sid: str, token: str) -> Begin | None:
         keys = self.keys
-        got = _named(await self._run(self._relock_script,
-                                     [keys.lock(sender), keys.session(sender), keys.reply(sender, sid)],
-                                     [token, self.lease_ms]))
+        got = _named(
+            await self._run(
+                self._relock_script,
+                [keys.lock(sender), keys.session(sender), keys.reply(sender, sid)],
+                [token, self.lease_ms],
+            )
+        )
         if "duplicate" in got:
             return Begin(duplicate=got["duplicate"].decode())
         if "lock" not in got:
@@ -187,14 +216,20 @@ class RedisSessionStore(SessionStore):
     async def _release(self, sender: str, token: str) -> None:
         await self._run(self._release_script, [self.keys.lock(sender)], [token])
 
-    async def _finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
-                      reply: str) -> None:
+    async def _finish(
+        self, sender: str, message_sid: str, lock: str | None, session: Session | None, reply: str
+    ) -> None:
         keys = self.keys
         await self._run(
             self._finish_script,
             [keys.session(sender), keys.reply(sender, message_sid), keys.lock(sender)],
-            [lock or "", "" if session is None else session.dumps(), self.key_ttl_s, reply,
-             REPLY_TTL_S if message_sid else 0],
+            [
+                lock or "",
+                "" if session is None else session.dumps(),
+                self.key_ttl_s,
+                reply,
+                REPLY_TTL_S if message_sid else 0,
+            ],
         )
 
     async def load(self, sender: str) -> Session | None:

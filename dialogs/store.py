@@ -102,8 +102,14 @@ class Begin:
 
 
 class SessionStore(ABC):
-    def __init__(self, session_ttl_s: int, clock: Callable[[], float] = time.time, *,
-                 lock_lease_s: float = LOCK_LEASE_S, keys: KeyBuilder | None = None) -> None:
+    def __init__(
+        self,
+        session_ttl_s: int,
+        clock: Callable[[], float] = time.time,
+        *,
+        lock_lease_s: float = LOCK_LEASE_S,
+        keys: KeyBuilder | None = None,
+    ) -> None:
         self.session_ttl_s = session_ttl_s
         self.clock = clock
         self.lock_lease_s = lock_lease_s
@@ -122,8 +128,9 @@ class SessionStore(ABC):
     def lease_ms(self) -> int:
         return int(self.lock_lease_s * 1000)
 
-    async def begin(self, sender: str, message_sid: str, *, rate_limit: int, lock_wait_s: float,
-                    lock: bool = True) -> Begin:
+    async def begin(
+        self, sender: str, message_sid: str, *, rate_limit: int, lock_wait_s: float, lock: bool = True
+    ) -> Begin:
         """Check for a duplicate, count the message, take the sender's lock and load the session.
 
         Waits up to `lock_wait_s` for a lock held by another message of the same sender.
@@ -154,8 +161,9 @@ class SessionStore(ABC):
                 self.release_later(sender, token)
             raise
 
-    async def finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
-                     reply: str) -> None:
+    async def finish(
+        self, sender: str, message_sid: str, lock: str | None, session: Session | None, reply: str
+    ) -> None:
         """Save the session (None deletes it) and the reply, then release the lock if still ours.
 
         The session is written only while we hold the lock, so a holder that overran
@@ -169,7 +177,8 @@ class SessionStore(ABC):
         """Renew the lock's lease every third of it until let go (or MAX_HOLD_S). Most answers take
         less than a third of the lease: a timer costs them less than a task would."""
         self._leases[(sender, token)] = asyncio.get_running_loop().call_later(
-            self.lock_lease_s / 3, self._start_renewing, sender, token)
+            self.lock_lease_s / 3, self._start_renewing, sender, token
+        )
 
     def _start_renewing(self, sender: str, token: str) -> None:
         if (sender, token) in self._leases:
@@ -232,8 +241,9 @@ class SessionStore(ABC):
         meanwhile; else Begin(lock=token, session=...)."""
 
     @abstractmethod
-    async def _finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
-                      reply: str) -> None: ...
+    async def _finish(
+        self, sender: str, message_sid: str, lock: str | None, session: Session | None, reply: str
+    ) -> None: ...
 
     @abstractmethod
     async def load(self, sender: str) -> Session | None: ...
@@ -257,8 +267,14 @@ class SessionStore(ABC):
 class MemorySessionStore(SessionStore):
     """One process only (said at start-up); same semantics as Redis, expiry by the injected clock."""
 
-    def __init__(self, session_ttl_s: int, clock: Callable[[], float] = time.time, *,
-                 lock_lease_s: float = LOCK_LEASE_S, keys: KeyBuilder | None = None) -> None:
+    def __init__(
+        self,
+        session_ttl_s: int,
+        clock: Callable[[], float] = time.time,
+        *,
+        lock_lease_s: float = LOCK_LEASE_S,
+        keys: KeyBuilder | None = None,
+    ) -> None:
         super().__init__(session_ttl_s, clock, lock_lease_s=lock_lease_s, keys=keys)
         self._data: dict[str, tuple[float, object]] = {}  # key -> (expires_at, value)
         self._sweep_at = 10_000
@@ -323,8 +339,9 @@ class MemorySessionStore(SessionStore):
             return None
         return Begin(lock=token, session=self._session(sender))
 
-    async def _finish(self, sender: str, message_sid: str, lock: str | None, session: Session | None,
-                      reply: str) -> None:
+    async def _finish(
+        self, sender: str, message_sid: str, lock: str | None, session: Session | None, reply: str
+    ) -> None:
         if lock is not None and self._get(self.keys.lock(sender)) == lock:
             if session is None:
                 self._data.pop(self.keys.session(sender), None)

@@ -21,18 +21,40 @@ from urllib.parse import urlsplit
 from monitors.base import Alert, AlertSource, Monitor, MonitorError, describe_failure
 
 # Labels that name *what* is alerting, most telling first; alertname/severity never do.
-SUBJECT_LABELS = ("instance", "service", "job", "pod", "host", "node", "container", "namespace",
-                  "cluster", "device", "mountpoint")
-_SEVERITY = {"critical": "critical", "page": "critical", "error": "critical", "high": "critical",
-             "warning": "warning", "warn": "warning"}
+SUBJECT_LABELS = (
+    "instance",
+    "service",
+    "job",
+    "pod",
+    "host",
+    "node",
+    "container",
+    "namespace",
+    "cluster",
+    "device",
+    "mountpoint",
+)
+_SEVERITY = {
+    "critical": "critical",
+    "page": "critical",
+    "error": "critical",
+    "high": "critical",
+    "warning": "warning",
+    "warn": "warning",
+}
 _RANK = {"critical": 0, "warning": 1}
 _SHORT = {"critical": "CRIT", "warning": "WARN"}
 _DETAIL_HIDDEN = {"alertname", "severity", "__name__"}
 # Annotations that carry a link worth tapping at 3 a.m., in the order shown.
-LINK_ANNOTATIONS = (("runbook_url", "runbook"), ("runbook", "runbook"), ("dashboard", "dashboard"),
-                    ("dashboard_url", "dashboard"), ("grafana", "grafana"), ("grafana_url", "grafana"))
-_FILTER_WORDS = {"crit": "critical", "critical": "critical", "warn": "warning", "warning": "warning",
-                 "info": "info"}
+LINK_ANNOTATIONS = (
+    ("runbook_url", "runbook"),
+    ("runbook", "runbook"),
+    ("dashboard", "dashboard"),
+    ("dashboard_url", "dashboard"),
+    ("grafana", "grafana"),
+    ("grafana_url", "grafana"),
+)
+_FILTER_WORDS = {"crit": "critical", "critical": "critical", "warn": "warning", "warning": "warning", "info": "info"}
 
 
 def normalise_severity(raw: str | None) -> str:
@@ -69,7 +91,7 @@ def parse_time(raw: object) -> datetime | None:
     date, dot, rest = text.partition(".")
     if dot:  # fromisoformat takes at most microseconds; Prometheus sends nanoseconds
         digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
-        text = f"{date}.{digits[:6]}{rest[len(digits):]}"
+        text = f"{date}.{digits[:6]}{rest[len(digits) :]}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -143,10 +165,11 @@ async def _alerts_of(source: AlertSource) -> tuple[list[Alert], int, int] | str:
 def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     """Most severe first, then the newest (a fresh CRIT is news), unknown start last; then by
     name and subject for a stable order."""
+
     def key(a: Alert) -> tuple[int, int, float, str, str]:
         started = a.started_at
-        return (_RANK.get(a.severity, 2), started is None, -started.timestamp() if started else 0.0,
-                a.name, a.subject)
+        return (_RANK.get(a.severity, 2), started is None, -started.timestamp() if started else 0.0, a.name, a.subject)
+
     return sorted(alerts, key=key)
 
 
@@ -162,6 +185,7 @@ def filter_alerts(alerts: Sequence[Alert], word: str) -> list[Alert]:
         values = {v.lower() for k, v in a.labels.items() if k not in _DETAIL_HIDDEN or k == "alertname"}
         values |= {strip_port(v).lower() for k, v in a.labels.items() if k == "instance"}
         return wanted in values or wanted == a.subject.lower()
+
     return [a for a in alerts if matches(a)]
 
 
@@ -218,15 +242,15 @@ def muted_text(silenced: int, inhibited: int) -> str:
     return ", ".join(parts)
 
 
-def format_alert_list(alerts: Sequence[Alert], errors: Sequence[str], now: datetime,
-                      silenced: int = 0, inhibited: int = 0) -> str:
+def format_alert_list(
+    alerts: Sequence[Alert], errors: Sequence[str], now: datetime, silenced: int = 0, inhibited: int = 0
+) -> str:
     """'3 alerts firing (1 silenced):' then '1 CRIT HighCPU api-1:9100 (12m)' lines, then a DOWN
     line per failed source. Muted alerts are counted, never hidden without a word."""
     groups = numbered_alerts(alerts)
     muted = muted_text(silenced, inhibited)
     if groups:
-        lines = [f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} firing"
-                 + (f" ({muted}):" if muted else ":")]
+        lines = [f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} firing" + (f" ({muted}):" if muted else ":")]
         lines += [f"{n} {_head(group, now)}" for n, group in enumerate(groups, 1)]
     elif errors:
         # Never claim "all clear" while a source could not be read.

@@ -61,7 +61,13 @@ class AlertmanagerMonitor(HttpMonitor, AlertSource, MutedCounts):
                 elif status.get("inhibitedBy"):
                     inhibited += 1
                 continue
-            alerts.append(prometheus_alert(str_labels(entry.get("labels")),
-                                           str_labels(entry.get("annotations", {})),
-                                           entry.get("startsAt"), self.name, entry.get("generatorURL", "")))
+            alerts.append(
+                prometheus_alert(
+                    str_labels(entry.get("labels")),
+                    str_labels(entry.get("annotations", {})),
+                    entry.get("startsAt"),
+                    self.name,
+                    entry.get("generatorURL", ""),
+                )
+            )
         return alerts, silenced, inhibited

@@ -31,8 +31,8 @@ DEFAULT_ALIASES: dict[str, MetricAlias] = {
         ),
         MetricAlias(
             "disk",
-            "max by (instance) (100 * (1 - node_filesystem_avail_bytes{fstype!~\"tmpfs|overlay|squashfs\"}"
-            " / node_filesystem_size_bytes{fstype!~\"tmpfs|overlay|squashfs\"}))",
+            'max by (instance) (100 * (1 - node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}'
+            ' / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"}))',
             "%",
             description="fullest filesystem % per instance",
         ),
@@ -66,7 +66,7 @@ def load_aliases(settings: MonitorSettings) -> dict[str, MetricAlias]:
             raise ValueError(f"{setting}: expected a JSON object of aliases")
         for name, spec in data.items():
             if not isinstance(spec, dict) or not isinstance(spec.get("query"), str):
-                raise ValueError(f"{setting}: alias {name!r} needs a \"query\" string")
+                raise ValueError(f'{setting}: alias {name!r} needs a "query" string')
             if not str(name).replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"{setting}: alias name {name!r} must be a plain word")
             aliases[str(name).lower()] = MetricAlias(

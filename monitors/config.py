@@ -55,8 +55,7 @@ def split_csv(value: object) -> object:
 
 class MonitorSettings(BaseSettings):
     # Empty values (`PROMETHEUS_URL=` as in .env.example) mean "not configured", not "invalid".
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     monitor_timeout_s: float = Field(default=3.0, gt=0, le=14)
 
@@ -196,6 +195,12 @@ class Thresholds:
 
     @classmethod
     def from_settings(cls, settings: MonitorSettings) -> Thresholds:
-        return cls(settings.db_conn_warn_pct, settings.db_lock_wait_warn_s, settings.db_idle_in_txn_warn_s,
-                   settings.db_replication_lag_warn_s, settings.pgbouncer_waiting_warn,
-                   settings.gateway_window_s, settings.gateway_5xx_warn_pct)
+        return cls(
+            settings.db_conn_warn_pct,
+            settings.db_lock_wait_warn_s,
+            settings.db_idle_in_txn_warn_s,
+            settings.db_replication_lag_warn_s,
+            settings.pgbouncer_waiting_warn,
+            settings.gateway_window_s,
+            settings.gateway_5xx_warn_pct,
+        )

@@ -88,14 +88,23 @@ def _monitor_alerts(monitor: dict[str, Any]) -> list[Alert]:
     firing = [g for g in firing if g.get("status") in _ALERTING]
 
     def make(subject: str, severity: str, started: object) -> Alert:
-        return Alert(name=name, severity=normalise_severity(severity), subject=subject, source="datadog",
-                     started_at=_started(started), summary=name, description=message, labels=labels)
+        return Alert(
+            name=name,
+            severity=normalise_severity(severity),
+            subject=subject,
+            source="datadog",
+            started_at=_started(started),
+            summary=name,
+            description=message,
+            labels=labels,
+        )
 
     if not firing:
         subject = labels.get("service") or labels.get("host") or ""
         return [make(subject, _ALERTING[overall], monitor.get("overall_state_modified"))]
-    return [make(_tag_value(str(g.get("name", ""))), _ALERTING[g["status"]], g.get("last_triggered_ts"))
-            for g in firing]
+    return [
+        make(_tag_value(str(g.get("name", ""))), _ALERTING[g["status"]], g.get("last_triggered_ts")) for g in firing
+    ]
 
 
 def _started(raw: object) -> datetime | None:
@@ -110,8 +119,7 @@ class DatadogMonitor(HttpMonitor, MetricSource, AlertSource):
     name = "datadog"
     capabilities = frozenset({METRICS, ALERTS})
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient, timeout_s: float, *,
-                 has_app_key: bool = True) -> None:
+    def __init__(self, base_url: str, client: httpx.AsyncClient, timeout_s: float, *, has_app_key: bool = True) -> None:
         super().__init__(base_url, client, timeout_s)
         self.has_app_key = has_app_key
 
@@ -119,8 +127,11 @@ class DatadogMonitor(HttpMonitor, MetricSource, AlertSource):
     def from_settings(cls, settings: MonitorSettings) -> Self | None:
         if settings.datadog_api_key is None:
             return None
-        base = settings.datadog_api_url.get_secret_value() if settings.datadog_api_url else \
-            f"https://api.{settings.datadog_site.strip().strip('.')}"
+        base = (
+            settings.datadog_api_url.get_secret_value()
+            if settings.datadog_api_url
+            else f"https://api.{settings.datadog_site.strip().strip('.')}"
+        )
         headers = {"DD-API-KEY": settings.datadog_api_key.get_secret_value(), "Accept": "application/json"}
         if settings.datadog_app_key is not None:
             headers["DD-APPLICATION-KEY"] = settings.datadog_app_key.get_secret_value()

@@ -73,15 +73,20 @@ class PgFacts:
 def _head(f: PgFacts) -> str:
     by_state = ", ".join(f"{row['n']} {row['state']}" for row in f.states)
     role = " (replica)" if f.info["replica"] else ""
-    return (f"postgres {f.info['db']}{role}: {f.connections}/{f.info['max_conn']} conns"
-            + (f" ({by_state})" if by_state else "") + f", {size_bytes(int(f.info['size']))}")
+    return (
+        f"postgres {f.info['db']}{role}: {f.connections}/{f.info['max_conn']} conns"
+        + (f" ({by_state})" if by_state else "")
+        + f", {size_bytes(int(f.info['size']))}"
+    )
 
 
 def blocked_line(row: Row) -> str:
     """`lock: pid 7 app/psql waits 12s on pid 5 app/psql (idle in transaction 40s): UPDATE t SET v = ?`."""
     state = f"{row['b_state']} {age(row['b_age_s'])}" if row["b_age_s"] is not None else row["b_state"]
-    return (f"lock: {who(row)} waits {age(row['wait_s'])} on {who(row, 'b_')} ({state}):"
-            f" {query_text(row['b_query'] or '', 50)}")
+    return (
+        f"lock: {who(row)} waits {age(row['wait_s'])} on {who(row, 'b_')} ({state}):"
+        f" {query_text(row['b_query'] or '', 50)}"
+    )
 
 
 def replica_lines(f: PgFacts) -> list[str]:
@@ -118,12 +123,22 @@ def pg_problems(f: PgFacts, limits: Thresholds, monitor: str = "postgres") -> li
     problems = []
     used = 100 * f.connections / max(1, int(f.info["max_conn"]))
     if used >= limits.conn_warn_pct:
-        problems.append(Problem("crit" if used >= 95 else "warn", monitor,
-                                f"{monitor}: {f.connections}/{f.info['max_conn']} conns ({used:.0f}%)"))
+        problems.append(
+            Problem(
+                "crit" if used >= 95 else "warn",
+                monitor,
+                f"{monitor}: {f.connections}/{f.info['max_conn']} conns ({used:.0f}%)",
+            )
+        )
     for row in f.blocked:
         if row["wait_s"] >= limits.lock_wait_s:
-            problems.append(Problem("warn", monitor, f"{monitor}: pid {row['pid']} waits {age(row['wait_s'])}"
-                                                     f" on a lock held by {who(row, 'b_')}"))
+            problems.append(
+                Problem(
+                    "warn",
+                    monitor,
+                    f"{monitor}: pid {row['pid']} waits {age(row['wait_s'])} on a lock held by {who(row, 'b_')}",
+                )
+            )
     for row in f.idle_txn:
         if row["idle_s"] >= limits.idle_in_txn_s:
             problems.append(Problem("warn", monitor, f"{monitor}: {who(row)} idle in txn {age(row['idle_s'])}"))

@@ -68,10 +68,20 @@ class ElasticsearchMonitor(HttpMonitor, LogSource):
     name = "elasticsearch"
     capabilities = frozenset({LOGS})
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient, timeout_s: float, *,
-                 services: list[str], index: str = "logs-*", service_field: str = "service.name",
-                 level_field: str = "log.level", levels: list[str] | None = None,
-                 message_field: str = "message", timestamp_field: str = "@timestamp") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        timeout_s: float,
+        *,
+        services: list[str],
+        index: str = "logs-*",
+        service_field: str = "service.name",
+        level_field: str = "log.level",
+        levels: list[str] | None = None,
+        message_field: str = "message",
+        timestamp_field: str = "@timestamp",
+    ) -> None:
         super().__init__(base_url, client, timeout_s)
         self.services = list(services)
         self.index = index
@@ -89,13 +99,18 @@ class ElasticsearchMonitor(HttpMonitor, LogSource):
         if settings.elasticsearch_api_key is not None:
             headers["Authorization"] = "ApiKey " + settings.elasticsearch_api_key.get_secret_value()
         client = httpx.AsyncClient(timeout=settings.monitor_timeout_s, headers=headers)
-        return cls(settings.elasticsearch_url.get_secret_value(), client, settings.monitor_timeout_s,
-                   services=settings.log_services, index=settings.elasticsearch_index,
-                   service_field=settings.elasticsearch_service_field,
-                   level_field=settings.elasticsearch_level_field,
-                   levels=settings.elasticsearch_error_levels,
-                   message_field=settings.elasticsearch_message_field,
-                   timestamp_field=settings.elasticsearch_timestamp_field)
+        return cls(
+            settings.elasticsearch_url.get_secret_value(),
+            client,
+            settings.monitor_timeout_s,
+            services=settings.log_services,
+            index=settings.elasticsearch_index,
+            service_field=settings.elasticsearch_service_field,
+            level_field=settings.elasticsearch_level_field,
+            levels=settings.elasticsearch_error_levels,
+            message_field=settings.elasticsearch_message_field,
+            timestamp_field=settings.elasticsearch_timestamp_field,
+        )
 
     async def probe(self) -> str | Degraded:
         response = await self.client.get(self.base_url + "/_cluster/health")
@@ -119,11 +134,15 @@ class ElasticsearchMonitor(HttpMonitor, LogSource):
             "track_total_hits": True,
             "sort": [{self.timestamp_field: {"order": "desc"}}],
             "_source": [self.timestamp_field, self.message_field],
-            "query": {"bool": {"filter": [
-                {"range": {self.timestamp_field: {"gte": f"now-{seconds}s", "lte": "now"}}},
-                {"term": {self.service_field: service}},
-                {"terms": {self.level_field: self.levels}},
-            ]}},
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"range": {self.timestamp_field: {"gte": f"now-{seconds}s", "lte": "now"}}},
+                        {"term": {self.service_field: service}},
+                        {"terms": {self.level_field: self.levels}},
+                    ]
+                }
+            },
         }
 
     async def errors(self, service: str, window: timedelta, limit: int) -> LogResult:

@@ -100,14 +100,27 @@ def parse_stats(text: str) -> list[Backend]:
     for row in rows:
         if row["svname"] not in _AGGREGATES:
             since = row.get("lastchg") or ""
-            servers.setdefault(row["pxname"], []).append(Server(
-                row["svname"], row["status"], (row.get("check_status") or "").lstrip("* "),
-                row.get("last_chk") or "", int(since) if since.isdigit() else None))
+            servers.setdefault(row["pxname"], []).append(
+                Server(
+                    row["svname"],
+                    row["status"],
+                    (row.get("check_status") or "").lstrip("* "),
+                    row.get("last_chk") or "",
+                    int(since) if since.isdigit() else None,
+                )
+            )
     codes = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
     return [
-        Backend(row["pxname"], row["status"], _int(row["scur"]), sum(_int(row.get(c)) for c in codes),
-                _int(row.get("hrsp_5xx")), servers.get(row["pxname"], []))
-        for row in rows if row["svname"] == "BACKEND"
+        Backend(
+            row["pxname"],
+            row["status"],
+            _int(row["scur"]),
+            sum(_int(row.get(c)) for c in codes),
+            _int(row.get("hrsp_5xx")),
+            servers.get(row["pxname"], []),
+        )
+        for row in rows
+        if row["svname"] == "BACKEND"
     ]
 
 
@@ -120,8 +133,9 @@ class HAProxyMonitor(HttpMonitor, ReportSource, ProblemSource):
     name = "haproxy"
     capabilities = frozenset({GATEWAY})
 
-    def __init__(self, stats_url: str, client: httpx.AsyncClient, timeout_s: float,
-                 limits: Thresholds | None = None) -> None:
+    def __init__(
+        self, stats_url: str, client: httpx.AsyncClient, timeout_s: float, limits: Thresholds | None = None
+    ) -> None:
         super().__init__(stats_url, client, timeout_s)
         self.stats_url = stats_url  # used as is: `;csv` is part of the path
         self.limits = limits or Thresholds()
@@ -133,8 +147,12 @@ class HAProxyMonitor(HttpMonitor, ReportSource, ProblemSource):
         if settings.haproxy_stats_url is None:
             return None
         client = httpx.AsyncClient(timeout=settings.monitor_timeout_s)
-        return cls(settings.haproxy_stats_url.get_secret_value(), client, settings.monitor_timeout_s,
-                   Thresholds.from_settings(settings))
+        return cls(
+            settings.haproxy_stats_url.get_secret_value(),
+            client,
+            settings.monitor_timeout_s,
+            Thresholds.from_settings(settings),
+        )
 
     async def _fetch(self) -> list[Backend]:
         response = await self.client.get(self.stats_url)
@@ -182,8 +200,9 @@ class HAProxyMonitor(HttpMonitor, ReportSource, ProblemSource):
         backends = await self._fetch()
         now = time.monotonic()
         down = sum(len(b.not_serving) for b in backends)
-        head = (f"haproxy: {len(backends)} backend{'s' * (len(backends) != 1)}, "
-                + (f"{down} server{'s' * (down != 1)} not up" if down else "all servers up"))
+        head = f"haproxy: {len(backends)} backend{'s' * (len(backends) != 1)}, " + (
+            f"{down} server{'s' * (down != 1)} not up" if down else "all servers up"
+        )
         return Report(self.name, [head, *(self.backend_line(b, self.rate(b, now)) for b in backends)])
 
     @staticmethod
@@ -209,8 +228,9 @@ class HAProxyMonitor(HttpMonitor, ReportSource, ProblemSource):
                 severity = "crit" if up == 0 else "warn"
                 reasons = ", ".join(server.why() for server in b.not_serving[:2])
                 more = f" +{len(b.not_serving) - 2}" if len(b.not_serving) > 2 else ""
-                out.append(Problem(severity, self.name,
-                                   f"{self.name} {b.name}: {up}/{len(b.servers)} up ({reasons}{more})"))
+                out.append(
+                    Problem(severity, self.name, f"{self.name} {b.name}: {up}/{len(b.servers)} up ({reasons}{more})")
+                )
             rate = self.rate(b, now)
             if rate is not None and (rate.share_pct or 0) >= self.limits.gateway_5xx_pct:
                 out.append(Problem("warn", self.name, f"{self.name} {b.name}: {rate.text()}"))

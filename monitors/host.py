@@ -65,8 +65,10 @@ def format_top(snap: HostSnapshot, uses: list[ProcessUse], n: int = 4) -> str:
     """`top`: the host in one line, then the busiest processes by CPU and by memory."""
     cpu = f"cpu {format_number(snap.cpu_percent, '%')} " if snap.cpu_percent is not None else ""
     load = snap.load[0] / snap.cores
-    head = (f"{snap.hostname}: {cpu}mem {format_number(snap.memory_percent, '%')} "
-            f"load {format_number(load, '/core')} up {format_uptime(snap.uptime_s)}")
+    head = (
+        f"{snap.hostname}: {cpu}mem {format_number(snap.memory_percent, '%')} "
+        f"load {format_number(load, '/core')} up {format_uptime(snap.uptime_s)}"
+    )
     by_cpu = sorted(uses, key=lambda u: -u.cpu_percent)[:n]
     by_mem = sorted(uses, key=lambda u: -u.rss)[:n]
     cpu_line = ", ".join(f"{u.name} {format_number(u.cpu_percent, '%')}" for u in by_cpu)
@@ -86,8 +88,9 @@ class HostMonitor(Monitor, MetricSource, ProblemSource):
     name = "host"
     capabilities = frozenset({METRICS, HOST})
 
-    def __init__(self, timeout_s: float, *, disk_max: float = 90.0, memory_max: float = 90.0,
-                 load_max: float = 2.0) -> None:
+    def __init__(
+        self, timeout_s: float, *, disk_max: float = 90.0, memory_max: float = 90.0, load_max: float = 2.0
+    ) -> None:
         super().__init__(timeout_s)
         self.disk_max, self.memory_max, self.load_max = disk_max, memory_max, load_max
         self.cpu = CpuSampler()
@@ -96,8 +99,12 @@ class HostMonitor(Monitor, MetricSource, ProblemSource):
     def from_settings(cls, settings: MonitorSettings) -> Self | None:
         if not host_monitor_enabled(settings):
             return None
-        return cls(settings.monitor_timeout_s, disk_max=settings.host_disk_max_percent,
-                   memory_max=settings.host_memory_max_percent, load_max=settings.host_load_max_per_core)
+        return cls(
+            settings.monitor_timeout_s,
+            disk_max=settings.host_disk_max_percent,
+            memory_max=settings.host_memory_max_percent,
+            load_max=settings.host_load_max_per_core,
+        )
 
     async def read(self, *, cpu: bool = False) -> HostSnapshot:
         return await self.call(asyncio.to_thread(snapshot, self.cpu if cpu else None))
@@ -105,8 +112,10 @@ class HostMonitor(Monitor, MetricSource, ProblemSource):
     async def probe(self) -> str:
         snap = await asyncio.to_thread(snapshot)
         disk = f", disk {format_number(snap.disks[0].percent, '%')}" if snap.disks else ""
-        return f"mem {format_number(snap.memory_percent, '%')}{disk}, load " \
-               f"{format_number(snap.load[0] / snap.cores, '/core')}"
+        return (
+            f"mem {format_number(snap.memory_percent, '%')}{disk}, load "
+            f"{format_number(snap.load[0] / snap.cores, '/core')}"
+        )
 
     async def problems(self) -> list[Problem]:
         return host_problems(await self.read(), self.disk_max, self.memory_max, self.load_max, self.name)
@@ -121,25 +130,29 @@ class HostMonitor(Monitor, MetricSource, ProblemSource):
         snap = await self.read(cpu=alias.query == "cpu")
         if alias.query == "disk":
             return MetricResult(alias, [Series(d.mount, d.percent) for d in snap.disks])
-        value = {"cpu": snap.cpu_percent or 0.0, "memory": snap.memory_percent,
-                 "load": snap.load[0] / snap.cores}[alias.query]
+        value = {"cpu": snap.cpu_percent or 0.0, "memory": snap.memory_percent, "load": snap.load[0] / snap.cores}[
+            alias.query
+        ]
         return MetricResult(alias, [Series(snap.hostname, value)])
 
 
-def host_problems(snap: HostSnapshot, disk_max: float, memory_max: float, load_max: float,
-                  monitor: str = "host") -> list[Problem]:
+def host_problems(
+    snap: HostSnapshot, disk_max: float, memory_max: float, load_max: float, monitor: str = "host"
+) -> list[Problem]:
     """What is over its threshold, most severe first. Load uses the 5-minute average: a
     one-minute spike (a build, a backup starting) is not yet a problem."""
     found = []
     for disk in snap.disks:
         if disk.percent > disk_max:
             severity = "crit" if disk.percent >= CRIT_PERCENT else "warn"
-            found.append(Problem(severity, monitor, f"{snap.hostname} disk {disk.mount} "
-                                                    f"{format_number(disk.percent, '%')} full"))
+            found.append(
+                Problem(severity, monitor, f"{snap.hostname} disk {disk.mount} {format_number(disk.percent, '%')} full")
+            )
     if snap.memory_percent > memory_max:
         severity = "crit" if snap.memory_percent >= CRIT_PERCENT else "warn"
-        found.append(Problem(severity, monitor, f"{snap.hostname} memory "
-                                                f"{format_number(snap.memory_percent, '%')} used"))
+        found.append(
+            Problem(severity, monitor, f"{snap.hostname} memory {format_number(snap.memory_percent, '%')} used")
+        )
     per_core = snap.load[1] / snap.cores
     if per_core > load_max:
         found.append(Problem("warn", monitor, f"{snap.hostname} load {format_number(per_core, '/core')} (5m)"))

@@ -20,12 +20,43 @@ MAX_BASELINE_S = 30.0
 TOP_SAMPLE_S = 0.5
 # Pseudo and in-memory filesystems: never the "disk" anyone asks about. Network mounts are
 # left out too: statfs on a dead NFS server hangs, and would hold a worker thread with it.
-VIRTUAL_FS = frozenset({
-    "tmpfs", "devtmpfs", "ramfs", "overlay", "squashfs", "proc", "sysfs", "cgroup", "cgroup2",
-    "devpts", "mqueue", "debugfs", "tracefs", "securityfs", "pstore", "bpf", "autofs", "fusectl",
-    "configfs", "hugetlbfs", "nsfs", "binfmt_misc", "efivarfs", "rpc_pipefs", "nfsd", "iso9660",
-    "nfs", "nfs4", "cifs", "smbfs", "smb3", "fuse.sshfs",
-})
+VIRTUAL_FS = frozenset(
+    {
+        "tmpfs",
+        "devtmpfs",
+        "ramfs",
+        "overlay",
+        "squashfs",
+        "proc",
+        "sysfs",
+        "cgroup",
+        "cgroup2",
+        "devpts",
+        "mqueue",
+        "debugfs",
+        "tracefs",
+        "securityfs",
+        "pstore",
+        "bpf",
+        "autofs",
+        "fusectl",
+        "configfs",
+        "hugetlbfs",
+        "nsfs",
+        "binfmt_misc",
+        "efivarfs",
+        "rpc_pipefs",
+        "nfsd",
+        "iso9660",
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smbfs",
+        "smb3",
+        "fuse.sshfs",
+    }
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Disk:
@@ -133,8 +164,9 @@ def busiest_processes(sample_s: float = TOP_SAMPLE_S) -> list[ProcessUse]:
     for proc in procs:
         try:
             with proc.oneshot():
-                uses.append(ProcessUse(proc.pid, proc.info["name"] or "?", proc.cpu_percent(None),
-                                       proc.memory_info().rss))
+                uses.append(
+                    ProcessUse(proc.pid, proc.info["name"] or "?", proc.cpu_percent(None), proc.memory_info().rss)
+                )
         except psutil.Error:  # gone, zombie or not ours to read
             continue
     return uses

@@ -107,9 +107,15 @@ class KongMonitor(HttpMonitor, ReportSource, ProblemSource):
             if bad:
                 healthy = sum(1 for _, h in targets if h == "HEALTHY")
                 severity = "crit" if healthy == 0 else "warn"
-                out.append(Problem(severity, self.name, f"{self.name} {name}: {healthy}/{len(targets)} healthy"
-                                                        f" ({', '.join(bad[:2])}{' ...' if len(bad) > 2 else ''}"
-                                                        " not healthy)"))
+                out.append(
+                    Problem(
+                        severity,
+                        self.name,
+                        f"{self.name} {name}: {healthy}/{len(targets)} healthy"
+                        f" ({', '.join(bad[:2])}{' ...' if len(bad) > 2 else ''}"
+                        " not healthy)",
+                    )
+                )
         if not status["database"]["reachable"]:
             out.append(Problem("warn", self.name, f"{self.name}: database unreachable (config changes fail)"))
         return sorted(out, key=lambda p: p.severity != "crit")

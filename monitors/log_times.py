@@ -17,12 +17,15 @@ import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
+}
 HEAD = 120  # a timestamp further into the line is part of the message, not its time
 
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
-                  r"\s?(Z|[+-]\d{2}:?\d{2})?")
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
+    r"\s?(Z|[+-]\d{2}:?\d{2})?"
+)
 _APACHE = re.compile(r"\[(\d{2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})\]")
 _APACHE_ERROR = re.compile(r"\[[A-Za-z]{3} ([A-Za-z]{3}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))? (\d{4})\]")
 _NGINX = re.compile(r"(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})")
@@ -114,8 +117,18 @@ def text_time(line: str, now: datetime) -> tuple[datetime, str] | None:
             day, year, h, mi, s = (int(m.group(i)) for i in (1, 3, 4, 5, 6))
             moment = datetime(year, _MONTHS[m.group(2).lower()], day, h, mi, s, tzinfo=_zone(m.group(7)))
         elif m := _APACHE_ERROR.search(head):
-            moment = _aware(datetime(int(m.group(7)), _MONTHS[m.group(1).lower()], int(m.group(2)),
-                                     int(m.group(3)), int(m.group(4)), int(m.group(5)), _fraction(m.group(6))), None)
+            moment = _aware(
+                datetime(
+                    int(m.group(7)),
+                    _MONTHS[m.group(1).lower()],
+                    int(m.group(2)),
+                    int(m.group(3)),
+                    int(m.group(4)),
+                    int(m.group(5)),
+                    _fraction(m.group(6)),
+                ),
+                None,
+            )
         elif m := _NGINX.search(head):
             y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
             moment = _aware(datetime(y, mo, d, h, mi, s), None)
@@ -126,7 +139,7 @@ def text_time(line: str, now: datetime) -> tuple[datetime, str] | None:
     except (KeyError, ValueError):  # "Feb 30", an unknown month: not a time after all
         return None
     # The reply shows its own short time: drop a timestamp that opens the line.
-    message = line[m.end():].lstrip(" \t-|:]") if m.start() <= 1 else line
+    message = line[m.end() :].lstrip(" \t-|:]") if m.start() <= 1 else line
     return moment, message or line
 
 

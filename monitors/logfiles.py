@@ -181,8 +181,7 @@ def scan_file(path: str, start: datetime, reader: LineReader, budget: int) -> tu
     return found, lines
 
 
-def scan(patterns: list[str], window: timedelta, now: datetime, pattern: re.Pattern[str],
-         max_bytes: int) -> Scan:
+def scan(patterns: list[str], window: timedelta, now: datetime, pattern: re.Pattern[str], max_bytes: int) -> Scan:
     """Blocking: every error line of the service's files inside the window, newest first."""
     start = now - window
     reader, budget, partial, lines = LineReader(pattern, now), max_bytes, False, []
@@ -206,8 +205,14 @@ class LogFilesMonitor(Monitor, LogSource, ProblemSource):
     name = "logfiles"
     capabilities = frozenset({LOGS})
 
-    def __init__(self, files: dict[str, list[str]], timeout_s: float, *, max_bytes: int = 4 * 1024 * 1024,
-                 error_pattern: str = "(?i)(error|fatal|panic|exception)") -> None:
+    def __init__(
+        self,
+        files: dict[str, list[str]],
+        timeout_s: float,
+        *,
+        max_bytes: int = 4 * 1024 * 1024,
+        error_pattern: str = "(?i)(error|fatal|panic|exception)",
+    ) -> None:
         super().__init__(timeout_s)
         self.files = files
         self.max_bytes = max_bytes
@@ -217,8 +222,12 @@ class LogFilesMonitor(Monitor, LogSource, ProblemSource):
     def from_settings(cls, settings: MonitorSettings) -> Self | None:
         if not settings.log_files:
             return None
-        return cls(parse_log_files(settings.log_files), settings.monitor_timeout_s,
-                   max_bytes=settings.log_files_max_bytes, error_pattern=settings.log_files_error_pattern)
+        return cls(
+            parse_log_files(settings.log_files),
+            settings.monitor_timeout_s,
+            max_bytes=settings.log_files_max_bytes,
+            error_pattern=settings.log_files_error_pattern,
+        )
 
     @property
     def services(self) -> list[str]:

@@ -60,8 +60,16 @@ class LokiMonitor(HttpMonitor, LogSource):
     name = "loki"
     capabilities = frozenset({LOGS})
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient, timeout_s: float, *,
-                 services: list[str], label: str = "service", error_filter: str = "") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        timeout_s: float,
+        *,
+        services: list[str],
+        label: str = "service",
+        error_filter: str = "",
+    ) -> None:
         super().__init__(base_url, client, timeout_s)
         self.services = list(services)
         self.label = label
@@ -73,9 +81,14 @@ class LokiMonitor(HttpMonitor, LogSource):
             return None
         headers = {"X-Scope-OrgID": settings.loki_tenant} if settings.loki_tenant else {}
         client = httpx.AsyncClient(timeout=settings.monitor_timeout_s, headers=headers)
-        return cls(settings.loki_url.get_secret_value(), client, settings.monitor_timeout_s,
-                   services=settings.log_services, label=settings.loki_service_label,
-                   error_filter=settings.loki_error_filter)
+        return cls(
+            settings.loki_url.get_secret_value(),
+            client,
+            settings.monitor_timeout_s,
+            services=settings.log_services,
+            label=settings.loki_service_label,
+            error_filter=settings.loki_error_filter,
+        )
 
     async def probe(self) -> str:
         response = await self.client.get(self.base_url + "/ready")
@@ -105,15 +118,22 @@ class LokiMonitor(HttpMonitor, LogSource):
         query = log_selector(self.label, service, self.error_filter)
         seconds = max(1, int(window.total_seconds()))
         end = time.time_ns()
-        range_params = {"query": query, "start": str(end - seconds * 1_000_000_000), "end": str(end),
-                        "limit": str(limit), "direction": "backward"}
+        range_params = {
+            "query": query,
+            "start": str(end - seconds * 1_000_000_000),
+            "end": str(end),
+            "limit": str(limit),
+            "direction": "backward",
+        }
         count_params = {"query": f"sum(count_over_time({query} [{seconds}s]))", "time": str(end)}
         return await self.call(self._errors(service, window, limit, range_params, count_params))
 
-    async def _errors(self, service: str, window: timedelta, limit: int,
-                      range_params: dict[str, str], count_params: dict[str, str]) -> LogResult:
-        streams, vector = await gather_all(self._get("/loki/api/v1/query_range", range_params),
-                                           self._get("/loki/api/v1/query", count_params))
+    async def _errors(
+        self, service: str, window: timedelta, limit: int, range_params: dict[str, str], count_params: dict[str, str]
+    ) -> LogResult:
+        streams, vector = await gather_all(
+            self._get("/loki/api/v1/query_range", range_params), self._get("/loki/api/v1/query", count_params)
+        )
         if streams["resultType"] != "streams" or vector["resultType"] != "vector":
             raise ValueError("result type")
         entries = [(int(ts), str(line)) for stream in streams["result"] for ts, line in stream["values"]]

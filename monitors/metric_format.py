@@ -100,8 +100,11 @@ def format_metric(result: MetricResult, top: int = 5) -> str:
 
 def format_metric_error(alias: MetricAlias, monitor: str, reason: str) -> str:
     """The one line a failed metric query gets: 'cpu: prometheus query error: ...'."""
-    return f"{alias.name}: {monitor} {reason}" if reason.startswith("query error") \
+    return (
+        f"{alias.name}: {monitor} {reason}"
+        if reason.startswith("query error")
         else f"{alias.name}: {monitor} DOWN: {reason}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +124,16 @@ def format_metric_window(alias: MetricAlias, window: timedelta, rows: list[Windo
     if not rows:
         return f"{head}\nno data"
     lines = [head]
-    lines += [" / ".join([f"{r.label} {format_number(r.now, alias.unit)}{_stale(r.stale_s)}",
-                          format_number(r.average, alias.unit),
-                          format_number(r.peak, alias.unit)]) for r in rows[:top]]
+    lines += [
+        " / ".join(
+            [
+                f"{r.label} {format_number(r.now, alias.unit)}{_stale(r.stale_s)}",
+                format_number(r.average, alias.unit),
+                format_number(r.peak, alias.unit),
+            ]
+        )
+        for r in rows[:top]
+    ]
     if len(rows) > top:
         lines.append(f"+{len(rows) - top} more")
     return "\n".join(lines)

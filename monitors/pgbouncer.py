@@ -38,8 +38,10 @@ def wait_text(seconds: float) -> str:
 def pool_line(row: Row) -> str:
     """`appdb/app: clients 3 active 2 waiting, servers 1 active 0 idle, maxwait 1.2s`."""
     wait = _pool_wait(row)
-    line = (f"{row['database']}/{row['user']}: clients {row['cl_active']} active {row['cl_waiting']} waiting,"
-            f" servers {row['sv_active']} active {row['sv_idle']} idle")
+    line = (
+        f"{row['database']}/{row['user']}: clients {row['cl_active']} active {row['cl_waiting']} waiting,"
+        f" servers {row['sv_active']} active {row['sv_idle']} idle"
+    )
     return line + (f", maxwait {wait_text(wait)}" if wait > 0 else "")
 
 
@@ -55,9 +57,12 @@ def bouncer_lines(pools: list[Row], stats: list[Row]) -> list[str]:
     waiting = sum(int(row["cl_waiting"]) for row in pools)
     queries = sum(number(row["avg_query_count"]) for row in stats)
     avg_wait = max((number(row["avg_wait_time"]) / 1e6 for row in stats), default=0.0)
-    head = (f"pgbouncer: {len(pools)} pool{'s' if len(pools) != 1 else ''}, "
-            + (f"{waiting} waiting" if waiting else "none waiting") + f", {queries:g} q/s"
-            + (f", avg wait {wait_text(avg_wait)}" if avg_wait >= 1e-3 else ""))
+    head = (
+        f"pgbouncer: {len(pools)} pool{'s' if len(pools) != 1 else ''}, "
+        + (f"{waiting} waiting" if waiting else "none waiting")
+        + f", {queries:g} q/s"
+        + (f", avg wait {wait_text(avg_wait)}" if avg_wait >= 1e-3 else "")
+    )
     busy = [row for row in pools if int(row["cl_waiting"]) > 0]
     return [head, *map(pool_line, busy)]
 
@@ -70,8 +75,14 @@ def bouncer_problems(pools: list[Row], limits: Thresholds, monitor: str = "pgbou
         if row["database"] != ADMIN_DB and waiting >= limits.pgbouncer_waiting:
             wait = _pool_wait(row)
             longest = f", longest {wait_text(wait)}" if wait > 0 else ""
-            out.append(Problem("warn", monitor, f"{monitor} {row['database']}/{row['user']}: {waiting}"
-                                                f" client{'s' if waiting != 1 else ''} waiting{longest}"))
+            out.append(
+                Problem(
+                    "warn",
+                    monitor,
+                    f"{monitor} {row['database']}/{row['user']}: {waiting}"
+                    f" client{'s' if waiting != 1 else ''} waiting{longest}",
+                )
+            )
     return out
 
 
@@ -91,8 +102,9 @@ class PgBouncerMonitor(Monitor, ReportSource, ProblemSource):
     def from_settings(cls, settings: MonitorSettings) -> Self | None:
         if settings.pgbouncer_url is None:
             return None
-        return cls(settings.pgbouncer_url.get_secret_value(), settings.monitor_timeout_s,
-                   Thresholds.from_settings(settings))
+        return cls(
+            settings.pgbouncer_url.get_secret_value(), settings.monitor_timeout_s, Thresholds.from_settings(settings)
+        )
 
     async def probe(self) -> str:
         (rows,) = await self.conn.fetch("SHOW VERSION")

@@ -59,8 +59,9 @@ def pg_error(exc: psycopg.Error) -> MonitorError:
         return AuthRejected("permission denied (grant pg_monitor)")
     if state == "57014":
         return TimedOut("query canceled (statement timeout)")
-    if any(bad in text for bad in ("invalid dsn", "invalid connection option", "invalid uri",
-                                   "connection info string")):
+    if any(
+        bad in text for bad in ("invalid dsn", "invalid connection option", "invalid uri", "connection info string")
+    ):
         return MonitorError("bad DSN")
     if "expected authentication request" in text or "invalid response" in text:
         return BadResponse("bad response (not PostgreSQL)")
@@ -93,8 +94,7 @@ class PgConnection:
     `AsyncConnection.connect` (pgBouncer's admin console needs `prepare_threshold=None`).
     """
 
-    def __init__(self, dsn: str, timeout_s: float, *, prepare_threshold: int | None = 5,
-                 **params: str | int) -> None:
+    def __init__(self, dsn: str, timeout_s: float, *, prepare_threshold: int | None = 5, **params: str | int) -> None:
         # Holds the password: never logged, never part of a reason. libpq parameters
         # (application_name, options, connect_timeout) are merged into the DSN.
         self._conninfo = conninfo.make_conninfo(dsn, connect_timeout=max(2, math.ceil(timeout_s)), **params)
@@ -138,8 +138,8 @@ class PgConnection:
             if conn is None or conn.closed:
                 conn = None
                 conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, row_factory=dict_row,
-                    prepare_threshold=self._prepare_threshold)
+                    self._conninfo, autocommit=True, row_factory=dict_row, prepare_threshold=self._prepare_threshold
+                )
                 self._conn = conn
             results = []
             for query in queries:

@@ -80,15 +80,17 @@ class PostgresMonitor(Monitor, ReportSource, ProblemSource):
         super().__init__(timeout_s)
         self.limits = limits or Thresholds()
         # statement_timeout: the server stops our query too when the monitor gives up on it.
-        self.conn = PgConnection(dsn, timeout_s, application_name="operator-monitor",
-                                 options=f"-c statement_timeout={int(timeout_s * 1000)}")
+        self.conn = PgConnection(
+            dsn, timeout_s, application_name="operator-monitor", options=f"-c statement_timeout={int(timeout_s * 1000)}"
+        )
 
     @classmethod
     def from_settings(cls, settings: MonitorSettings) -> Self | None:
         if settings.database_url is None:
             return None
-        return cls(settings.database_url.get_secret_value(), settings.monitor_timeout_s,
-                   Thresholds.from_settings(settings))
+        return cls(
+            settings.database_url.get_secret_value(), settings.monitor_timeout_s, Thresholds.from_settings(settings)
+        )
 
     async def probe(self) -> str:
         (rows,) = await self.conn.fetch("SELECT current_setting('server_version') AS v")
@@ -96,7 +98,8 @@ class PostgresMonitor(Monitor, ReportSource, ProblemSource):
 
     async def _facts(self) -> PgFacts:
         overview, states, longest, blocked, idle, replicas = await self.conn.fetch(
-            _OVERVIEW, _STATES, _LONGEST, _BLOCKED, _IDLE_TXN, _REPLICAS)
+            _OVERVIEW, _STATES, _LONGEST, _BLOCKED, _IDLE_TXN, _REPLICAS
+        )
         return PgFacts(overview[0], states, longest, blocked, idle, replicas)
 
     # Worded inside `call`, so an unexpected row is a shape error, not a crash.

@@ -57,13 +57,16 @@ _STALE_AFTER_S = 60.0  # a range's last point older than this (or 3 steps) is no
 # scrape still writes `up` (as 0) every interval; it costs 600 steps per `up` series, so
 # it runs only when something is down.
 TARGETS_DOWN = "up == 0"
-TARGET_AGE = ("(time() - max by (job, instance) (max_over_time(timestamp(up == 1)[10m:1s]))"
-              " and on (job, instance) up == 0) or on (job, instance) (up == 0) + 600")
+TARGET_AGE = (
+    "(time() - max by (job, instance) (max_over_time(timestamp(up == 1)[10m:1s]))"
+    " and on (job, instance) up == 0) or on (job, instance) (up == 0) + 600"
+)
 AGE_CAP_S = 600
 
 
-def prometheus_alert(labels: Mapping[str, str], annotations: Mapping[str, str], started: object,
-                     source: str, generator_url: object = "") -> Alert:
+def prometheus_alert(
+    labels: Mapping[str, str], annotations: Mapping[str, str], started: object, source: str, generator_url: object = ""
+) -> Alert:
     """An Alert from a Prometheus-style label set (shared with the Alertmanager adapter)."""
     if not labels.get("alertname"):
         raise UnexpectedShape()
@@ -118,8 +121,9 @@ def _stale_for(labels: Mapping[str, str], ages: Mapping[tuple[str, str], float])
     return max(found) if found else None
 
 
-def series_from_vector(alias: MetricAlias, result: list[Any],
-                       ages: Mapping[tuple[str, str], float] | None = None) -> list[Series]:
+def series_from_vector(
+    alias: MetricAlias, result: list[Any], ages: Mapping[tuple[str, str], float] | None = None
+) -> list[Series]:
     """Rows of an instant vector: labelled by alias.label, largest first, NaN last.
 
     A `:port` is dropped from instance labels when that leaves every row distinct,
@@ -131,8 +135,9 @@ def series_from_vector(alias: MetricAlias, result: list[Any],
     short = [strip_port(n) for n in names]
     if len(set(short)) == len(short):
         names = short
-    series = [Series(name, value, _stale_for(labels, ages or {}))
-              for name, (labels, value) in zip(names, rows, strict=True)]
+    series = [
+        Series(name, value, _stale_for(labels, ages or {})) for name, (labels, value) in zip(names, rows, strict=True)
+    ]
     return sorted(series, key=lambda s: (math.isnan(s.value), -s.value if not math.isnan(s.value) else 0))
 
 
@@ -154,8 +159,9 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
 
         Both requests at once, so the check costs one round trip.
         """
-        ready, info = await gather_all(self.client.get(self.base_url + "/-/ready"),
-                                       self.get_json("/api/v1/status/buildinfo"))
+        ready, info = await gather_all(
+            self.client.get(self.base_url + "/-/ready"), self.get_json("/api/v1/status/buildinfo")
+        )
         ready.raise_for_status()
         version = expect_dict(_success(info)).get("version")
         return f"v{str(version).split('+')[0]}" if version else ""
@@ -179,8 +185,10 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
         if not vector_rows((await self.instant(TARGETS_DOWN)).get("result")):
             return {}
         data = await self.instant(TARGET_AGE)
-        return {(labels.get("job", ""), labels.get("instance", "")): value
-                for labels, value in vector_rows(data.get("result"))}
+        return {
+            (labels.get("job", ""), labels.get("instance", "")): value
+            for labels, value in vector_rows(data.get("result"))
+        }
 
     async def _query(self, alias: MetricAlias) -> MetricResult:
         data, ages = await gather_all(self.instant(alias.query), self.target_ages())
@@ -201,8 +209,10 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
         """Scrape targets down, the longest down first: 'target 127.0.0.1:9100 (node) down 2m'."""
         ages = await self.call(self.target_ages())
         ordered = sorted(ages.items(), key=lambda item: (-item[1], item[0]))
-        return [Problem("crit", self.name, f"target {instance or '?'} ({job or '?'}) down {_age(age)}")
-                for (job, instance), age in ordered]
+        return [
+            Problem("crit", self.name, f"target {instance or '?'} ({job or '?'}) down {_age(age)}")
+            for (job, instance), age in ordered
+        ]
 
     async def query_metric_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]:
         """The alias over ``window`` (``/api/v1/query_range``): per series now / average / peak,
@@ -214,8 +224,12 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
     async def _query_window(self, alias: MetricAlias, window: timedelta) -> list[WindowSeries]:
         end = time.time()
         seconds = window.total_seconds()
-        params = {"query": alias.query, "start": f"{end - seconds:.3f}", "end": f"{end:.3f}",
-                  "step": f"{max(seconds / _RANGE_POINTS, 1.0):.3f}"}
+        params = {
+            "query": alias.query,
+            "start": f"{end - seconds:.3f}",
+            "end": f"{end:.3f}",
+            "step": f"{max(seconds / _RANGE_POINTS, 1.0):.3f}",
+        }
         response = await self.client.get(self.base_url + "/api/v1/query_range", params=params)
         if response.status_code in (400, 422):
             raise QueryFailed(f"query error: {_error_text(response)}")
@@ -236,8 +250,10 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
         names = short if len(set(short)) == len(short) else names
         # A series whose points stop early (its target died) has no "now": its last value is marked stale.
         fresh = max(3 * float(params["step"]), _STALE_AFTER_S)
-        found = [WindowSeries(name, values[-1], sum(values) / len(values), max(values), age if age > fresh else None)
-                 for name, (_, values, age) in zip(names, rows, strict=True)]
+        found = [
+            WindowSeries(name, values[-1], sum(values) / len(values), max(values), age if age > fresh else None)
+            for name, (_, values, age) in zip(names, rows, strict=True)
+        ]
         return sorted(found, key=lambda r: -r.now)
 
     async def alerts(self) -> list[Alert]:
@@ -250,9 +266,14 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
             entry = expect_dict(item)
             if entry.get("state") != "firing":  # "pending" has not met its `for:` yet
                 continue
-            alerts.append(prometheus_alert(str_labels(entry.get("labels")),
-                                           str_labels(entry.get("annotations", {})),
-                                           entry.get("activeAt"), self.name))
+            alerts.append(
+                prometheus_alert(
+                    str_labels(entry.get("labels")),
+                    str_labels(entry.get("annotations", {})),
+                    entry.get("activeAt"),
+                    self.name,
+                )
+            )
         return alerts
 
 
@@ -262,8 +283,9 @@ def _targets_down_for(alias: MetricAlias, ages: Mapping[tuple[str, str], float])
     A target is the alias's when its job names the query's metrics (`node` for `node_memory_...`)
     or its selector (`job="api"`); when none is, every target down is named - it may be why.
     """
-    mine = [key for key in ages
-            if key[0] and re.search(rf"\b{re.escape(key[0])}_|job=\"{re.escape(key[0])}\"", alias.query)]
+    mine = [
+        key for key in ages if key[0] and re.search(rf"\b{re.escape(key[0])}_|job=\"{re.escape(key[0])}\"", alias.query)
+    ]
     down = sorted(mine or ages, key=lambda key: (-ages[key], key))
     if not down:
         return ""

@@ -73,7 +73,6 @@ class Monitors:
         self.log_services = list(log_services)
         self.observers: list[Callable[[Health], None]] = []  # e.g. the service's own metrics
 
-
     @property
     def names(self) -> list[str]:
         return [m.name for m in self.all]
@@ -100,16 +99,17 @@ class Monitors:
         alongside. Every call is bounded by its monitor's timeout and none raises, so
         this returns within MONITOR_TIMEOUT_S (+ scheduling) whatever the backends do.
         """
-        checks = [self._problems_of(m) if isinstance(m, ProblemSource) else self._health_of(m)
-                  for m in self.all]
+        checks = [self._problems_of(m) if isinstance(m, ProblemSource) else self._health_of(m) for m in self.all]
         alert_sources = self.with_capability(ALERTS)
         results, book = await asyncio.gather(asyncio.gather(*checks), gather_alerts(alert_sources))
         healths = [health for health, _ in results]
         problems = [p for _, found in results for p in found]
         # A source whose alerts could not be read is down, even if its health endpoint answered.
         failed = dict(error.split(": ", 1) for error in book.errors)
-        healths = [Health(h.monitor, False, failed[h.monitor], h.latency_s)
-                   if h.ok and h.monitor in failed else h for h in healths]
+        healths = [
+            Health(h.monitor, False, failed[h.monitor], h.latency_s) if h.ok and h.monitor in failed else h
+            for h in healths
+        ]
         problems = alert_problems(book.alerts, datetime.now(UTC)) + problems + degraded_problems(healths)
         for observe in self.observers:
             for health in healths:
@@ -118,8 +118,11 @@ class Monitors:
 
     def checkable_aliases(self, skip: frozenset[str] = frozenset()) -> list[MetricAlias]:
         """Aliases whose source is configured, answers queries, and is not in `skip`."""
-        return [a for a in self.metric_aliases.values()
-                if a.source not in skip and isinstance(self.by_name(a.source), MetricSource)]
+        return [
+            a
+            for a in self.metric_aliases.values()
+            if a.source not in skip and isinstance(self.by_name(a.source), MetricSource)
+        ]
 
     async def check_aliases(self, skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
         """Run every metric alias once, at once; (alias, reason) for each that fails.
@@ -128,6 +131,7 @@ class Monitors:
         someone asks for it at night. Aliases of monitors named in `skip` (already DOWN) and
         of sources not configured (not offered either) are not run: see `checkable_aliases`.
         """
+
         async def one(alias: MetricAlias) -> tuple[str, str] | None:
             source = self.by_name(alias.source)
             assert isinstance(source, MetricSource)
@@ -178,5 +182,7 @@ def host_aliases(aliases: dict[str, MetricAlias]) -> dict[str, MetricAlias]:
     from monitors.aliases import DEFAULT_ALIASES
     from monitors.host import HOST_ALIASES
 
-    return {name: HOST_ALIASES[name] if name in HOST_ALIASES and alias == DEFAULT_ALIASES.get(name) else alias
-            for name, alias in aliases.items()}
+    return {
+        name: HOST_ALIASES[name] if name in HOST_ALIASES and alias == DEFAULT_ALIASES.get(name) else alias
+        for name, alias in aliases.items()
+    }

@@ -84,8 +84,14 @@ def _all_clear(healths: Sequence[Health], muted: str) -> str:
     return with_names if septets(with_names) <= ONE_SEGMENT else text + "."
 
 
-def format_status(problems: Sequence[Problem], healths: Sequence[Health], *, silenced: int = 0,
-                  inhibited: int = 0, max_septets: int = TWO_SEGMENTS) -> str:
+def format_status(
+    problems: Sequence[Problem],
+    healths: Sequence[Health],
+    *,
+    silenced: int = 0,
+    inhibited: int = 0,
+    max_septets: int = TWO_SEGMENTS,
+) -> str:
     """The `status` answer: problems (most severe first), sources DOWN, then how many are ok."""
     if not healths:
         return "No monitors configured."

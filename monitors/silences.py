@@ -75,15 +75,17 @@ class SilenceClient:
         except Exception as exc:
             raise MonitorError(describe_failure(exc, self.timeout_s)) from exc
 
-    async def create(self, labels: Mapping[str, str], duration: timedelta, created_by: str, comment: str,
-                     now: datetime | None = None) -> str:
+    async def create(
+        self, labels: Mapping[str, str], duration: timedelta, created_by: str, comment: str, now: datetime | None = None
+    ) -> str:
         """A silence matching exactly these labels from now for `duration`; returns its id."""
         start = now or datetime.now(UTC)
         body = {
-            "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True}
-                         for k, v in sorted(labels.items())],
-            "startsAt": iso(start), "endsAt": iso(start + duration),
-            "createdBy": created_by, "comment": comment,
+            "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())],
+            "startsAt": iso(start),
+            "endsAt": iso(start + duration),
+            "createdBy": created_by,
+            "comment": comment,
         }
 
         async def post() -> str:
@@ -144,6 +146,11 @@ def _silence(item: Any) -> Silence:
         op = ("=" if m.get("isEqual", True) else "!") + ("~" if m.get("isRegex") else "")
         name = str(m["name"])
         matchers[name] = str(m["value"]) if op == "=" else f"{op}{m['value']}"
-    return Silence(id=str(item["id"]), matchers=matchers, ends_at=parse_time(item.get("endsAt")),
-                   created_by=str(item.get("createdBy", "")), comment=str(item.get("comment", "")),
-                   state=str(item.get("status", {}).get("state", "")))
+    return Silence(
+        id=str(item["id"]),
+        matchers=matchers,
+        ends_at=parse_time(item.get("endsAt")),
+        created_by=str(item.get("createdBy", "")),
+        comment=str(item.get("comment", "")),
+        state=str(item.get("status", {}).get("state", "")),
+    )

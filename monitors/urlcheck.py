@@ -136,8 +136,9 @@ class UrlCheckMonitor(Monitor, ProblemSource):
 
     name = "urls"
 
-    def __init__(self, specs: list[UrlSpec], client: httpx.AsyncClient, timeout_s: float, *,
-                 cert_warn_days: int = 14) -> None:
+    def __init__(
+        self, specs: list[UrlSpec], client: httpx.AsyncClient, timeout_s: float, *, cert_warn_days: int = 14
+    ) -> None:
         super().__init__(timeout_s)
         self.specs, self.client, self.cert_warn_days = specs, client, cert_warn_days
         # Each check gives up a little before the monitor's own deadline, so it can say why.
@@ -152,10 +153,18 @@ class UrlCheckMonitor(Monitor, ProblemSource):
         context = ssl.create_default_context(cafile=certifi.where())
         if settings.check_urls_ca_file:
             context.load_verify_locations(settings.check_urls_ca_file)
-        client = httpx.AsyncClient(verify=context, follow_redirects=False, timeout=settings.monitor_timeout_s,
-                                   limits=httpx.Limits(max_keepalive_connections=0))
-        return cls(parse_check_urls(settings.check_urls.get_secret_value()), client, settings.monitor_timeout_s,
-                   cert_warn_days=settings.cert_warn_days)
+        client = httpx.AsyncClient(
+            verify=context,
+            follow_redirects=False,
+            timeout=settings.monitor_timeout_s,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
+        return cls(
+            parse_check_urls(settings.check_urls.get_secret_value()),
+            client,
+            settings.monitor_timeout_s,
+            cert_warn_days=settings.cert_warn_days,
+        )
 
     async def check(self, spec: UrlSpec) -> UrlResult:
         start = time.perf_counter()

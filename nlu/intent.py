@@ -70,8 +70,16 @@ def reader_for(vocabulary: Vocabulary, services: Sequence[str], metrics: Sequenc
     cached = _READERS.get(key)
     if cached is not None and cached[0] is vocabulary:
         return cached[1]
-    reader = build_reader(vocabulary.commands, vocabulary.phrases, vocabulary.escape, services, metrics,
-                          vocabulary.mutating, vocabulary.codes, vocabulary.ref_words)
+    reader = build_reader(
+        vocabulary.commands,
+        vocabulary.phrases,
+        vocabulary.escape,
+        services,
+        metrics,
+        vocabulary.mutating,
+        vocabulary.codes,
+        vocabulary.ref_words,
+    )
     if len(_READERS) >= _MAX_READERS:
         _READERS.pop(next(iter(_READERS)))
     _READERS[key] = (vocabulary, reader)

@@ -64,14 +64,60 @@ STATE_WORDS: Final = frozenset(
 # Words for trouble in general ("errors", "failing"): they point at logs when nothing else is
 # named, and attach to the thing named otherwise ("db errors" is db, "upstream errors" the gateway).
 TROUBLE_WORDS: Final = frozenset(
-    {"errors", "error", "erroring", "erros", "failures", "failure", "failing", "failed", "fails", "crashing",
-     "crash", "crashed", "crashes", "timeouts", "timeout", "broke", "warnings", "fatal"}
+    {
+        "errors",
+        "error",
+        "erroring",
+        "erros",
+        "failures",
+        "failure",
+        "failing",
+        "failed",
+        "fails",
+        "crashing",
+        "crash",
+        "crashed",
+        "crashes",
+        "timeouts",
+        "timeout",
+        "broke",
+        "warnings",
+        "fatal",
+    }
 )
 
 # Polite openers before an imperative ("can you restart web", "please reboot worker").
 POLITE: Final = frozenset(
-    {"please", "pls", "plz", "can", "could", "would", "you", "u", "just", "go", "hey", "ok", "okay", "now",
-     "quickly", "then", "so", "kindly", "i", "need", "to", "want", "lets", "let", "us", "we", "should", "ahead"}
+    {
+        "please",
+        "pls",
+        "plz",
+        "can",
+        "could",
+        "would",
+        "you",
+        "u",
+        "just",
+        "go",
+        "hey",
+        "ok",
+        "okay",
+        "now",
+        "quickly",
+        "then",
+        "so",
+        "kindly",
+        "i",
+        "need",
+        "to",
+        "want",
+        "lets",
+        "let",
+        "us",
+        "we",
+        "should",
+        "ahead",
+    }
 )
 
 # Everyday names of the metric aliases most installs have (a configured alias of that name gets

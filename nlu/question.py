@@ -185,10 +185,22 @@ class QuestionReader(Tables):
         reading.unknown.append(token)
         return False
 
-    def _decide(self, reading: Reading, votes: dict[str, int], state: bool, dual: str | None,  # noqa: C901, PLR0911, PLR0912 - the precedence of readings; split, the order that decides ties scatters
-                http_errors: int, named: set[str], tokens: list[str]) -> Reading:
-        if reading.metric is not None and reading.service is not None and "metrics" not in votes and (
-                "metric" in reading.guessed):
+    def _decide(  # noqa: C901, PLR0911, PLR0912 - the precedence of readings; split, the order that decides ties scatters
+        self,
+        reading: Reading,
+        votes: dict[str, int],
+        state: bool,
+        dual: str | None,
+        http_errors: int,
+        named: set[str],
+        tokens: list[str],
+    ) -> Reading:
+        if (
+            reading.metric is not None
+            and reading.service is not None
+            and "metrics" not in votes
+            and ("metric" in reading.guessed)
+        ):
             reading.metric = None  # "payments err": a service said, a metric only guessed at from a prefix
         if reading.metric is not None and "metrics" in self.names:
             reading.bare = "metrics" not in votes  # "mem", "how about load?": only the metric was named
@@ -266,13 +278,24 @@ class QuestionReader(Tables):
         if not self.examples or len(tokens) < 2:
             return reading
         text = " ".join(tokens)
-        found = process.extractOne(text, self.examples, scorer=fuzz.token_sort_ratio,
-                                   processor=utils.default_process, score_cutoff=PHRASE_CUTOFF)
+        found = process.extractOne(
+            text,
+            self.examples,
+            scorer=fuzz.token_sort_ratio,
+            processor=utils.default_process,
+            score_cutoff=PHRASE_CUTOFF,
+        )
         commands = {self.example_commands[found[2]]} if found is not None else set()
         if not commands:
             said = set(tokens)
-            for _, _, i in process.extract(text, self.examples, scorer=fuzz.token_set_ratio,
-                                           processor=utils.default_process, score_cutoff=SET_CUTOFF, limit=None):
+            for _, _, i in process.extract(
+                text,
+                self.examples,
+                scorer=fuzz.token_set_ratio,
+                processor=utils.default_process,
+                score_cutoff=SET_CUTOFF,
+                limit=None,
+            ):
                 words = self.example_words[i]
                 if len(said & words) >= max(2, len(words) - 1) and len(said - words) <= 1:
                     commands.add(self.example_commands[i])

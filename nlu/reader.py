@@ -35,12 +35,66 @@ from nlu.windows import scan_window
 _CODE: Final = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
 # "502s" are HTTP errors, never a silence of alert 502.
 _HTTP_PLURAL: Final = re.compile(r"[45]\d\ds")
-_DROP: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
-                          "reset", "clear", "never", "mind", "it", "that", "ugh", "oh", "ah", "no", "thanks",
-                          "over", "start", "leave", "drop", "this", "the", "question", "please", "pls", "and", "eh",
-                          "meh", "oops", "sorry", "wait", "hmm", "actually", "about"})
-_DROP_CORE: Final = frozenset({"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel",
-                               "reset", "clear", "never", "drop", "leave"})
+_DROP: Final = frozenset(
+    {
+        "nah",
+        "nvm",
+        "nevermind",
+        "skip",
+        "forget",
+        "scratch",
+        "abort",
+        "stop",
+        "cancel",
+        "reset",
+        "clear",
+        "never",
+        "mind",
+        "it",
+        "that",
+        "ugh",
+        "oh",
+        "ah",
+        "no",
+        "thanks",
+        "over",
+        "start",
+        "leave",
+        "drop",
+        "this",
+        "the",
+        "question",
+        "please",
+        "pls",
+        "and",
+        "eh",
+        "meh",
+        "oops",
+        "sorry",
+        "wait",
+        "hmm",
+        "actually",
+        "about",
+    }
+)
+_DROP_CORE: Final = frozenset(
+    {
+        "nah",
+        "nvm",
+        "nevermind",
+        "skip",
+        "forget",
+        "scratch",
+        "abort",
+        "stop",
+        "cancel",
+        "reset",
+        "clear",
+        "never",
+        "drop",
+        "leave",
+    }
+)
 
 
 class Reader(QuestionReader):
@@ -144,8 +198,12 @@ class Reader(QuestionReader):
         if self._is_drop(tokens):
             return None
         reading = self._one(tokens, now)
-        wanted = {"service": reading.service, "metric": reading.metric, "choice": reading.choice,
-                  "window": reading.window or reading.window_rejected}.get(expecting)
+        wanted = {
+            "service": reading.service,
+            "metric": reading.metric,
+            "choice": reading.choice,
+            "window": reading.window or reading.window_rejected,
+        }.get(expecting)
         if expecting == "service" and reading.service is None:
             found = next((s for t in content if (s := self.services.find(t)) is not None), None)
             if found is not None:
@@ -164,7 +222,8 @@ class Reader(QuestionReader):
         # unless that word is the very name being asked for ("api" as a service).
         if reading.command is not None and reading.command != "logs" and not reading.ambiguous:
             named = any(self._exact_commands(t) for t in content) and not any(
-                t == reading.service or t == reading.metric for t in content)
+                t == reading.service or t == reading.metric for t in content
+            )
             if named:
                 return None
         reading.command, reading.ambiguous = None, ()
@@ -253,5 +312,6 @@ def build_reader(
     words of another command beside its own) is a question, never a guess. A typo of one is
     read as that command: the conversation, which has the text as typed, confirms it first.
     """
-    return build_tables(words, phrases, escape, services, metrics, mutating, kind=Reader, codes=codes,
-                        ref_words=ref_words)
+    return build_tables(
+        words, phrases, escape, services, metrics, mutating, kind=Reader, codes=codes, ref_words=ref_words
+    )

@@ -141,8 +141,10 @@ def build_tables(
         keep=keep - {"the"},
         whole=whole,
         whole_keys=tuple(whole),
-        slot_names={"logs": frozenset(utils.default_process(s) for s in services),
-                    "metrics": frozenset({utils.default_process(m) for m in metrics} | set(metric_words))},
+        slot_names={
+            "logs": frozenset(utils.default_process(s) for s in services),
+            "metrics": frozenset({utils.default_process(m) for m in metrics} | set(metric_words)),
+        },
     )
 
 

@@ -21,7 +21,6 @@ CARRIER_KEYWORDS: Final = frozenset(
 )
 
 
-
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: a cache key per vocabulary
 class Vocabulary:
     """Commands (help order) with their words, plus the lookup tables ``parse`` needs.

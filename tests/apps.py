@@ -55,18 +55,32 @@ class FakeClock:
 
 
 class SmsApp(Protocol):
-    def __call__(self, *, store: SessionStore | None = None, monitors: Monitors | None = None,
-                 clock: Callable[[], float] = time.time, send_later: Sender | None = None, local: bool = False,
-                 **settings: Any) -> AbstractAsyncContextManager[Quart]: ...
+    def __call__(
+        self,
+        *,
+        store: SessionStore | None = None,
+        monitors: Monitors | None = None,
+        clock: Callable[[], float] = time.time,
+        send_later: Sender | None = None,
+        local: bool = False,
+        **settings: Any,
+    ) -> AbstractAsyncContextManager[Quart]: ...
 
 
 @asynccontextmanager
-async def running_app(*, store: SessionStore | None = None, monitors: Monitors | None = None,
-                      clock: Callable[[], float] = time.time, send_later: Sender | None = None, local: bool = False,
-                      **settings: Any) -> AsyncIterator[Quart]:
+async def running_app(
+    *,
+    store: SessionStore | None = None,
+    monitors: Monitors | None = None,
+    clock: Callable[[], float] = time.time,
+    send_later: Sender | None = None,
+    local: bool = False,
+    **settings: Any,
+) -> AsyncIterator[Quart]:
     """The app on `make_settings(**settings)`, serving. With no `store`, it is built from the settings
     as in production (memory unless REDIS_URL is given); with no `monitors`, likewise."""
-    app = create_app(make_settings(**settings), local=local, store=store, monitors=monitors, clock=clock,
-                     send_later=send_later)
+    app = create_app(
+        make_settings(**settings), local=local, store=store, monitors=monitors, clock=clock, send_later=send_later
+    )
     async with app.test_app():
         yield app

@@ -28,8 +28,9 @@ def reply_text(xml: str) -> str:
 
 
 class Phone:
-    def __init__(self, client: TestClientProtocol, number: str = NUMBERS[0], *, token: str = TOKEN,
-                 base_url: str = BASE_URL) -> None:
+    def __init__(
+        self, client: TestClientProtocol, number: str = NUMBERS[0], *, token: str = TOKEN, base_url: str = BASE_URL
+    ) -> None:
         self.client = client
         self.number = number
         self.token = token
@@ -39,15 +40,23 @@ class Phone:
     def form(self, body: str, sid: str | None = None, **extra: str) -> dict[str, str]:
         self.last_sid = sid or f"SM{next(_sids):032x}"
         form = {
-            "MessageSid": self.last_sid, "SmsSid": self.last_sid, "AccountSid": "AC" + "0" * 32,
-            "From": self.number, "To": "+14155550000", "Body": body, "NumMedia": "0", "NumSegments": "1",
-            "SmsStatus": "received", "ApiVersion": "2010-04-01",
+            "MessageSid": self.last_sid,
+            "SmsSid": self.last_sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.number,
+            "To": "+14155550000",
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
+            "ApiVersion": "2010-04-01",
         }
         form.update(extra)
         return form
 
-    async def post(self, form: dict[str, str], *, path: str = "/sms", signature: str | None = None,
-                   sign_url: str | None = None) -> Any:
+    async def post(
+        self, form: dict[str, str], *, path: str = "/sms", signature: str | None = None, sign_url: str | None = None
+    ) -> Any:
         url = sign_url or self.base_url + path
         sig = signature if signature is not None else sign(url, form, self.token)
         headers = {"X-Twilio-Signature": sig} if sig else {}

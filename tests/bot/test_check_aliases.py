@@ -16,12 +16,19 @@ from tests.servers.prometheus import MonitoringStack
 pytestmark = pytest.mark.integration
 
 
-def check(tmp_path: Path, stack: MonitoringStack,
-          aliases: dict[str, object] | None = None) -> subprocess.CompletedProcess[str]:
+def check(
+    tmp_path: Path, stack: MonitoringStack, aliases: dict[str, object] | None = None
+) -> subprocess.CompletedProcess[str]:
     extra = {"METRIC_ALIASES": json.dumps(aliases)} if aliases else {}
-    return subprocess.run([OPERATOR, "check"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env=run_env(PROMETHEUS_URL=stack.prometheus_url, MONITOR_TIMEOUT_S="5", **extra),
-                          check=False)
+    return subprocess.run(
+        [OPERATOR, "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=run_env(PROMETHEUS_URL=stack.prometheus_url, MONITOR_TIMEOUT_S="5", **extra),
+        check=False,
+    )
 
 
 def test_every_default_alias_answers(tmp_path: Path, monitoring_stack: MonitoringStack) -> None:

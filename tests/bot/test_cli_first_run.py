@@ -38,13 +38,17 @@ def serving(tmp_path: Path, *args: str, **env: str) -> Iterator[tuple[str, subpr
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=run_env(**env), cwd=tmp_path)
+        proc = subprocess.Popen(
+            [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=run_env(**env),
+            cwd=tmp_path,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc,
-                   "operator serve", log)
+        wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc, "operator serve", log)
         yield base, proc, log
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -64,20 +68,33 @@ class TestServe:
             held.bind(("127.0.0.1", 0))
             held.listen(1)
             port = held.getsockname()[1]
-            out = subprocess.run([OPERATOR, "serve", "--local", "--port", str(port)], capture_output=True,
-                                 text=True, timeout=60, env=run_env(), cwd=tmp_path, check=False)
+            out = subprocess.run(
+                [OPERATOR, "serve", "--local", "--port", str(port)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=run_env(),
+                cwd=tmp_path,
+                check=False,
+            )
         assert out.returncode == 2
         lines = [line for line in out.stderr.splitlines() if not line.startswith("***")]
-        assert lines == [f"cannot listen on 127.0.0.1:{port}: the port is in use (another operator serve? "
-                         "pick one with --port)"], out.stderr
+        assert lines == [
+            f"cannot listen on 127.0.0.1:{port}: the port is in use (another operator serve? pick one with --port)"
+        ], out.stderr
         assert "Traceback" not in out.stderr and "serving" not in out.stderr + out.stdout
 
     @pytest.mark.integration
     def test_says_serving_only_once_the_port_is_bound(self, tmp_path: Path) -> None:
         """The moment "serving" is printed, a connection to the port is accepted (no retry)."""
         port = free_port()
-        proc = subprocess.Popen([OPERATOR, "serve", "--local", "--port", str(port)], stderr=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, env=run_env(), cwd=tmp_path)
+        proc = subprocess.Popen(
+            [OPERATOR, "serve", "--local", "--port", str(port)],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=run_env(),
+            cwd=tmp_path,
+        )
         try:
             assert proc.stderr is not None
             deadline = time.monotonic() + 30
@@ -104,8 +121,16 @@ class TestChat:
 
     def test_status_and_metrics_of_this_machine_with_nothing_configured(self, tmp_path: Path) -> None:
         """Fresh settings: `status` and `metrics cpu` answer from this host; no log line among replies."""
-        out = subprocess.run([OPERATOR, "chat"], input="status\nmetrics cpu\n", capture_output=True, text=True,
-                             timeout=60, env=run_env(), cwd=tmp_path, check=True)
+        out = subprocess.run(
+            [OPERATOR, "chat"],
+            input="status\nmetrics cpu\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=run_env(),
+            cwd=tmp_path,
+            check=True,
+        )
         assert "host" in out.stdout
         assert "No monitors configured" not in out.stdout
         match = re.search(rf"^{re.escape(HOSTNAME)} (\d+(?:\.\d)?)%$", out.stdout, re.MULTILINE)
@@ -117,17 +142,32 @@ class TestChat:
         """A URL check makes httpx requests; its INFO lines (and ours) stay out of the console."""
         with FakeServer() as web:
             web.routes[("GET", "/health")] = lambda _: Reply(200, "ok")
-            out = subprocess.run([OPERATOR, "chat"], input="status\nstatus\n", capture_output=True, text=True,
-                                 timeout=60, env=run_env(CHECK_URLS=f"web={web.url}/health", HOST_MONITOR="off"),
-                                 cwd=tmp_path, check=True)
+            out = subprocess.run(
+                [OPERATOR, "chat"],
+                input="status\nstatus\n",
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=run_env(CHECK_URLS=f"web={web.url}/health", HOST_MONITOR="off"),
+                cwd=tmp_path,
+                check=True,
+            )
             assert web.requests  # the checks really ran (two statuses this close share one round)
         assert "HTTP Request" not in out.stderr + out.stdout
         assert " INFO " not in out.stderr + out.stdout
         assert "urls" in out.stdout
 
     def test_quit_leaves_and_blank_lines_are_skipped(self, tmp_path: Path) -> None:
-        out = subprocess.run([OPERATOR, "chat"], input="\nhelp\n/quit\nstatus\n", capture_output=True, text=True,
-                             timeout=60, env=run_env(HOST_MONITOR="off"), cwd=tmp_path, check=True)
+        out = subprocess.run(
+            [OPERATOR, "chat"],
+            input="\nhelp\n/quit\nstatus\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=run_env(HOST_MONITOR="off"),
+            cwd=tmp_path,
+            check=True,
+        )
         assert out.stdout.count("Ops desk") == 1
         assert "No monitors" not in out.stdout
 
@@ -193,11 +233,16 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, su
     log = tmp / "serve.log"
     env = run_env(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=base, AUTHORIZED_NUMBERS=NUMBERS[0], HOST_MONITOR="off")
     with log.open("wb") as out:
-        proc = subprocess.Popen([OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=tmp)
+        proc = subprocess.Popen(
+            [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp,
+        )
     try:
-        wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc,
-                   "operator serve", log)
+        wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc, "operator serve", log)
         yield base, proc
     finally:
         proc.send_signal(signal.SIGCONT)
@@ -207,8 +252,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, su
 
 def ping(tmp_path: Path, *args: str, token: str = TOKEN) -> subprocess.CompletedProcess[str]:
     env = run_env(TWILIO_AUTH_TOKEN=token, AUTHORIZED_NUMBERS=NUMBERS[0])
-    return subprocess.run([OPERATOR, "ping", *args], capture_output=True, text=True, timeout=60, env=env,
-                          cwd=tmp_path, check=False)
+    return subprocess.run(
+        [OPERATOR, "ping", *args], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=False
+    )
 
 
 @pytest.mark.integration
@@ -222,7 +268,8 @@ class TestPing:
         assert TOKEN not in out.stdout + out.stderr
 
     def test_url_other_than_public_base_url_is_a_403_with_causes(
-            self, deployed: tuple[str, subprocess.Popen[bytes]], tmp_path: Path) -> None:
+        self, deployed: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+    ) -> None:
         """Called as localhost while the server's PUBLIC_BASE_URL says 127.0.0.1: what a proxy rewrite does."""
         other = deployed[0].replace("127.0.0.1", "localhost")
         out = ping(tmp_path, other)
@@ -237,8 +284,9 @@ class TestPing:
         assert out.returncode == 1 and "403 Forbidden" in out.stdout
         assert "not-the-servers-token" not in out.stdout + out.stderr
 
-    def test_sender_not_allowed_is_an_empty_reply(self, deployed: tuple[str, subprocess.Popen[bytes]],
-                                                  tmp_path: Path) -> None:
+    def test_sender_not_allowed_is_an_empty_reply(
+        self, deployed: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+    ) -> None:
         out = ping(tmp_path, deployed[0], "--from", STRANGER)
         assert out.returncode == 1
         assert "empty reply in " in out.stdout and "not in the server's AUTHORIZED_NUMBERS" in out.stdout
@@ -267,13 +315,21 @@ class TestPing:
             url = https(hook, make_certs(tmp_path).expired)
             out = ping(tmp_path, url)
         assert out.returncode == 1
-        assert re.search(r"^TLS failed \(.*certificate.*\): Twilio needs a valid certificate\.$", out.stdout,
-                         re.MULTILINE), out.stdout
+        assert re.search(
+            r"^TLS failed \(.*certificate.*\): Twilio needs a valid certificate\.$", out.stdout, re.MULTILINE
+        ), out.stdout
         assert "Traceback" not in out.stdout + out.stderr
 
     def test_without_a_token_it_says_so(self, tmp_path: Path) -> None:
-        out = subprocess.run([OPERATOR, "ping", "http://127.0.0.1:9"], capture_output=True, text=True, timeout=60,
-                             env=run_env(), cwd=tmp_path, check=False)
+        out = subprocess.run(
+            [OPERATOR, "ping", "http://127.0.0.1:9"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=run_env(),
+            cwd=tmp_path,
+            check=False,
+        )
         assert out.returncode == 2 and "TWILIO_AUTH_TOKEN is not set" in out.stderr
 
     def test_the_request_is_twilio_shaped(self, tmp_path: Path) -> None:

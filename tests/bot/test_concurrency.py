@@ -23,8 +23,11 @@ pytestmark = pytest.mark.integration
 async def replicas(sms_app: SmsApp, redis_prefix: str) -> AsyncIterator[tuple[Quart, Quart, RedisSessionStore]]:
     """Two app instances, each with its own Redis client, sharing one key space."""
     # A metrics source so `metrics` opens a question; nothing listens there and asking queries nothing.
-    values: dict[str, object] = {"lock_wait_s": 5.0, "rate_limit_per_min": 1000,
-                                 "prometheus_url": f"http://127.0.0.1:{free_port()}"}
+    values: dict[str, object] = {
+        "lock_wait_s": 5.0,
+        "rate_limit_per_min": 1000,
+        "prometheus_url": f"http://127.0.0.1:{free_port()}",
+    }
     stores = [RedisSessionStore.from_url(REDIS_URL, 1800, redis_prefix) for _ in range(3)]
     async with sms_app(store=stores[0], **values) as a, sms_app(store=stores[1], **values) as b:
         yield a, b, stores[2]
@@ -37,7 +40,8 @@ async def seed_pages(store: RedisSessionStore, sender: str, pages: list[str]) ->
 
 
 async def test_concurrent_more_across_replicas_hands_out_each_page_once(
-        replicas: tuple[Quart, Quart, RedisSessionStore]) -> None:
+    replicas: tuple[Quart, Quart, RedisSessionStore],
+) -> None:
     """Ten `more` at once over two replicas: every kept page exactly once, none lost or repeated."""
     a, b, store = replicas
     pages = [f"page {i}" for i in range(2, 12)]
@@ -48,8 +52,7 @@ async def test_concurrent_more_across_replicas_hands_out_each_page_once(
     assert await phones[0].text("more") == "Nothing more. Send help for commands."
 
 
-async def test_other_senders_are_not_blocked_by_a_held_lock(
-        replicas: tuple[Quart, Quart, RedisSessionStore]) -> None:
+async def test_other_senders_are_not_blocked_by_a_held_lock(replicas: tuple[Quart, Quart, RedisSessionStore]) -> None:
     """While one sender's lock is held, another sender is answered at once."""
     a, _b, store = replicas
     held = await store.begin(NUMBERS[0], "SMheld", rate_limit=1000, lock_wait_s=0.1)

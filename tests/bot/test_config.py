@@ -31,19 +31,25 @@ def test_env_example_as_is_is_a_valid_configuration(tmp_path: Path, monkeypatch:
 
 
 def test_repr_shows_no_secret() -> None:
-    settings = make_settings(datadog_api_key="dd-secret-key", redis_url="redis://:pw-secret@127.0.0.1:6379/0",
-                             database_url="postgresql://u:db-secret@h/db")
+    settings = make_settings(
+        datadog_api_key="dd-secret-key",
+        redis_url="redis://:pw-secret@127.0.0.1:6379/0",
+        database_url="postgresql://u:db-secret@h/db",
+    )
     text = repr(settings) + str(settings.model_dump())
     for secret in ("dd-secret-key", "pw-secret", "db-secret", "test-auth-token"):
         assert secret not in text
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("prometheus_url", "not a url"),
-    ("session_ttl_s", "-5"),
-    ("reply_budget_s", "20"),
-    ("log_services", "api,we b"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("prometheus_url", "not a url"),
+        ("session_ttl_s", "-5"),
+        ("reply_budget_s", "20"),
+        ("log_services", "api,we b"),
+    ],
+)
 def test_malformed_value_is_named(field: str, value: str) -> None:
     with pytest.raises(ValidationError) as info:
         make_settings(**{field: value})
@@ -52,8 +58,16 @@ def test_malformed_value_is_named(field: str, value: str) -> None:
     assert "\n" not in line
 
 
-URL_SETTINGS = ["prometheus_url", "alertmanager_url", "datadog_api_url", "loki_url", "elasticsearch_url",
-                "kong_admin_url", "haproxy_stats_url", "twilio_api_url"]
+URL_SETTINGS = [
+    "prometheus_url",
+    "alertmanager_url",
+    "datadog_api_url",
+    "loki_url",
+    "elasticsearch_url",
+    "kong_admin_url",
+    "haproxy_stats_url",
+    "twilio_api_url",
+]
 
 
 @pytest.mark.parametrize("field", URL_SETTINGS)
@@ -85,12 +99,15 @@ def test_metrics_token_is_a_secret() -> None:
     assert "mt-secret" not in repr(settings)
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"metric_aliases": "{not json"}, r"^METRIC_ALIASES: not valid JSON"),
-    ({"metric_aliases": '{"cpu": {"unit": "%"}}'}, r"^METRIC_ALIASES: alias 'cpu' needs a \"query\" string"),
-    ({"metric_aliases": '{"bad name": {"query": "up"}}'}, r"^METRIC_ALIASES: alias name 'bad name'"),
-    ({"metric_aliases": "[1]"}, r"^METRIC_ALIASES: expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"metric_aliases": "{not json"}, r"^METRIC_ALIASES: not valid JSON"),
+        ({"metric_aliases": '{"cpu": {"unit": "%"}}'}, r"^METRIC_ALIASES: alias 'cpu' needs a \"query\" string"),
+        ({"metric_aliases": '{"bad name": {"query": "up"}}'}, r"^METRIC_ALIASES: alias name 'bad name'"),
+        ({"metric_aliases": "[1]"}, r"^METRIC_ALIASES: expected a JSON object"),
+    ],
+)
 def test_malformed_metric_aliases_are_named(values: dict[str, str], message: str) -> None:
     """Aliases are JSON checked at start-up: the error names the setting and what is wrong."""
     with pytest.raises(ValueError, match=message):

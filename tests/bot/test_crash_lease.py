@@ -68,23 +68,41 @@ def serve(tmp_path: Path, name: str, **env: str) -> tuple[subprocess.Popen[bytes
     port = free_port()
     log = tmp_path / f"{name}.log"
     with log.open("wb") as sink:
-        proc = subprocess.Popen([OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=sink,
-                                stderr=subprocess.STDOUT, env=run_env(**env), cwd=tmp_path)
+        proc = subprocess.Popen(
+            [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=run_env(**env),
+            cwd=tmp_path,
+        )
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc, name, log)
     return proc, base, log
 
 
-def test_a_killed_holder_frees_its_sender_within_the_lease(tmp_path: Path, redis_server: RedisServer,
-                                                           black_hole: str) -> None:
-    common = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE_URL, "AUTHORIZED_NUMBERS": NUMBERS[0],
-              "REDIS_URL": redis_server.url, "LOCK_LEASE_S": str(LEASE_S), "LOCK_WAIT_S": "12"}
-    holder, holder_url, _ = serve(tmp_path, "replica-a", **common, PROMETHEUS_URL=black_hole,
-                                  MONITOR_TIMEOUT_S="14", REPLY_BUDGET_S="14")
-    other, other_url, other_log = serve(tmp_path, "replica-b", **common, PROMETHEUS_URL=closed_port_url(),
-                                        MONITOR_TIMEOUT_S="2")
-    form = {"MessageSid": "SMcrash0000000000000000000000001", "From": NUMBERS[0], "To": "+14155550000",
-            "Body": "status"}
+def test_a_killed_holder_frees_its_sender_within_the_lease(
+    tmp_path: Path, redis_server: RedisServer, black_hole: str
+) -> None:
+    common = {
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PUBLIC_BASE_URL": BASE_URL,
+        "AUTHORIZED_NUMBERS": NUMBERS[0],
+        "REDIS_URL": redis_server.url,
+        "LOCK_LEASE_S": str(LEASE_S),
+        "LOCK_WAIT_S": "12",
+    }
+    holder, holder_url, _ = serve(
+        tmp_path, "replica-a", **common, PROMETHEUS_URL=black_hole, MONITOR_TIMEOUT_S="14", REPLY_BUDGET_S="14"
+    )
+    other, other_url, other_log = serve(
+        tmp_path, "replica-b", **common, PROMETHEUS_URL=closed_port_url(), MONITOR_TIMEOUT_S="2"
+    )
+    form = {
+        "MessageSid": "SMcrash0000000000000000000000001",
+        "From": NUMBERS[0],
+        "To": "+14155550000",
+        "Body": "status",
+    }
     headers = {"X-Twilio-Signature": sign(BASE_URL + "/sms", form)}
     lost = threading.Thread(target=lambda: _post_ignoring_errors(holder_url, form, headers), daemon=True)
     client = redis.Redis.from_url(redis_server.url)

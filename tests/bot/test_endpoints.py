@@ -16,8 +16,13 @@ class TestMetricsToken:
         """No token, a wrong one or another scheme: 401 and no data; the right bearer: 200."""
         async with sms_app(store=MemorySessionStore(1800), metrics_token=METRICS_TOKEN) as app:
             client = app.test_client()
-            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {METRICS_TOKEN}"},
-                            {"Authorization": f"Bearer {METRICS_TOKEN}x"}, {"Authorization": "Bearer"}):
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong"},
+                {"Authorization": f"Basic {METRICS_TOKEN}"},
+                {"Authorization": f"Bearer {METRICS_TOKEN}x"},
+                {"Authorization": "Bearer"},
+            ):
                 response = await client.get(path, headers=headers)
                 assert response.status_code == 401, headers
                 assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -25,8 +30,9 @@ class TestMetricsToken:
                 assert "operator_messages" not in body and "monitors" not in body
             ok = await client.get(path, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
             assert ok.status_code == 200
-            assert ("operator_messages_total" if path == "/metrics" else '"monitors"') in \
-                await ok.get_data(as_text=True)
+            assert ("operator_messages_total" if path == "/metrics" else '"monitors"') in await ok.get_data(
+                as_text=True
+            )
 
     @pytest.mark.parametrize("path", ["/health", "/ready"])
     async def test_probes_stay_open(self, sms_app: SmsApp, path: str) -> None:

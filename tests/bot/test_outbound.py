@@ -31,8 +31,12 @@ class Delays:
 
 
 def twilio_settings(url: str, **overrides: Any) -> Any:
-    values: dict[str, Any] = {"twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
-                              "twilio_from_number": FROM_NUMBER, "twilio_api_url": url}
+    values: dict[str, Any] = {
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_from_number": FROM_NUMBER,
+        "twilio_api_url": url,
+    }
     values.update(overrides)
     return make_settings(**values)
 
@@ -74,8 +78,9 @@ class TestFromSettings:
         drop = {"twilio_from_number": None} if missing == "senders" else {missing: None}
         assert Outbound.from_settings(twilio_settings("http://127.0.0.1:9", **drop), memory_store) is None
 
-    async def test_messaging_service_is_sent_instead_of_from(self, twilio: TwilioFake,
-                                                             memory_store: MemorySessionStore) -> None:
+    async def test_messaging_service_is_sent_instead_of_from(
+        self, twilio: TwilioFake, memory_store: MemorySessionStore
+    ) -> None:
         """With a Messaging Service configured, the form carries MessagingServiceSid and no From."""
         settings = twilio_settings(twilio.url, twilio_messaging_service_sid=MESSAGING_SERVICE_SID)
         out = Outbound.from_settings(settings, memory_store)
@@ -115,12 +120,13 @@ class TestSend:
         body = form(twilio.sent[1])["Body"]
         assert len(body) <= MAX_BODY and body.endswith(" ...") and segment_info(body).encoding == "GSM-7"
 
-    async def test_wrong_token_fails_with_a_reason_and_no_retry(self, twilio: TwilioFake,
-                                                               memory_store: MemorySessionStore,
-                                                               delays: Delays) -> None:
+    async def test_wrong_token_fails_with_a_reason_and_no_retry(
+        self, twilio: TwilioFake, memory_store: MemorySessionStore, delays: Delays
+    ) -> None:
         """Twilio's 401 (20003) is final: one request, a reason naming the error, no backoff."""
-        out = Outbound.from_settings(twilio_settings(twilio.url, twilio_auth_token="not-the-token"),
-                                     memory_store, sleep=delays)
+        out = Outbound.from_settings(
+            twilio_settings(twilio.url, twilio_auth_token="not-the-token"), memory_store, sleep=delays
+        )
         assert out is not None
         try:
             result = await out.send(TO, "status")
@@ -131,8 +137,9 @@ class TestSend:
         assert len(twilio.sent) == 1 and delays.seen == []
 
     @pytest.mark.parametrize("status", [503, 429])
-    async def test_5xx_and_429_are_retried_with_backoff(self, outbound: Outbound, twilio: TwilioFake,
-                                                       delays: Delays, status: int) -> None:
+    async def test_5xx_and_429_are_retried_with_backoff(
+        self, outbound: Outbound, twilio: TwilioFake, delays: Delays, status: int
+    ) -> None:
         """503, 503, then 201: sent on the third attempt after 0.5 s and 1 s of backoff."""
         twilio.fail_next(status, times=2)
         result = await outbound.send(TO, "status")
@@ -140,8 +147,9 @@ class TestSend:
         assert len(twilio.sent) == 3 and len(twilio.created) == 1
         assert delays.seen == [0.5, 1.0]
 
-    async def test_persistent_500_gives_up_after_the_bound(self, outbound: Outbound, twilio: TwilioFake,
-                                                          delays: Delays) -> None:
+    async def test_persistent_500_gives_up_after_the_bound(
+        self, outbound: Outbound, twilio: TwilioFake, delays: Delays
+    ) -> None:
         """A Twilio that keeps failing gets three attempts, then a failure naming the last error."""
         twilio.fail_next(500, times=10)
         result = await outbound.send(TO, "status")
@@ -168,8 +176,9 @@ class TestSend:
         assert delays.seen == [0.5, 1.0]
 
     @pytest.mark.parametrize("fault", ["hang", "reset"])
-    async def test_unknown_outcome_is_never_resent(self, outbound: Outbound, twilio: TwilioFake,
-                                                   delays: Delays, fault: str) -> None:
+    async def test_unknown_outcome_is_never_resent(
+        self, outbound: Outbound, twilio: TwilioFake, delays: Delays, fault: str
+    ) -> None:
         """Read timeout or connection dropped after the request was sent: it may be delivered, so no retry."""
         twilio.fault = fault
         result = await outbound.send(TO, "status")
@@ -180,8 +189,9 @@ class TestSend:
 
 
 class TestOptOut:
-    async def test_21610_marks_the_recipient_and_stops_later_sends(self, twilio: TwilioFake, store: SessionStore,
-                                                                  delays: Delays) -> None:
+    async def test_21610_marks_the_recipient_and_stops_later_sends(
+        self, twilio: TwilioFake, store: SessionStore, delays: Delays
+    ) -> None:
         """Twilio's 21610 records the opt-out in the store; the next send is not even attempted."""
         twilio.opted_out.add(TO)
         out = Outbound.from_settings(twilio_settings(twilio.url), store, sleep=delays)
@@ -213,8 +223,9 @@ class TestOptOut:
 
 
 class TestLogging:
-    async def test_logs_mask_numbers_and_never_show_the_token(self, outbound: Outbound, twilio: TwilioFake,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+    async def test_logs_mask_numbers_and_never_show_the_token(
+        self, outbound: Outbound, twilio: TwilioFake, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """Success, retry and failure lines show the number masked, and never the auth token."""
         caplog.set_level(logging.DEBUG)
         twilio.fail_next(503)

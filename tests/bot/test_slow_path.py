@@ -53,13 +53,20 @@ def backend(delay_s: float) -> FakeServer:
     return server
 
 
-def slow_app(store: SessionStore, backend_url: str, twilio_url: str, budget_s: float,
-             **settings: Any) -> AbstractAsyncContextManager[Quart]:
+def slow_app(
+    store: SessionStore, backend_url: str, twilio_url: str, budget_s: float, **settings: Any
+) -> AbstractAsyncContextManager[Quart]:
     """The shared app factory, with one slow database monitor and Twilio REST for late answers."""
     sender = settings or {"twilio_from_number": FROM_NUMBER}
     monitor = SlowDb(backend_url, httpx.AsyncClient(), timeout_s=10)
-    return running_app(store=store, monitors=Monitors([monitor]), reply_budget_s=budget_s,
-                       twilio_account_sid=ACCOUNT_SID, twilio_api_url=twilio_url, **sender)
+    return running_app(
+        store=store,
+        monitors=Monitors([monitor]),
+        reply_budget_s=budget_s,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_api_url=twilio_url,
+        **sender,
+    )
 
 
 def form(request: Any) -> dict[str, str]:
@@ -75,11 +82,13 @@ async def eventually(check: Any, timeout_s: float = 10.0) -> None:
 
 class TestSlowPath:
     @pytest.mark.parametrize("sender", ["from_number", "messaging_service"])
-    async def test_slow_status_is_delivered_by_rest(self, store: SessionStore, twilio: TwilioFake,
-                                                    sender: str) -> None:
+    async def test_slow_status_is_delivered_by_rest(self, store: SessionStore, twilio: TwilioFake, sender: str) -> None:
         """Past the budget the webhook says "working on it"; the full status then reaches Twilio's REST API."""
-        extra = {"twilio_from_number": FROM_NUMBER} if sender == "from_number" \
+        extra = (
+            {"twilio_from_number": FROM_NUMBER}
+            if sender == "from_number"
             else {"twilio_messaging_service_sid": MESSAGING_SERVICE_SID}
+        )
         with backend(delay_s=1.0) as slow:
             async with slow_app(store, slow.url, twilio.url, budget_s=0.2, **extra) as app:
                 phone = Phone(app.test_client())

@@ -45,8 +45,9 @@ class TestSignature:
         assert (info.encoding, info.segments) == ("GSM-7", 1)
 
     @pytest.mark.parametrize("case", ["missing", "garbage", "other_token", "other_url", "other_body"])
-    async def test_bad_signature_is_403_and_touches_nothing(self, app: Quart, store: SessionStore,
-                                                            phone: Phone, case: str) -> None:
+    async def test_bad_signature_is_403_and_touches_nothing(
+        self, app: Quart, store: SessionStore, phone: Phone, case: str
+    ) -> None:
         """Forged, missing or replayed-with-another-body signatures get 403 and run nothing."""
         form = phone.form("status")
         signature = {
@@ -56,8 +57,11 @@ class TestSignature:
             "other_url": sign("https://evil.example.com/sms", form),
             "other_body": sign(BASE_URL + "/sms", {**form, "Body": "help"}),
         }[case]
-        response = await phone.post(form, signature=signature) if signature else \
-            await app.test_client().post("/sms", form=form)
+        response = (
+            await phone.post(form, signature=signature)
+            if signature
+            else await app.test_client().post("/sms", form=form)
+        )
         assert response.status_code == 403
         assert "Response" not in await response.get_data(as_text=True)
         await assert_untouched(store, phone)
@@ -88,7 +92,6 @@ class TestSignature:
             seen = await phone.post(phone.form("help"), sign_url="http://localhost/sms")
             assert seen.status_code == 403
 
-
     async def test_local_mode_without_public_url_signs_the_seen_url(self, store: SessionStore) -> None:
         """--local with a token and no PUBLIC_BASE_URL: the URL the app sees is what is checked."""
         app = create_app(make_settings(public_base_url=None), store=store, local=True)
@@ -100,8 +103,7 @@ class TestSignature:
 
 
 class TestSenders:
-    async def test_unknown_sender_gets_empty_response_and_nothing_runs(self, app: Quart,
-                                                                     store: SessionStore) -> None:
+    async def test_unknown_sender_gets_empty_response_and_nothing_runs(self, app: Quart, store: SessionStore) -> None:
         """A stranger gets an empty <Response/>: no data, no session, counted."""
         stranger = Phone(app.test_client(), STRANGER)
         response = await stranger.send("status")
@@ -113,8 +115,9 @@ class TestSenders:
 
     async def test_allow_list_is_compared_in_e164(self, store: SessionStore) -> None:
         """`+1 (415) 555-0100` in the settings admits the sender +14155550100."""
-        app = create_app(make_settings(authorized_numbers="+1 (415) 555-0100, 020 7946 0018", default_region="GB"),
-                         store=store)
+        app = create_app(
+            make_settings(authorized_numbers="+1 (415) 555-0100, 020 7946 0018", default_region="GB"), store=store
+        )
         async with app.test_app():
             assert "status" in await Phone(app.test_client(), "+14155550100").text("help")
             assert "status" in await Phone(app.test_client(), "+442079460018").text("help")
@@ -146,10 +149,10 @@ class TestSenders:
 
 
 class TestKeywords:
-    @pytest.mark.parametrize("word", ["STOP", "stop", " Stop ", "STOPALL", "UNSUBSCRIBE", "END", "QUIT",
-                                      "REVOKE", "OPTOUT"])
-    async def test_opt_out_gets_no_reply_and_is_recorded(self, phone: Phone, store: SessionStore,
-                                                         word: str) -> None:
+    @pytest.mark.parametrize(
+        "word", ["STOP", "stop", " Stop ", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "REVOKE", "OPTOUT"]
+    )
+    async def test_opt_out_gets_no_reply_and_is_recorded(self, phone: Phone, store: SessionStore, word: str) -> None:
         """Carrier opt-out words: the carrier answers, we stay silent and remember."""
         assert await phone.text(word) == ""
         assert await store.is_opted_out(E164)
@@ -177,14 +180,25 @@ class TestKeywords:
 
 
 class TestBodies:
-    @pytest.mark.parametrize(("body", "expected"), [
-        ("", EMPTY), ("   \n\t ", EMPTY), ("\u202e\u200b", EMPTY),
-        ("🙏" * 400, r"^You.re welcome\. .*help"),  # an emoji is said, not empty (issue 10): a friendly line in kind
-        ("x" * 1600, UNKNOWN), ("\x00\x01\x02\x1b[31m", UNKNOWN), ("<Response>&amp;</Response>", UNKNOWN),
-        ("é" * 1600, UNKNOWN),
-    ])
-    async def test_odd_bodies_get_a_short_answer(self, phone: Phone, store: SessionStore, body: str,
-                                                 expected: str) -> None:
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            ("", EMPTY),
+            ("   \n\t ", EMPTY),
+            ("\u202e\u200b", EMPTY),
+            (
+                "🙏" * 400,
+                r"^You.re welcome\. .*help",
+            ),  # an emoji is said, not empty (issue 10): a friendly line in kind
+            ("x" * 1600, UNKNOWN),
+            ("\x00\x01\x02\x1b[31m", UNKNOWN),
+            ("<Response>&amp;</Response>", UNKNOWN),
+            ("é" * 1600, UNKNOWN),
+        ],
+    )
+    async def test_odd_bodies_get_a_short_answer(
+        self, phone: Phone, store: SessionStore, body: str, expected: str
+    ) -> None:
         """Nothing readable gets "Empty message?"; emoji a friendly line; unreadable words the pointer to help."""
         response = await phone.send(body)
         assert response.status_code == 200

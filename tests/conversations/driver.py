@@ -26,8 +26,14 @@ from tests.phone import NUMBERS
 class Driver:
     """One sender talking to a ``Conversation``; ``now`` moves only when a test moves it."""
 
-    def __init__(self, conversation: Conversation, sender: str = NUMBERS[0], *, ttl: timedelta | None = None,
-                 page_segments: int = 2) -> None:
+    def __init__(
+        self,
+        conversation: Conversation,
+        sender: str = NUMBERS[0],
+        *,
+        ttl: timedelta | None = None,
+        page_segments: int = 2,
+    ) -> None:
         self.conversation = conversation
         self.sender = sender
         self.session = Session()

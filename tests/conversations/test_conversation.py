@@ -49,8 +49,14 @@ class TestDialog:
         ])  # fmt: skip
 
     async def test_misses_reset_after_three(self, driver: Driver) -> None:
-        await driver.play([("logs", ASK_SERVICE), ("banana", r"^Didn't get that\."), ("qqq", r"^Didn't get that\."),
-                           ("zzz", r"I reset")])
+        await driver.play(
+            [
+                ("logs", ASK_SERVICE),
+                ("banana", r"^Didn't get that\."),
+                ("qqq", r"^Didn't get that\."),
+                ("zzz", r"I reset"),
+            ]
+        )
         assert driver.session.state == "idle" and driver.session.misses == 0
 
 

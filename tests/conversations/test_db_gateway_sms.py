@@ -43,16 +43,21 @@ async def sms(phone: Phone, text: str) -> str:
 
 @pytest.fixture
 async def db_phone(sms_app: SmsApp, pg_server: PgServer, pgbouncer_server: PgBouncerServer) -> AsyncIterator[Phone]:
-    async with sms_app(database_url=pg_server.dsn("monitor", db="appdb"),
-                       pgbouncer_url=pgbouncer_server.admin_dsn) as app:
+    async with sms_app(
+        database_url=pg_server.dsn("monitor", db="appdb"), pgbouncer_url=pgbouncer_server.admin_dsn
+    ) as app:
         yield Phone(app.test_client(), NUMBERS[0])
 
 
 @pytest.fixture
-async def trouble_phone(sms_app: SmsApp, trouble_db: TroubleDb) -> AsyncIterator[Phone]:  # noqa: F811
+async def trouble_phone(sms_app: SmsApp, trouble_db: TroubleDb) -> AsyncIterator[Phone]:
     """db and status on this module's own servers; every fact counts as trouble from the first second."""
-    async with sms_app(database_url=trouble_db.pg_dsn("monitor"), pgbouncer_url=trouble_db.admin_dsn,
-                       db_lock_wait_warn_s=0, db_idle_in_txn_warn_s=0) as app:
+    async with sms_app(
+        database_url=trouble_db.pg_dsn("monitor"),
+        pgbouncer_url=trouble_db.admin_dsn,
+        db_lock_wait_warn_s=0,
+        db_idle_in_txn_warn_s=0,
+    ) as app:
         yield Phone(app.test_client(), NUMBERS[0])
 
 
@@ -77,15 +82,16 @@ async def test_db_reports_a_long_query(db_phone: Phone, pg_server: PgServer) -> 
             if "pg_sleep" in (reply := await sms(db_phone, "db")):
                 break
             await asyncio.sleep(0.05)
-        assert re.search(rf"longest query \d+s \(pid {sleeper.info.backend_pid} app/\?\): SELECT pg_sleep\(\?\)",
-                         reply), reply
+        assert re.search(
+            rf"longest query \d+s \(pid {sleeper.info.backend_pid} app/\?\): SELECT pg_sleep\(\?\)", reply
+        ), reply
     finally:
         await sleeper.cancel_safe()
         await asyncio.gather(task, return_exceptions=True)
         await sleeper.close()
 
 
-async def test_lock_wait_names_the_blocking_pid(trouble_phone: Phone, trouble_db: TroubleDb) -> None:  # noqa: F811
+async def test_lock_wait_names_the_blocking_pid(trouble_phone: Phone, trouble_db: TroubleDb) -> None:
     """Two real transactions: `status` and `db` name the blocking pid and its application."""
     admin = await psycopg.AsyncConnection.connect(trouble_db.pg_dsn(), autocommit=True)
     holder = await psycopg.AsyncConnection.connect(trouble_db.pg_dsn("app") + "?application_name=billing")
@@ -110,8 +116,9 @@ async def test_lock_wait_names_the_blocking_pid(trouble_phone: Phone, trouble_db
             await asyncio.gather(blocked, return_exceptions=True)
         for conn in (admin, holder, waiter):
             await conn.close()
-    assert re.search(rf"^WARN postgres: pid \d+ waits \d+s on a lock held by pid {pid} app/billing$", status,
-                     re.MULTILINE), status
+    assert re.search(
+        rf"^WARN postgres: pid \d+ waits \d+s on a lock held by pid {pid} app/billing$", status, re.MULTILINE
+    ), status
     assert re.search(rf"^WARN postgres: pid {pid} app/billing idle in txn \d+s$", status, re.MULTILINE), status
     assert status.splitlines()[-1] == "2/2 sources ok (postgres, pgbouncer)"
     lock = rf"^lock: pid \d+ app/\? waits \d+s on pid {pid} app/billing \(idle in transaction \d+s\): "
@@ -119,7 +126,7 @@ async def test_lock_wait_names_the_blocking_pid(trouble_phone: Phone, trouble_db
     assert re.search(lock + masked + "$", db, re.MULTILINE), db
 
 
-async def test_pgbouncer_queue_is_a_problem(trouble_phone: Phone, trouble_db: TroubleDb) -> None:  # noqa: F811
+async def test_pgbouncer_queue_is_a_problem(trouble_phone: Phone, trouble_db: TroubleDb) -> None:
     """pool_size 1 and a long query: the clients behind it are named in `status` and `db`."""
     long = await psycopg.AsyncConnection.connect(trouble_db.bouncer_dsn(), autocommit=True)
     running = asyncio.create_task(long.execute("SELECT pg_sleep(3)"))
@@ -144,8 +151,7 @@ async def test_pgbouncer_queue_is_a_problem(trouble_phone: Phone, trouble_db: Tr
     assert re.search(r"^pgbouncer: 1 pool, [12] waiting", db, re.MULTILINE), db
 
 
-async def test_frozen_pgbouncer_answers_within_the_deadline(trouble_phone: Phone,
-                                                            trouble_db: TroubleDb) -> None:  # noqa: F811
+async def test_frozen_pgbouncer_answers_within_the_deadline(trouble_phone: Phone, trouble_db: TroubleDb) -> None:
     """pgBouncer SIGSTOPped: `db` and `status` answer within MONITOR_TIMEOUT_S + 0.5 s, name it, and
     PostgreSQL is still reported; resumed, the next `db` is normal."""
     await sms(trouble_phone, "db")  # kept connections exist
@@ -162,8 +168,7 @@ async def test_frozen_pgbouncer_answers_within_the_deadline(trouble_phone: Phone
     assert "DOWN" not in await sms(trouble_phone, "db")
 
 
-async def test_frozen_postgres_answers_within_the_deadline(trouble_phone: Phone,
-                                                           trouble_db: TroubleDb) -> None:  # noqa: F811
+async def test_frozen_postgres_answers_within_the_deadline(trouble_phone: Phone, trouble_db: TroubleDb) -> None:
     """Every PostgreSQL process SIGSTOPped: `db` names postgres within the deadline; pgBouncer's
     console (its own process) still answers; resumed, the next `db` is normal."""
     await sms(trouble_phone, "db")
@@ -192,12 +197,14 @@ async def test_gateway_names_the_down_server_and_why(sms_app: SmsApp, haproxy_se
 
 async def test_one_backend_down_does_not_hide_the_others(sms_app: SmsApp, pg_server: PgServer) -> None:
     """pgBouncer unreachable: db still reports PostgreSQL and names the culprit, without its password."""
-    async with sms_app(database_url=pg_server.dsn("monitor", db="appdb"),
-                       pgbouncer_url="postgresql://pgbadmin:x@127.0.0.1:1/pgbouncer") as app:
+    async with sms_app(
+        database_url=pg_server.dsn("monitor", db="appdb"), pgbouncer_url="postgresql://pgbadmin:x@127.0.0.1:1/pgbouncer"
+    ) as app:
         phone = Phone(app.test_client(), NUMBERS[0])
         reply = await sms(phone, "db")
         assert reply.startswith("postgres appdb: ") and "pgbouncer DOWN: connection refused" in reply
         status = await sms(phone, "status")
-        assert status == ("DOWN pgbouncer: connection refused\n"
-                          "no problems found in the others; 1/2 sources ok (postgres)")
+        assert status == (
+            "DOWN pgbouncer: connection refused\nno problems found in the others; 1/2 sources ok (postgres)"
+        )
         assert "x@" not in status and "pgbadmin:x" not in reply

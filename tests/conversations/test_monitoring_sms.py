@@ -25,8 +25,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def app(sms_app: SmsApp, monitoring_stack: MonitoringStack) -> AsyncIterator[Quart]:
-    async with sms_app(prometheus_url=monitoring_stack.prometheus_url,
-                       alertmanager_url=monitoring_stack.alertmanager_url, monitor_timeout_s=3) as application:
+    async with sms_app(
+        prometheus_url=monitoring_stack.prometheus_url,
+        alertmanager_url=monitoring_stack.alertmanager_url,
+        monitor_timeout_s=3,
+    ) as application:
         yield application
 
 
@@ -41,8 +44,11 @@ async def test_status_rolls_up_the_firing_alert(phone: Phone, monitoring_stack: 
     reply = await phone.text("stauts")
     active = len(monitoring_stack.am_alerts())
     head, more = (f"{active} alerts: ", rf" \+{active - 1}") if active > 1 else ("alert ", "")
-    assert re.fullmatch(rf"WARN {head}{ALERT_NAME} checkout \(\d+[smh]\){more}\n"
-                        r"2/2 sources ok(, \d+ silenced)? \(prometheus, alertmanager\)", reply), reply
+    assert re.fullmatch(
+        rf"WARN {head}{ALERT_NAME} checkout \(\d+[smh]\){more}\n"
+        r"2/2 sources ok(, \d+ silenced)? \(prometheus, alertmanager\)",
+        reply,
+    ), reply
     assert segment_info(reply).segments == 1
 
 
@@ -56,8 +62,7 @@ async def test_alerts_filters(phone: Phone) -> None:
 async def test_metrics_memory_matches_prometheus(phone: Phone, monitoring_stack: MonitoringStack) -> None:
     """The memory % the bot texts is the one Prometheus computes (within a point: it moves)."""
     reply = await phone.expect("mertics memory", r"memory")
-    truth = monitoring_stack.prom_query(
-        "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)")
+    truth = monitoring_stack.prom_query("100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)")
     assert len(truth) == 1
     expected = float(truth[0]["value"][1])
     shown = re.search(r"(\d+(?:\.\d+)?)%", reply)
@@ -85,9 +90,13 @@ async def test_alerts_list_and_detail_match_alertmanager(phone: Phone, monitorin
 
 async def test_a_silenced_alert_leaves_the_list(phone: Phone, monitoring_stack: MonitoringStack) -> None:
     now = dt.datetime.now(dt.UTC)
-    body = {"matchers": [{"name": "alertname", "value": ALERT_NAME, "isRegex": False}],
-            "startsAt": now.isoformat(), "endsAt": (now + dt.timedelta(minutes=5)).isoformat(),
-            "createdBy": "test", "comment": "operator test"}
+    body = {
+        "matchers": [{"name": "alertname", "value": ALERT_NAME, "isRegex": False}],
+        "startsAt": now.isoformat(),
+        "endsAt": (now + dt.timedelta(minutes=5)).isoformat(),
+        "createdBy": "test",
+        "comment": "operator test",
+    }
     async with httpx.AsyncClient(base_url=monitoring_stack.alertmanager_url, timeout=5) as am:
         silence = (await am.post("/api/v2/silences", json=body)).json()["silenceID"]
         try:
@@ -109,9 +118,9 @@ async def _until_silenced(stack: MonitoringStack) -> None:
     raise AssertionError("Alertmanager did not apply the silence")
 
 
-
-async def test_metrics_over_a_window_gives_now_average_and_peak(phone: Phone,
-                                                               monitoring_stack: MonitoringStack) -> None:
+async def test_metrics_over_a_window_gives_now_average_and_peak(
+    phone: Phone, monitoring_stack: MonitoringStack
+) -> None:
     """`metrics memory 1h` is a range query: now / avg / peak per instance, as Prometheus computes them."""
     head = r"^memory \(memory used % per instance\), last 1h: now / avg / peak\n"
     reply = await phone.expect("metrics memory 1h", head)
@@ -154,7 +163,8 @@ async def test_two_questions_in_one_text(phone: Phone) -> None:
 
 
 async def test_killed_node_exporter_is_named_and_its_alert_carries_the_runbook(
-        trouble_stack: TroubleStack, sms_app: SmsApp) -> None:  # noqa: F811
+    trouble_stack: TroubleStack, sms_app: SmsApp
+) -> None:
     """node-exporter killed for real: `status` names the target (with its port) and the critical
     alert first; `alerts 1` carries the runbook and dashboard links, whole. GSM-7, within budget."""
     trouble_stack.kill_node()
@@ -163,9 +173,12 @@ async def test_killed_node_exporter_is_named_and_its_alert_carries_the_runbook(
             if "TargetDown" in trouble_stack.am_alert_names(active="true"):
                 break
             await asyncio.sleep(0.1)
-        async with sms_app(prometheus_url=trouble_stack.prometheus_url,
-                           alertmanager_url=trouble_stack.alertmanager_url, monitor_timeout_s=3,
-                           sms_page_segments=2) as app:
+        async with sms_app(
+            prometheus_url=trouble_stack.prometheus_url,
+            alertmanager_url=trouble_stack.alertmanager_url,
+            monitor_timeout_s=3,
+            sms_page_segments=2,
+        ) as app:
             phone = Phone(app.test_client(), NUMBERS[0])
             status = await phone.text("status")
             listing = await phone.text("alerts")

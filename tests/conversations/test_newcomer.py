@@ -105,8 +105,9 @@ class TestStatusRollsUpRealProblems:
             hang.listen(4)
             web.routes[("GET", "/health")] = lambda _: Reply(503, "maintenance")
             urls = f"api={web.url}/health,slow=http://127.0.0.1:{hang.getsockname()[1]}/"
-            settings = make_settings(host_monitor="on", host_disk_max_percent=max(1.0, root - 1),
-                                     check_urls=urls, monitor_timeout_s=1)
+            settings = make_settings(
+                host_monitor="on", host_disk_max_percent=max(1.0, root - 1), check_urls=urls, monitor_timeout_s=1
+            )
             application: Quart = create_app(settings, store=MemorySessionStore(1800))
             async with application.test_app():
                 reply = await Phone(application.test_client(), NUMBERS[0]).text("status")

@@ -41,13 +41,13 @@ async def test_a_text_not_understood_keeps_the_rest_for_more(driver: Driver) -> 
 
 
 async def test_blocking_is_a_database_word(driver: Driver) -> None:
-    """"who is blocking" after a lock wait shown by `db` asks db again (here: none configured)."""
+    """ "who is blocking" after a lock wait shown by `db` asks db again (here: none configured)."""
     for text in ("who is blocking", "any blockers?", "idle in transaction"):
         await driver.expect(text, r"^No database configured \(set DATABASE_URL")
 
 
 async def test_tired_typing(driver: Driver) -> None:
-    """"lst" (a thumb missing the a) is "last", in an answer to the window question and in a whole text."""
+    """ "lst" (a thumb missing the a) is "last", in an answer to the window question and in a whole text."""
     await driver.expect("logs", r"^Logs for which service\?")
     await driver.expect("api", r"^api: which window\?")
     await driver.expect("lst hour", r"^api, last 1h: ")
@@ -55,12 +55,15 @@ async def test_tired_typing(driver: Driver) -> None:
 
 
 @pytest.mark.integration
-async def test_an_empty_metric_says_which_target_is_down(trouble_stack: TroubleStack) -> None:  # noqa: F811
+async def test_an_empty_metric_says_which_target_is_down(trouble_stack: TroubleStack) -> None:
     """node-exporter killed for real: `metrics ghost` and `metrics ghost 1h` (a node_ query with no
     series) say "no data (target ... node down ...)" - the instant and the windowed answer alike."""
     ghost = {"ghost": {"query": "node_never_exported_total", "description": "a node metric"}}
-    monitors = build_monitors(make_settings(prometheus_url=trouble_stack.prometheus_url, monitor_timeout_s=3,
-                                            metric_aliases=json.dumps(ghost)))
+    monitors = build_monitors(
+        make_settings(
+            prometheus_url=trouble_stack.prometheus_url, monitor_timeout_s=3, metric_aliases=json.dumps(ghost)
+        )
+    )
     trouble_stack.kill_node()
     try:
         for _ in range(300):  # Prometheus scrapes every second (bounded poll)
@@ -83,7 +86,7 @@ async def test_two_services_in_one_text_are_two_questions(driver: Driver) -> Non
 
 
 async def test_anything_new_asks_for_alerts(driver: Driver) -> None:
-    """"anything new?" at night means "what fired": alerts (here none configured, which it says)."""
+    """ "anything new?" at night means "what fired": alerts (here none configured, which it says)."""
     for text in ("anything new?", "whats new"):
         await driver.push(text)
         assert driver.commands[-1] == "alerts", text

@@ -34,8 +34,9 @@ def clock() -> FakeClock:
 async def app(sms_app: SmsApp, loki: LokiFake, store: SessionStore, clock: FakeClock) -> AsyncIterator[Quart]:
     if isinstance(store, MemorySessionStore):
         store.clock = clock
-    async with sms_app(store=store, clock=clock, loki_url=loki.url, log_services="api,web,worker",
-                       session_ttl_s=600) as application:
+    async with sms_app(
+        store=store, clock=clock, loki_url=loki.url, log_services="api,web,worker", session_ttl_s=600
+    ) as application:
         yield application
 
 
@@ -184,12 +185,16 @@ async def test_status_feeds_the_service_metrics(app: Quart, phone: Phone) -> Non
     assert await metric_value(app, "operator_commands_total", command="status") == 1
 
 
-@pytest.mark.parametrize(("text", "opener"), [("👍", "OK"), ("🙏🙏", "You're welcome"), ("yo", "Hi!"),
-                                               ("thanks!", "You're welcome")])
+@pytest.mark.parametrize(
+    ("text", "opener"), [("👍", "OK"), ("🙏🙏", "You're welcome"), ("yo", "Hi!"), ("thanks!", "You're welcome")]
+)
 async def test_emoji_and_small_talk_get_a_friendly_line(phone: Phone, text: str, opener: str) -> None:
     """An emoji is something said, not an empty text: one short line in kind with a hint."""
-    await phone.expect(text, rf"^{opener}\.? Text status, alerts or logs <service> when you need me; "
-                             r"help lists the rest\.$")
+    await phone.expect(
+        text,
+        rf"^{opener}\.? Text status, alerts or logs <service> when you need me; "
+        r"help lists the rest\.$",
+    )
 
 
 async def test_whitespace_only_is_still_empty(phone: Phone) -> None:

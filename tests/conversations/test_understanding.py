@@ -36,8 +36,9 @@ class TestFollowUps:
 
 
 class TestDropping:
-    @pytest.mark.parametrize("text", ["nah", "nah, skip it", "skip it", "stop it", "never mind", "nvm",
-                                      "forget it", "cancel"])
+    @pytest.mark.parametrize(
+        "text", ["nah", "nah, skip it", "skip it", "stop it", "never mind", "nvm", "forget it", "cancel"]
+    )
     async def test_everyday_ways_to_drop_a_question_reset(self, driver: Driver, text: str) -> None:
         """Not a miss ("Didn't get that"): the question is dropped and nothing is left open."""
         await driver.expect("logs", ASK_SERVICE)
@@ -46,12 +47,26 @@ class TestDropping:
 
 
 class TestSmallTalk:
-    @pytest.mark.parametrize(("text", "opener"), [
-        ("yo", "Hi!"), ("gm", "Hi!"), ("hi", "Hi!"), ("hello!", "Hi!"), ("cheers", "You're welcome."),
-        ("thanks", "You're welcome."), ("thx", "You're welcome."), ("thanks bot", "You're welcome."),
-        ("🙏🙏", "You're welcome."), ("ok", "OK."), ("cool", "OK."), ("👍", "OK."), ("got it", "OK."),
-        ("bye", "Bye for now."), ("gn", "Bye for now."),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "opener"),
+        [
+            ("yo", "Hi!"),
+            ("gm", "Hi!"),
+            ("hi", "Hi!"),
+            ("hello!", "Hi!"),
+            ("cheers", "You're welcome."),
+            ("thanks", "You're welcome."),
+            ("thx", "You're welcome."),
+            ("thanks bot", "You're welcome."),
+            ("🙏🙏", "You're welcome."),
+            ("ok", "OK."),
+            ("cool", "OK."),
+            ("👍", "OK."),
+            ("got it", "OK."),
+            ("bye", "Bye for now."),
+            ("gn", "Bye for now."),
+        ],
+    )
     async def test_one_friendly_line_in_kind_with_a_hint(self, driver: Driver, text: str, opener: str) -> None:
         """A thanks is not answered "Hi!": the line answers in kind, then says what to text."""
         reply = await driver.push(text)
@@ -67,9 +82,16 @@ class TestSmallTalk:
 
 
 class TestHonesty:
-    @pytest.mark.parametrize(("text", "verb"), [("roll back web", "roll back"), ("kill pid 42", "kill"),
-                                                ("restart api", "restart"),
-                                                ("can you restart worker", "restart"), ("please reboot web", "reboot")])
+    @pytest.mark.parametrize(
+        ("text", "verb"),
+        [
+            ("roll back web", "roll back"),
+            ("kill pid 42", "kill"),
+            ("restart api", "restart"),
+            ("can you restart worker", "restart"),
+            ("please reboot web", "reboot"),
+        ],
+    )
     async def test_actions_we_cannot_perform_say_so_and_touch_nothing(
         self, driver: Driver, loki: LokiFake, text: str, verb: str
     ) -> None:
@@ -98,8 +120,9 @@ class TestHonesty:
 
 class TestTwoQuestions:
     async def test_both_answered_when_they_fit_one_page(self, driver: Driver) -> None:
-        reply = await driver.expect("status and logs api 1h",
-                                    r"^All clear: 1/1 sources ok \(loki\)\.\n\napi, last 1h: 1 error\.")
+        reply = await driver.expect(
+            "status and logs api 1h", r"^All clear: 1/1 sources ok \(loki\)\.\n\napi, last 1h: 1 error\."
+        )
         assert "next: send" not in reply
         assert driver.session.last_query == Query("logs", service="api", window=driver.session.last_query.window)
 

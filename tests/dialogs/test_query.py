@@ -48,8 +48,10 @@ class TestQuery:
 
 class TestItem:
     def test_round_trip_and_pick(self) -> None:
-        items = [Item("HighCPU", detail="HighCPU on db1 for 5m", labels={"severity": "warning"}, source="am"),
-                 Item("cpu", query=Query("metrics", metric="cpu"))]
+        items = [
+            Item("HighCPU", detail="HighCPU on db1 for 5m", labels={"severity": "warning"}, source="am"),
+            Item("cpu", query=Query("metrics", metric="cpu")),
+        ]
         assert [Item.from_json(json.loads(json.dumps(i.to_json()))) for i in items] == items
         assert pick(items, 1) == "HighCPU on db1 for 5m"
         assert pick(items, 3) == "Pick 1-2."
@@ -59,17 +61,26 @@ class TestItem:
 
 class TestSession:
     def test_typed_fields_round_trip(self) -> None:
-        session = Session(state="logs:window", draft=Query("logs", service="web"), misses=1, pages=["p2"],
-                          items=[Item("a", detail="A")], list_kind="alerts",
-                          last_query=Query("logs", service="api", window=timedelta(minutes=15)), last_command="logs",
-                          updated_at=12.5)
+        session = Session(
+            state="logs:window",
+            draft=Query("logs", service="web"),
+            misses=1,
+            pages=["p2"],
+            items=[Item("a", detail="A")],
+            list_kind="alerts",
+            last_query=Query("logs", service="api", window=timedelta(minutes=15)),
+            last_command="logs",
+            updated_at=12.5,
+        )
         assert Session.loads(session.dumps()) == session
 
     def test_a_session_stored_by_the_previous_version_loads(self) -> None:
         """Dict slots and ``window_s`` from before the typed memory: a fresh question, no error."""
-        old = ('{"state":"logs_window","slots":{"command":"logs","service":"web"},"misses":0,"pages":[],'
-               '"items":[{"name":"api"}],"list_kind":"service","last_query":{"command":"logs","service":"api",'
-               '"window_s":3600},"last_command":"logs","updated_at":1.0}')
+        old = (
+            '{"state":"logs_window","slots":{"command":"logs","service":"web"},"misses":0,"pages":[],'
+            '"items":[{"name":"api"}],"list_kind":"service","last_query":{"command":"logs","service":"api",'
+            '"window_s":3600},"last_command":"logs","updated_at":1.0}'
+        )
         session = Session.loads(old)
         assert session is not None
         assert session.draft is None and session.items == [] and session.list_kind == ""

@@ -18,8 +18,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def store(redis_cluster_url: str) -> AsyncIterator[RedisSessionStore]:
-    cluster_store = RedisSessionStore.from_url(redis_cluster_url, 1800, f"optest:{uuid.uuid4().hex[:8]}:",
-                                               cluster=True)
+    cluster_store = RedisSessionStore.from_url(redis_cluster_url, 1800, f"optest:{uuid.uuid4().hex[:8]}:", cluster=True)
     yield cluster_store
     await cluster_store.aclose()
 
@@ -28,8 +27,9 @@ class TestClusterContract(test_store.TestStoreContract):
     """Every contract test of the single-node store, on the cluster."""
 
 
-async def test_senders_spread_over_the_cluster_and_conversations_work(store: RedisSessionStore,
-                                                                     sms_app: SmsApp) -> None:
+async def test_senders_spread_over_the_cluster_and_conversations_work(
+    store: RedisSessionStore, sms_app: SmsApp
+) -> None:
     """Many senders land on different nodes; each one's dialog state survives between messages."""
     # A metrics source so `metrics` opens a question; asking queries nothing, so nothing listens there.
     async with sms_app(store=store, prometheus_url=f"http://127.0.0.1:{free_port()}") as app:

@@ -36,8 +36,14 @@ def toy_registry() -> Registry:
     registry = Registry()
     registry.command("reset", usage="reset", help="reset: forget.", words=("cancel",), escape=True)(_echo)
     service = SlotSpec("service", "{Command} for which service?", lambda m: [(s, s) for s in m.log_services])
-    registry.command("deploys", usage="deploys [service]", help="deploys web: the last deploys of a service.",
-                     words=("deploy", "releases"), phrases=("new builds",), slots=(service,))(_echo)
+    registry.command(
+        "deploys",
+        usage="deploys [service]",
+        help="deploys web: the last deploys of a service.",
+        words=("deploy", "releases"),
+        phrases=("new builds",),
+        slots=(service,),
+    )(_echo)
     return registry
 
 

@@ -193,12 +193,15 @@ class TestRateContract:
         assert not (await clocked.begin(SENDER, "SMb1", rate_limit=6, lock_wait_s=0, lock=False)).limited
         assert (await clocked.begin(SENDER, "SMb2", rate_limit=6, lock_wait_s=0, lock=False)).limited
         clock.now += 60
-        admitted = [not (await clocked.begin(SENDER, f"SMc{i}", rate_limit=6, lock_wait_s=0, lock=False)).limited
-                    for i in range(7)]
+        admitted = [
+            not (await clocked.begin(SENDER, f"SMc{i}", rate_limit=6, lock_wait_s=0, lock=False)).limited
+            for i in range(7)
+        ]
         assert admitted == [True] * 6 + [False]
 
-    async def test_the_notice_comes_again_in_the_next_limited_spell(self, clocked: SessionStore,
-                                                                    clock: FakeClock) -> None:
+    async def test_the_notice_comes_again_in_the_next_limited_spell(
+        self, clocked: SessionStore, clock: FakeClock
+    ) -> None:
         for i in range(2):
             await clocked.begin(SENDER, f"SMa{i}", rate_limit=2, lock_wait_s=0, lock=False)
         assert (await clocked.begin(SENDER, "SMb", rate_limit=2, lock_wait_s=0, lock=False)).notice

@@ -25,26 +25,62 @@ def series(scope: str, values: list[float | None], metric: str = "system.cpu.use
     now_ms = time.time() * 1000
     points = [[now_ms - (len(values) - i) * 60_000.0, v] for i, v in enumerate(values)]
     tag_set = [] if scope == "*" else scope.split(",")
-    return {"metric": metric, "display_name": metric, "scope": scope, "tag_set": tag_set,
-            "expression": f"{metric}{{{scope}}}", "pointlist": points, "length": len(points),
-            "interval": 60, "aggr": "avg", "attributes": {}, "query_index": 0,
-            "start": points[0][0] if points else now_ms, "end": now_ms,
-            "unit": [{"family": "percentage", "name": "percent", "short_name": "%"}, None]}
+    return {
+        "metric": metric,
+        "display_name": metric,
+        "scope": scope,
+        "tag_set": tag_set,
+        "expression": f"{metric}{{{scope}}}",
+        "pointlist": points,
+        "length": len(points),
+        "interval": 60,
+        "aggr": "avg",
+        "attributes": {},
+        "query_index": 0,
+        "start": points[0][0] if points else now_ms,
+        "end": now_ms,
+        "unit": [{"family": "percentage", "name": "percent", "short_name": "%"}, None],
+    }
 
 
-def monitor(mid: int, name: str, overall: str, groups: dict[str, str] | None = None,
-            tags: list[str] | None = None, message: str = "") -> dict[str, Any]:
+def monitor(
+    mid: int,
+    name: str,
+    overall: str,
+    groups: dict[str, str] | None = None,
+    tags: list[str] | None = None,
+    message: str = "",
+) -> dict[str, Any]:
     """One Monitor object of /api/v1/monitor (fields as in datadog_v1_monitor_list.json)."""
     return {
-        "id": mid, "name": name, "type": "metric alert", "query": "avg(last_5m):avg:system.cpu.user{*} > 90",
-        "message": message, "tags": tags or [], "options": {"thresholds": {"critical": 90.0}, "silenced": {}},
-        "overall_state": overall, "overall_state_modified": "2019-09-19T10:05:00+00:00",
-        "multi": bool(groups), "priority": 2, "created": "2019-09-19T10:00:00.000000+00:00",
-        "modified": "2019-09-19T10:00:00.000000+00:00", "deleted": None, "restricted_roles": None,
+        "id": mid,
+        "name": name,
+        "type": "metric alert",
+        "query": "avg(last_5m):avg:system.cpu.user{*} > 90",
+        "message": message,
+        "tags": tags or [],
+        "options": {"thresholds": {"critical": 90.0}, "silenced": {}},
+        "overall_state": overall,
+        "overall_state_modified": "2019-09-19T10:05:00+00:00",
+        "multi": bool(groups),
+        "priority": 2,
+        "created": "2019-09-19T10:00:00.000000+00:00",
+        "modified": "2019-09-19T10:00:00.000000+00:00",
+        "deleted": None,
+        "restricted_roles": None,
         "creator": {"email": "ops@example.com", "handle": "ops@example.com", "name": "Ops"},
         "matching_downtimes": [],
-        "_groups": {g: {"name": g, "status": s, "last_triggered_ts": 1568887500, "last_notified_ts": 1568887500,
-                        "last_resolved_ts": 0, "last_nodata_ts": 0} for g, s in (groups or {}).items()},
+        "_groups": {
+            g: {
+                "name": g,
+                "status": s,
+                "last_triggered_ts": 1568887500,
+                "last_notified_ts": 1568887500,
+                "last_resolved_ts": 0,
+                "last_nodata_ts": 0,
+            }
+            for g, s in (groups or {}).items()
+        },
     }
 
 
@@ -61,8 +97,14 @@ class FakeDatadog(FakeServer):
         self.requests.clear()
         self.query_series: dict[str, list[dict[str, Any]]] = {}
         self.monitors: list[dict[str, Any]] = [
-            monitor(1625, "My monitor", "Alert", {"host:host0": "Alert"}, ["env:prod", "team:ops"],
-                    "Bytes received is high @pagerduty"),
+            monitor(
+                1625,
+                "My monitor",
+                "Alert",
+                {"host:host0": "Alert"},
+                ["env:prod", "team:ops"],
+                "Bytes received is high @pagerduty",
+            ),
             monitor(1626, "Disk almost full", "OK", tags=["env:prod"]),
             monitor(1627, "Latency high", "Warn", tags=["service:checkout"], message="p99 above 2s"),
         ]
@@ -91,9 +133,22 @@ class FakeDatadog(FakeServer):
             return Reply(400, {"errors": ["'from' must be before 'to'"]})
         if query not in self.query_series:
             return Reply(400, {"errors": [f"Error parsing query: unknown metric in {query!r}"]})
-        return Reply(200, {"status": "ok", "res_type": "time_series", "resp_version": 1, "query": query,
-                           "from_date": start * 1000, "to_date": end * 1000, "series": self.query_series[query],
-                           "message": "", "times": [], "values": [], "group_by": []})
+        return Reply(
+            200,
+            {
+                "status": "ok",
+                "res_type": "time_series",
+                "resp_version": 1,
+                "query": query,
+                "from_date": start * 1000,
+                "to_date": end * 1000,
+                "series": self.query_series[query],
+                "message": "",
+                "times": [],
+                "values": [],
+                "group_by": [],
+            },
+        )
 
     def _monitor(self, req: Request) -> Reply:
         if not self._keys_ok(req):

@@ -69,14 +69,19 @@ def sort_field(body: dict[str, Any]) -> tuple[str, bool]:
     (clause, *_) = body.get("sort") or [{"_score": {"order": "desc"}}]
     if isinstance(clause, str):
         return clause, False
-    (field, spec), = clause.items()
+    ((field, spec),) = clause.items()
     order = spec.get("order", "asc") if isinstance(spec, dict) else spec
     return field, order == "desc"
 
 
 class ElasticsearchFake(FakeServer):
-    def __init__(self, docs: list[dict[str, Any]] | None = None, index: str = "logs-*",
-                 health: str = "green", api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        docs: list[dict[str, Any]] | None = None,
+        index: str = "logs-*",
+        health: str = "green",
+        api_key: str | None = None,
+    ) -> None:
         super().__init__()
         self.docs = list(docs or [])
         self.health = health
@@ -90,15 +95,24 @@ class ElasticsearchFake(FakeServer):
                 return es_error(401, "security_exception", "unable to authenticate with provided credentials")
             reply: Reply = handler(req)
             return reply
+
         return guarded
 
     def _health(self, req: Request) -> Reply:
-        return Reply(200, {"cluster_name": "testcluster", "status": self.health, "timed_out": False,
-                           "number_of_nodes": 1, "unassigned_shards": 1 if self.health != "green" else 0})
+        return Reply(
+            200,
+            {
+                "cluster_name": "testcluster",
+                "status": self.health,
+                "timed_out": False,
+                "number_of_nodes": 1,
+                "unassigned_shards": 1 if self.health != "green" else 0,
+            },
+        )
 
     def _matches(self, doc: dict[str, Any], clause: dict[str, Any], now: datetime) -> bool:
-        (kind, spec), = clause.items()
-        (field, cond), = spec.items()
+        ((kind, spec),) = clause.items()
+        ((field, cond),) = spec.items()
         value = lookup(doc, field)
         if kind == "term":
             return bool(value == cond)
@@ -123,16 +137,28 @@ class ElasticsearchFake(FakeServer):
         field, descending = sort_field(body)
         dated = [(stamp(doc, field), doc) for doc in found]
         missing = [doc for when, doc in dated if when is None]  # ES sorts documents without the field last
-        present = sorted(((when, doc) for when, doc in dated if when is not None),
-                         key=lambda pair: pair[0], reverse=descending)
+        present = sorted(
+            ((when, doc) for when, doc in dated if when is not None), key=lambda pair: pair[0], reverse=descending
+        )
         ordered = [(when, doc) for when, doc in present] + [(None, doc) for doc in missing]
         total = len(found) if body.get("track_total_hits") else min(len(found), 10000)
         fields = body.get("_source")
-        hits = [{"_index": "logs-2023.11.14", "_id": str(i), "_score": None,
-                 "_source": source_filter(doc, fields) if isinstance(fields, list) else doc,
-                 "sort": [int(when.timestamp() * 1000) if when is not None else -(2**63)]}
-                for i, (when, doc) in enumerate(ordered[: body.get("size", 10)])]
-        return Reply(200, {"took": 1, "timed_out": False,
-                           "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
-                           "hits": {"total": {"value": total, "relation": "eq"}, "max_score": None,
-                                    "hits": hits}})
+        hits = [
+            {
+                "_index": "logs-2023.11.14",
+                "_id": str(i),
+                "_score": None,
+                "_source": source_filter(doc, fields) if isinstance(fields, list) else doc,
+                "sort": [int(when.timestamp() * 1000) if when is not None else -(2**63)],
+            }
+            for i, (when, doc) in enumerate(ordered[: body.get("size", 10)])
+        ]
+        return Reply(
+            200,
+            {
+                "took": 1,
+                "timed_out": False,
+                "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                "hits": {"total": {"value": total, "relation": "eq"}, "max_score": None, "hits": hits},
+            },
+        )

@@ -17,8 +17,13 @@ NODE_ID = "cbb297c0-14a9-46bc-ad91-1d0ef9b42df9"
 
 
 class KongFake(FakeServer):
-    def __init__(self, upstreams: dict[str, list[tuple[str, str]]] | None = None, *,
-                 db_reachable: bool = True, token: str | None = None) -> None:
+    def __init__(
+        self,
+        upstreams: dict[str, list[tuple[str, str]]] | None = None,
+        *,
+        db_reachable: bool = True,
+        token: str | None = None,
+    ) -> None:
         super().__init__()
         self.upstreams = dict(upstreams or {})
         self.db_reachable = db_reachable
@@ -37,22 +42,42 @@ class KongFake(FakeServer):
                 return Reply(401, {"message": "Invalid RBAC credentials"})
             reply: Reply = handler(req)
             return reply
+
         return guarded
 
     def _status(self, req: Request) -> Reply:
-        return Reply(200, {
-            "database": {"reachable": self.db_reachable},
-            "memory": {"workers_lua_vms": [{"http_allocated_gc": "0.02 MiB", "pid": 18477}],
-                       "lua_shared_dicts": {"kong": {"allocated_slabs": "0.04 MiB", "capacity": "5.00 MiB"}}},
-            "server": {"total_requests": 3, "connections_active": 1, "connections_accepted": 1,
-                       "connections_handled": 1, "connections_reading": 0, "connections_writing": 1,
-                       "connections_waiting": 0},
-            "configuration_hash": "779742c3d7afee2e38f977044d2ed96b",
-        })
+        return Reply(
+            200,
+            {
+                "database": {"reachable": self.db_reachable},
+                "memory": {
+                    "workers_lua_vms": [{"http_allocated_gc": "0.02 MiB", "pid": 18477}],
+                    "lua_shared_dicts": {"kong": {"allocated_slabs": "0.04 MiB", "capacity": "5.00 MiB"}},
+                },
+                "server": {
+                    "total_requests": 3,
+                    "connections_active": 1,
+                    "connections_accepted": 1,
+                    "connections_handled": 1,
+                    "connections_reading": 0,
+                    "connections_writing": 1,
+                    "connections_waiting": 0,
+                },
+                "configuration_hash": "779742c3d7afee2e38f977044d2ed96b",
+            },
+        )
 
     def _list(self, req: Request) -> Reply:
-        data = [{"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)), "name": name, "algorithm": "round-robin",
-                 "slots": 10000, "tags": None} for name in self.upstreams]
+        data = [
+            {
+                "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
+                "name": name,
+                "algorithm": "round-robin",
+                "slots": 10000,
+                "tags": None,
+            }
+            for name in self.upstreams
+        ]
         return Reply(200, {"data": data, "next": None})
 
     def _health(self, name: str) -> Reply:
@@ -61,13 +86,27 @@ class KongFake(FakeServer):
         data = []
         for target, health in self.upstreams[name]:
             host, port = target.rsplit(":", 1)
-            data.append({
-                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, target)), "health": health, "target": target,
-                "weight": 100, "created_at": 1485524883980, "tags": None,
-                "upstream": {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name))},
-                "data": {"dns": "ttl=0, virtual SRV", "host": host, "port": int(port), "nodeWeight": 100,
-                         "addresses": [{"weight": 100, "ip": host, "port": int(port), "health": health}],
-                         "weight": {"unavailable": 0 if health == "HEALTHY" else 100,
-                                    "available": 100 if health == "HEALTHY" else 0, "total": 100}},
-            })
+            data.append(
+                {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, target)),
+                    "health": health,
+                    "target": target,
+                    "weight": 100,
+                    "created_at": 1485524883980,
+                    "tags": None,
+                    "upstream": {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name))},
+                    "data": {
+                        "dns": "ttl=0, virtual SRV",
+                        "host": host,
+                        "port": int(port),
+                        "nodeWeight": 100,
+                        "addresses": [{"weight": 100, "ip": host, "port": int(port), "health": health}],
+                        "weight": {
+                            "unavailable": 0 if health == "HEALTHY" else 100,
+                            "available": 100 if health == "HEALTHY" else 0,
+                            "total": 100,
+                        },
+                    },
+                }
+            )
         return Reply(200, {"total": len(data), "node_id": NODE_ID, "data": data})

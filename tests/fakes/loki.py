@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from tests.fakes.server import FakeServer, Reply, Request
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
-_SELECTOR = re.compile(rf"\{{(?P<label>[A-Za-z_]\w*)=(?P<value>{_STRING})\}}"
-                       rf"\s*(?:(?P<op>\|=|\|~)\s*(?P<arg>{_STRING}))?\Z")
+_SELECTOR = re.compile(
+    rf"\{{(?P<label>[A-Za-z_]\w*)=(?P<value>{_STRING})\}}"
+    rf"\s*(?:(?P<op>\|=|\|~)\s*(?P<arg>{_STRING}))?\Z"
+)
 _COUNT = re.compile(r"sum\(count_over_time\((?P<inner>.*) \[(?P<seconds>\d+)s\]\)\)\Z")
 
 
@@ -31,7 +33,7 @@ def unquote(literal: str) -> str:
         if ch == "\\":
             nxt = body[i + 1]
             if nxt == "x":
-                out.append(chr(int(body[i + 2:i + 4], 16)))
+                out.append(chr(int(body[i + 2 : i + 4], 16)))
                 i += 4
                 continue
             out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
@@ -56,8 +58,7 @@ def parse_error(query: str) -> Reply:
 class LokiFake(FakeServer):
     """`entries` are the stored log lines; tests append to it and inspect `requests`."""
 
-    def __init__(self, entries: list[Entry] | None = None, ready: bool = True,
-                 tenant: str | None = None) -> None:
+    def __init__(self, entries: list[Entry] | None = None, ready: bool = True, tenant: str | None = None) -> None:
         super().__init__()
         self.entries = list(entries or [])
         self.ready = ready
@@ -74,6 +75,7 @@ class LokiFake(FakeServer):
             if not org:
                 return Reply(401, "no org id\n")
             return handler(req)
+
         return guarded
 
     def _ready(self, req: Request) -> Reply:
@@ -116,8 +118,13 @@ class LokiFake(FakeServer):
         for entry in found[:limit]:
             streams.setdefault(tuple(sorted(entry.labels.items())), []).append([str(entry.ts_ns), entry.line])
         result = [{"stream": dict(key), "values": values} for key, values in streams.items()]
-        return Reply(200, {"status": "success", "data": {"resultType": "streams", "result": result,
-                                                         "stats": {"summary": {"execTime": 0}}}})
+        return Reply(
+            200,
+            {
+                "status": "success",
+                "data": {"resultType": "streams", "result": result, "stats": {"summary": {"execTime": 0}}},
+            },
+        )
 
     def _query(self, req: Request) -> Reply:
         query = req.query["query"][0]
@@ -125,8 +132,7 @@ class LokiFake(FakeServer):
         if match is None:
             return parse_error(query)
         end = int(req.query["time"][0])
-        found = self._select(match["inner"], end - int(match["seconds"]) * 1_000_000_000, end,
-                             self._visible(req))
+        found = self._select(match["inner"], end - int(match["seconds"]) * 1_000_000_000, end, self._visible(req))
         if found is None:
             return parse_error(query)
         result = [{"metric": {}, "value": [end / 1e9, str(len(found))]}] if found else []

@@ -77,8 +77,13 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                req = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                              {k.lower(): v for k, v in self.headers.items()}, body)
+                req = Request(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query, keep_blank_values=True),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
                 outer.requests.append(req)
                 fault = outer.fault
                 if fault == "hang":
@@ -120,8 +125,7 @@ class FakeServer:
 
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         # A short poll interval: shutdown() waits up to one interval, once per fake per test.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -132,6 +136,7 @@ class FakeServer:
         def register(fn: Handler) -> Handler:
             self.routes[(method, path)] = fn
             return fn
+
         return register
 
     def __enter__(self) -> FakeServer:

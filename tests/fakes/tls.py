@@ -27,12 +27,39 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 
 def _leaf(d: Path, name: str, days: int) -> tuple[Path, Path]:
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-             "-subj", "/CN=127.0.0.1", cwd=d)
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+        cwd=d,
+    )
     (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
     # `-days -1` ends the certificate a day before it starts: already expired.
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", f"{name}.pem", "-days", str(days), "-extfile", "san.ext", cwd=d)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        f"{name}.pem",
+        "-days",
+        str(days),
+        "-extfile",
+        "san.ext",
+        cwd=d,
+    )
     return d / f"{name}.pem", d / f"{name}.key"
 
 
@@ -40,13 +67,51 @@ def make_certs(d: Path) -> Certs:
     """A CA and leaves for 127.0.0.1 in `d`: valid 30 days, 5 days left, expired, self-signed."""
     if shutil.which("openssl") is None:
         unavailable("openssl is not installed")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "60",
-             "-subj", "/CN=Operator Test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=keyCertSign,cRLSign", cwd=d)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out", "self.pem",
-             "-days", "30", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", cwd=d)
-    return Certs(d / "ca.pem", _leaf(d, "valid", 30), _leaf(d, "soon", 5), _leaf(d, "expired", -1),
-                 (d / "self.pem", d / "self.key"))
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "60",
+        "-subj",
+        "/CN=Operator Test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=keyCertSign,cRLSign",
+        cwd=d,
+    )
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "self.key",
+        "-out",
+        "self.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        cwd=d,
+    )
+    return Certs(
+        d / "ca.pem",
+        _leaf(d, "valid", 30),
+        _leaf(d, "soon", 5),
+        _leaf(d, "expired", -1),
+        (d / "self.pem", d / "self.key"),
+    )
 
 
 def https(server: FakeServer, cert: tuple[Path, Path]) -> str:

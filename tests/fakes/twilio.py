@@ -45,8 +45,10 @@ _E164 = re.compile(r"\+[1-9]\d{6,14}\Z")
 
 def error(status: int, code: int, message: str) -> Reply:
     """A Twilio error body, as the REST API returns it."""
-    return Reply(status, {"code": code, "message": message,
-                          "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status})
+    return Reply(
+        status,
+        {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
+    )
 
 
 def messages_path(account_sid: str = ACCOUNT_SID) -> str:
@@ -87,9 +89,20 @@ class TwilioFake(FakeServer):
         size = int(req.query.get("PageSize", ["50"])[0])
         found = [m for m in reversed(self.created) if (not to or m["to"] == to) and (not sender or m["from"] == sender)]
         uri = messages_path(self.account_sid)
-        return Reply(200, {"messages": found[:size], "end": min(size, len(found)) - 1, "first_page_uri": uri,
-                           "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
-                           "start": 0, "uri": uri})
+        return Reply(
+            200,
+            {
+                "messages": found[:size],
+                "end": min(size, len(found)) - 1,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            },
+        )
 
     @property
     def sent(self) -> list[Request]:
@@ -98,8 +111,9 @@ class TwilioFake(FakeServer):
 
     def fail_next(self, status: int, times: int = 1) -> None:
         """Queue `times` error answers with `status`: 429 (20429), 500 (20500) or 503 (20503), as Twilio words them."""
-        message = {429: "Too Many Requests", 500: "An internal server error has occurred",
-                   503: "Service Unavailable"}[status]
+        message = {429: "Too Many Requests", 500: "An internal server error has occurred", 503: "Service Unavailable"}[
+            status
+        ]
         self.forced.extend([error(status, 20000 + status, message)] * times)
 
     async def wait_for(self, count: int, timeout_s: float = 10.0) -> list[Request]:
@@ -160,16 +174,31 @@ class TwilioFake(FakeServer):
         # Through a Messaging Service no sender is picked yet: Twilio answers "accepted", no from, 0 segments.
         segments = "0" if sender is None else str(_segments(body))
         resource = {
-            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": body,
-            "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
-            "error_code": None, "error_message": None, "from": sender, "messaging_service_sid": service,
-            "num_media": "0", "num_segments": segments, "price": None, "price_unit": "USD", "sid": sid,
-            "status": "queued" if sender else "accepted", "to": to,
-            "subresource_uris": {"media": f"{uri}/Media.json"}, "uri": f"{uri}.json",
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": sender,
+            "messaging_service_sid": service,
+            "num_media": "0",
+            "num_segments": segments,
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued" if sender else "accepted",
+            "to": to,
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "uri": f"{uri}.json",
         }
         self.created.append(resource)
-        self.routes[("GET", f"{uri}.json")] = lambda req: Reply(200, resource) if self._authorized(req) \
-            else error(401, 20003, "Authenticate")
+        self.routes[("GET", f"{uri}.json")] = lambda req: (
+            Reply(200, resource) if self._authorized(req) else error(401, 20003, "Authenticate")
+        )
         return resource
 
     def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:

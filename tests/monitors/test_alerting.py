@@ -23,33 +23,61 @@ from monitors.base import Alert
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
-def alert(name: str, severity: str = "warning", subject: str = "", ago: timedelta | None = timedelta(minutes=5),
-          source: str = "alertmanager", **extra: str) -> Alert:
+def alert(
+    name: str,
+    severity: str = "warning",
+    subject: str = "",
+    ago: timedelta | None = timedelta(minutes=5),
+    source: str = "alertmanager",
+    **extra: str,
+) -> Alert:
     return Alert(name, severity, subject, source, NOW - ago if ago else None, **extra)  # type: ignore[arg-type]
 
 
 class TestLabels:
-    @pytest.mark.parametrize(("raw", "expected"), [
-        ("critical", "critical"), ("PAGE", "critical"), ("error", "critical"), ("warning", "warning"),
-        ("Warn", "warning"), ("info", "info"), ("none", "info"), ("", "info"), (None, "info")])
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("critical", "critical"),
+            ("PAGE", "critical"),
+            ("error", "critical"),
+            ("warning", "warning"),
+            ("Warn", "warning"),
+            ("info", "info"),
+            ("none", "info"),
+            ("", "info"),
+            (None, "info"),
+        ],
+    )
     def test_severity(self, raw: str | None, expected: str) -> None:
         """Severity labels fold into critical, warning or info."""
         assert normalise_severity(raw) == expected
 
-    @pytest.mark.parametrize(("labels", "expected"), [
-        ({"alertname": "X", "instance": "api-1:9100", "job": "node"}, "api-1:9100"),
-        ({"alertname": "X", "service": "checkout", "job": "node"}, "checkout"),
-        ({"alertname": "X", "job": "node", "pod": "p-1"}, "node"),
-        ({"alertname": "X", "pod": "web-7d9f"}, "web-7d9f"),
-        ({"alertname": "X", "severity": "critical"}, ""),
-    ])
+    @pytest.mark.parametrize(
+        ("labels", "expected"),
+        [
+            ({"alertname": "X", "instance": "api-1:9100", "job": "node"}, "api-1:9100"),
+            ({"alertname": "X", "service": "checkout", "job": "node"}, "checkout"),
+            ({"alertname": "X", "job": "node", "pod": "p-1"}, "node"),
+            ({"alertname": "X", "pod": "web-7d9f"}, "web-7d9f"),
+            ({"alertname": "X", "severity": "critical"}, ""),
+        ],
+    )
     def test_subject(self, labels: dict[str, str], expected: str) -> None:
         """The subject is the most telling label; an instance keeps its port (two exporters, two targets)."""
         assert subject_of(labels) == expected
 
-    @pytest.mark.parametrize(("raw", "expected"), [
-        ("10.0.0.7:9100", "10.0.0.7"), ("api-1:9100", "api-1"), ("[::1]:9100", "[::1]"),
-        ("::1", "::1"), ("api-1", "api-1"), ("host:name", "host:name")])
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("10.0.0.7:9100", "10.0.0.7"),
+            ("api-1:9100", "api-1"),
+            ("[::1]:9100", "[::1]"),
+            ("::1", "::1"),
+            ("api-1", "api-1"),
+            ("host:name", "host:name"),
+        ],
+    )
     def test_strip_port(self, raw: str, expected: str) -> None:
         """Only a numeric port is dropped; bare IPv6 and odd names stay whole."""
         assert strip_port(raw) == expected
@@ -67,25 +95,44 @@ class TestOrder:
     def test_most_severe_then_longest_firing(self) -> None:
         """Critical before warning before info; within a severity the newest first (a 6-second-old
         CRIT is news); unknown start last."""
-        alerts = [alert("A", "info", ago=timedelta(days=3)), alert("B", "warning", ago=timedelta(minutes=1)),
-                  alert("C", "critical", ago=timedelta(hours=2)), alert("D", "warning", ago=None),
-                  alert("E", "warning", ago=timedelta(hours=1)), alert("F", "critical", ago=timedelta(seconds=6))]
+        alerts = [
+            alert("A", "info", ago=timedelta(days=3)),
+            alert("B", "warning", ago=timedelta(minutes=1)),
+            alert("C", "critical", ago=timedelta(hours=2)),
+            alert("D", "warning", ago=None),
+            alert("E", "warning", ago=timedelta(hours=1)),
+            alert("F", "critical", ago=timedelta(seconds=6)),
+        ]
         assert [a.name for a in sort_alerts(alerts)] == ["F", "C", "B", "E", "D", "A"]
 
     def test_groups_by_name_in_display_order(self) -> None:
         """Alerts sharing a name form one group; Datadog's are never merged with Alertmanager's."""
-        alerts = [alert("DiskFull", subject="db-1"), alert("HighCPU", "critical", "api-1"),
-                  alert("DiskFull", subject="db-2", ago=timedelta(hours=3)),
-                  alert("DiskFull", subject="db-3", source="datadog")]
+        alerts = [
+            alert("DiskFull", subject="db-1"),
+            alert("HighCPU", "critical", "api-1"),
+            alert("DiskFull", subject="db-2", ago=timedelta(hours=3)),
+            alert("DiskFull", subject="db-3", source="datadog"),
+        ]
         groups = numbered_alerts(alerts)
         assert [[(a.name, a.subject) for a in g] for g in groups] == [
-            [("HighCPU", "api-1")], [("DiskFull", "db-1"), ("DiskFull", "db-2")], [("DiskFull", "db-3")]]
+            [("HighCPU", "api-1")],
+            [("DiskFull", "db-1"), ("DiskFull", "db-2")],
+            [("DiskFull", "db-3")],
+        ]
 
 
 class TestAge:
-    @pytest.mark.parametrize(("delta", "text"), [
-        (timedelta(seconds=45), "45s"), (timedelta(minutes=12, seconds=59), "12m"), (timedelta(hours=3), "3h"),
-        (timedelta(hours=36), "36h"), (timedelta(days=2, hours=5), "2d"), (timedelta(seconds=-5), "0s")])
+    @pytest.mark.parametrize(
+        ("delta", "text"),
+        [
+            (timedelta(seconds=45), "45s"),
+            (timedelta(minutes=12, seconds=59), "12m"),
+            (timedelta(hours=3), "3h"),
+            (timedelta(hours=36), "36h"),
+            (timedelta(days=2, hours=5), "2d"),
+            (timedelta(seconds=-5), "0s"),
+        ],
+    )
     def test_age(self, delta: timedelta, text: str) -> None:
         """Ages read 45s, 12m, 3h, 36h, 2d; a clock skew never goes negative."""
         assert format_age(NOW - delta, NOW) == text
@@ -122,9 +169,15 @@ class TestList:
         text = format_alert_list([], ["alertmanager: timeout after 3s"], NOW)
         assert text == "No alerts found, but:\nalertmanager DOWN: timeout after 3s"
 
-    @pytest.mark.parametrize(("silenced", "inhibited", "expected"), [
-        (1, 0, "No alerts firing, 1 silenced."), (0, 2, "No alerts firing, 2 inhibited."),
-        (3, 1, "No alerts firing, 3 silenced, 1 inhibited."), (0, 0, "No alerts firing.")])
+    @pytest.mark.parametrize(
+        ("silenced", "inhibited", "expected"),
+        [
+            (1, 0, "No alerts firing, 1 silenced."),
+            (0, 2, "No alerts firing, 2 inhibited."),
+            (3, 1, "No alerts firing, 3 silenced, 1 inhibited."),
+            (0, 0, "No alerts firing."),
+        ],
+    )
     def test_muted_alerts_are_counted(self, silenced: int, inhibited: int, expected: str) -> None:
         """A silence never makes the answer read as all clear without a word."""
         assert format_alert_list([], [], NOW, silenced, inhibited) == expected
@@ -146,15 +199,31 @@ class TestList:
 
 
 class TestFilter:
-    ALERTS = [alert("HighCPU", "critical", "api-1:9100", labels={"alertname": "HighCPU", "instance": "api-1:9100",
-                                                                   "service": "checkout"}),
-              alert("DiskFull", "warning", "db-1:9100", labels={"alertname": "DiskFull", "instance": "db-1:9100"}),
-              alert("Watchdog", "info", labels={"alertname": "Watchdog"})]
+    ALERTS = [
+        alert(
+            "HighCPU",
+            "critical",
+            "api-1:9100",
+            labels={"alertname": "HighCPU", "instance": "api-1:9100", "service": "checkout"},
+        ),
+        alert("DiskFull", "warning", "db-1:9100", labels={"alertname": "DiskFull", "instance": "db-1:9100"}),
+        alert("Watchdog", "info", labels={"alertname": "Watchdog"}),
+    ]
 
-    @pytest.mark.parametrize(("word", "names"), [
-        ("crit", ["HighCPU"]), ("CRITICAL", ["HighCPU"]), ("warn", ["DiskFull"]), ("info", ["Watchdog"]),
-        ("checkout", ["HighCPU"]), ("db-1", ["DiskFull"]), ("db-1:9100", ["DiskFull"]), ("diskfull", ["DiskFull"]),
-        ("nothing", [])])
+    @pytest.mark.parametrize(
+        ("word", "names"),
+        [
+            ("crit", ["HighCPU"]),
+            ("CRITICAL", ["HighCPU"]),
+            ("warn", ["DiskFull"]),
+            ("info", ["Watchdog"]),
+            ("checkout", ["HighCPU"]),
+            ("db-1", ["DiskFull"]),
+            ("db-1:9100", ["DiskFull"]),
+            ("diskfull", ["DiskFull"]),
+            ("nothing", []),
+        ],
+    )
     def test_by_severity_or_label_value(self, word: str, names: list[str]) -> None:
         """`alerts crit`, `alerts warn`, `alerts <label value>` (an instance matches with or without port)."""
         assert [a.name for a in filter_alerts(self.ALERTS, word)] == names
@@ -163,21 +232,38 @@ class TestFilter:
 class TestDetail:
     def test_single(self) -> None:
         """Summary, since, description, labels (minus alertname/severity), source."""
-        one = alert("HighCPU", "critical", "api-1", timedelta(minutes=12), summary="CPU above 90%",
-                    description="api-1 has been above 90% CPU for 10 minutes",
-                    labels={"alertname": "HighCPU", "severity": "critical", "instance": "api-1:9100", "team": "web"})
+        one = alert(
+            "HighCPU",
+            "critical",
+            "api-1",
+            timedelta(minutes=12),
+            summary="CPU above 90%",
+            description="api-1 has been above 90% CPU for 10 minutes",
+            labels={"alertname": "HighCPU", "severity": "critical", "instance": "api-1:9100", "team": "web"},
+        )
         assert format_alert_detail([one], NOW).splitlines() == [
-            "CRIT HighCPU api-1 (12m)", "CPU above 90%", "since 14:48 UTC (12m)",
-            "api-1 has been above 90% CPU for 10 minutes", "instance=api-1:9100 team=web", "source: alertmanager"]
+            "CRIT HighCPU api-1 (12m)",
+            "CPU above 90%",
+            "since 14:48 UTC (12m)",
+            "api-1 has been above 90% CPU for 10 minutes",
+            "instance=api-1:9100 team=web",
+            "source: alertmanager",
+        ]
 
     def test_links_come_early_and_whole(self) -> None:
         """runbook_url, dashboard and the rule's host are shown right after the summary; a long
         description gives way (clipped or dropped) so the links fit the budget uncut."""
         runbook = "https://runbooks.example.com/very/long/path/to/the/high-cpu-runbook-page#step-1"
         dashboard = "https://grafana.example.com/d/abc123/node-exporter-full?var-instance=api-1"
-        one = alert("HighCPU", "critical", "api-1", summary="CPU above 90%", description="word " * 100,
-                    annotations={"runbook_url": runbook, "dashboard": dashboard},
-                    generator_url="http://prom-1.internal:9090/graph?g0.expr=up")
+        one = alert(
+            "HighCPU",
+            "critical",
+            "api-1",
+            summary="CPU above 90%",
+            description="word " * 100,
+            annotations={"runbook_url": runbook, "dashboard": dashboard},
+            generator_url="http://prom-1.internal:9090/graph?g0.expr=up",
+        )
         detail = format_alert_detail([one], NOW, max_chars=306)
         lines = detail.splitlines()
         assert lines[2:5] == [f"runbook: {runbook}", f"dashboard: {dashboard}", "rule: prom-1.internal:9090"]

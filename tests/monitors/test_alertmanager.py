@@ -22,9 +22,13 @@ pytestmark = pytest.mark.integration
 def silenced(monitoring_stack: servers.MonitoringStack) -> Iterator[str]:
     """A silence on the always-firing alert, created through Alertmanager's own API and expired after."""
     now = datetime.now(UTC)
-    body = {"matchers": [{"name": "alertname", "value": servers.ALERT_NAME, "isRegex": False, "isEqual": True}],
-            "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=1)).isoformat(),
-            "createdBy": "operator-tests", "comment": "test silence"}
+    body = {
+        "matchers": [{"name": "alertname", "value": servers.ALERT_NAME, "isRegex": False, "isEqual": True}],
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(hours=1)).isoformat(),
+        "createdBy": "operator-tests",
+        "comment": "test silence",
+    }
     response = httpx.post(f"{monitoring_stack.alertmanager_url}/api/v2/silences", json=body, timeout=5)
     response.raise_for_status()
     silence_id: str = response.json()["silenceID"]
@@ -33,8 +37,9 @@ def silenced(monitoring_stack: servers.MonitoringStack) -> Iterator[str]:
 
 
 class TestAlertmanager:
-    async def test_health_ok_with_version(self, alertmanager_monitor: AlertmanagerMonitor,
-                                          monitoring_stack: servers.MonitoringStack) -> None:
+    async def test_health_ok_with_version(
+        self, alertmanager_monitor: AlertmanagerMonitor, monitoring_stack: servers.MonitoringStack
+    ) -> None:
         """The status endpoint answers and its version is the health note."""
         health = await alertmanager_monitor.health_check()
         async with httpx.AsyncClient(timeout=5) as client:
@@ -42,8 +47,9 @@ class TestAlertmanager:
         assert health.ok, health.reason
         assert health.reason == f"v{status['versionInfo']['version']}"
 
-    async def test_alerts_match_alertmanager(self, alertmanager_monitor: AlertmanagerMonitor,
-                                             monitoring_stack: servers.MonitoringStack) -> None:
+    async def test_alerts_match_alertmanager(
+        self, alertmanager_monitor: AlertmanagerMonitor, monitoring_stack: servers.MonitoringStack
+    ) -> None:
         """Our alerts are exactly Alertmanager's active ones: names, labels, start times."""
         ours = await alertmanager_monitor.alerts()
         theirs = monitoring_stack.am_alerts()
@@ -55,8 +61,9 @@ class TestAlertmanager:
         assert (alert.severity, alert.subject, alert.source) == ("warning", "checkout", "alertmanager")
         assert alert.description == ref["annotations"]["description"]
 
-    async def test_silence_removes_alert(self, alertmanager_monitor: AlertmanagerMonitor,
-                                         prometheus_monitor: PrometheusMonitor, silenced: str) -> None:
+    async def test_silence_removes_alert(
+        self, alertmanager_monitor: AlertmanagerMonitor, prometheus_monitor: PrometheusMonitor, silenced: str
+    ) -> None:
         """A silence set in Alertmanager hides the alert from `alerts` at once."""
         assert servers.ALERT_NAME not in [a.name for a in await alertmanager_monitor.alerts()]
         alerts, errors = await collect_alerts([prometheus_monitor, alertmanager_monitor])
@@ -66,8 +73,9 @@ class TestAlertmanager:
 
 
 class TestMergedAnswer:
-    async def test_both_configured_no_duplicates(self, alertmanager_monitor: AlertmanagerMonitor,
-                                                 prometheus_monitor: PrometheusMonitor) -> None:
+    async def test_both_configured_no_duplicates(
+        self, alertmanager_monitor: AlertmanagerMonitor, prometheus_monitor: PrometheusMonitor
+    ) -> None:
         """With Alertmanager and Prometheus both configured, each alert is listed once, from Alertmanager."""
         alerts, errors = await collect_alerts([prometheus_monitor, alertmanager_monitor])
         assert errors == []
@@ -91,8 +99,9 @@ class TestMergedAnswer:
         assert [a.source for a in alerts if a.name == servers.ALERT_NAME] == ["prometheus"]
         assert "alertmanager DOWN: connection refused" in format_alert_list(alerts, errors, datetime.now(UTC))
 
-    async def test_list_and_detail_text(self, alertmanager_monitor: AlertmanagerMonitor,
-                                        monitoring_stack: servers.MonitoringStack) -> None:
+    async def test_list_and_detail_text(
+        self, alertmanager_monitor: AlertmanagerMonitor, monitoring_stack: servers.MonitoringStack
+    ) -> None:
         """`alerts` and `alerts 1` read as the SMS should, with the age Alertmanager implies."""
         alerts, errors = await collect_alerts([alertmanager_monitor])
         [ref] = monitoring_stack.am_alerts(filter=f'alertname="{servers.ALERT_NAME}"')

@@ -18,8 +18,14 @@ from tests.fakes.datadog import monitor as dd_monitor
 from tests.fakes.server import Reply
 from tests.servers.prometheus import monitor_settings
 
-CPU = MetricAlias("ddcpu", "avg:system.cpu.user{env:prod} by {host}", "%", label="host",
-                  source="datadog", description="CPU user % (Datadog)")
+CPU = MetricAlias(
+    "ddcpu",
+    "avg:system.cpu.user{env:prod} by {host}",
+    "%",
+    label="host",
+    source="datadog",
+    description="CPU user % (Datadog)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +42,13 @@ def fake(fake_server: FakeDatadog) -> FakeDatadog:
 
 
 def _monitor(fake: FakeDatadog, **overrides: object) -> DatadogMonitor:
-    values = {"datadog_api_key": API_KEY, "datadog_app_key": APP_KEY, "datadog_api_url": fake.url,
-              "monitor_timeout_s": 2, **overrides}
+    values = {
+        "datadog_api_key": API_KEY,
+        "datadog_app_key": APP_KEY,
+        "datadog_api_url": fake.url,
+        "monitor_timeout_s": 2,
+        **overrides,
+    }
     monitor = DatadogMonitor.from_settings(monitor_settings(**values))
     assert monitor is not None
     return monitor
@@ -99,15 +110,21 @@ class TestHealth:
 class TestMetrics:
     async def test_last_non_null_point_per_series(self, datadog: DatadogMonitor, fake: FakeDatadog) -> None:
         """Each series gives its newest non-null point, labelled by the alias's tag, largest first."""
-        fake.query_series[CPU.query] = [series("host:web-01", [10.0, 20.5, None]),
-                                        series("host:web-02", [80.0, 83.2]),
-                                        series("host:web-03", [None, None])]
+        fake.query_series[CPU.query] = [
+            series("host:web-01", [10.0, 20.5, None]),
+            series("host:web-02", [80.0, 83.2]),
+            series("host:web-03", [None, None]),
+        ]
         result = await datadog.query_metric(CPU)
         assert [(s.label, s.value) for s in result.series[:2]] == [("web-02", 83.2), ("web-01", 20.5)]
         assert result.series[2].label == "web-03" and math.isnan(result.series[2].value)
         assert format_metric(result).splitlines() == [
-            "ddcpu (CPU user % (Datadog)):", "web-02 83%", "web-01 20%", "web-03 n/a",
-            "(n/a: the query gave NaN, e.g. a division by zero)"]
+            "ddcpu (CPU user % (Datadog)):",
+            "web-02 83%",
+            "web-01 20%",
+            "web-03 n/a",
+            "(n/a: the query gave NaN, e.g. a division by zero)",
+        ]
 
     async def test_query_parameters(self, datadog: DatadogMonitor, fake: FakeDatadog) -> None:
         """from/to are POSIX seconds around now, the query is the alias's, both keys are sent."""
@@ -157,13 +174,18 @@ class TestAlerts:
 
     async def test_multi_monitor_groups(self, datadog: DatadogMonitor, fake: FakeDatadog) -> None:
         """A multi-alert monitor gives one alert per alerting group, grouped as one line in the list."""
-        fake.monitors = [dd_monitor(7, "Disk almost full", "Alert",
-                                 {f"host:db-{i}": "Alert" for i in range(1, 5)} | {"host:db-9": "OK"})]
+        fake.monitors = [
+            dd_monitor(
+                7, "Disk almost full", "Alert", {f"host:db-{i}": "Alert" for i in range(1, 5)} | {"host:db-9": "OK"}
+            )
+        ]
         alerts = await datadog.alerts()
         assert sorted(a.subject for a in alerts) == ["db-1", "db-2", "db-3", "db-4"]
         now = datetime.fromtimestamp(1568887500 + 3 * 3600, UTC)
         assert format_alert_list(alerts, [], now).splitlines() == [
-            "4 alerts firing:", "1 CRIT [dd] Disk almost full x4 (db-1, db-2, +2) (3h)"]
+            "4 alerts firing:",
+            "1 CRIT [dd] Disk almost full x4 (db-1, db-2, +2) (3h)",
+        ]
 
     async def test_collect_marks_datadog(self, datadog: DatadogMonitor) -> None:
         """In the merged list Datadog items carry the [dd] mark."""

@@ -50,27 +50,28 @@ async def count(dsn: str, sql: str) -> int:
 
 
 @pytest.fixture
-async def pg(trouble_db: TroubleDb) -> AsyncIterator[PostgresMonitor]:  # noqa: F811
+async def pg(trouble_db: TroubleDb) -> AsyncIterator[PostgresMonitor]:
     monitor = PostgresMonitor(trouble_db.pg_dsn("monitor"), TIMEOUT_S, ANYTHING)
     yield monitor
     await monitor.aclose()
 
 
 @pytest.fixture
-async def bouncer(trouble_db: TroubleDb) -> AsyncIterator[PgBouncerMonitor]:  # noqa: F811
+async def bouncer(trouble_db: TroubleDb) -> AsyncIterator[PgBouncerMonitor]:
     monitor = PgBouncerMonitor(trouble_db.admin_dsn, TIMEOUT_S, ANYTHING)
     yield monitor
     await monitor.aclose()
 
 
 class TestLockWait:
-    async def test_who_blocks_whom(self, pg: PostgresMonitor, trouble_db: TroubleDb) -> None:  # noqa: F811
+    async def test_who_blocks_whom(self, pg: PostgresMonitor, trouble_db: TroubleDb) -> None:
         """Two real transactions on one row: `db` names the blocking pid, its user/app and its
         statement without literals; `status` lists the wait as a problem naming the blocker."""
         admin = await psycopg.AsyncConnection.connect(trouble_db.pg_dsn(), autocommit=True)
         holder = await psycopg.AsyncConnection.connect(trouble_db.pg_dsn("app") + "?application_name=billing")
-        waiter = await psycopg.AsyncConnection.connect(trouble_db.pg_dsn("app") + "?application_name=report",
-                                                       autocommit=True)
+        waiter = await psycopg.AsyncConnection.connect(
+            trouble_db.pg_dsn("app") + "?application_name=report", autocommit=True
+        )
         blocked: asyncio.Task[object] | None = None
         try:
             await admin.execute("CREATE TABLE IF NOT EXISTS accounts (id int PRIMARY KEY, owner text)")
@@ -81,8 +82,13 @@ class TestLockWait:
             blocked = asyncio.create_task(waiter.execute("UPDATE accounts SET owner = 'bob' WHERE id = 1"))
 
             async def waiting() -> bool:
-                return await count(trouble_db.pg_dsn(), "SELECT count(*) FROM pg_stat_activity"
-                                                        " WHERE wait_event_type = 'Lock'") == 1
+                return (
+                    await count(
+                        trouble_db.pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    )
+                    == 1
+                )
+
             await until(waiting, "a lock waiter")
             lines = (await pg.report()).lines
             problems = await pg.problems()
@@ -93,8 +99,10 @@ class TestLockWait:
             for conn in (admin, holder, waiter):
                 await conn.close()
         lock = next(line for line in lines if line.startswith("lock: "))
-        assert f"waits 0s on pid {holder_pid} app/billing (idle in transaction" in lock or \
-            f"on pid {holder_pid} app/billing (idle in transaction" in lock, lines
+        assert (
+            f"waits 0s on pid {holder_pid} app/billing (idle in transaction" in lock
+            or f"on pid {holder_pid} app/billing (idle in transaction" in lock
+        ), lines
         assert "/report waits " in lock
         assert "UPDATE accounts SET owner = '?' WHERE id = ?" in lock
         assert "alice" not in "\n".join(lines)  # literals never leave the database
@@ -114,8 +122,7 @@ class TestLockWait:
 
 
 class TestPgBouncerQueue:
-    async def test_clients_waiting_are_a_problem(self, bouncer: PgBouncerMonitor,
-                                                 trouble_db: TroubleDb) -> None:  # noqa: F811
+    async def test_clients_waiting_are_a_problem(self, bouncer: PgBouncerMonitor, trouble_db: TroubleDb) -> None:
         """pool_size=1 and a long query: the next two clients queue; `db` and `status` say so."""
         long = await psycopg.AsyncConnection.connect(trouble_db.bouncer_dsn(), autocommit=True)
         running = asyncio.create_task(long.execute("SELECT pg_sleep(3)"))
@@ -127,8 +134,10 @@ class TestPgBouncerQueue:
 
         queue = [asyncio.create_task(queued()) for _ in range(2)]
         try:
+
             async def two_waiting() -> bool:
                 return any("2 waiting" in line for line in (await bouncer.report()).lines)
+
             await until(two_waiting, "two clients waiting in pgBouncer")
             lines = (await bouncer.report()).lines
             problems = await bouncer.problems()
@@ -138,13 +147,15 @@ class TestPgBouncerQueue:
         assert lines[0].startswith("pgbouncer: 1 pool, 2 waiting")
         assert any(line.startswith("appdb/app: clients 1 active 2 waiting") for line in lines), lines
         assert [(p.severity, p.text.split(",")[0]) for p in problems] == [
-            ("warn", "pgbouncer appdb/app: 2 clients waiting")]
+            ("warn", "pgbouncer appdb/app: 2 clients waiting")
+        ]
         assert await bouncer.problems() == []  # the queue drained
 
 
 class TestDeadlines:
-    async def test_frozen_pgbouncer_mid_query(self, bouncer: PgBouncerMonitor, pg: PostgresMonitor,
-                                              trouble_db: TroubleDb) -> None:  # noqa: F811
+    async def test_frozen_pgbouncer_mid_query(
+        self, bouncer: PgBouncerMonitor, pg: PostgresMonitor, trouble_db: TroubleDb
+    ) -> None:
         """A kept connection to a SIGSTOPped pgBouncer: the poll gives up within the deadline
         (psycopg's own cancel would wait 10 s), status names pgbouncer, and after SIGCONT the
         next poll is normal with nothing left behind."""
@@ -169,14 +180,16 @@ class TestDeadlines:
         await _nothing_left(bouncer, tasks_before)
 
         async def one_monitor_client() -> bool:
-            async with await psycopg.AsyncConnection.connect(trouble_db.admin_dsn, autocommit=True,
-                                                             prepare_threshold=None, row_factory=dict_row) as conn:
+            async with await psycopg.AsyncConnection.connect(
+                trouble_db.admin_dsn, autocommit=True, prepare_threshold=None, row_factory=dict_row
+            ) as conn:
                 rows = await (await conn.execute("SHOW CLIENTS")).fetchall()
             # only the kept connection: the abandoned ones are gone
             return sum(1 for row in rows if row["application_name"] == "operator-monitor") == 1
+
         await until(one_monitor_client, "abandoned admin connections closed")
 
-    async def test_frozen_pgbouncer_at_connect(self, trouble_db: TroubleDb) -> None:  # noqa: F811
+    async def test_frozen_pgbouncer_at_connect(self, trouble_db: TroubleDb) -> None:
         """No kept connection yet: the connect itself is bounded the same way."""
         monitor = PgBouncerMonitor(trouble_db.admin_dsn, TIMEOUT_S)
         try:
@@ -190,7 +203,7 @@ class TestDeadlines:
             await monitor.aclose()
         assert not monitor.conn.abandoned
 
-    async def test_frozen_postgres(self, pg: PostgresMonitor, trouble_db: TroubleDb) -> None:  # noqa: F811
+    async def test_frozen_postgres(self, pg: PostgresMonitor, trouble_db: TroubleDb) -> None:
         """Every PostgreSQL process SIGSTOPped with our connection open: `db` is TimedOut in time;
         after SIGCONT the next poll is normal and only one monitor session exists."""
         await pg.report()
@@ -207,27 +220,38 @@ class TestDeadlines:
         await _nothing_left(pg, tasks_before)
 
         async def one_session() -> bool:
-            return await count(trouble_db.pg_dsn(), "SELECT count(*) FROM pg_stat_activity"
-                                                    " WHERE application_name = 'operator-monitor'") == 1
+            return (
+                await count(
+                    trouble_db.pg_dsn(),
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'operator-monitor'",
+                )
+                == 1
+            )
+
         await until(one_session, "abandoned PostgreSQL sessions gone")
 
 
 async def _nothing_left(monitor: PostgresMonitor | PgBouncerMonitor, tasks_before: int) -> None:
     """Abandoned work has finished and no task of ours is still running."""
+
     async def settled() -> bool:
         return not monitor.conn.abandoned and len(asyncio.all_tasks()) <= tasks_before
+
     await until(settled, "abandoned work finished", timeout_s=5)
 
 
 class TestReplication:
-    async def test_primary_names_its_replica_and_the_replica_its_lag(self, pg: PostgresMonitor,
-                                                                     trouble_replica: Replica) -> None:  # noqa: F811
+    async def test_primary_names_its_replica_and_the_replica_its_lag(
+        self, pg: PostgresMonitor, trouble_replica: Replica
+    ) -> None:
         """A real streaming standby: the primary lists it by name with its lag; the standby,
         caught up, reports itself as a replica with zero replay lag (not "time since the last
         transaction"); neither is a problem."""
         lines = (await pg.report()).lines
-        assert any(re.fullmatch(rf"replica {trouble_replica.name} streaming: lag (\d+s|\?)(, .* behind)?", line)
-                   for line in lines), lines
+        assert any(
+            re.fullmatch(rf"replica {trouble_replica.name} streaming: lag (\d+s|\?)(, .* behind)?", line)
+            for line in lines
+        ), lines
         assert "no replicas" not in lines
         standby = PostgresMonitor(trouble_replica.dsn("monitor"), TIMEOUT_S, Thresholds(replication_lag_s=5))
         try:

@@ -38,8 +38,9 @@ def fake() -> Iterator[ElasticsearchFake]:
 
 
 def make(url: str, timeout_s: float = 0.5, **extra: Any) -> ElasticsearchMonitor:
-    settings = MonitorSettings(elasticsearch_url=url, log_services="api,web", monitor_timeout_s=timeout_s,
-                               _env_file=None, **extra)  # type: ignore[call-arg]
+    settings = MonitorSettings(
+        elasticsearch_url=url, log_services="api,web", monitor_timeout_s=timeout_s, _env_file=None, **extra
+    )  # type: ignore[call-arg]
     monitor = ElasticsearchMonitor.from_settings(settings)
     assert monitor is not None
     return monitor
@@ -53,8 +54,7 @@ async def es(fake: ElasticsearchFake) -> AsyncIterator[ElasticsearchMonitor]:
 
 
 class TestSearch:
-    async def test_sends_range_term_terms_sort_size(self, es: ElasticsearchMonitor,
-                                                    fake: ElasticsearchFake) -> None:
+    async def test_sends_range_term_terms_sort_size(self, es: ElasticsearchMonitor, fake: ElasticsearchFake) -> None:
         """The body filters on time, service (a term value) and levels, newest first, exact count."""
         await es.errors("api", HOUR, 20)
         (req,) = fake.requests
@@ -83,18 +83,30 @@ class TestSearch:
 
     async def test_configured_field_names(self, fake: ElasticsearchFake) -> None:
         """Field names and levels come from settings."""
-        fake.docs = [{"@timestamp": doc("api", "", "", 1)["@timestamp"], "svc": "api", "lvl": "ERR",
-                      "msg": {"text": "nested message"}}]
-        monitor = make(fake.url, elasticsearch_service_field="svc", elasticsearch_level_field="lvl",
-                       elasticsearch_error_levels="ERR", elasticsearch_message_field="msg.text")
+        fake.docs = [
+            {
+                "@timestamp": doc("api", "", "", 1)["@timestamp"],
+                "svc": "api",
+                "lvl": "ERR",
+                "msg": {"text": "nested message"},
+            }
+        ]
+        monitor = make(
+            fake.url,
+            elasticsearch_service_field="svc",
+            elasticsearch_level_field="lvl",
+            elasticsearch_error_levels="ERR",
+            elasticsearch_message_field="msg.text",
+        )
         try:
             result = await monitor.errors("api", HOUR, 5)
         finally:
             await monitor.aclose()
         assert [line.message for line in result.lines] == ["nested message"]
 
-    async def test_unknown_service_rejected_before_any_request(self, es: ElasticsearchMonitor,
-                                                               fake: ElasticsearchFake) -> None:
+    async def test_unknown_service_rejected_before_any_request(
+        self, es: ElasticsearchMonitor, fake: ElasticsearchFake
+    ) -> None:
         with pytest.raises(MonitorError, match="unknown service"):
             await es.errors("api OR *", HOUR, 10)
         assert fake.requests == []
@@ -123,9 +135,13 @@ class TestErrors:
         assert info.value.reason.startswith("HTTP 400 parsing_exception: ")
 
     async def test_missing_index(self, fake: ElasticsearchFake) -> None:
-        fake.routes[("POST", "/nope/_search")] = lambda req: Reply(404, {
-            "error": {"root_cause": [], "type": "index_not_found_exception", "reason": "no such index [nope]"},
-            "status": 404})
+        fake.routes[("POST", "/nope/_search")] = lambda req: Reply(
+            404,
+            {
+                "error": {"root_cause": [], "type": "index_not_found_exception", "reason": "no such index [nope]"},
+                "status": 404,
+            },
+        )
         monitor = make(fake.url, elasticsearch_index="nope")
         try:
             with pytest.raises(MonitorError, match="index not found"):
@@ -133,14 +149,16 @@ class TestErrors:
         finally:
             await monitor.aclose()
 
-    @pytest.mark.parametrize(("fault", "reason"), [
-        ("hang", "timeout after 0.5s"),
-        ("500", "HTTP 500"),
-        ("401", "auth rejected (HTTP 401)"),
-        ("garbage", "bad response (not JSON)"),
-    ])
-    async def test_faults(self, es: ElasticsearchMonitor, fake: ElasticsearchFake, fault: str,
-                          reason: str) -> None:
+    @pytest.mark.parametrize(
+        ("fault", "reason"),
+        [
+            ("hang", "timeout after 0.5s"),
+            ("500", "HTTP 500"),
+            ("401", "auth rejected (HTTP 401)"),
+            ("garbage", "bad response (not JSON)"),
+        ],
+    )
+    async def test_faults(self, es: ElasticsearchMonitor, fake: ElasticsearchFake, fault: str, reason: str) -> None:
         fake.fault = fault
         with pytest.raises(MonitorError) as info:
             await es.errors("api", HOUR, 5)
@@ -164,12 +182,17 @@ class TestErrors:
 
 
 class TestHealth:
-    @pytest.mark.parametrize(("status", "ok", "reason", "degraded"), [
-        ("green", True, "", False), ("yellow", True, "cluster yellow (replicas unassigned)", True),
-        ("red", False, "cluster red", False),
-    ])
-    async def test_cluster_health(self, es: ElasticsearchMonitor, fake: ElasticsearchFake, status: str,
-                                  ok: bool, reason: str, degraded: bool) -> None:
+    @pytest.mark.parametrize(
+        ("status", "ok", "reason", "degraded"),
+        [
+            ("green", True, "", False),
+            ("yellow", True, "cluster yellow (replicas unassigned)", True),
+            ("red", False, "cluster red", False),
+        ],
+    )
+    async def test_cluster_health(
+        self, es: ElasticsearchMonitor, fake: ElasticsearchFake, status: str, ok: bool, reason: str, degraded: bool
+    ) -> None:
         """Red is down; yellow is up but degraded, which `status` shows as a warning."""
         fake.health = status
         health = await es.health_check()
@@ -196,7 +219,9 @@ class TestStatus:
         fake.health = "yellow"
         survey = await Monitors([es]).survey()
         assert format_status(survey.problems, survey.healths).splitlines() == [
-            "WARN elasticsearch: cluster yellow (replicas unassigned)", "1/1 sources ok (elasticsearch)"]
+            "WARN elasticsearch: cluster yellow (replicas unassigned)",
+            "1/1 sources ok (elasticsearch)",
+        ]
         fake.health = "green"
         survey = await Monitors([es]).survey()
         assert format_status(survey.problems, survey.healths) == "All clear: 1/1 sources ok (elasticsearch)."

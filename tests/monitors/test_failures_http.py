@@ -46,16 +46,25 @@ def _settings(kind: str, url: str) -> dict[str, object]:
 
 def make(kind: str, url: str) -> Monitor:
     cls: dict[str, Callable[..., Monitor | None]] = {
-        "prometheus": PrometheusMonitor.from_settings, "alertmanager": AlertmanagerMonitor.from_settings,
-        "datadog": DatadogMonitor.from_settings}
+        "prometheus": PrometheusMonitor.from_settings,
+        "alertmanager": AlertmanagerMonitor.from_settings,
+        "datadog": DatadogMonitor.from_settings,
+    }
     monitor = cls[kind](monitor_settings(monitor_timeout_s=TIMEOUT_S, **_settings(kind, url)))
     assert monitor is not None
     return monitor
 
 
 # Wrong shape: valid JSON, but a list where an object belongs (and vice versa) on every path.
-SHAPELESS_PATHS = ["/api/v1/status/buildinfo", "/api/v1/alerts", "/api/v1/query", "/api/v2/status",
-                   "/api/v2/alerts", "/api/v1/validate", "/api/v1/monitor"]
+SHAPELESS_PATHS = [
+    "/api/v1/status/buildinfo",
+    "/api/v1/alerts",
+    "/api/v1/query",
+    "/api/v2/status",
+    "/api/v2/alerts",
+    "/api/v1/validate",
+    "/api/v1/monitor",
+]
 
 KINDS = ["prometheus", "alertmanager", "datadog"]
 # fault → (reason for health, reason for data calls); None means "same as health".
@@ -116,8 +125,13 @@ async def _data_calls(monitor: Monitor) -> list[MonitorError]:
 
 # fault -> the branch of the exception tree (monitors/base.py) a data call raises
 KIND_OF_FAILURE: dict[str, type[MonitorError]] = {
-    "refused": Refused, "hang": TimedOut, "500": BadResponse, "401": AuthRejected,
-    "garbage": BadResponse, "reset": Unreachable, "shape": UnexpectedShape,
+    "refused": Refused,
+    "hang": TimedOut,
+    "500": BadResponse,
+    "401": AuthRejected,
+    "garbage": BadResponse,
+    "reset": Unreachable,
+    "shape": UnexpectedShape,
 }
 
 
@@ -138,27 +152,42 @@ async def test_every_failure_has_a_reason(fault: str, kind: str, broken: FakeSer
         await monitor.aclose()
 
 
-@pytest.mark.parametrize(("kind", "path", "body"), [
-    ("prometheus", "/api/v1/alerts", {"status": "success", "data": {"alerts": [{"state": "firing"}]}}),
-    ("prometheus", "/api/v1/alerts", {"status": "success", "data": {"alerts": [
-        {"state": "firing", "labels": {"alertname": "X", "n": 1}}]}}),
-    ("prometheus", "/api/v1/query", {"status": "success", "data": {"resultType": "vector",
-                                                                    "result": [{"metric": {}, "value": [1]}]}}),
-    ("prometheus", "/api/v1/query", {"status": "success", "data": {"resultType": "vector",
-                                                                    "result": [{"metric": {}, "value": [1, "x"]}]}}),
-    ("alertmanager", "/api/v2/alerts", [{"labels": {}, "status": {"state": "active"}}]),
-    ("alertmanager", "/api/v2/alerts", [{"labels": "alertname=X"}]),
-    ("datadog", "/api/v1/query", {"status": "ok", "series": [{"pointlist": [[1.0, "high"]]}]}),
-    ("datadog", "/api/v1/query", {"status": "ok", "series": {"a": 1}}),
-    ("datadog", "/api/v1/monitor", [{"overall_state": "Alert", "name": None}]),
-    ("datadog", "/api/v1/monitor", [{"overall_state": "Alert", "name": "x", "state": {"groups": [1]}}]),
-])
+@pytest.mark.parametrize(
+    ("kind", "path", "body"),
+    [
+        ("prometheus", "/api/v1/alerts", {"status": "success", "data": {"alerts": [{"state": "firing"}]}}),
+        (
+            "prometheus",
+            "/api/v1/alerts",
+            {"status": "success", "data": {"alerts": [{"state": "firing", "labels": {"alertname": "X", "n": 1}}]}},
+        ),
+        (
+            "prometheus",
+            "/api/v1/query",
+            {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1]}]}},
+        ),
+        (
+            "prometheus",
+            "/api/v1/query",
+            {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "x"]}]}},
+        ),
+        ("alertmanager", "/api/v2/alerts", [{"labels": {}, "status": {"state": "active"}}]),
+        ("alertmanager", "/api/v2/alerts", [{"labels": "alertname=X"}]),
+        ("datadog", "/api/v1/query", {"status": "ok", "series": [{"pointlist": [[1.0, "high"]]}]}),
+        ("datadog", "/api/v1/query", {"status": "ok", "series": {"a": 1}}),
+        ("datadog", "/api/v1/monitor", [{"overall_state": "Alert", "name": None}]),
+        ("datadog", "/api/v1/monitor", [{"overall_state": "Alert", "name": "x", "state": {"groups": [1]}}]),
+    ],
+)
 async def test_subtly_wrong_shapes(kind: str, path: str, body: object, broken: FakeServer) -> None:
     """Bodies that are JSON but not the documented shape never leak KeyError/TypeError."""
     broken.route("GET", path)(lambda req: Reply(200, body))
     monitor = make(kind, broken.url)
-    call = (monitor.alerts() if path.endswith(("alerts", "monitor"))  # type: ignore[attr-defined]
-            else monitor.query_metric(MetricAlias("x", "q", source=kind)))  # type: ignore[attr-defined]
+    call = (
+        monitor.alerts()
+        if path.endswith(("alerts", "monitor"))  # type: ignore[attr-defined]
+        else monitor.query_metric(MetricAlias("x", "q", source=kind))
+    )  # type: ignore[attr-defined]
     try:
         with pytest.raises(MonitorError, match=r"^bad response \(unexpected shape\)$"):
             await call
@@ -200,9 +229,14 @@ async def test_status_answers_for_the_others(broken: FakeServer) -> None:
     """Through the registry: one backend hangs, the others still report within the timeout."""
     broken.fault = "hang"
     with FakeDatadog() as datadog_fake:
-        monitors = build_monitors(monitor_settings(
-            monitor_timeout_s=TIMEOUT_S, alertmanager_url=broken.url, prometheus_url=closed_port_url(),
-            **_settings("datadog", datadog_fake.url)))
+        monitors = build_monitors(
+            monitor_settings(
+                monitor_timeout_s=TIMEOUT_S,
+                alertmanager_url=broken.url,
+                prometheus_url=closed_port_url(),
+                **_settings("datadog", datadog_fake.url),
+            )
+        )
         try:
             health = {h.monitor: h for h in await monitors.check_all()}
         finally:

@@ -41,15 +41,17 @@ class TestRealHAProxy:
         """dead1 (nothing listens) is named as down with HAProxy's reason; up1 counts as up."""
         lines = (await monitor.report()).lines
         assert lines[0] == "haproxy: 1 backend, 1 server not up"
-        assert re.match(r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused for \d+s; 0 sess; 5xx 0 total$",
-                        lines[1]), lines
+        assert re.match(
+            r"be_app UP: 1/2 up, down: dead1 DOWN L4CON Connection refused for \d+s; 0 sess; 5xx 0 total$", lines[1]
+        ), lines
         assert (await monitor.health_check()).reason == "1 backends"
         [problem] = await monitor.problems()
         assert (problem.severity, problem.text.split(" (")[0]) == ("warn", "haproxy be_app: 1/2 up")
         assert "dead1 DOWN L4CON" in problem.text
 
-    async def test_taking_the_up_server_down_changes_the_report(self, monitor: HAProxyMonitor,
-                                                                haproxy_server: HAProxyServer) -> None:
+    async def test_taking_the_up_server_down_changes_the_report(
+        self, monitor: HAProxyMonitor, haproxy_server: HAProxyServer
+    ) -> None:
         """`disable server` on the admin socket puts up1 in maintenance; the report says so."""
         await monitor.report()
         assert haproxy_server.admin("disable server be_app/up1").strip() == ""
@@ -60,8 +62,9 @@ class TestRealHAProxy:
         [problem] = await monitor.problems()
         assert problem.severity == "crit" and problem.text.startswith("haproxy be_app: 0/2 up (up1 MAINT")
 
-    async def test_5xx_over_a_window_not_since_the_last_look(self, monitor: HAProxyMonitor,
-                                                              haproxy_server: HAProxyServer) -> None:
+    async def test_5xx_over_a_window_not_since_the_last_look(
+        self, monitor: HAProxyMonitor, haproxy_server: HAProxyServer
+    ) -> None:
         """Upstream 500s are counted against the kept samples: asking again a moment later gives
         the same count and share, not "+0 since whoever asked last"."""
         first = (await monitor.report()).lines[1]
@@ -113,10 +116,15 @@ class TestParsing:
 
 
 class TestFailures:
-    @pytest.mark.parametrize(("fault", "reason"), [
-        ("hang", "timeout after 0.5s"), ("500", "HTTP 500"), ("401", "auth rejected (HTTP 401)"),
-        ("garbage", "bad response (unexpected shape)"),
-    ])
+    @pytest.mark.parametrize(
+        ("fault", "reason"),
+        [
+            ("hang", "timeout after 0.5s"),
+            ("500", "HTTP 500"),
+            ("401", "auth rejected (HTTP 401)"),
+            ("garbage", "bad response (unexpected shape)"),
+        ],
+    )
     async def test_faults(self, fault: str, reason: str) -> None:
         with FakeServer() as fake:
             fake.fault = fault

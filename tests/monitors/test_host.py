@@ -166,8 +166,9 @@ class TestMonitor:
         snap = snapshot()
         root = next(d for d in snap.disks if d.mount == "/")
         per_core5 = loadavg()[1] / snap.cores
-        monitor = HostMonitor(3, disk_max=root.percent - 1, memory_max=snap.memory_percent / 2,
-                              load_max=max(per_core5 / 2, 1e-6))
+        monitor = HostMonitor(
+            3, disk_max=root.percent - 1, memory_max=snap.memory_percent / 2, load_max=max(per_core5 / 2, 1e-6)
+        )
         texts = [p.text for p in await monitor.problems()]
         assert any(f"disk / {root.percent:.0f}% full" in t for t in texts), texts
         assert any("memory" in t and "used" in t for t in texts), texts
@@ -181,13 +182,16 @@ class TestMonitor:
 
 
 class TestSettings:
-    @pytest.mark.parametrize(("values", "on"), [
-        ({}, True),
-        ({"prometheus_url": "http://127.0.0.1:9"}, False),
-        ({"datadog_api_key": "k", "datadog_app_key": "a"}, False),
-        ({"host_monitor": "off"}, False),
-        ({"host_monitor": "on", "prometheus_url": "http://127.0.0.1:9"}, True),
-    ])
+    @pytest.mark.parametrize(
+        ("values", "on"),
+        [
+            ({}, True),
+            ({"prometheus_url": "http://127.0.0.1:9"}, False),
+            ({"datadog_api_key": "k", "datadog_app_key": "a"}, False),
+            ({"host_monitor": "off"}, False),
+            ({"host_monitor": "on", "prometheus_url": "http://127.0.0.1:9"}, True),
+        ],
+    )
     async def test_auto_means_no_other_metrics_source(self, values: dict[str, str], on: bool) -> None:
         monitors = build_monitors(settings(**values))
         try:

@@ -28,8 +28,7 @@ def fake() -> Iterator[KongFake]:
 
 
 def make(url: str, timeout_s: float = 0.5, **extra: Any) -> KongMonitor:
-    settings = MonitorSettings(kong_admin_url=url, monitor_timeout_s=timeout_s, _env_file=None,
-                               **extra)  # type: ignore[call-arg]
+    settings = MonitorSettings(kong_admin_url=url, monitor_timeout_s=timeout_s, _env_file=None, **extra)  # type: ignore[call-arg]
     built = KongMonitor.from_settings(settings)
     assert built is not None
     return built
@@ -80,10 +79,15 @@ class TestReport:
 
 
 class TestFailures:
-    @pytest.mark.parametrize(("fault", "reason"), [
-        ("hang", "timeout after 0.5s"), ("500", "HTTP 500"), ("401", "auth rejected (HTTP 401)"),
-        ("garbage", "bad response (not JSON)"),
-    ])
+    @pytest.mark.parametrize(
+        ("fault", "reason"),
+        [
+            ("hang", "timeout after 0.5s"),
+            ("500", "HTTP 500"),
+            ("401", "auth rejected (HTTP 401)"),
+            ("garbage", "bad response (not JSON)"),
+        ],
+    )
     async def test_faults(self, kong: KongMonitor, fake: KongFake, fault: str, reason: str) -> None:
         fake.fault = fault
         with pytest.raises(MonitorError) as info:
@@ -118,12 +122,14 @@ class TestProblems:
         """An upstream with an unhealthy target is a warning (all unhealthy: critical); checks-off
         upstreams are not problems; Kong's database unreachable is a warning."""
         assert [(p.severity, p.text) for p in await kong.problems()] == [
-            ("warn", "kong payments: 1/2 healthy (127.0.0.1:20002 not healthy)")]
+            ("warn", "kong payments: 1/2 healthy (127.0.0.1:20002 not healthy)")
+        ]
         fake.upstreams["payments"] = [("127.0.0.1:20000", "UNHEALTHY"), ("127.0.0.1:20002", "DNS_ERROR")]
         fake.db_reachable = False
         assert [(p.severity, p.text) for p in await kong.problems()] == [
             ("crit", "kong payments: 0/2 healthy (127.0.0.1:20000, 127.0.0.1:20002 not healthy)"),
-            ("warn", "kong: database unreachable (config changes fail)")]
+            ("warn", "kong: database unreachable (config changes fail)"),
+        ]
 
     async def test_status_rolls_kong_up_once(self, kong: KongMonitor, fake: KongFake) -> None:
         """Through the registry: problems double as the health check, so Kong is listed once, ok."""
@@ -132,4 +138,6 @@ class TestProblems:
         assert [(h.monitor, h.ok) for h in survey.healths] == [("kong", True)]
         assert format_status(survey.problems, survey.healths).splitlines() == [
             "WARN kong payments: 1/2 healthy (127.0.0.1:20002 not healthy)",
-            "WARN kong: database unreachable (config changes fail)", "1/1 sources ok (kong)"]
+            "WARN kong: database unreachable (config changes fail)",
+            "1/1 sources ok (kong)",
+        ]

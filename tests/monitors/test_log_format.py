@@ -19,14 +19,21 @@ def at(hour: int, minute: int, day: int = 2) -> datetime:
 class TestFormatLogs:
     def test_count_and_latest_lines(self) -> None:
         """Summary line first, then one line per message with a short time."""
-        result = LogResult("web", timedelta(hours=1), 37, [
-            LogLine(at(14, 2), "payment timeout"), LogLine(at(13, 58), "db pool exhausted")])
+        result = LogResult(
+            "web",
+            timedelta(hours=1),
+            37,
+            [LogLine(at(14, 2), "payment timeout"), LogLine(at(13, 58), "db pool exhausted")],
+        )
         assert format_logs(result, NOW) == "web, last 1h: 37 errors.\n14:02 payment timeout\n13:58 db pool exhausted"
 
     def test_repeats_collapse_into_newest(self) -> None:
         """Identical messages fold into the newest occurrence with a count, even when interleaved."""
-        lines = [LogLine(at(14, 2), "payment timeout")] * 3 + [LogLine(at(14, 1), "disk full")] + \
-            [LogLine(at(14, 0), "payment  timeout ")] * 9
+        lines = (
+            [LogLine(at(14, 2), "payment timeout")] * 3
+            + [LogLine(at(14, 1), "disk full")]
+            + [LogLine(at(14, 0), "payment  timeout ")] * 9
+        )
         text = format_logs(LogResult("web", timedelta(hours=1), 13, lines), NOW)
         assert text.splitlines() == ["web, last 1h: 13 errors.", "14:02 payment timeout x12", "14:01 disk full"]
 
@@ -50,12 +57,21 @@ class TestFormatLogs:
 
 
 class TestParts:
-    @pytest.mark.parametrize(("window", "text"), [
-        (timedelta(minutes=15), "15m"), (timedelta(hours=1), "1h"), (timedelta(minutes=90), "90m"),
-        (timedelta(hours=24), "24h"), (timedelta(days=2), "2d"), (timedelta(seconds=45), "45s"),
-        (timedelta(seconds=23148), "6h25m"), (timedelta(hours=32, minutes=5, seconds=9), "32h5m"),
-        (timedelta(days=2, hours=3, minutes=4), "2d3h"), (timedelta(minutes=119, seconds=30), "119m"),
-    ])
+    @pytest.mark.parametrize(
+        ("window", "text"),
+        [
+            (timedelta(minutes=15), "15m"),
+            (timedelta(hours=1), "1h"),
+            (timedelta(minutes=90), "90m"),
+            (timedelta(hours=24), "24h"),
+            (timedelta(days=2), "2d"),
+            (timedelta(seconds=45), "45s"),
+            (timedelta(seconds=23148), "6h25m"),
+            (timedelta(hours=32, minutes=5, seconds=9), "32h5m"),
+            (timedelta(days=2, hours=3, minutes=4), "2d3h"),
+            (timedelta(minutes=119, seconds=30), "119m"),
+        ],
+    )
     def test_window_text(self, window: timedelta, text: str) -> None:
         assert window_text(window) == text
 

@@ -32,8 +32,7 @@ Source = LokiMonitor | LogFilesMonitor
 def loki_source(fake: LokiFake) -> LokiMonitor:
     now = time.time_ns()
     fake.entries = [Entry({"service": svc}, now - ago * 1_000_000_000, msg) for ago, svc, msg in STORED]
-    return LokiMonitor(fake.url, httpx.AsyncClient(timeout=3), 3, services=["api", "web"],
-                       error_filter=FILTER)
+    return LokiMonitor(fake.url, httpx.AsyncClient(timeout=3), 3, services=["api", "web"], error_filter=FILTER)
 
 
 def files_source(tmp_path: Path) -> LogFilesMonitor:
@@ -52,8 +51,9 @@ def loki_fake() -> Iterator[LokiFake]:
 
 @pytest.fixture(params=["loki", "files"])
 async def source(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Source]:
-    made: Source = loki_source(request.getfixturevalue("loki_fake")) if request.param == "loki" \
-        else files_source(tmp_path)
+    made: Source = (
+        loki_source(request.getfixturevalue("loki_fake")) if request.param == "loki" else files_source(tmp_path)
+    )
     yield made
     await made.aclose()
 

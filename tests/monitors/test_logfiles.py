@@ -48,14 +48,19 @@ def iso(moment: datetime) -> str:
 class TestSettings:
     def test_parses_services_and_repeated_globs(self) -> None:
         assert parse_log_files(" api=/var/log/api/*.log, web=/var/log/nginx/error.log,api=/srv/a.log") == {
-            "api": ["/var/log/api/*.log", "/srv/a.log"], "web": ["/var/log/nginx/error.log"]}
+            "api": ["/var/log/api/*.log", "/srv/a.log"],
+            "web": ["/var/log/nginx/error.log"],
+        }
 
-    @pytest.mark.parametrize(("value", "says"), [
-        ("/var/log/x.log", "service=/path/glob"),
-        ("api=", "service=/path/glob"),
-        ("api=logs/x.log", "absolute"),
-        ("a pi=/x.log", "service=/path/glob"),
-    ])
+    @pytest.mark.parametrize(
+        ("value", "says"),
+        [
+            ("/var/log/x.log", "service=/path/glob"),
+            ("api=", "service=/path/glob"),
+            ("api=logs/x.log", "absolute"),
+            ("a pi=/x.log", "service=/path/glob"),
+        ],
+    )
     def test_bad_value_names_the_setting(self, value: str, says: str) -> None:
         with pytest.raises(ValueError, match="log_files") as info:
             MonitorSettings(_env_file=None, log_files=value)  # type: ignore[call-arg]
@@ -63,8 +68,12 @@ class TestSettings:
 
     async def test_services_join_log_services(self, tmp_path: Path) -> None:
         """LOG_FILES services are offered with LOG_SERVICES, each once, in order."""
-        settings = MonitorSettings(_env_file=None, log_services="api,worker", host_monitor="off",  # type: ignore[call-arg]
-                                   log_files=f"web={tmp_path}/web.log,api={tmp_path}/api.log")
+        settings = MonitorSettings(
+            _env_file=None,
+            log_services="api,worker",
+            host_monitor="off",  # type: ignore[call-arg]
+            log_files=f"web={tmp_path}/web.log,api={tmp_path}/api.log",
+        )
         monitors = build_monitors(settings)
         assert monitors.log_services == ["api", "worker", "web"]
         assert monitors.names == ["logfiles"]
@@ -75,13 +84,16 @@ class TestWindow:
     async def test_counts_errors_in_the_window_newest_first(self, tmp_path: Path) -> None:
         """Errors older than the window are left out; lines come newest first, cut to the limit."""
         t = now()
-        write(tmp_path / "api.log", [
-            f"{iso(t - timedelta(hours=3))} ERROR too old",
-            f"{iso(t - timedelta(minutes=50))} ERROR payment timeout",
-            f"{iso(t - timedelta(minutes=40))} INFO all good",
-            f"{iso(t - timedelta(minutes=30))} WARN Exception in handler",
-            f"{iso(t - timedelta(minutes=5))} FATAL out of memory",
-        ])
+        write(
+            tmp_path / "api.log",
+            [
+                f"{iso(t - timedelta(hours=3))} ERROR too old",
+                f"{iso(t - timedelta(minutes=50))} ERROR payment timeout",
+                f"{iso(t - timedelta(minutes=40))} INFO all good",
+                f"{iso(t - timedelta(minutes=30))} WARN Exception in handler",
+                f"{iso(t - timedelta(minutes=5))} FATAL out of memory",
+            ],
+        )
         result = await monitor({"api": [str(tmp_path / "*.log")]}).errors("api", HOUR, 2)
         assert result.error_count == 3
         assert [line.message for line in result.lines] == ["FATAL out of memory", "WARN Exception in handler"]
@@ -93,13 +105,16 @@ class TestWindow:
     async def test_stack_frames_belong_to_the_line_above(self, tmp_path: Path) -> None:
         """An untimed line (a traceback) takes the time of the timed line above it."""
         t = now()
-        write(tmp_path / "w.log", [
-            f"{iso(t - timedelta(hours=2))} ERROR old failure",
-            "  ValueError: from the old failure",
-            f"{iso(t - timedelta(minutes=3))} ERROR request failed",
-            "Traceback (most recent call last):",
-            "KeyError: 'user'",
-        ])
+        write(
+            tmp_path / "w.log",
+            [
+                f"{iso(t - timedelta(hours=2))} ERROR old failure",
+                "  ValueError: from the old failure",
+                f"{iso(t - timedelta(minutes=3))} ERROR request failed",
+                "Traceback (most recent call last):",
+                "KeyError: 'user'",
+            ],
+        )
         result = await monitor({"w": [str(tmp_path / "w.log")]}).errors("w", HOUR, 10)
         assert result.error_count == 2
         assert {line.message for line in result.lines} == {"ERROR request failed", "KeyError: 'user'"}
@@ -112,7 +127,9 @@ class TestWindow:
 
     async def test_custom_error_pattern(self, tmp_path: Path) -> None:
         write(tmp_path / "a.log", [f"{iso(now())} E0042 disk gone", f"{iso(now())} ERROR not this one"])
-        result = await monitor({"a": [str(tmp_path / "a.log")]}, ).errors("a", HOUR, 5)
+        result = await monitor(
+            {"a": [str(tmp_path / "a.log")]},
+        ).errors("a", HOUR, 5)
         assert result.error_count == 1
         custom = LogFilesMonitor({"a": [str(tmp_path / "a.log")]}, 3, error_pattern=r"\bE\d{4}\b")
         result = await custom.errors("a", HOUR, 5)
@@ -124,8 +141,10 @@ def _formats(t: datetime) -> list[tuple[str, str]]:
     utc = t.astimezone(UTC)
     return [
         ("iso-z", f"{iso(t)} ERROR boom"),
-        ("iso-offset", f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}{t.strftime('%z')[:3]}:{t.strftime('%z')[3:]} "
-                       "[error] boom"),
+        (
+            "iso-offset",
+            f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}{t.strftime('%z')[:3]}:{t.strftime('%z')[3:]} [error] boom",
+        ),
         ("iso-naive-local", f"{t.strftime('%Y-%m-%d %H:%M:%S,%f')[:-3]} ERROR boom"),
         ("syslog", f"{t.strftime('%b')} {t.day:2d} {t.strftime('%H:%M:%S')} host app[12]: error: boom"),
         ("nginx-error", f"{t.strftime('%Y/%m/%d %H:%M:%S')} [error] 12#12: *3 boom"),
@@ -154,8 +173,13 @@ class TestFormats:
     async def test_json_level_decides_over_words(self, tmp_path: Path) -> None:
         """A JSON line with level info is not an error even when its text says "error"."""
         t = iso(now())
-        write(tmp_path / "j.log", [json.dumps({"time": t, "level": "info", "msg": "retrying after error"}),
-                                   json.dumps({"time": t, "level": "error", "msg": "gave up"})])
+        write(
+            tmp_path / "j.log",
+            [
+                json.dumps({"time": t, "level": "info", "msg": "retrying after error"}),
+                json.dumps({"time": t, "level": "error", "msg": "gave up"}),
+            ],
+        )
         result = await monitor({"j": [str(tmp_path / "j.log")]}).errors("j", HOUR, 5)
         assert [line.message for line in result.lines] == ["gave up"]
 
@@ -178,9 +202,14 @@ class TestRotation:
         """api.log.1 (rotated 20 min ago) holds the window's older errors; api.log.2 is not read."""
         t = now()
         write(tmp_path / "api.log.2", [f"{iso(t - timedelta(minutes=55))} ERROR in .2"], t - timedelta(minutes=50))
-        write(tmp_path / "api.log.1", [f"{iso(t - timedelta(hours=2))} ERROR before the window",
-                                       f"{iso(t - timedelta(minutes=45))} ERROR rotated away"],
-              t - timedelta(minutes=20))
+        write(
+            tmp_path / "api.log.1",
+            [
+                f"{iso(t - timedelta(hours=2))} ERROR before the window",
+                f"{iso(t - timedelta(minutes=45))} ERROR rotated away",
+            ],
+            t - timedelta(minutes=20),
+        )
         write(tmp_path / "api.log", [f"{iso(t - timedelta(minutes=10))} ERROR current"])
         result = await monitor({"api": [str(tmp_path / "api.log")]}).errors("api", HOUR, 10)
         assert [line.message for line in result.lines] == ["ERROR current", "ERROR rotated away"]
@@ -189,8 +218,7 @@ class TestRotation:
         """A rotated file last written before the window opened is skipped by its mtime alone."""
         t = now()
         # Its lines claim to be recent: had it been read, they would count.
-        write(tmp_path / "api.log.1", [f"{iso(t - timedelta(minutes=5))} ERROR in stale file"],
-              t - timedelta(hours=5))
+        write(tmp_path / "api.log.1", [f"{iso(t - timedelta(minutes=5))} ERROR in stale file"], t - timedelta(hours=5))
         write(tmp_path / "api.log", [f"{iso(t - timedelta(minutes=10))} ERROR current"])
         result = await monitor({"api": [str(tmp_path / "api.log")]}).errors("api", HOUR, 10)
         assert [line.message for line in result.lines] == ["ERROR current"]
@@ -254,7 +282,8 @@ class TestBadInput:
         assert health.ok and health.reason == "1 file, 1 unreadable"
         problems = await monitor(files).problems()
         assert [(p.severity, p.text) for p in problems] == [
-            ("warn", f"logs worker: no file matches {tmp_path}/worker.log")]
+            ("warn", f"logs worker: no file matches {tmp_path}/worker.log")
+        ]
         assert (await monitor(files).errors("web", HOUR, 5)).error_count == 1
 
     async def test_directory_and_fifo_are_refused_without_blocking(self, tmp_path: Path) -> None:
@@ -268,19 +297,23 @@ class TestBadInput:
         """A file the service's user may not read: 'permission denied', named, no traceback."""
         path = write(shared_dir / "secret.log", [f"{iso(now())} ERROR hidden"])
         path.chmod(0o600)
-        script = ("import asyncio, datetime, sys; from monitors.logfiles import LogFilesMonitor as M\n"
-                  f"m = M({{'s': [{str(path)!r}]}}, 3)\n"
-                  "print(asyncio.run(m.health_check()).reason)\n"
-                  "try: asyncio.run(m.errors('s', datetime.timedelta(hours=1), 5))\n"
-                  "except Exception as e: print(type(e).__name__, e)\n")
+        script = (
+            "import asyncio, datetime, sys; from monitors.logfiles import LogFilesMonitor as M\n"
+            f"m = M({{'s': [{str(path)!r}]}}, 3)\n"
+            "print(asyncio.run(m.health_check()).reason)\n"
+            "try: asyncio.run(m.errors('s', datetime.timedelta(hours=1), 5))\n"
+            "except Exception as e: print(type(e).__name__, e)\n"
+        )
         command = [sys.executable, "-c", script]
         if os.geteuid() == 0:  # root reads anything: ask as nobody
             if shutil.which("setpriv") is None:
                 pytest.skip("setpriv is needed to drop root")
             command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
         out = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
-        assert out.stdout.splitlines() == [f"s: cannot read {path} (permission denied)",
-                                           f"MonitorError cannot read {path} (permission denied)"], out.stderr
+        assert out.stdout.splitlines() == [
+            f"s: cannot read {path} (permission denied)",
+            f"MonitorError cannot read {path} (permission denied)",
+        ], out.stderr
         assert out.stderr == ""
 
     async def test_unknown_service(self, tmp_path: Path) -> None:

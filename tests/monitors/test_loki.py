@@ -37,8 +37,7 @@ def fake() -> Iterator[LokiFake]:
 
 
 def make(url: str, timeout_s: float = 0.5, services: str = "api,web") -> LokiMonitor:
-    settings = MonitorSettings(loki_url=url, log_services=services, monitor_timeout_s=timeout_s,
-                               _env_file=None)  # type: ignore[call-arg]
+    settings = MonitorSettings(loki_url=url, log_services=services, monitor_timeout_s=timeout_s, _env_file=None)  # type: ignore[call-arg]
     monitor = LokiMonitor.from_settings(settings)
     assert monitor is not None
     return monitor
@@ -92,13 +91,16 @@ class TestInjection:
             await loki.errors('api"} or {job=~".+', HOUR, 10)
         assert fake.requests == []
 
-    @pytest.mark.parametrize(("raw", "literal"), [
-        ("api", '"api"'),
-        ('we"b', r'"we\"b"'),
-        ("a\\b", r'"a\\b"'),
-        ('x"} |= "', r'"x\"} |= \""'),
-        ("line\nbreak\x01", r'"line\nbreak\x01"'),
-    ])
+    @pytest.mark.parametrize(
+        ("raw", "literal"),
+        [
+            ("api", '"api"'),
+            ('we"b', r'"we\"b"'),
+            ("a\\b", r'"a\\b"'),
+            ('x"} |= "', r'"x\"} |= \""'),
+            ("line\nbreak\x01", r'"line\nbreak\x01"'),
+        ],
+    )
     def test_logql_string_escapes(self, raw: str, literal: str) -> None:
         """Quotes, backslashes and control characters are escaped; Loki's unquoting gives the raw value back."""
         assert logql_string(raw) == literal
@@ -108,8 +110,7 @@ class TestInjection:
         """Even a configured name holding `"` and `\\` reaches Loki as one exact label value."""
         odd = 'we"b\\1'
         with LokiFake([Entry({"service": odd}, ago(5), "ERROR odd")]) as fake:
-            monitor = LokiMonitor(fake.url, httpx.AsyncClient(), 0.5, services=[odd],
-                                  error_filter=FILTER)
+            monitor = LokiMonitor(fake.url, httpx.AsyncClient(), 0.5, services=[odd], error_filter=FILTER)
             try:
                 result = await monitor.errors(odd, HOUR, 10)
             finally:
@@ -130,8 +131,7 @@ class TestInjection:
 class TestErrors:
     async def test_bad_logql_reports_loki_parse_error(self, fake: LokiFake) -> None:
         """Loki's 400 plain-text parse error becomes the reason."""
-        monitor = LokiMonitor(fake.url, httpx.AsyncClient(), 0.5, services=["api"],
-                              error_filter="|~ unquoted")
+        monitor = LokiMonitor(fake.url, httpx.AsyncClient(), 0.5, services=["api"], error_filter="|~ unquoted")
         try:
             with pytest.raises(MonitorError) as info:
                 await monitor.errors("api", HOUR, 10)
@@ -139,13 +139,16 @@ class TestErrors:
             await monitor.aclose()
         assert info.value.reason.startswith("query rejected: parse error at line 1")
 
-    @pytest.mark.parametrize(("fault", "reason"), [
-        ("hang", "timeout after 0.5s"),
-        ("500", "HTTP 500"),
-        ("401", "auth rejected (HTTP 401)"),
-        ("garbage", "bad response (not JSON)"),
-        ("reset", "connection dropped"),
-    ])
+    @pytest.mark.parametrize(
+        ("fault", "reason"),
+        [
+            ("hang", "timeout after 0.5s"),
+            ("500", "HTTP 500"),
+            ("401", "auth rejected (HTTP 401)"),
+            ("garbage", "bad response (not JSON)"),
+            ("reset", "connection dropped"),
+        ],
+    )
     async def test_faults(self, loki: LokiMonitor, fake: LokiFake, fault: str, reason: str) -> None:
         """Every transport or HTTP failure is a MonitorError with a short reason."""
         fake.fault = fault
@@ -166,7 +169,8 @@ class TestErrors:
     async def test_unexpected_shape(self, loki: LokiMonitor, fake: LokiFake) -> None:
         """A matrix where streams were expected is a shape error, not a crash."""
         fake.routes[("GET", "/loki/api/v1/query_range")] = lambda req: Reply(
-            200, {"status": "success", "data": {"resultType": "matrix", "result": []}})
+            200, {"status": "success", "data": {"resultType": "matrix", "result": []}}
+        )
         with pytest.raises(MonitorError, match=r"bad response \(unexpected shape\)"):
             await loki.errors("api", HOUR, 10)
 

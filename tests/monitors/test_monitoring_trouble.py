@@ -37,7 +37,7 @@ def poll(check: object, what: str, timeout_s: float = 30) -> None:
 
 
 @pytest.fixture(scope="module")
-def node_down(trouble_stack: TroubleStack) -> Iterator[TroubleStack]:  # noqa: F811
+def node_down(trouble_stack: TroubleStack) -> Iterator[TroubleStack]:
     """node-exporter killed; ready once Prometheus says up == 0 and Alertmanager has TargetDown."""
     # rate() needs two samples before the kill, or `metrics cpu` has no row to mark stale.
     poll(lambda: trouble_stack.query(DEFAULT_ALIASES["cpu"].query), "a cpu rate for the node")
@@ -51,7 +51,7 @@ def node_down(trouble_stack: TroubleStack) -> Iterator[TroubleStack]:  # noqa: F
 
 
 @pytest.fixture
-async def monitors(trouble_stack: TroubleStack) -> AsyncIterator[Monitors]:  # noqa: F811
+async def monitors(trouble_stack: TroubleStack) -> AsyncIterator[Monitors]:
     prometheus = PrometheusMonitor(trouble_stack.prometheus_url, httpx.AsyncClient(timeout=3), 3)
     alertmanager = AlertmanagerMonitor(trouble_stack.alertmanager_url, httpx.AsyncClient(timeout=3), 3)
     built = Monitors([prometheus, alertmanager], DEFAULT_ALIASES)
@@ -60,11 +60,9 @@ async def monitors(trouble_stack: TroubleStack) -> AsyncIterator[Monitors]:  # n
 
 
 class TestAllWell:
-    async def test_status_is_all_clear_in_one_segment(self, monitors: Monitors,
-                                                      trouble_stack: TroubleStack) -> None:  # noqa: F811
+    async def test_status_is_all_clear_in_one_segment(self, monitors: Monitors, trouble_stack: TroubleStack) -> None:
         """node-exporter up and no alert firing: "All clear", one segment."""
-        poll(lambda: trouble_stack.up() == 1.0 and not trouble_stack.am_alert_names(active="true"),
-             "a quiet stack")
+        poll(lambda: trouble_stack.up() == 1.0 and not trouble_stack.am_alert_names(active="true"), "a quiet stack")
         survey = await monitors.survey()
         text = format_status(survey.problems, survey.healths, silenced=survey.silenced)
         assert text == "All clear: 2/2 sources ok (prometheus, alertmanager)."
@@ -103,8 +101,9 @@ class TestNodeExporterKilled:
         up = await prometheus.query_metric(DEFAULT_ALIASES["up"])
         assert up.series and up.why_empty == ""  # an answer with rows needs no excuse
 
-    async def test_alert_detail_carries_runbook_and_dashboard(self, monitors: Monitors,
-                                                              node_down: TroubleStack) -> None:
+    async def test_alert_detail_carries_runbook_and_dashboard(
+        self, monitors: Monitors, node_down: TroubleStack
+    ) -> None:
         """The runbook_url and dashboard annotations and the rule's host are in `alerts 1`, uncut."""
         book = await gather_alerts(monitors.with_capability("alerts"))
         listing = format_alert_list(book.alerts, book.errors, datetime.now(UTC))
@@ -117,9 +116,13 @@ class TestNodeExporterKilled:
     async def test_silenced_alert_is_counted(self, monitors: Monitors, node_down: TroubleStack) -> None:
         """Silenced through Alertmanager's own API: gone from the list, but "1 silenced" is said."""
         now = datetime.now(UTC)
-        body = {"matchers": [{"name": "alertname", "value": "TargetDown", "isRegex": False, "isEqual": True}],
-                "startsAt": now.isoformat(), "endsAt": (now + timedelta(minutes=10)).isoformat(),
-                "createdBy": "operator-tests", "comment": "silence test"}
+        body = {
+            "matchers": [{"name": "alertname", "value": "TargetDown", "isRegex": False, "isEqual": True}],
+            "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(minutes=10)).isoformat(),
+            "createdBy": "operator-tests",
+            "comment": "silence test",
+        }
         async with httpx.AsyncClient(base_url=node_down.alertmanager_url, timeout=5) as am:
             silence = (await am.post("/api/v2/silences", json=body)).json()["silenceID"]
             try:
@@ -140,17 +143,21 @@ class TestNodeExporterKilled:
 
 
 class TestPostedAlert:
-    async def test_alert_posted_to_alertmanager_shows_its_links(self, monitors: Monitors,
-                                                               trouble_stack: TroubleStack) -> None:  # noqa: F811
+    async def test_alert_posted_to_alertmanager_shows_its_links(
+        self, monitors: Monitors, trouble_stack: TroubleStack
+    ) -> None:
         """An alert posted straight to Alertmanager's API with runbook_url, grafana and a
         generatorURL: `alerts` lists it (instance with port), the detail carries every link whole."""
         now = datetime.now(UTC)
         runbook = "https://wiki.example.com/runbooks/disk-full#free-space"
         grafana = "https://grafana.example.com/d/disk?var-host=db-7:9100"
-        alert = {"labels": {"alertname": "DiskFull", "severity": "critical", "instance": "db-7:9100"},
-                 "annotations": {"summary": "/var is 97% full", "runbook_url": runbook, "grafana": grafana},
-                 "generatorURL": "http://prom-eu-1.example.com:9090/graph?g0.expr=disk",
-                 "startsAt": now.isoformat(), "endsAt": (now + timedelta(minutes=5)).isoformat()}
+        alert = {
+            "labels": {"alertname": "DiskFull", "severity": "critical", "instance": "db-7:9100"},
+            "annotations": {"summary": "/var is 97% full", "runbook_url": runbook, "grafana": grafana},
+            "generatorURL": "http://prom-eu-1.example.com:9090/graph?g0.expr=disk",
+            "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(minutes=5)).isoformat(),
+        }
         async with httpx.AsyncClient(base_url=trouble_stack.alertmanager_url, timeout=5) as am:
             (await am.post("/api/v2/alerts", json=[alert])).raise_for_status()
         for _ in range(100):  # Alertmanager lists a posted alert at once; poll (bounded) anyway
@@ -167,13 +174,15 @@ class TestPostedAlert:
 
 class TestFrozenHttpBackend:
     async def test_status_answers_within_the_deadline_and_names_the_frozen_one(
-            self, trouble_stack: TroubleStack) -> None:  # noqa: F811
+        self, trouble_stack: TroubleStack
+    ) -> None:
         """Prometheus SIGSTOPped (it accepts connections, answers nothing): `status` returns within
         MONITOR_TIMEOUT_S + 0.5 s naming it, Alertmanager still answers; resumed, all is well."""
         timeout_s = 1.0
         prometheus = PrometheusMonitor(trouble_stack.prometheus_url, httpx.AsyncClient(timeout=timeout_s), timeout_s)
-        alertmanager = AlertmanagerMonitor(trouble_stack.alertmanager_url, httpx.AsyncClient(timeout=timeout_s),
-                                           timeout_s)
+        alertmanager = AlertmanagerMonitor(
+            trouble_stack.alertmanager_url, httpx.AsyncClient(timeout=timeout_s), timeout_s
+        )
         monitors = Monitors([prometheus, alertmanager])
         try:
             with trouble_stack.frozen("prometheus"):

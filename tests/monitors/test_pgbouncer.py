@@ -21,8 +21,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def monitor(pgbouncer_server: PgBouncerServer) -> AsyncIterator[PgBouncerMonitor]:
-    settings = MonitorSettings(pgbouncer_url=pgbouncer_server.admin_dsn, monitor_timeout_s=2,
-                               _env_file=None)  # type: ignore[call-arg]
+    settings = MonitorSettings(pgbouncer_url=pgbouncer_server.admin_dsn, monitor_timeout_s=2, _env_file=None)  # type: ignore[call-arg]
     built = PgBouncerMonitor.from_settings(settings)
     assert built is not None
     yield built
@@ -54,8 +53,9 @@ class TestAdminConsole:
         health = await monitor.health_check()
         assert health.ok and health.reason.startswith("PgBouncer 1.")
 
-    async def test_waiting_client_is_reported(self, monitor: PgBouncerMonitor,
-                                              pgbouncer_server: PgBouncerServer) -> None:
+    async def test_waiting_client_is_reported(
+        self, monitor: PgBouncerMonitor, pgbouncer_server: PgBouncerServer
+    ) -> None:
         """One client holds the only server connection in a transaction; the next one waits."""
         holder = await psycopg.AsyncConnection.connect(pgbouncer_server.dsn())
         await holder.execute("SELECT 1")  # transaction open: the pool's one server is taken
@@ -111,8 +111,10 @@ class TestFailures:
 
     async def test_unexpected_columns(self, monitor: PgBouncerMonitor, monkeypatch: pytest.MonkeyPatch) -> None:
         """A SHOW POOLS without the expected columns is a shape error, not a crash."""
+
         async def fetch(*queries: str) -> list[list[dict[str, object]]]:
             return [[{"database": "appdb", "user": "app"}], []]
+
         monkeypatch.setattr(monitor.conn, "fetch", fetch)
         with pytest.raises(MonitorError, match=r"bad response \(unexpected shape\)"):
             await monitor.report()
@@ -121,13 +123,22 @@ class TestFailures:
 class TestLines:
     def test_pool_and_stats_lines_from_captured_rows(self) -> None:
         """Rows shaped as captured from pgBouncer 1.18 (stats as text, times in microseconds)."""
-        pool = {"database": "appdb", "user": "app", "cl_active": 3, "cl_waiting": 2, "sv_active": 1,
-                "sv_idle": 0, "maxwait": 1, "maxwait_us": 250000}
+        pool = {
+            "database": "appdb",
+            "user": "app",
+            "cl_active": 3,
+            "cl_waiting": 2,
+            "sv_active": 1,
+            "sv_idle": 0,
+            "maxwait": 1,
+            "maxwait_us": 250000,
+        }
         assert pool_line(pool) == "appdb/app: clients 3 active 2 waiting, servers 1 active 0 idle, maxwait 1.2s"
         stats = {"database": "appdb", "avg_query_count": "12", "avg_xact_count": "10", "avg_wait_time": "962"}
         assert bouncer_lines([pool], [stats]) == [  # under 1 ms average wait is not news
             "pgbouncer: 1 pool, 2 waiting, 12 q/s",
-            "appdb/app: clients 3 active 2 waiting, servers 1 active 0 idle, maxwait 1.2s"]
+            "appdb/app: clients 3 active 2 waiting, servers 1 active 0 idle, maxwait 1.2s",
+        ]
         slow = {**stats, "avg_wait_time": "11000"}
         assert bouncer_lines([pool], [slow])[0] == "pgbouncer: 1 pool, 2 waiting, 12 q/s, avg wait 11ms"
 
@@ -137,8 +148,17 @@ class TestLines:
 
     def test_problem_only_over_the_threshold(self) -> None:
         """PGBOUNCER_WAITING_WARN: fewer clients waiting than that is not a problem for `status`."""
-        pool = {"database": "appdb", "user": "app", "cl_active": 1, "cl_waiting": 2, "sv_active": 1,
-                "sv_idle": 0, "maxwait": 3, "maxwait_us": 0}
+        pool = {
+            "database": "appdb",
+            "user": "app",
+            "cl_active": 1,
+            "cl_waiting": 2,
+            "sv_active": 1,
+            "sv_idle": 0,
+            "maxwait": 3,
+            "maxwait_us": 0,
+        }
         assert [p.text for p in bouncer_problems([pool], Thresholds(pgbouncer_waiting=2))] == [
-            "pgbouncer appdb/app: 2 clients waiting, longest 3.0s"]
+            "pgbouncer appdb/app: 2 clients waiting, longest 3.0s"
+        ]
         assert bouncer_problems([pool], Thresholds(pgbouncer_waiting=3)) == []

@@ -24,8 +24,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def monitor(pg_server: PgServer) -> AsyncIterator[PostgresMonitor]:
-    settings = MonitorSettings(database_url=pg_server.dsn("monitor", db="appdb"), monitor_timeout_s=2,
-                               _env_file=None)  # type: ignore[call-arg]
+    settings = MonitorSettings(database_url=pg_server.dsn("monitor", db="appdb"), monitor_timeout_s=2, _env_file=None)  # type: ignore[call-arg]
     built = PostgresMonitor.from_settings(settings)
     assert built is not None
     yield built
@@ -90,13 +89,14 @@ class TestReport:
         assert any(line.startswith("idle in txn: ") for line in lines)
         assert "active" in lines[0] and "idle in transaction" in lines[0]
 
-    async def test_reconnects_after_the_connection_dies(self, monitor: PostgresMonitor,
-                                                        pg_server: PgServer) -> None:
+    async def test_reconnects_after_the_connection_dies(self, monitor: PostgresMonitor, pg_server: PgServer) -> None:
         """The kept connection is reused; after the server kills it, the next poll reconnects."""
         await monitor.report()
         with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
-            killed = admin.execute("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                   " WHERE application_name = 'operator-monitor') t").fetchone()
+            killed = admin.execute(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'operator-monitor') t"
+            ).fetchone()
         assert killed == (1,)
         with pytest.raises(MonitorError):
             await monitor.report()  # the dead connection is noticed and dropped
@@ -180,10 +180,14 @@ class TestHelpers:
         assert age(seconds) == text
 
     def test_query_text_masks_literals_and_truncates(self) -> None:
-        assert query_text("SELECT *\n  FROM users WHERE email = 'a@b.c' AND x = 'it''s'") == \
-            "SELECT * FROM users WHERE email = '?' AND x = '?'"
-        assert query_text("UPDATE t2 SET v = -4.5 WHERE id IN (17, 18) AND col3 = $1") == \
-            "UPDATE t2 SET v = ? WHERE id IN (?, ?) AND col3 = $1"
+        assert (
+            query_text("SELECT *\n  FROM users WHERE email = 'a@b.c' AND x = 'it''s'")
+            == "SELECT * FROM users WHERE email = '?' AND x = '?'"
+        )
+        assert (
+            query_text("UPDATE t2 SET v = -4.5 WHERE id IN (17, 18) AND col3 = $1")
+            == "UPDATE t2 SET v = ? WHERE id IN (?, ?) AND col3 = $1"
+        )
         assert len(query_text("SELECT " + "x, " * 50)) == 60
 
     def test_size_bytes(self) -> None:

@@ -40,8 +40,9 @@ class TestHealth:
 
 class TestMetrics:
     @pytest.mark.parametrize("name", ["cpu", "memory", "disk", "load"])
-    async def test_default_alias_matches_server(self, name: str, prometheus_monitor: PrometheusMonitor,
-                                                monitoring_stack: servers.MonitoringStack) -> None:
+    async def test_default_alias_matches_server(
+        self, name: str, prometheus_monitor: PrometheusMonitor, monitoring_stack: servers.MonitoringStack
+    ) -> None:
         """Each node alias gives the node-exporter's value, as Prometheus's own API reports it."""
         alias = DEFAULT_ALIASES[name]
         result = await prometheus_monitor.query_metric(alias)
@@ -54,20 +55,24 @@ class TestMetrics:
         if alias.unit == "%":
             assert 0 <= value <= 100
 
-    async def test_up_lists_jobs_with_zero_down(self, prometheus_monitor: PrometheusMonitor,
-                                                monitoring_stack: servers.MonitoringStack) -> None:
+    async def test_up_lists_jobs_with_zero_down(
+        self, prometheus_monitor: PrometheusMonitor, monitoring_stack: servers.MonitoringStack
+    ) -> None:
         """`up` has a row per job (0 when every target is up) instead of an empty answer."""
         result = await prometheus_monitor.query_metric(DEFAULT_ALIASES["up"])
-        reference = {r["metric"]["job"]: float(r["value"][1])
-                     for r in monitoring_stack.prom_query(DEFAULT_ALIASES["up"].query)}
+        reference = {
+            r["metric"]["job"]: float(r["value"][1]) for r in monitoring_stack.prom_query(DEFAULT_ALIASES["up"].query)
+        }
         assert {s.label: s.value for s in result.series} == reference == {"node": 0.0, "prometheus": 0.0}
         assert "node 0 down" in format_metric(result)
 
-    async def test_exact_value_from_textfile_metric(self, prometheus_monitor: PrometheusMonitor,
-                                                    monitoring_stack: servers.MonitoringStack) -> None:
+    async def test_exact_value_from_textfile_metric(
+        self, prometheus_monitor: PrometheusMonitor, monitoring_stack: servers.MonitoringStack
+    ) -> None:
         """A value injected into node-exporter comes back exactly, labelled by the alias's label."""
         (monitoring_stack.textfile_dir / "operator.prom").write_text(
-            'operator_queue_depth{queue="emails"} 1234.5\noperator_queue_depth{queue="sms"} 17\n')
+            'operator_queue_depth{queue="emails"} 1234.5\noperator_queue_depth{queue="sms"} 17\n'
+        )
         alias = MetricAlias("queues", "operator_queue_depth", "", label="queue", description="queue depth")
         result = await _eventually(prometheus_monitor, alias, lambda r: len(r.series) == 2)
         assert [(s.label, s.value) for s in result.series] == [("emails", 1234.5), ("sms", 17.0)]
@@ -115,8 +120,9 @@ class TestMetrics:
 
 
 class TestAlerts:
-    async def test_fallback_lists_the_rule_alert(self, prometheus_monitor: PrometheusMonitor,
-                                                 monitoring_stack: servers.MonitoringStack) -> None:
+    async def test_fallback_lists_the_rule_alert(
+        self, prometheus_monitor: PrometheusMonitor, monitoring_stack: servers.MonitoringStack
+    ) -> None:
         """Prometheus's own alerts list has the always-firing rule with its labels and annotations."""
         alerts = await prometheus_monitor.alerts()
         [alert] = [a for a in alerts if a.name == servers.ALERT_NAME]
@@ -129,8 +135,9 @@ class TestAlerts:
         assert alert.labels == am_view[0]["labels"]
 
 
-async def _eventually(monitor: PrometheusMonitor, alias: MetricAlias,
-                      done: Callable[[MetricResult], bool]) -> MetricResult:
+async def _eventually(
+    monitor: PrometheusMonitor, alias: MetricAlias, done: Callable[[MetricResult], bool]
+) -> MetricResult:
     """Re-query until `done(result)`: node-exporter's textfile is read on the next 1 s scrape."""
     for _ in range(100):
         result = await monitor.query_metric(alias)
@@ -152,6 +159,7 @@ class TestRoundTrips:
             except threading.BrokenBarrierError:
                 return Reply(500, "requests were not concurrent")
             return reply
+
         return handle
 
     async def test_health_check_requests_are_concurrent(self) -> None:
@@ -160,7 +168,8 @@ class TestRoundTrips:
         with FakeServer() as fake:
             fake.routes[("GET", "/-/ready")] = self.gated(barrier, Reply(200, "Prometheus Server is Ready."))
             fake.routes[("GET", "/api/v1/status/buildinfo")] = self.gated(
-                barrier, Reply(200, {"status": "success", "data": {"version": "2.42.0+ds"}}))
+                barrier, Reply(200, {"status": "success", "data": {"version": "2.42.0+ds"}})
+            )
             monitor = PrometheusMonitor(fake.url, httpx.AsyncClient(timeout=3), 3)
             try:
                 health = await monitor.health_check()

@@ -32,23 +32,32 @@ class TestAllClear:
 
     def test_a_source_down_is_never_all_clear(self) -> None:
         healths = [*ALL[:5], Health("kong", False, "connection refused")]
-        assert format_status([], healths) == ("DOWN kong: connection refused\n"
-                                              "no problems found in the others; 5/6 sources ok "
-                                              "(prometheus, alertmanager, postgres, pgbouncer, haproxy)")
+        assert format_status([], healths) == (
+            "DOWN kong: connection refused\n"
+            "no problems found in the others; 5/6 sources ok "
+            "(prometheus, alertmanager, postgres, pgbouncer, haproxy)"
+        )
 
 
 class TestProblems:
     def test_most_severe_first_then_sources_down(self) -> None:
-        problems = [Problem("warn", "pgbouncer", "pgbouncer appdb/app: 2 clients waiting"),
-                    Problem("crit", "prometheus", "target 10.0.0.7:9100 (node) down 2m")]
+        problems = [
+            Problem("warn", "pgbouncer", "pgbouncer appdb/app: 2 clients waiting"),
+            Problem("crit", "prometheus", "target 10.0.0.7:9100 (node) down 2m"),
+        ]
         healths = [*ALL[:5], Health("kong", False, "timeout after 3s")]
         assert format_status(problems, healths).splitlines() == [
-            "CRIT target 10.0.0.7:9100 (node) down 2m", "WARN pgbouncer appdb/app: 2 clients waiting",
-            "DOWN kong: timeout after 3s", "5/6 sources ok (prometheus, alertmanager, postgres, pgbouncer, haproxy)"]
+            "CRIT target 10.0.0.7:9100 (node) down 2m",
+            "WARN pgbouncer appdb/app: 2 clients waiting",
+            "DOWN kong: timeout after 3s",
+            "5/6 sources ok (prometheus, alertmanager, postgres, pgbouncer, haproxy)",
+        ]
 
     def test_too_many_problems_fit_two_segments_problems_first(self) -> None:
-        problems = [Problem("warn", "haproxy", f"haproxy be_{i}: 1/2 up (srv{i} DOWN L4CON Connection refused, 3m)")
-                    for i in range(10)]
+        problems = [
+            Problem("warn", "haproxy", f"haproxy be_{i}: 1/2 up (srv{i} DOWN L4CON Connection refused, 3m)")
+            for i in range(10)
+        ]
         problems.append(Problem("crit", "prometheus", "target 10.0.0.7:9100 (node) down 2m"))
         healths = [*ALL[:5], Health("kong", False, "timeout after 3s")]
         text = format_status(problems, healths)
@@ -61,19 +70,32 @@ class TestProblems:
         assert int(lines[-2][1:].split()[0]) == len(problems) + 1 - shown  # the DOWN line is counted too
 
     def test_alerts_summarised_per_severity_newest_named(self) -> None:
-        alerts = sort_alerts([alert("DiskFull", "warning", "db-1:9100", 180), alert("HighCPU", "critical", "api-1", 30),
-                              alert("TargetDown", "critical", "10.0.0.7:9100", 1), alert("Info", "info", "x", 1)])
+        alerts = sort_alerts(
+            [
+                alert("DiskFull", "warning", "db-1:9100", 180),
+                alert("HighCPU", "critical", "api-1", 30),
+                alert("TargetDown", "critical", "10.0.0.7:9100", 1),
+                alert("Info", "info", "x", 1),
+            ]
+        )
         assert [(p.severity, p.text) for p in alert_problems(alerts, NOW)] == [
             ("crit", "2 alerts: TargetDown 10.0.0.7:9100 (1m) +1"),
-            ("warn", "alert DiskFull db-1:9100 (3h)")]
+            ("warn", "alert DiskFull db-1:9100 (3h)"),
+        ]
         status = format_status(alert_problems(alerts, NOW), [Health("alertmanager", True, "ok")])
-        assert status.splitlines()[:2] == ["CRIT 2 alerts: TargetDown 10.0.0.7:9100 (1m) +1",
-                                           "WARN alert DiskFull db-1:9100 (3h)"]  # the severity said once
+        assert status.splitlines()[:2] == [
+            "CRIT 2 alerts: TargetDown 10.0.0.7:9100 (1m) +1",
+            "WARN alert DiskFull db-1:9100 (3h)",
+        ]  # the severity said once
 
     def test_degraded_health_is_a_warning(self) -> None:
         """Elasticsearch yellow (ok but degraded) becomes a WARN line; a version note does not."""
-        healths = [Health("elasticsearch", True, "cluster yellow (replicas unassigned)", degraded=True),
-                   Health("prometheus", True, "v2.42.0")]
+        healths = [
+            Health("elasticsearch", True, "cluster yellow (replicas unassigned)", degraded=True),
+            Health("prometheus", True, "v2.42.0"),
+        ]
         problems = degraded_problems(healths)
         assert format_status(problems, healths).splitlines() == [
-            "WARN elasticsearch: cluster yellow (replicas unassigned)", "2/2 sources ok (elasticsearch, prometheus)"]
+            "WARN elasticsearch: cluster yellow (replicas unassigned)",
+            "2/2 sources ok (elasticsearch, prometheus)",
+        ]

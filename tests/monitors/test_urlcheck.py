@@ -60,8 +60,13 @@ def servers(certs: Certs) -> Iterator[dict[str, str]]:
 
 
 def make(check_urls: str, certs: Certs, **values: Any) -> UrlCheckMonitor:
-    settings = MonitorSettings(_env_file=None, check_urls=check_urls, check_urls_ca_file=str(certs.ca),  # type: ignore[call-arg]
-                               monitor_timeout_s=TIMEOUT_S, **values)
+    settings = MonitorSettings(
+        _env_file=None,
+        check_urls=check_urls,
+        check_urls_ca_file=str(certs.ca),  # type: ignore[call-arg]
+        monitor_timeout_s=TIMEOUT_S,
+        **values,
+    )
     monitor = UrlCheckMonitor.from_settings(settings)
     assert monitor is not None
     return monitor
@@ -78,16 +83,21 @@ async def closing() -> AsyncIterator[list[UrlCheckMonitor]]:
 class TestSyntax:
     def test_names_urls_status_and_latency(self) -> None:
         specs = parse_check_urls("api=https://x/health|200|500ms, web=https://y|2xx|2s,old=http://z/a?b=1")
-        assert specs == [UrlSpec("api", "https://x/health", (200, 200), 0.5),
-                         UrlSpec("web", "https://y", (200, 299), 2.0),
-                         UrlSpec("old", "http://z/a?b=1", (100, 399), None)]
+        assert specs == [
+            UrlSpec("api", "https://x/health", (200, 200), 0.5),
+            UrlSpec("web", "https://y", (200, 299), 2.0),
+            UrlSpec("old", "http://z/a?b=1", (100, 399), None),
+        ]
 
-    @pytest.mark.parametrize(("value", "says"), [
-        ("https://x", "entry 1 is not name=url"),
-        ("api=ftp://user:sekrit@x", "api: not an http(s) URL"),
-        ("api=https://x|fast", "neither a status"),
-        ("api=https://x,api=https://y", "named twice"),
-    ])
+    @pytest.mark.parametrize(
+        ("value", "says"),
+        [
+            ("https://x", "entry 1 is not name=url"),
+            ("api=ftp://user:sekrit@x", "api: not an http(s) URL"),
+            ("api=https://x|fast", "neither a status"),
+            ("api=https://x,api=https://y", "named twice"),
+        ],
+    )
     def test_bad_value_names_the_setting(self, value: str, says: str) -> None:
         with pytest.raises(ValidationError) as info:
             MonitorSettings(_env_file=None, check_urls=value)  # type: ignore[call-arg]
@@ -108,8 +118,9 @@ class TestSyntax:
 
 
 class TestChecks:
-    async def test_valid_https_is_up_with_certificate_days(self, servers: dict[str, str], certs: Certs,
-                                                           closing: list[UrlCheckMonitor]) -> None:
+    async def test_valid_https_is_up_with_certificate_days(
+        self, servers: dict[str, str], certs: Certs, closing: list[UrlCheckMonitor]
+    ) -> None:
         monitor = make(f"api={servers['valid']}/health|200|2s", certs)
         closing.append(monitor)
         [result] = await monitor.results()
@@ -120,18 +131,24 @@ class TestChecks:
         health = await monitor.health_check()
         assert health.ok and health.reason == "1/1 up"
 
-    async def test_each_failure_is_one_clear_line(self, servers: dict[str, str], certs: Certs, hanging: str,
-                                                  closing: list[UrlCheckMonitor]) -> None:
+    async def test_each_failure_is_one_clear_line(
+        self, servers: dict[str, str], certs: Certs, hanging: str, closing: list[UrlCheckMonitor]
+    ) -> None:
         """Down, expired, untrusted, hanging, refused, wrong status: one line each, all in one round."""
-        monitor = make(",".join([
-            f"ok={servers['valid']}/health",
-            f"api={servers['plain']}/fail",
-            f"old={servers['expired']}/health",
-            f"self={servers['untrusted']}/health",
-            f"hang={hanging}/",
-            f"gone={closed_port_url()}/",
-            f"moved={servers['plain']}/moved|2xx",
-        ]), certs)
+        monitor = make(
+            ",".join(
+                [
+                    f"ok={servers['valid']}/health",
+                    f"api={servers['plain']}/fail",
+                    f"old={servers['expired']}/health",
+                    f"self={servers['untrusted']}/health",
+                    f"hang={hanging}/",
+                    f"gone={closed_port_url()}/",
+                    f"moved={servers['plain']}/moved|2xx",
+                ]
+            ),
+            certs,
+        )
         closing.append(monitor)
         started = time.perf_counter()
         problems = await monitor.problems()
@@ -150,7 +167,8 @@ class TestChecks:
         assert health.ok and health.reason == "1/7 up"
 
     async def test_warnings_for_a_certificate_near_its_end_and_a_slow_answer(
-            self, servers: dict[str, str], certs: Certs, closing: list[UrlCheckMonitor]) -> None:
+        self, servers: dict[str, str], certs: Certs, closing: list[UrlCheckMonitor]
+    ) -> None:
         monitor = make(f"soon={servers['soon']}/health,slow={servers['plain']}/slow|100ms", certs)
         closing.append(monitor)
         problems = await monitor.problems()
@@ -159,14 +177,16 @@ class TestChecks:
         assert re.fullmatch(r"slow slow: \d+ms \(limit 100ms\)", texts[0]), texts
         assert texts[1] in ("soon certificate expires in 4d", "soon certificate expires in 5d")
 
-    async def test_cert_warn_days_is_a_setting(self, servers: dict[str, str], certs: Certs,
-                                               closing: list[UrlCheckMonitor]) -> None:
+    async def test_cert_warn_days_is_a_setting(
+        self, servers: dict[str, str], certs: Certs, closing: list[UrlCheckMonitor]
+    ) -> None:
         monitor = make(f"soon={servers['soon']}/health", certs, cert_warn_days=3)
         closing.append(monitor)
         assert await monitor.problems() == []
 
-    async def test_health_and_problems_share_one_round(self, servers: dict[str, str], certs: Certs,
-                                                       closing: list[UrlCheckMonitor]) -> None:
+    async def test_health_and_problems_share_one_round(
+        self, servers: dict[str, str], certs: Certs, closing: list[UrlCheckMonitor]
+    ) -> None:
         """status asks both at once: each URL is requested once, not twice."""
         plain = FakeServer()
         routes(plain)
@@ -177,8 +197,11 @@ class TestChecks:
             assert len(plain.requests) == 1
 
     async def test_registered_from_settings(self, certs: Certs) -> None:
-        settings = MonitorSettings(_env_file=None, check_urls="a=http://127.0.0.1:9/",  # type: ignore[call-arg]
-                                   host_monitor="off")
+        settings = MonitorSettings(
+            _env_file=None,
+            check_urls="a=http://127.0.0.1:9/",  # type: ignore[call-arg]
+            host_monitor="off",
+        )
         monitors = build_monitors(settings)
         assert monitors.names == ["urls"]
         await monitors.aclose()

@@ -58,8 +58,15 @@ class Recorder:
 
 def _ours(asked: Asked) -> Query:
     window = None if asked.window is None else str(int(asked.window.total_seconds()))
-    return Query(asked.command, service=asked.service, window=window, metric=asked.metric, choice=asked.choice,
-                 topic=asked.ref, filter=asked.filter)
+    return Query(
+        asked.command,
+        service=asked.service,
+        window=window,
+        metric=asked.metric,
+        choice=asked.choice,
+        topic=asked.ref,
+        filter=asked.filter,
+    )
 
 
 def _theirs(query: Query) -> Asked:

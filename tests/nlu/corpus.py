@@ -132,7 +132,8 @@ def judge(want: Sequence[Query], got: Sequence[Query], now: datetime, commands: 
 def _asks_for_the_rest(want: Query, got: Query) -> bool:
     """Same command, every slot it found right, some missing: the dialog asks for them."""
     return want.command == got.command and all(
-        g is None or g == w for w, g in zip(want.key()[1:], got.key()[1:], strict=True))
+        g is None or g == w for w, g in zip(want.key()[1:], got.key()[1:], strict=True)
+    )
 
 
 @dataclass
@@ -157,9 +158,13 @@ class Tally:
         rows = ["| category | texts | understood | asked | wrong | accuracy |", "|---|---:|---:|---:|---:|---:|"]
         for name in sorted(self.verdicts):
             c = self.verdicts[name]
-            rows.append(f"| {name} | {sum(c.values())} | {c['understood']} | {c['asked']} | {c['wrong']} | "
-                        f"{100 * self.rate(name):.1f}% |")
+            rows.append(
+                f"| {name} | {sum(c.values())} | {c['understood']} | {c['asked']} | {c['wrong']} | "
+                f"{100 * self.rate(name):.1f}% |"
+            )
         total: Counter[str] = sum(self.verdicts.values(), Counter())
-        rows.append(f"| **all** | {sum(total.values())} | {total['understood']} | {total['asked']} | "
-                    f"{total['wrong']} | **{100 * self.rate():.1f}%** |")
+        rows.append(
+            f"| **all** | {sum(total.values())} | {total['understood']} | {total['asked']} | "
+            f"{total['wrong']} | **{100 * self.rate():.1f}%** |"
+        )
         return "\n".join(rows)

@@ -56,12 +56,19 @@ def _query(intent: Intent) -> Query:
     takes = _TAKES.get(intent.command or "", "")
     if intent.command == "alerts":  # a service name narrows an alerts list like any label value
         return Query("alerts", choice=intent.choice, filter=intent.filter or intent.service)
-    return Query(intent.command or "none", service=intent.service, window=_window(intent), metric=intent.metric,
-                 choice=intent.choice if takes == "choice" else None, topic=intent.topic if takes == "topic" else None)
+    return Query(
+        intent.command or "none",
+        service=intent.service,
+        window=_window(intent),
+        metric=intent.metric,
+        choice=intent.choice if takes == "choice" else None,
+        topic=intent.topic if takes == "topic" else None,
+    )
 
 
-def parser_tally(path: Path, now: datetime, services: Sequence[str] = SERVICES,
-                 metrics: Sequence[str] = METRICS) -> Tally:
+def parser_tally(
+    path: Path, now: datetime, services: Sequence[str] = SERVICES, metrics: Sequence[str] = METRICS
+) -> Tally:
     """Every row of the corpus at ``path`` through the parser (with these names configured), judged."""
 
     def parse_in_corpus(text: str, expecting: str | None, now: datetime) -> Intent:
@@ -123,8 +130,9 @@ def _fill(state: State, intent: Intent) -> Query:
     slot = _missing(pending)
     value: object = {"service": intent.service, "metric": intent.metric, "window": _window(intent)}.get(slot or "")
     if value is None and intent.choice is not None and 1 <= intent.choice <= len(state.items):
-        value = state.items[intent.choice - 1] if slot != "window" else ("900", "3600", "21600", "86400")[
-            intent.choice - 1]
+        value = (
+            state.items[intent.choice - 1] if slot != "window" else ("900", "3600", "21600", "86400")[intent.choice - 1]
+        )
     if value is None or value == "rejected":
         return Query("ask")  # "Didn't get that" / "Windows go from 1m to 7d": re-asked, nothing run
     filled = {"service": intent.service, "metric": intent.metric, "window": _window(intent)}

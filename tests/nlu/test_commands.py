@@ -55,8 +55,18 @@ class TestMatchCommand:
 
     def test_commands_are_the_advertised_ones(self) -> None:
         """The registry's commands, in help order, each with its own alias list."""
-        assert set(VOCABULARY.names) >= {"help", "status", "alerts", "metrics", "logs", "db", "gateway", "more",
-                                         "reset", "again"}
+        assert set(VOCABULARY.names) >= {
+            "help",
+            "status",
+            "alerts",
+            "metrics",
+            "logs",
+            "db",
+            "gateway",
+            "more",
+            "reset",
+            "again",
+        }
         assert VOCABULARY.names == tuple(spec.name for spec in REGISTRY)
 
 
@@ -68,8 +78,9 @@ class TestVocabulary:
 
     def test_tables_are_built_once(self) -> None:
         """The lookup tables belong to the vocabulary object, not to each call."""
-        vocabulary = Vocabulary(commands={"reset": ("reset", "start over"), "status": ("status",)},
-                                phrases={"status": ("we good",)})
+        vocabulary = Vocabulary(
+            commands={"reset": ("reset", "start over"), "status": ("status",)}, phrases={"status": ("we good",)}
+        )
         assert vocabulary.alias_to_command["we good"] == "status"
         assert vocabulary.phrase_lengths == (2,)
         assert match_in("we good", vocabulary) == ("status", ())

@@ -62,8 +62,24 @@ class TestCorpusFile:
         cases = load()
         assert len(cases) >= 400
         categories = Counter(c.category for c in cases)
-        for needed in ("plain", "typo", "alerts", "status", "metrics", "logs", "db", "gateway", "window",
-                       FOLLOW_UP, "smalltalk", "unsupported", "two", "emoji", "reset", "ambiguous"):
+        for needed in (
+            "plain",
+            "typo",
+            "alerts",
+            "status",
+            "metrics",
+            "logs",
+            "db",
+            "gateway",
+            "window",
+            FOLLOW_UP,
+            "smalltalk",
+            "unsupported",
+            "two",
+            "emoji",
+            "reset",
+            "ambiguous",
+        ):
             assert categories[needed] >= 4, needed
         assert sum(1 for c in cases if c.before) >= 50  # multi-turn conversations
 
@@ -137,8 +153,9 @@ class TestJudge:
     def test_asking_is_not_wrong(self) -> None:
         """Asking (or starting the right dialog with a slot still to ask) is harmless."""
         assert judge(parse_want("logs service=web"), parse_want("ask"), NOW, COMMANDS) == "asked"
-        assert judge(parse_want("logs service=web window=3600"), parse_want("logs service=web"), NOW,
-                     COMMANDS) == "asked"
+        assert (
+            judge(parse_want("logs service=web window=3600"), parse_want("logs service=web"), NOW, COMMANDS) == "asked"
+        )
 
     def test_acting_instead_of_declining_is_wrong(self) -> None:
         """An unsupported action answered with a command looks like it acted: wrong."""
@@ -146,15 +163,19 @@ class TestJudge:
 
     def test_since_is_judged_against_the_clock(self) -> None:
         """'since 2am' at 09:30 is 7.5 hours; 7 hours is not it."""
-        assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=27000"), NOW,
-                     COMMANDS) == "understood"
-        assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=25200"), NOW,
-                     COMMANDS) == "wrong"
+        assert (
+            judge(parse_want("logs window=since:02:00"), parse_want("logs window=27000"), NOW, COMMANDS) == "understood"
+        )
+        assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=25200"), NOW, COMMANDS) == "wrong"
 
 
 @pytest.fixture
-async def stack_settings(monitoring_stack: MonitoringStack, pg_server: PgServer,
-                         pgbouncer_server: PgBouncerServer, haproxy_server: HAProxyServer) -> AsyncIterator[Settings]:
+async def stack_settings(
+    monitoring_stack: MonitoringStack,
+    pg_server: PgServer,
+    pgbouncer_server: PgBouncerServer,
+    haproxy_server: HAProxyServer,
+) -> AsyncIterator[Settings]:
     """Settings over real Prometheus, Alertmanager, PostgreSQL, pgBouncer, HAProxy (and a fake Loki)."""
     await _corpus_alerts(monitoring_stack, firing=True)
     try:
@@ -185,8 +206,9 @@ async def sms_app(stack_settings: Settings, redis_client: aioredis.Redis) -> Asy
     number: the limiter is tested in tests/bot, and here it would only turn answers into "Slow down".
     """
     prefix = f"optest:{uuid.uuid4().hex[:12]}:"
-    settings = stack_settings.model_copy(update={
-        "redis_url": SecretStr(REDIS_URL), "redis_key_prefix": prefix, "rate_limit_per_min": 1_000_000})
+    settings = stack_settings.model_copy(
+        update={"redis_url": SecretStr(REDIS_URL), "redis_key_prefix": prefix, "rate_limit_per_min": 1_000_000}
+    )
     app = create_app(settings)
     try:
         async with app.test_app():
@@ -205,9 +227,15 @@ async def _corpus_alerts(stack: MonitoringStack, *, firing: bool) -> None:
     """
     now = datetime.now(UTC)
     ends = now + timedelta(minutes=5) if firing else now - timedelta(seconds=1)
-    alerts = [{"labels": {"alertname": f"CorpusCheck{i}", "severity": "info", "instance": "corpus"},
-               "annotations": {"summary": f"corpus check {i}"}, "startsAt": (now - timedelta(minutes=1)).isoformat(),
-               "endsAt": ends.isoformat()} for i in (1, 2, 3)]
+    alerts = [
+        {
+            "labels": {"alertname": f"CorpusCheck{i}", "severity": "info", "instance": "corpus"},
+            "annotations": {"summary": f"corpus check {i}"},
+            "startsAt": (now - timedelta(minutes=1)).isoformat(),
+            "endsAt": ends.isoformat(),
+        }
+        for i in (1, 2, 3)
+    ]
     async with httpx.AsyncClient(base_url=stack.alertmanager_url, timeout=5) as am:
         (await am.post("/api/v2/alerts", json=alerts)).raise_for_status()
         for _ in range(50):  # Alertmanager applies a pushed alert within a moment; bounded poll

@@ -10,24 +10,52 @@ SERVICES = NameTable(("api", "web", "worker", "payments", "auth", "payroll"))
 
 
 class TestAbbreviations:
-    @pytest.mark.parametrize(("token", "name"), [("wrkr", "worker"), ("pymnts", "payments"), ("ath", "auth"),
-                                                 ("pymnt", "payments"), ("paymts", "payments"), ("wrk", "worker")])
+    @pytest.mark.parametrize(
+        ("token", "name"),
+        [
+            ("wrkr", "worker"),
+            ("pymnts", "payments"),
+            ("ath", "auth"),
+            ("pymnt", "payments"),
+            ("paymts", "payments"),
+            ("wrk", "worker"),
+        ],
+    )
     def test_thumb_abbreviations(self, token: str, name: str) -> None:
         """Vowels dropped, a tail cut, or most letters kept with first and last: still the name."""
         assert is_abbreviation(token, name)
 
-    @pytest.mark.parametrize(("token", "name"), [("wok", "worker"), ("woke", "worker"), ("ws", "web-server"),
-                                                 ("rkr", "worker"), ("pt", "payments"), ("worker", "worker"),
-                                                 ("x", ""), ("abc", "")])
+    @pytest.mark.parametrize(
+        ("token", "name"),
+        [
+            ("wok", "worker"),
+            ("woke", "worker"),
+            ("ws", "web-server"),
+            ("rkr", "worker"),
+            ("pt", "payments"),
+            ("worker", "worker"),
+            ("x", ""),
+            ("abc", ""),
+        ],
+    )
     def test_not_abbreviations(self, token: str, name: str) -> None:
         """Another first letter, a consonant skipped mid-word, too short, or the whole name: no."""
         assert not is_abbreviation(token, name)
 
 
 class TestFind:
-    @pytest.mark.parametrize(("token", "name"), [("web", "web"), ("work", "worker"), ("wbe", "web"),
-                                                 ("wrkr", "worker"), ("pymnts", "payments"), ("ath", "auth"),
-                                                 ("pyrl", "payroll")])
+    @pytest.mark.parametrize(
+        ("token", "name"),
+        [
+            ("web", "web"),
+            ("work", "worker"),
+            ("wbe", "web"),
+            ("wrkr", "worker"),
+            ("pymnts", "payments"),
+            ("ath", "auth"),
+            ("pyrl", "payroll"),
+        ],
+    )
     def test_found(self, token: str, name: str) -> None:
         """Exact, unique prefix, one-edit typo, abbreviation."""
         assert SERVICES.find(token) == name

@@ -234,8 +234,7 @@ def test_long_messages_never_raise(text: str) -> None:
         ("9" * 2000, None, None, None),  # a huge number is no window and no choice
     ],
 )
-def test_control_and_odd_characters(text: str, command: str | None, service: str | None,
-                                    window_s: int | None) -> None:
+def test_control_and_odd_characters(text: str, command: str | None, service: str | None, window_s: int | None) -> None:
     """Control characters, invisible format characters and huge numbers read as what they say."""
     intent = parse(text, VOCABULARY, services=SERVICES)
     assert intent.command == command

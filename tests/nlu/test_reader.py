@@ -28,8 +28,9 @@ def said(reading: Reading) -> tuple[object, ...]:
 
 
 class TestServiceWins:
-    @pytest.mark.parametrize("text", ["api logs", "api errors", "errors for api", "logs api", "any exceptions in api",
-                                      "tail the api logs"])
+    @pytest.mark.parametrize(
+        "text", ["api logs", "api errors", "errors for api", "logs api", "any exceptions in api", "tail the api logs"]
+    )
     def test_api_in_logs_phrasing_is_logs(self, reader: Reader, text: str) -> None:
         """A configured service called like a gateway word is logs for that service in logs phrasing."""
         assert said(reader.read(text)) == ("logs", "api", None, ())
@@ -55,25 +56,42 @@ class TestServiceWins:
 
 
 class TestSubjectBeatsStateWords:
-    @pytest.mark.parametrize(("text", "command"), [("db status", "db"), ("is postgres ok", "db"),
-                                                   ("any backends down?", "gateway"), ("db errors", "db"),
-                                                   ("upstream errors", "gateway"), ("anything down?", "status"),
-                                                   ("we good?", "status"), ("targets down?", None)])
+    @pytest.mark.parametrize(
+        ("text", "command"),
+        [
+            ("db status", "db"),
+            ("is postgres ok", "db"),
+            ("any backends down?", "gateway"),
+            ("db errors", "db"),
+            ("upstream errors", "gateway"),
+            ("anything down?", "status"),
+            ("we good?", "status"),
+            ("targets down?", None),
+        ],
+    )
     def test_state_words_attach_to_the_subject(self, reader: Reader, text: str, command: str | None) -> None:
         """'down', 'ok', 'errors' ask about whatever is named; alone, 'down' is status and 'errors' logs."""
         assert reader.read(text).command == command
 
 
 class TestMetrics:
-    @pytest.mark.parametrize(("text", "metric"), [("mem", "memory"), ("ram", "memory"), ("how about load?", "load"),
-                                                  ("cpu usage", "cpu")])
+    @pytest.mark.parametrize(
+        ("text", "metric"), [("mem", "memory"), ("ram", "memory"), ("how about load?", "load"), ("cpu usage", "cpu")]
+    )
     def test_bare_metric_is_a_slot(self, reader: Reader, text: str, metric: str) -> None:
         """A metric alone is a bare slot: the last question again with it, or metrics for it (the conversation's)."""
         assert said(reader.read(text)) == (None, None, metric, ())
 
-    @pytest.mark.parametrize(("text", "metric"), [("metrics mem", "memory"), ("disk left?", "disk"),
-                                                  ("graph ram", "memory"), ("cpu 1h", "cpu"),
-                                                  ("how loaded is it", "load")])
+    @pytest.mark.parametrize(
+        ("text", "metric"),
+        [
+            ("metrics mem", "memory"),
+            ("disk left?", "disk"),
+            ("graph ram", "memory"),
+            ("cpu 1h", "cpu"),
+            ("how loaded is it", "load"),
+        ],
+    )
     def test_metric_with_a_metrics_word_or_window_is_metrics(self, reader: Reader, text: str, metric: str) -> None:
         """Said with a metrics word, phrase or a window, it is the metrics command."""
         assert said(reader.read(text)) == ("metrics", None, metric, ())
@@ -91,9 +109,17 @@ class TestTalk:
     def test_smalltalk(self, reader: Reader, text: str) -> None:
         assert reader.read(text).smalltalk
 
-    @pytest.mark.parametrize(("text", "verb"), [("roll back web", "roll back"), ("kill pid 42", "kill"),
-                                                ("drain node 3", "drain"), ("can you restart web", "restart"),
-                                                ("clear the cache", "clear"), ("scale up worker", "scale")])
+    @pytest.mark.parametrize(
+        ("text", "verb"),
+        [
+            ("roll back web", "roll back"),
+            ("kill pid 42", "kill"),
+            ("drain node 3", "drain"),
+            ("can you restart web", "restart"),
+            ("clear the cache", "clear"),
+            ("scale up worker", "scale"),
+        ],
+    )
     def test_unsupported(self, reader: Reader, text: str, verb: str) -> None:
         """An action we cannot perform is named, never answered as if done."""
         reading = reader.read(text)
@@ -101,15 +127,22 @@ class TestTalk:
 
     def test_a_command_of_that_name_wins(self) -> None:
         """Once the vocabulary has 'ack', 'ack 1' is that command with its choice."""
-        reader = build_reader({**WORDS, "ack": ("ack", "acknowledge")}, PHRASES, ESCAPE, SERVICES, METRICS,
-                              mutating=frozenset({"ack"}))
+        reader = build_reader(
+            {**WORDS, "ack": ("ack", "acknowledge")}, PHRASES, ESCAPE, SERVICES, METRICS, mutating=frozenset({"ack"})
+        )
         reading = reader.read("ack 1")
         assert (reading.command, reading.choice, reading.unsupported) == ("ack", 1, None)
 
     def test_a_mutating_command_is_never_one_of_two_readings(self) -> None:
         """Words of a command that changes things beside another command's words: ask which."""
-        reader = build_reader({**WORDS, "silence": ("silence", "quiet", "hush")}, PHRASES, ESCAPE, SERVICES,
-                              METRICS, mutating=frozenset({"silence"}))
+        reader = build_reader(
+            {**WORDS, "silence": ("silence", "quiet", "hush")},
+            PHRASES,
+            ESCAPE,
+            SERVICES,
+            METRICS,
+            mutating=frozenset({"silence"}),
+        )
         assert reader.read("hush quiet the alarms").ambiguous == ("alerts", "silence")  # 4 votes to 2: still asks
         plain = build_reader({**WORDS, "silence": ("silence", "quiet", "hush")}, PHRASES, ESCAPE, SERVICES, METRICS)
         assert plain.read("hush quiet the alarms").command == "silence"  # were it harmless, the votes decide
@@ -125,10 +158,15 @@ class TestTalk:
 
 
 class TestTwoQuestions:
-    @pytest.mark.parametrize(("text", "commands"), [("status and alerts", ["status", "alerts"]),
-                                                    ("db, gateway", ["db", "gateway"]),
-                                                    ("alerts & web logs", ["alerts", "logs"]),
-                                                    ("cpu and mem", ["metrics", "metrics"])])
+    @pytest.mark.parametrize(
+        ("text", "commands"),
+        [
+            ("status and alerts", ["status", "alerts"]),
+            ("db, gateway", ["db", "gateway"]),
+            ("alerts & web logs", ["alerts", "logs"]),
+            ("cpu and mem", ["metrics", "metrics"]),
+        ],
+    )
     def test_both_parts(self, reader: Reader, text: str, commands: list[str]) -> None:
         reading = reader.read(text)
         assert [reading.command, *(r.command for r in reading.also)] == commands
@@ -149,16 +187,32 @@ class TestEmoji:
 
 
 class TestAlertFilter:
-    @pytest.mark.parametrize(("text", "narrowed"), [("alerts crit", "crit"), ("alerts warn", "warn"),
-                                                    ("any critical alerts", "critical"), ("alerts api-1", "api-1"),
-                                                    ("alert checkout", "checkout")])
+    @pytest.mark.parametrize(
+        ("text", "narrowed"),
+        [
+            ("alerts crit", "crit"),
+            ("alerts warn", "warn"),
+            ("any critical alerts", "critical"),
+            ("alerts api-1", "api-1"),
+            ("alert checkout", "checkout"),
+        ],
+    )
     def test_severity_or_label_after_the_command(self, reader: Reader, text: str, narrowed: str) -> None:
         """A severity anywhere, or the one unknown word right after `alerts`, narrows the list."""
         reading = reader.read(text)
         assert (reading.command, reading.filter) == ("alerts", narrowed)
 
-    @pytest.mark.parametrize("text", ["what fired overnight", "pagerduty woke me, what's up", "active alerts",
-                                      "any pages overnight", "got an alert, details?", "am i being paged"])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "what fired overnight",
+            "pagerduty woke me, what's up",
+            "active alerts",
+            "any pages overnight",
+            "got an alert, details?",
+            "am i being paged",
+        ],
+    )
     def test_everyday_words_never_narrow(self, reader: Reader, text: str) -> None:
         """Words of a natural phrasing are not label values: the whole list is shown."""
         reading = reader.read(text)

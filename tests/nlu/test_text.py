@@ -36,9 +36,36 @@ class TestDropFillers:
         assert drop_fillers(["hey"]) == ["hey"]
         assert drop_fillers(["how", "about", "that"]) == ["how", "about", "that"]
 
-    @pytest.mark.parametrize("word", ["logs", "status", "alerts", "metrics", "db", "gateway", "api", "web",
-                                      "worker", "cpu", "memory", "disk", "load", "up", "down", "errors", "1h",
-                                      "since", "last", "nah", "stop", "reset", "more", "again", "help"])
+    @pytest.mark.parametrize(
+        "word",
+        [
+            "logs",
+            "status",
+            "alerts",
+            "metrics",
+            "db",
+            "gateway",
+            "api",
+            "web",
+            "worker",
+            "cpu",
+            "memory",
+            "disk",
+            "load",
+            "up",
+            "down",
+            "errors",
+            "1h",
+            "since",
+            "last",
+            "nah",
+            "stop",
+            "reset",
+            "more",
+            "again",
+            "help",
+        ],
+    )
     def test_meaningful_words_are_not_fillers(self, word: str) -> None:
         """Command words, names, state words, window words and drop words are never dropped."""
         assert word not in FILLERS

@@ -81,8 +81,10 @@ class TestParseWindow:
         assert found.out_of_range == broken
         assert parse_window(text) is None
 
-    @pytest.mark.parametrize(("text", "limit"), [("1m", WINDOW_MIN), ("60s", WINDOW_MIN), ("7d", WINDOW_MAX),
-                                                 ("168h", WINDOW_MAX), ("1w", WINDOW_MAX)])
+    @pytest.mark.parametrize(
+        ("text", "limit"),
+        [("1m", WINDOW_MIN), ("60s", WINDOW_MIN), ("7d", WINDOW_MAX), ("168h", WINDOW_MAX), ("1w", WINDOW_MAX)],
+    )
     def test_limits_are_inclusive(self, text: str, limit: timedelta) -> None:
         """Exactly one minute and exactly seven days are allowed, each its own limit."""
         assert parse_window(text) == limit
@@ -127,8 +129,20 @@ class TestClockAnchors:
         found = match_window("since 9:30", NOW + timedelta(seconds=20))
         assert found is not None and found.out_of_range == "too short"
 
-    @pytest.mark.parametrize("text", ["since 2", "since 25:00", "since 13pm", "since 9:75", "since", "2am",
-                                      "since banana", "overnight", "since 0am"])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "since 2",
+            "since 25:00",
+            "since 13pm",
+            "since 9:75",
+            "since",
+            "2am",
+            "since banana",
+            "overnight",
+            "since 0am",
+        ],
+    )
     def test_not_a_clock_window(self, text: str) -> None:
         """A bare number after 'since', impossible times, and a clock time without 'since' are not windows."""
         assert match_window(text, NOW) is None

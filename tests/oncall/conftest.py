@@ -38,21 +38,45 @@ VIEWER = "+14155550199"
 T0 = float(int(time.time() // 3600) * 3600)
 
 
-def alert(name: str, subject: str = "api-3", *, status: str = "firing", severity: str = "critical",
-          starts: float = T0 - 120, **labels: str) -> dict[str, Any]:
+def alert(
+    name: str,
+    subject: str = "api-3",
+    *,
+    status: str = "firing",
+    severity: str = "critical",
+    starts: float = T0 - 120,
+    **labels: str,
+) -> dict[str, Any]:
     """One alert as Alertmanager's webhook carries it; the fingerprint derives from the labels."""
     all_labels = {"alertname": name, "instance": subject, "severity": severity, **labels}
     fp = hashlib.sha256(json.dumps(all_labels, sort_keys=True).encode()).hexdigest()[:16]
-    return {"status": status, "labels": all_labels, "annotations": {"summary": f"{name} on {subject}"},
-            "startsAt": datetime.fromtimestamp(starts, UTC).isoformat().replace("+00:00", "Z"),
-            "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prom/graph", "fingerprint": fp}
+    return {
+        "status": status,
+        "labels": all_labels,
+        "annotations": {"summary": f"{name} on {subject}"},
+        "startsAt": datetime.fromtimestamp(starts, UTC).isoformat().replace("+00:00", "Z"),
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prom/graph",
+        "fingerprint": fp,
+    }
 
 
 def payload(*alerts: dict[str, Any]) -> bytes:
     status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
-    return json.dumps({"version": "4", "groupKey": '{}:{alertname="x"}', "truncatedAlerts": 0, "status": status,
-                       "receiver": "operator", "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
-                       "externalURL": "http://am", "alerts": list(alerts)}).encode()
+    return json.dumps(
+        {
+            "version": "4",
+            "groupKey": '{}:{alertname="x"}',
+            "truncatedAlerts": 0,
+            "status": status,
+            "receiver": "operator",
+            "groupLabels": {},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://am",
+            "alerts": list(alerts),
+        }
+    ).encode()
 
 
 @dataclass
@@ -106,9 +130,14 @@ class Rig:
 
 
 def make_policy(**overrides: Any) -> OncallPolicy:
-    values: dict[str, Any] = {"chain": CHAIN, "viewers": frozenset({VIEWER}),
-                              "names": {CHAIN[0]: "alice", CHAIN[1]: "bob"}, "escalate_after_s": 300,
-                              "bundle_s": 60, "budget": 20}
+    values: dict[str, Any] = {
+        "chain": CHAIN,
+        "viewers": frozenset({VIEWER}),
+        "names": {CHAIN[0]: "alice", CHAIN[1]: "bob"},
+        "escalate_after_s": 300,
+        "bundle_s": 60,
+        "budget": 20,
+    }
     values.update(overrides)
     return OncallPolicy(**values)
 
@@ -133,24 +162,54 @@ async def rig(redis_prefix: str, twilio: TwilioFake, policy: OncallPolicy) -> As
 class make_rig:
     """One replica's parts; several on one prefix behave as several replicas on one Redis."""
 
-    def __init__(self, prefix: str, twilio: TwilioFake, policy: OncallPolicy, clock: FakeClock | None = None,
-                 sessions: MemorySessionStore | None = None, silences: SilenceClient | None = None,
-                 name: str = "test") -> None:
+    def __init__(
+        self,
+        prefix: str,
+        twilio: TwilioFake,
+        policy: OncallPolicy,
+        clock: FakeClock | None = None,
+        sessions: MemorySessionStore | None = None,
+        silences: SilenceClient | None = None,
+        name: str = "test",
+    ) -> None:
         self.clock = clock or FakeClock(T0)
         self.sessions = sessions or MemorySessionStore(1800)
         self.store = OncallStore.from_url(REDIS_URL, prefix, self.clock)
-        self.pages = TwilioPages(ACCOUNT_SID, AUTH_TOKEN, from_number=FROM_NUMBER, messaging_service_sid=None,
-                                 api_url=twilio.url, status_callback="https://ops.example.com/twilio/status",
-                                 validity_s=300, read_timeout_s=2)
+        self.pages = TwilioPages(
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            from_number=FROM_NUMBER,
+            messaging_service_sid=None,
+            api_url=twilio.url,
+            status_callback="https://ops.example.com/twilio/status",
+            validity_s=300,
+            read_timeout_s=2,
+        )
         pager = Pager(self.store, policy, self.sessions.is_opted_out, self.clock)
 
         async def opt_out(number: str) -> None:
             await self.sessions.set_opted_out(number, True)
 
-        deliverer = Deliverer(self.store, self.pages, name, escalate=pager.escalate_page, opt_out=opt_out,
-                              claim_idle_s=1, clock=self.clock)
-        self.rig = Rig(self.clock, self.store, self.sessions, pager, OncallDesk(pager, silences, self.clock), twilio,
-                       deliverer, Ticker(self.store, pager, deliverer=deliverer), Decider(self.store, pager, name))
+        deliverer = Deliverer(
+            self.store,
+            self.pages,
+            name,
+            escalate=pager.escalate_page,
+            opt_out=opt_out,
+            claim_idle_s=1,
+            clock=self.clock,
+        )
+        self.rig = Rig(
+            self.clock,
+            self.store,
+            self.sessions,
+            pager,
+            OncallDesk(pager, silences, self.clock),
+            twilio,
+            deliverer,
+            Ticker(self.store, pager, deliverer=deliverer),
+            Decider(self.store, pager, name),
+        )
 
     async def __aenter__(self) -> Rig:
         await self.store.setup()

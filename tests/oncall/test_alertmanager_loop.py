@@ -41,12 +41,16 @@ class Alertmanagers:
     urls: tuple[str, ...]
     webhook_port: int
 
-    def post_alert(self, labels: dict[str, str], *, to: tuple[str, ...] | None = None,
-                   ends_in_s: float | None = None) -> None:
+    def post_alert(
+        self, labels: dict[str, str], *, to: tuple[str, ...] | None = None, ends_in_s: float | None = None
+    ) -> None:
         """Fire an alert as Prometheus would: POST it to each Alertmanager's v2 API (ending soon, if asked)."""
         now = datetime.now(UTC)
-        alert: dict[str, Any] = {"labels": labels, "annotations": {"summary": "test"},
-                                 "startsAt": now.isoformat().replace("+00:00", "Z")}
+        alert: dict[str, Any] = {
+            "labels": labels,
+            "annotations": {"summary": "test"},
+            "startsAt": now.isoformat().replace("+00:00", "Z"),
+        }
         if ends_in_s is not None:
             alert["endsAt"] = (now + timedelta(seconds=ends_in_s)).isoformat().replace("+00:00", "Z")
         body = [alert]
@@ -58,8 +62,9 @@ class Alertmanagers:
         return found
 
     def alert_status(self, alertname: str) -> dict[str, Any]:
-        [found] = httpx.get(f"{self.urls[0]}/api/v2/alerts", params={"filter": f'alertname="{alertname}"'},
-                            timeout=5).json()
+        [found] = httpx.get(
+            f"{self.urls[0]}/api/v2/alerts", params={"filter": f'alertname="{alertname}"'}, timeout=5
+        ).json()
         status: dict[str, Any] = found["status"]
         return status
 
@@ -71,7 +76,7 @@ def readme_receiver() -> str:
     """The receiver snippet README.md tells operators to use, exactly as written there."""
     text = README.read_text()
     start = text.index("```yaml\n", text.index("<!-- alertmanager-receiver")) + len("```yaml\n")
-    return text[start:text.index("```", start)]
+    return text[start : text.index("```", start)]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +88,8 @@ def alertmanagers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertman
     receiver = readme_receiver().replace("https://ops.example.com", f"http://127.0.0.1:{webhook_port}")
     config.write_text(
         "route: {receiver: operator, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h}\n"
-        + receiver.replace("<ALERT_WEBHOOK_TOKEN>", WEBHOOK_TOKEN))
+        + receiver.replace("<ALERT_WEBHOOK_TOKEN>", WEBHOOK_TOKEN)
+    )
     procs: list[subprocess.Popen[bytes]] = []
     urls = []
     try:
@@ -91,11 +97,26 @@ def alertmanagers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertman
             port = free_port()
             (base / f"data{i}").mkdir()
             log = base / f"am{i}.log"
-            procs.append(proc := start([binary, f"--config.file={config}", f"--storage.path={base / f'data{i}'}",
-                                        f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="], log))
+            procs.append(
+                proc := start(
+                    [
+                        binary,
+                        f"--config.file={config}",
+                        f"--storage.path={base / f'data{i}'}",
+                        f"--web.listen-address=127.0.0.1:{port}",
+                        "--cluster.listen-address=",
+                    ],
+                    log,
+                )
+            )
             url = f"http://127.0.0.1:{port}"
-            wait_until(lambda u=url: httpx.get(f"{u}/-/ready", timeout=1).status_code == 200, 20, proc,  # type: ignore[misc]
-                       "alertmanager", log)
+            wait_until(
+                lambda u=url: httpx.get(f"{u}/-/ready", timeout=1).status_code == 200,
+                20,
+                proc,  # type: ignore[misc]
+                "alertmanager",
+                log,
+            )
             urls.append(url)
         yield Alertmanagers(tuple(urls), webhook_port)
     finally:
@@ -166,6 +187,7 @@ def loop_of(app: Quart) -> OncallLoop:
 
 async def notified(alertmanagers: Alertmanagers, timeout_s: float = 20) -> None:
     """Wait until every Alertmanager has delivered at least one webhook (its own counter says so)."""
+
     def counts() -> list[float]:
         out = []
         for url in alertmanagers.urls:
@@ -174,8 +196,11 @@ async def notified(alertmanagers: Alertmanagers, timeout_s: float = 20) -> None:
                     out.append(float(line.rsplit(" ", 1)[1]))
         return out
 
-    await until(lambda: len(counts()) == len(alertmanagers.urls) and all(c >= 1 for c in counts()), timeout_s,
-                "both Alertmanagers to notify")
+    await until(
+        lambda: len(counts()) == len(alertmanagers.urls) and all(c >= 1 for c in counts()),
+        timeout_s,
+        "both Alertmanagers to notify",
+    )
 
 
 async def reply(app: Quart, number: str, text: str) -> str:
@@ -184,8 +209,9 @@ async def reply(app: Quart, number: str, text: str) -> str:
 
 
 class TestLoop:
-    async def test_alert_pages_once_and_sms_silence_is_real(self, alertmanagers: Alertmanagers, twilio: TwilioFake,
-                                                            redis_prefix: str) -> None:
+    async def test_alert_pages_once_and_sms_silence_is_real(
+        self, alertmanagers: Alertmanagers, twilio: TwilioFake, redis_prefix: str
+    ) -> None:
         """Both Alertmanagers notify; one page; `Ns 1h` makes a silence Alertmanager applies; unsilence expires it."""
         name = unique("HighErrorRate")
         settings = oncall_settings(redis_prefix, twilio.url, alertmanager_url=alertmanagers.urls[0])
@@ -197,11 +223,17 @@ class TestLoop:
             assert len(texts_with(twilio, CHAIN[0], name)) == 1
             text = await reply(app, CHAIN[0], "1s 1h")
             assert text.startswith(f"Silenced {name} api-3:9100 for 1h (id ..")
-            [silence] = [s for s in alertmanagers.silences() if s["status"]["state"] == "active"
-                         and any(m["value"] == name for m in s["matchers"])]
+            [silence] = [
+                s
+                for s in alertmanagers.silences()
+                if s["status"]["state"] == "active" and any(m["value"] == name for m in s["matchers"])
+            ]
             assert silence["id"].endswith(text.split("(id ..")[1][:6])
             assert {m["name"]: m["value"] for m in silence["matchers"]} == {
-                "alertname": name, "instance": "api-3:9100", "severity": "critical"}
+                "alertname": name,
+                "instance": "api-3:9100",
+                "severity": "critical",
+            }
             assert all(not m["isRegex"] and m["isEqual"] for m in silence["matchers"])
             assert silence["createdBy"] == "operator: +14*******00"
             status = await until(lambda: alertmanagers.alert_status(name)["silencedBy"], 10, "the alert silenced")
@@ -211,8 +243,9 @@ class TestLoop:
             [gone] = [s for s in alertmanagers.silences() if s["id"] == silence["id"]]
             assert gone["status"]["state"] == "expired"
 
-    async def test_unacked_page_escalates_with_a_short_delay(self, alertmanagers: Alertmanagers, twilio: TwilioFake,
-                                                             redis_prefix: str) -> None:
+    async def test_unacked_page_escalates_with_a_short_delay(
+        self, alertmanagers: Alertmanagers, twilio: TwilioFake, redis_prefix: str
+    ) -> None:
         """ESCALATE_AFTER_S=5: nobody acks, the second number gets the page, naming the first."""
         name = unique("PgDown")
         settings = oncall_settings(redis_prefix, twilio.url, escalate_after_s=5)
@@ -222,17 +255,20 @@ class TestLoop:
             [second] = await until(lambda: texts_with(twilio, CHAIN[1], name), 20, "the escalation")
             assert "(escalated from +14*******00)" in second
 
-    async def test_bundle_then_confirmed_silence(self, alertmanagers: Alertmanagers, twilio: TwilioFake,
-                                                 redis_prefix: str) -> None:
+    async def test_bundle_then_confirmed_silence(
+        self, alertmanagers: Alertmanagers, twilio: TwilioFake, redis_prefix: str
+    ) -> None:
         """Three alerts at once: one page, then a bundle of two; `Nss 1h` asks first, `yes` silences both."""
         tag = unique("B")
         settings = oncall_settings(redis_prefix, twilio.url, alertmanager_url=alertmanagers.urls[0], page_bundle_s=3)
         async with served(alertmanagers.webhook_port, settings) as app:
             for i in range(3):
-                alertmanagers.post_alert({"alertname": f"{tag}x{i}", "instance": "web-1", "severity": "warning"},
-                                         to=alertmanagers.urls[:1])
-            [bundle] = await until(lambda: [t for t in texts_with(twilio, CHAIN[0], tag) if " new: " in t], 30,
-                                   "the bundle")
+                alertmanagers.post_alert(
+                    {"alertname": f"{tag}x{i}", "instance": "web-1", "severity": "warning"}, to=alertmanagers.urls[:1]
+                )
+            [bundle] = await until(
+                lambda: [t for t in texts_with(twilio, CHAIN[0], tag) if " new: " in t], 30, "the bundle"
+            )
             assert bundle.startswith("2 new: ") and "Reply 2aa to ack these 2" in bundle
             question = await reply(app, CHAIN[0], "2s 1h")
             assert question.startswith("Silence 2 alerts matching") and question.endswith("for 1h? yes/no")
@@ -242,15 +278,20 @@ class TestLoop:
             mine = [s for s in alertmanagers.silences() if tag in str(s["matchers"])]
             assert [s["status"]["state"] for s in mine] == ["active", "active"]
 
-    async def test_resolved_by_alertmanager_closes_the_page(self, alertmanagers: Alertmanagers, twilio: TwilioFake,
-                                                            redis_prefix: str) -> None:
+    async def test_resolved_by_alertmanager_closes_the_page(
+        self, alertmanagers: Alertmanagers, twilio: TwilioFake, redis_prefix: str
+    ) -> None:
         """The alert ends in Alertmanager: its resolved webhook closes the incident and says RESOLVED once."""
         name = unique("DiskFull")
         settings = oncall_settings(redis_prefix, twilio.url, escalate_after_s=3600)
         async with served(alertmanagers.webhook_port, settings):
-            alertmanagers.post_alert({"alertname": name, "instance": "db-2", "severity": "warning"},
-                                     to=alertmanagers.urls[:1], ends_in_s=3)
+            alertmanagers.post_alert(
+                {"alertname": name, "instance": "db-2", "severity": "warning"}, to=alertmanagers.urls[:1], ends_in_s=3
+            )
             await until(lambda: texts_with(twilio, CHAIN[0], name), 20, "the page")
-            [done] = await until(lambda: [t for t in texts_with(twilio, CHAIN[0], name) if t.startswith("RESOLVED")],
-                                 30, "the RESOLVED text")
+            [done] = await until(
+                lambda: [t for t in texts_with(twilio, CHAIN[0], name) if t.startswith("RESOLVED")],
+                30,
+                "the RESOLVED text",
+            )
             assert done == f"RESOLVED {name} db-2 (1)"

@@ -75,6 +75,7 @@ class TestUnknownOutcome:
         taken = await rig.store.read("out", SENDERS_GROUP, "dead", 10, 0)
         assert len(taken) == 1 and await rig.store.read("out", SENDERS_GROUP, "live", 10, 0) == []
         import asyncio
+
         await asyncio.sleep(0.05)
         [claimed] = await rig.store.reclaim("out", SENDERS_GROUP, "live", min_idle_ms=10)
         assert claimed.id == taken[0].id
@@ -121,8 +122,15 @@ async def test_pages_through_a_messaging_service_carry_a_validity_period(twilio:
     from bot.paging import TwilioPages
     from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, MESSAGING_SERVICE_SID
 
-    pages = TwilioPages(ACCOUNT_SID, AUTH_TOKEN, from_number=None, messaging_service_sid=MESSAGING_SERVICE_SID,
-                        api_url=twilio.url, status_callback=None, validity_s=120)
+    pages = TwilioPages(
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        from_number=None,
+        messaging_service_sid=MESSAGING_SERVICE_SID,
+        api_url=twilio.url,
+        status_callback=None,
+        validity_s=120,
+    )
     try:
         await pages.create(CHAIN[0], "CRIT X y. Reply 1a ack")
     finally:

@@ -36,10 +36,18 @@ def twilio() -> Iterator[TwilioFake]:
 
 def serve_env(prefix: str, twilio: TwilioFake, **extra: str) -> dict[str, str]:
     env = run_env(
-        TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE_URL, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_FROM_NUMBER=FROM_NUMBER, TWILIO_API_URL=twilio.url, REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=prefix,
-        ALERT_WEBHOOK_TOKEN=WEBHOOK_TOKEN, ONCALL_NUMBERS=",".join(CHAIN), PAGE_CLAIM_IDLE_S="1",
-        PAGE_BUNDLE_S="0", LOG_LEVEL="WARNING",
+        TWILIO_AUTH_TOKEN=TOKEN,
+        PUBLIC_BASE_URL=BASE_URL,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_FROM_NUMBER=FROM_NUMBER,
+        TWILIO_API_URL=twilio.url,
+        REDIS_URL=REDIS_URL,
+        REDIS_KEY_PREFIX=prefix,
+        ALERT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+        ONCALL_NUMBERS=",".join(CHAIN),
+        PAGE_CLAIM_IDLE_S="1",
+        PAGE_BUNDLE_S="0",
+        LOG_LEVEL="WARNING",
     )
     env.update(extra)
     return env
@@ -50,8 +58,13 @@ def operator_serve(env: dict[str, str], tmp: Path, name: str) -> Iterator[tuple[
     port = free_port()
     log = tmp / f"{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, env=env, cwd=tmp)
+        proc = subprocess.Popen(
+            [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc, name, log)
@@ -87,8 +100,9 @@ def incidents(prefix: str) -> list[dict[str, Any]]:
 
 
 class TestReplicaKilled:
-    def test_sigkill_mid_send_then_another_replica_delivers_once(self, twilio: TwilioFake, redis_prefix: str,
-                                                                 tmp_path: Path) -> None:
+    def test_sigkill_mid_send_then_another_replica_delivers_once(
+        self, twilio: TwilioFake, redis_prefix: str, tmp_path: Path
+    ) -> None:
         """A is killed while Twilio holds its request (the message was made) and with a page waiting on
         a retry; B on the same Redis finds the first at Twilio instead of resending, and sends the second."""
         env = serve_env(redis_prefix, twilio)
@@ -127,8 +141,9 @@ class TestTwoReplicas:
 
 
 class TestTwilioDown:
-    def test_down_for_a_while_then_back_delivers_once(self, twilio: TwilioFake, redis_prefix: str,
-                                                      tmp_path: Path) -> None:
+    def test_down_for_a_while_then_back_delivers_once(
+        self, twilio: TwilioFake, redis_prefix: str, tmp_path: Path
+    ) -> None:
         twilio.down = True
         with operator_serve(serve_env(redis_prefix, twilio), tmp_path, "a") as (base, _):
             post_alerts(base, alert("Outage", "api-1"))

@@ -117,8 +117,9 @@ class TestBudget:
         await rig.later(3000)
         texts = rig.texts(CHAIN[0])
         assert len(texts) == 4
-        assert re.fullmatch(r"Page budget spent \(4 SMS/h\)\. 47 more alerts pending: send alerts to see them\.",
-                            texts[-1]), texts[-1]
+        assert re.fullmatch(
+            r"Page budget spent \(4 SMS/h\)\. 47 more alerts pending: send alerts to see them\.", texts[-1]
+        ), texts[-1]
         assert await rig.store.segments_used(CHAIN[0]) == 4
         # Only what was paged escalates; the 47 held alerts wait for `alerts`, they do not spill over.
         assert len(rig.texts(CHAIN[1])) == 3
@@ -160,6 +161,7 @@ class TestEscalation:
         async with make_rig(redis_prefix, rig.twilio, rig.pager.policy, clock=rig.clock, name="other") as other:
             rig.clock.advance(301)
             import asyncio
+
             await asyncio.gather(rig.tick(), other.tick(), rig.tick(), other.tick())
             await rig.deliver()
         assert len(rig.texts(CHAIN[1])) == 1
@@ -213,8 +215,9 @@ async def test_bundled_alerts_resolve_quietly(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize(("mode", "after_ack", "unacked"), [("all", 2, 2), ("none", 1, 1), ("unacked", 1, 2)])
-async def test_page_resolved_setting(redis_prefix: str, twilio: TwilioFake, mode: str, after_ack: int,
-                                     unacked: int) -> None:
+async def test_page_resolved_setting(
+    redis_prefix: str, twilio: TwilioFake, mode: str, after_ack: int, unacked: int
+) -> None:
     """PAGE_RESOLVED: who hears RESOLVED (texts to the primary after an acked / an unacked alert resolves)."""
     from tests.oncall.conftest import make_rig
 

@@ -18,8 +18,11 @@ from tests.servers.prometheus import MonitoringStack
 
 @pytest.fixture
 async def app(sms_app: SmsApp, redis_prefix: str, twilio: TwilioFake) -> AsyncIterator[Quart]:
-    async with sms_app(**oncall_values(redis_prefix, twilio.url, viewer_numbers=VIEWER,
-                                       oncall_names=f"{CHAIN[0]}=alice,{CHAIN[1]}=bob")) as application:
+    async with sms_app(
+        **oncall_values(
+            redis_prefix, twilio.url, viewer_numbers=VIEWER, oncall_names=f"{CHAIN[0]}=alice,{CHAIN[1]}=bob"
+        )
+    ) as application:
         yield application
 
 
@@ -50,8 +53,7 @@ class TestReplies:
 
     async def test_bundle_code_and_ack_all(self, app: Quart, twilio: TwilioFake) -> None:
         await page(app, twilio, alert("A1", "x"))
-        await app.test_client().post("/alertmanager", data=payload(alert("A2", "x"), alert("A3", "x")),
-                                     headers=BEARER)  # type: ignore[arg-type]
+        await app.test_client().post("/alertmanager", data=payload(alert("A2", "x"), alert("A3", "x")), headers=BEARER)  # type: ignore[arg-type]
         phone = Phone(app.test_client(), CHAIN[0])
         await phone.expect("ack all", r"^Acked A1 x \(all\)|^Acked \d alerts \(all\)")
 
@@ -91,18 +93,37 @@ class TestReplies:
         await Phone(app.test_client(), CHAIN[0]).expect("yes", r"^Nothing to confirm")
 
 
-@pytest.mark.parametrize(("text", "command", "code", "window_s"), [
-    ("4a", "ack", 4, None), ("'4a'", "ack", 4, None), ("ack 4", "ack", 4, None), ("ack", "ack", None, None),
-    ("7aa", "ack", 7, None), ("ack all", "ackall", None, None), ("4s 2h", "silence", 4, 7200),
-    ("silence 4 for 2h", "silence", 4, 7200), ("silence 4", "silence", 4, None), ("7ss 1h", "silence", 7, 3600),
-    ("silence it for an hour", "silence", None, 3600), ("silence all 1h", "silenceall", None, 3600),
-    ("unsilence 4", "unsilence", 4, None), ("silences", "silences", None, None), ("4e", "escalate", 4, None),
-    ("escalate 4", "escalate", 4, None), ("resolve 4", "resolve", 4, None), ("log 4", "history", 4, None),
-    ("logs api 1h", "logs", None, 3600), ("oncall", "oncall", None, None), ("who's on call", "oncall", None, None),
-    ("oncall me", "oncallme", None, None), ("45s", None, None, None),
-])
-def test_reply_words_parse_as_on_call_commands(text: str, command: str | None, code: int | None,
-                                               window_s: int | None) -> None:
+@pytest.mark.parametrize(
+    ("text", "command", "code", "window_s"),
+    [
+        ("4a", "ack", 4, None),
+        ("'4a'", "ack", 4, None),
+        ("ack 4", "ack", 4, None),
+        ("ack", "ack", None, None),
+        ("7aa", "ack", 7, None),
+        ("ack all", "ackall", None, None),
+        ("4s 2h", "silence", 4, 7200),
+        ("silence 4 for 2h", "silence", 4, 7200),
+        ("silence 4", "silence", 4, None),
+        ("7ss 1h", "silence", 7, 3600),
+        ("silence it for an hour", "silence", None, 3600),
+        ("silence all 1h", "silenceall", None, 3600),
+        ("unsilence 4", "unsilence", 4, None),
+        ("silences", "silences", None, None),
+        ("4e", "escalate", 4, None),
+        ("escalate 4", "escalate", 4, None),
+        ("resolve 4", "resolve", 4, None),
+        ("log 4", "history", 4, None),
+        ("logs api 1h", "logs", None, 3600),
+        ("oncall", "oncall", None, None),
+        ("who's on call", "oncall", None, None),
+        ("oncall me", "oncallme", None, None),
+        ("45s", None, None, None),
+    ],
+)
+def test_reply_words_parse_as_on_call_commands(
+    text: str, command: str | None, code: int | None, window_s: int | None
+) -> None:
     """The parser, with the registry's vocabulary, reads pager replies as these commands and slots."""
     from dialogs.catalog import REGISTRY
     from nlu import parse
@@ -113,8 +134,9 @@ def test_reply_words_parse_as_on_call_commands(text: str, command: str | None, c
 
 
 @pytest.mark.integration
-async def test_silence_asked_how_long_keeps_the_code(redis_prefix: str, twilio: TwilioFake,
-                                                     monitoring_stack: MonitoringStack, sms_app: SmsApp) -> None:
+async def test_silence_asked_how_long_keeps_the_code(
+    redis_prefix: str, twilio: TwilioFake, monitoring_stack: MonitoringStack, sms_app: SmsApp
+) -> None:
     """`silence 1` → "for how long?" → `1h`: the silence is made for alert 1 (the form kept the code)."""
     values = oncall_values(redis_prefix, twilio.url, alertmanager_url=monitoring_stack.alertmanager_url)
     async with sms_app(**values) as application:
@@ -126,9 +148,9 @@ async def test_silence_asked_how_long_keeps_the_code(redis_prefix: str, twilio: 
 
 
 @pytest.mark.integration
-async def test_group_silence_asks_then_silences_the_group_labels(redis_prefix: str, twilio: TwilioFake,
-                                                                monitoring_stack: MonitoringStack,
-                                                                sms_app: SmsApp) -> None:
+async def test_group_silence_asks_then_silences_the_group_labels(
+    redis_prefix: str, twilio: TwilioFake, monitoring_stack: MonitoringStack, sms_app: SmsApp
+) -> None:
     """`group 1 1h` (or `1g 1h`): one silence on the group's labels, only after yes."""
     import json
 

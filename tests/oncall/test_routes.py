@@ -26,9 +26,14 @@ def oncall_settings(prefix: str, twilio_url: str, **overrides: Any) -> Settings:
 def oncall_values(prefix: str, twilio_url: str, **overrides: Any) -> dict[str, Any]:
     """Settings for the on-call loop on the machine's Redis (this test's prefix) and a fake Twilio."""
     values: dict[str, Any] = {
-        "redis_url": REDIS_URL, "redis_key_prefix": prefix, "alert_webhook_token": WEBHOOK_TOKEN,
-        "oncall_numbers": ",".join(CHAIN), "twilio_account_sid": ACCOUNT_SID, "twilio_from_number": FROM_NUMBER,
-        "twilio_api_url": twilio_url, "page_claim_idle_s": 1,
+        "redis_url": REDIS_URL,
+        "redis_key_prefix": prefix,
+        "alert_webhook_token": WEBHOOK_TOKEN,
+        "oncall_numbers": ",".join(CHAIN),
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_from_number": FROM_NUMBER,
+        "twilio_api_url": twilio_url,
+        "page_claim_idle_s": 1,
     }
     values.update(overrides)
     return values
@@ -67,11 +72,14 @@ class TestAlertmanagerWebhook:
         await twilio.wait_for(1)
         assert len(twilio.bodies_to(CHAIN[0])) == 1
 
-    @pytest.mark.parametrize(("body", "reason"), [
-        (b"not json", "not JSON"),
-        (b'{"version": "3", "alerts": []}', "version 4"),
-        (b'{"version": "4", "alerts": [{"status": "firing"}]}', "fingerprint"),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "reason"),
+        [
+            (b"not json", "not JSON"),
+            (b'{"version": "3", "alerts": []}', "version 4"),
+            (b'{"version": "4", "alerts": [{"status": "firing"}]}', "fingerprint"),
+        ],
+    )
     async def test_malformed_payload_is_400_and_stores_nothing(self, app: Quart, body: bytes, reason: str) -> None:
         response = await app.test_client().post("/alertmanager", data=body, headers=BEARER)
         assert response.status_code == 400 and reason in await response.get_data(as_text=True)
@@ -80,12 +88,14 @@ class TestAlertmanagerWebhook:
         response = await app.test_client().post("/alertmanager", data=b"x" * (1024 * 1024 + 1), headers=BEARER)
         assert response.status_code == 413
 
-    async def test_store_down_is_503_so_alertmanager_retries(self, sms_app: SmsApp, redis_prefix: str,
-                                                             twilio: TwilioFake) -> None:
+    async def test_store_down_is_503_so_alertmanager_retries(
+        self, sms_app: SmsApp, redis_prefix: str, twilio: TwilioFake
+    ) -> None:
         """Nothing persisted: 5xx (Alertmanager retries 5xx, not 4xx), and no stack trace in the answer."""
         async with sms_app(**oncall_values(redis_prefix, twilio.url, redis_url="redis://127.0.0.1:9/0")) as application:
-            response = await application.test_client().post("/alertmanager", data=payload(alert("PgDown", "db-1")),
-                                                             headers=BEARER)
+            response = await application.test_client().post(
+                "/alertmanager", data=payload(alert("PgDown", "db-1")), headers=BEARER
+            )
             text = await response.get_data(as_text=True)
         assert response.status_code == 503 and text == "not stored, retry\n"
 
@@ -98,8 +108,9 @@ class TestAlertmanagerWebhook:
 class TestStatusCallback:
     async def test_forged_callback_is_403(self, app: Quart) -> None:
         phone = Phone(app.test_client())
-        response = await phone.post({"MessageSid": "SM1", "MessageStatus": "failed"}, path="/twilio/status",
-                                    signature="forged")
+        response = await phone.post(
+            {"MessageSid": "SM1", "MessageStatus": "failed"}, path="/twilio/status", signature="forged"
+        )
         assert response.status_code == 403
 
     async def test_signed_failure_escalates(self, app: Quart, twilio: TwilioFake) -> None:
@@ -107,8 +118,15 @@ class TestStatusCallback:
         await client.post("/alertmanager", data=payload(alert("PgDown", "db-1")), headers=BEARER)
         await twilio.wait_for(1)
         sid = twilio.created[0]["sid"]
-        form = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "30005", "To": CHAIN[0],
-                "From": FROM_NUMBER, "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01"}
+        form = {
+            "MessageSid": sid,
+            "MessageStatus": "failed",
+            "ErrorCode": "30005",
+            "To": CHAIN[0],
+            "From": FROM_NUMBER,
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+        }
         response = await Phone(client).post(form, path="/twilio/status")
         assert response.status_code == 204
         await twilio.wait_for(2)

@@ -60,8 +60,9 @@ class TestSilenceClient:
 
 
 class TestDeskSilence:
-    async def test_reply_silences_exactly_that_alert_and_audits_it(self, am_rig: Rig,
-                                                                   monitoring_stack: MonitoringStack) -> None:
+    async def test_reply_silences_exactly_that_alert_and_audits_it(
+        self, am_rig: Rig, monitoring_stack: MonitoringStack
+    ) -> None:
         name = f"DeskSilence{uuid.uuid4().hex[:6]}"
         await am_rig.receive(alert(name, "api-3"))
         await am_rig.deliver()

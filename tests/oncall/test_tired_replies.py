@@ -32,8 +32,14 @@ async def app(redis_prefix: str, app_twilio: TwilioFake) -> AsyncIterator[Quart]
 
 def test_a_payload_s_critical_alerts_come_first() -> None:
     """Firing critical, then warning, then the rest; resolved ones last; stable otherwise."""
-    events = parse_payload(payload(alert("Disk", "w", severity="warning"), alert("Gone", "g", status="resolved"),
-                                   alert("Info", "i", severity="info"), alert("PgDown", "db-1")))
+    events = parse_payload(
+        payload(
+            alert("Disk", "w", severity="warning"),
+            alert("Gone", "g", status="resolved"),
+            alert("Info", "i", severity="info"),
+            alert("PgDown", "db-1"),
+        )
+    )
     assert [json.loads(e)["labels"]["alertname"] for _, e in events] == ["PgDown", "Disk", "Info", "Gone"]
 
 

@@ -61,8 +61,15 @@ class TestTamperedReplays:
         assert (await post_body(app, urlencode(dropped), signature))[0] == 403
         assert (await post_body(app, urlencode({**form, "From": ""}), signature))[0] == 403
 
-    @pytest.mark.parametrize("url", ["http://ops.example.com/sms", "https://ops.example.com/sms?x=1",
-                                     "https://ops.example.com/sms/", "https://OPS.example.com.evil/sms"])
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://ops.example.com/sms",
+            "https://ops.example.com/sms?x=1",
+            "https://ops.example.com/sms/",
+            "https://OPS.example.com.evil/sms",
+        ],
+    )
     async def test_signature_for_a_near_miss_url_is_403(self, app: Quart, url: str) -> None:
         """Another scheme, an added query, a trailing slash, a lookalike host: all refused."""
         form = Phone(app.test_client()).form("status")
@@ -89,9 +96,11 @@ class TestTamperedReplays:
 
 
 class TestReplayAcrossReplicas:
-    async def test_a_retried_webhook_on_another_replica_runs_once(self, sms_app: SmsApp,
-                                                                  redis_server: RedisServer) -> None:
+    async def test_a_retried_webhook_on_another_replica_runs_once(
+        self, sms_app: SmsApp, redis_server: RedisServer
+    ) -> None:
         """Twilio's retry may land on the other process: the stored reply comes back, nothing runs twice."""
+
         def replica() -> AbstractAsyncContextManager[Quart]:
             return sms_app(store=RedisSessionStore.from_url(redis_server.url, 1800), redis_url=redis_server.url)
 
@@ -142,8 +151,10 @@ class TestNothingBeforeTheSignatureIsExpensive:
     async def test_a_real_webhook_with_media_fields_fits_the_bounds(self, app: Quart) -> None:
         """An MMS-sized webhook (ten media URLs and types) is under both bounds and answered."""
         phone = Phone(app.test_client())
-        extra = {f"MediaUrl{i}": f"https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME{i:030d}"
-                 for i in range(10)}
+        extra = {
+            f"MediaUrl{i}": f"https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME{i:030d}"
+            for i in range(10)
+        }
         extra |= {f"MediaContentType{i}": "image/jpeg" for i in range(10)}
         form = phone.form("help", NumMedia="10", **extra)
         status, xml = await post_body(app, urlencode(form), sign(BASE_URL + "/sms", form))
@@ -158,7 +169,6 @@ class TestNothingBeforeTheSignatureIsExpensive:
             assert (await post_body(small, urlencode(form), sign(BASE_URL + "/sms", form)))[0] == 413
             form = phone.form("help", Padding="p" * 3000)
             assert (await post_body(small, urlencode(form), sign(BASE_URL + "/sms", form)))[0] == 200
-
 
     async def test_a_body_that_trickles_is_408(self, app: Quart) -> None:
         """A body still incomplete after the guard's timeout is refused; the connection is closed."""
@@ -176,8 +186,11 @@ class TestHostHeader:
         """Signed for another webhook URL of the account and sent with that Host: PUBLIC_BASE_URL wins, 403."""
         form = Phone(app.test_client()).form("status")
         signature = sign("http://other-app.example.net/sms", form)
-        headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded",
-                   "Host": "other-app.example.net"}
+        headers = {
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Host": "other-app.example.net",
+        }
         response = await app.test_client().post("/sms", data=urlencode(form), headers=headers)
         assert response.status_code == 403
 
@@ -190,26 +203,53 @@ def test_a_flood_of_unsigned_bodies_leaves_signed_messages_answered(tmp_path: Pa
     request is refused by size, and the server's memory stays far from the attack's volume."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_", "AUTHORIZED"))}
-    env.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE_URL, AUTHORIZED_NUMBERS=NUMBERS[0],
-               RATE_LIMIT_PER_MIN="100000", LOG_LEVEL="WARNING")
+    env.update(
+        TWILIO_AUTH_TOKEN=TOKEN,
+        PUBLIC_BASE_URL=BASE_URL,
+        AUTHORIZED_NUMBERS=NUMBERS[0],
+        RATE_LIMIT_PER_MIN="100000",
+        LOG_LEVEL="WARNING",
+    )
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
-        server = subprocess.Popen([OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=sink,
-                                  stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        server = subprocess.Popen(
+            [OPERATOR, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, server, "serve", log)
         sampler = flood.RssSampler(server.pid)
         sampler.start()
-        attacker = subprocess.Popen([sys.executable, flood.__file__, "--attack", mode, "--port", str(port),
-                                     "--clients", "16", "--seconds", "3"], stdout=subprocess.PIPE, text=True)
+        attacker = subprocess.Popen(
+            [
+                sys.executable,
+                flood.__file__,
+                "--attack",
+                mode,
+                "--port",
+                str(port),
+                "--clients",
+                "16",
+                "--seconds",
+                "3",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         replies = []
         with httpx.Client(base_url=base, timeout=15) as client:  # Twilio gives up at 15 s
             for i in range(20):
-                form = {"MessageSid": f"SMflood{mode}{i:024d}"[:34], "From": NUMBERS[0], "To": "+14155550000",
-                        "Body": "help"}
-                response = client.post("/sms", data=form,
-                                       headers={"X-Twilio-Signature": sign(BASE_URL + "/sms", form)})
+                form = {
+                    "MessageSid": f"SMflood{mode}{i:024d}"[:34],
+                    "From": NUMBERS[0],
+                    "To": "+14155550000",
+                    "Body": "help",
+                }
+                response = client.post("/sms", data=form, headers={"X-Twilio-Signature": sign(BASE_URL + "/sms", form)})
                 replies.append((response.status_code, reply_text(response.text)))
         stats = json.loads(attacker.communicate(timeout=60)[0])
         sampler.done.set()

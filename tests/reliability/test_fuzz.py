@@ -21,12 +21,30 @@ from tests.apps import SmsApp
 from tests.phone import BASE_URL, NUMBERS, STRANGER, reply_text, sign
 
 FAILED = "failed on our side"
-FIELDS = ("MessageSid", "SmsSid", "AccountSid", "From", "To", "Body", "NumMedia", "NumSegments",
-          "MediaUrl0", "MediaContentType0", "FromCity", "SmsStatus", "ApiVersion")
+FIELDS = (
+    "MessageSid",
+    "SmsSid",
+    "AccountSid",
+    "From",
+    "To",
+    "Body",
+    "NumMedia",
+    "NumSegments",
+    "MediaUrl0",
+    "MediaContentType0",
+    "FromCity",
+    "SmsStatus",
+    "ApiVersion",
+)
 _sids = itertools.count(1)
 
-texts = st.text(max_size=40) | st.text(min_size=1590, max_size=1700) | st.sampled_from(
-    ["", "\x00", "\r\n", "\u202e", "🔥" * 5, "help", "status", "logs api 1h", "STOP", "more", "%00", "&=&"])
+texts = (
+    st.text(max_size=40)
+    | st.text(min_size=1590, max_size=1700)
+    | st.sampled_from(
+        ["", "\x00", "\r\n", "\u202e", "🔥" * 5, "help", "status", "logs api 1h", "STOP", "more", "%00", "&=&"]
+    )
+)
 keys = st.sampled_from(FIELDS) | st.text(min_size=1, max_size=12)
 
 
@@ -56,8 +74,10 @@ class TestSignedFuzz:
     async def test_any_signed_form_gets_a_clean_answer(self, app: Quart, form: MultiDict[str, str]) -> None:
         """Whatever a correctly signed form holds: HTTP 200, TwiML, no traceback, no internal error."""
         body = urlencode(list(form.items(multi=True)))
-        headers = {"X-Twilio-Signature": sign(BASE_URL + "/sms", form),  # type: ignore[arg-type]
-                   "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {
+            "X-Twilio-Signature": sign(BASE_URL + "/sms", form),  # type: ignore[arg-type]
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         response = await app.test_client().post("/sms", data=body, headers=headers)
         text = await response.get_data(as_text=True)
         assert response.status_code == 200, (response.status_code, text[:200])
@@ -71,12 +91,14 @@ class TestSignedFuzz:
 
 class TestPipelineFuzz:
     @settings(max_examples=300, deadline=None)
-    @given(body=st.text(max_size=200) | st.text(min_size=1500, max_size=1800),
-           sender=st.sampled_from(NUMBERS[:2]))
+    @given(body=st.text(max_size=200) | st.text(min_size=1500, max_size=1800), sender=st.sampled_from(NUMBERS[:2]))
     async def test_any_text_gets_an_answer_never_an_error(self, body: str, sender: str) -> None:
         """Arbitrary text, in any dialog state it leads to: a str reply, never the internal-error apology."""
-        pipeline = Pipeline(MemorySessionStore(1800), Conversation(Monitors([], DEFAULT_ALIASES, ["api", "web"])),
-                            Policy(rate_limit_per_min=100_000))
+        pipeline = Pipeline(
+            MemorySessionStore(1800),
+            Conversation(Monitors([], DEFAULT_ALIASES, ["api", "web"])),
+            Policy(rate_limit_per_min=100_000),
+        )
         for i, text in enumerate(("logs", body, body[:5], "metrics", body)):
             reply = await pipeline.handle(Inbound(sender, text, f"SMp{i}{next(_sids)}"))
             assert isinstance(reply, str)

@@ -27,12 +27,32 @@ from tests.phone import NUMBERS, Phone
 SERVICES = ("api", "web")
 ERROR_FILTER = '|~ "(?i)(error|fatal|panic|exception)"'
 HOSTILE = [
-    'api"} |~ ".*', 'api"}', '{service=~".+"}', "$(rm -rf /)", "`id`", "api' or '1'='1", 'web\\" |= "',
-    "api|~.*", "api\n{job=\"x\"}", "*", ".+", "api) or vector(1", "api%22%7D", "{{api}}", "ａｐｉ\"}",
+    'api"} |~ ".*',
+    'api"}',
+    '{service=~".+"}',
+    "$(rm -rf /)",
+    "`id`",
+    "api' or '1'='1",
+    'web\\" |= "',
+    "api|~.*",
+    'api\n{job="x"}',
+    "*",
+    ".+",
+    "api) or vector(1",
+    "api%22%7D",
+    "{{api}}",
+    'ａｐｉ"}',
 ]
 METRIC_HOSTILE = [
-    'cpu{job=~".+"}', "cpu or vector(1)", "sum(rate(x[5m]))", 'up{instance="a"} / 0', "cpu)", "cpu; drop",
-    "cpu\nup", "count({__name__=~\".+\"})", "memory[5m]",
+    'cpu{job=~".+"}',
+    "cpu or vector(1)",
+    "sum(rate(x[5m]))",
+    'up{instance="a"} / 0',
+    "cpu)",
+    "cpu; drop",
+    "cpu\nup",
+    'count({__name__=~".+"})',
+    "memory[5m]",
 ]
 
 
@@ -46,15 +66,20 @@ class Backends:
 def backends() -> Iterator[Backends]:
     with LokiFake() as loki, FakeServer() as prom:
         prom.routes[("GET", "/api/v1/query")] = lambda _req: Reply(
-            200, {"status": "success", "data": {"resultType": "vector", "result": []}})
+            200, {"status": "success", "data": {"resultType": "vector", "result": []}}
+        )
         yield Backends(loki, prom)
 
 
 @pytest.fixture
 async def app(sms_app: SmsApp, backends: Backends) -> AsyncIterator[Quart]:
-    values: dict[str, object] = {"loki_url": backends.loki.url, "prometheus_url": backends.prometheus.url,
-                                 "log_services": ",".join(SERVICES), "loki_error_filter": ERROR_FILTER,
-                                 "rate_limit_per_min": 100_000}
+    values: dict[str, object] = {
+        "loki_url": backends.loki.url,
+        "prometheus_url": backends.prometheus.url,
+        "log_services": ",".join(SERVICES),
+        "loki_error_filter": ERROR_FILTER,
+        "rate_limit_per_min": 100_000,
+    }
     settings = make_settings(**values)
     loki, prom = LokiMonitor.from_settings(settings), PrometheusMonitor.from_settings(settings)
     assert loki is not None and prom is not None
@@ -92,8 +117,9 @@ class TestInjection:
         assert_only_configured(backends)
 
     @pytest.mark.parametrize("metric", METRIC_HOSTILE)
-    async def test_hostile_metric_names_never_reach_prometheus(self, app: Quart, backends: Backends,
-                                                               metric: str) -> None:
+    async def test_hostile_metric_names_never_reach_prometheus(
+        self, app: Quart, backends: Backends, metric: str
+    ) -> None:
         """Only the configured alias queries are sent, whatever follows `metrics`."""
         phone = Phone(app.test_client(), NUMBERS[1])
         await phone.text(f"metrics {metric}")
@@ -147,8 +173,9 @@ def assert_clean(text: str) -> None:
 
 class TestLogInjection:
     @pytest.mark.parametrize("sender", HOSTILE_FROM)
-    async def test_control_characters_in_from_cannot_forge_log_lines(self, captured: io.StringIO,
-                                                                     sender: str, sms_app: SmsApp) -> None:
+    async def test_control_characters_in_from_cannot_forge_log_lines(
+        self, captured: io.StringIO, sender: str, sms_app: SmsApp
+    ) -> None:
         """A refused sender with CR/LF/ESC/NUL/line separators at any position writes one clean line."""
         async with sms_app(store=MemorySessionStore(1800)) as app:
             assert await Phone(app.test_client(), sender).text("status") == ""
@@ -169,8 +196,9 @@ class TestLogInjection:
         assert "\n" not in line and "\r" not in line and "\x1b" not in line
         assert line.endswith("got a\\r\\nb\\x1b[0m\\nnext")
 
-    async def test_a_flood_of_strangers_writes_one_line_per_interval(self, captured: io.StringIO,
-                                                                     sms_app: SmsApp) -> None:
+    async def test_a_flood_of_strangers_writes_one_line_per_interval(
+        self, captured: io.StringIO, sms_app: SmsApp
+    ) -> None:
         """500 refused messages: the first logged at once, the rest as one line with their count."""
         async with sms_app(store=MemorySessionStore(1800)) as app:
             phones = [Phone(app.test_client(), f"+1415666{i:04d}") for i in range(500)]

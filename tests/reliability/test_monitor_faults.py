@@ -51,11 +51,20 @@ class Backends:
 
     def values(self, **overrides: object) -> dict[str, object]:
         return dict(
-            prometheus_url=self.prometheus.url, alertmanager_url=self.alertmanager.url,
-            elasticsearch_url=self.elasticsearch.url, datadog_api_url=self.datadog.url,
-            datadog_api_key="k", datadog_app_key="a", haproxy_stats_url=self.haproxy.url + STATS,
-            loki_url=self.loki.url, kong_admin_url=closed_port_url(), log_services="api",
-            monitor_timeout_s=TIMEOUT_S, rate_limit_per_min=100_000, **overrides)
+            prometheus_url=self.prometheus.url,
+            alertmanager_url=self.alertmanager.url,
+            elasticsearch_url=self.elasticsearch.url,
+            datadog_api_url=self.datadog.url,
+            datadog_api_key="k",
+            datadog_app_key="a",
+            haproxy_stats_url=self.haproxy.url + STATS,
+            loki_url=self.loki.url,
+            kong_admin_url=closed_port_url(),
+            log_services="api",
+            monitor_timeout_s=TIMEOUT_S,
+            rate_limit_per_min=100_000,
+            **overrides,
+        )
 
 
 def slow(delay_s: float) -> Reply:
@@ -126,8 +135,11 @@ async def settle() -> tuple[int, int]:
 
 LEAK_TIMEOUT_S = 1.0  # generous: only the deliberately slow replies may run into it
 MODES: dict[str | None, str] = {  # fault -> the whole reason the reply must give
-    "500": r"HTTP 500", "garbage": r"bad response \(not JSON\)", "reset": r"connection dropped",
-    None: rf"timeout after {LEAK_TIMEOUT_S:g}s", "401": r"auth rejected \(HTTP 401\)",
+    "500": r"HTTP 500",
+    "garbage": r"bad response \(not JSON\)",
+    "reset": r"connection dropped",
+    None: rf"timeout after {LEAK_TIMEOUT_S:g}s",
+    "401": r"auth rejected \(HTTP 401\)",
 }
 
 
@@ -143,8 +155,12 @@ class TestNoLeaks:
             fake.routes[("GET", "/api/v1/alerts")] = lambda _req: slow(LEAK_TIMEOUT_S + 0.1)
             # One sender's messages queue behind its lock: a sender per concurrent request.
             senders = [f"+1415555{1000 + i}" for i in range(25)]
-            values: dict[str, object] = {"prometheus_url": fake.url, "monitor_timeout_s": LEAK_TIMEOUT_S,
-                                         "rate_limit_per_min": 100_000, "authorized_numbers": ",".join(senders)}
+            values: dict[str, object] = {
+                "prometheus_url": fake.url,
+                "monitor_timeout_s": LEAK_TIMEOUT_S,
+                "rate_limit_per_min": 100_000,
+                "authorized_numbers": ",".join(senders),
+            }
             monitor = PrometheusMonitor.from_settings(make_settings(**values))
             assert monitor is not None
             async with sms_app(store=MemorySessionStore(1800), monitors=Monitors([monitor]), **values) as app:

@@ -34,8 +34,9 @@ async def replicas(request: pytest.FixtureRequest, sms_app: SmsApp, clock: FakeC
         server: RedisServer = request.getfixturevalue("redis_server")
         stores = [RedisSessionStore.from_url(server.url, 1800, clock=clock) for _ in range(2)]
     async with AsyncExitStack() as running:
-        yield [await running.enter_async_context(sms_app(store=s, clock=clock, rate_limit_per_min=LIMIT))
-               for s in stores]
+        yield [
+            await running.enter_async_context(sms_app(store=s, clock=clock, rate_limit_per_min=LIMIT)) for s in stores
+        ]
 
 
 async def send_round_robin(apps: list[Quart], number: str, count: int) -> list[str]:
@@ -45,12 +46,13 @@ async def send_round_robin(apps: list[Quart], number: str, count: int) -> list[s
 
 class TestRateLimit:
     async def test_over_the_limit_one_notice_then_silence_until_the_window_passes(
-            self, replicas: list[Quart], clock: FakeClock) -> None:
+        self, replicas: list[Quart], clock: FakeClock
+    ) -> None:
         """LIMIT answers, one short notice, then empty replies; a minute later answers again."""
         replies = await send_round_robin(replicas, NUMBERS[0], LIMIT + 4)
         assert all("status" in r for r in replies[:LIMIT]), replies
         assert replies[LIMIT] == NOTICE
-        assert replies[LIMIT + 1:] == [""] * 3
+        assert replies[LIMIT + 1 :] == [""] * 3
         limited = sum([await metric_value(a, "operator_messages_total", outcome="rate_limited") for a in replicas])
         assert limited == 4
         commands = sum([await metric_value(a, "operator_commands_total", command="help") for a in replicas])
@@ -75,7 +77,8 @@ class TestRateLimit:
 
 class TestNoGaps:
     async def test_a_burst_across_the_minute_boundary_gets_no_second_allowance(
-            self, replicas: list[Quart], clock: FakeClock) -> None:
+        self, replicas: list[Quart], clock: FakeClock
+    ) -> None:
         """LIMIT just before a minute ends, LIMIT more just after: the second burst is not answered
         (a fixed window answered 2 x LIMIT in a second)."""
         clock.now = 1_800_000_000.0 - 0.5  # a minute boundary is 0.5 s away

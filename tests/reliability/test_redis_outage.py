@@ -45,8 +45,12 @@ def loki() -> Iterator[LokiFake]:
 @pytest.fixture
 async def app(sms_app: SmsApp, redis_server: RedisServer, loki: LokiFake) -> AsyncIterator[Quart]:
     """The real app on the private Redis (through REDIS_URL, as deployed) with Loki behind it."""
-    values: dict[str, object] = {"redis_url": redis_server.url, "loki_url": loki.url, "log_services": "api,web",
-                                 "monitor_timeout_s": 2}
+    values: dict[str, object] = {
+        "redis_url": redis_server.url,
+        "loki_url": loki.url,
+        "log_services": "api,web",
+        "monitor_timeout_s": 2,
+    }
     monitor = LokiMonitor.from_settings(make_settings(**values))
     assert monitor is not None
     async with sms_app(monitors=Monitors([monitor], DEFAULT_ALIASES, ["api", "web"]), **values) as application:
@@ -60,8 +64,7 @@ async def assert_no_5xx(app: Quart, phone: Phone, body: str) -> str:
 
 
 class TestRedisOutage:
-    async def test_outage_degrades_then_recovers_without_restart(self, app: Quart,
-                                                                  redis_server: RedisServer) -> None:
+    async def test_outage_degrades_then_recovers_without_restart(self, app: Quart, redis_server: RedisServer) -> None:
         """Stop Redis mid-dialog: help/status answer, dialog steps say so, /ready 503; restart: all back."""
         client = app.test_client()
         phone = Phone(client, NUMBERS[0])
@@ -91,8 +94,9 @@ class TestRedisOutage:
         store = RedisSessionStore.from_url(server.url, 1800, "operator:")
         # A metrics source so `metrics` opens a question once the store is back (nothing is queried).
         try:
-            async with sms_app(store=store, redis_url=server.url,
-                               prometheus_url=f"http://127.0.0.1:{free_port()}") as app:
+            async with sms_app(
+                store=store, redis_url=server.url, prometheus_url=f"http://127.0.0.1:{free_port()}"
+            ) as app:
                 client = app.test_client()
                 phone = Phone(client, NUMBERS[1])
                 assert (await client.get("/ready")).status_code == 503
@@ -108,8 +112,9 @@ class TestRedisOutage:
 @pytest.fixture
 async def impatient_app(sms_app: SmsApp, redis_server: RedisServer, loki: LokiFake) -> AsyncIterator[Quart]:
     """As `app`, but a busy sender is told so after 0.2 s instead of 5 s."""
-    async with sms_app(redis_url=redis_server.url, loki_url=loki.url, log_services="api,web",
-                       monitor_timeout_s=2, lock_wait_s=0.2) as application:
+    async with sms_app(
+        redis_url=redis_server.url, loki_url=loki.url, log_services="api,web", monitor_timeout_s=2, lock_wait_s=0.2
+    ) as application:
         yield application
 
 
@@ -149,8 +154,13 @@ def twilio() -> Iterator[TwilioFake]:
 @pytest.fixture
 async def pushing_app(sms_app: SmsApp, redis_server: RedisServer, twilio: TwilioFake) -> AsyncIterator[Quart]:
     """The real app on the private Redis, able to push SMS through (fake) Twilio REST."""
-    async with sms_app(redis_url=redis_server.url, rate_limit_per_min=LIMIT, twilio_account_sid=ACCOUNT_SID,
-                       twilio_from_number=FROM_NUMBER, twilio_api_url=twilio.url) as application:
+    async with sms_app(
+        redis_url=redis_server.url,
+        rate_limit_per_min=LIMIT,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_from_number=FROM_NUMBER,
+        twilio_api_url=twilio.url,
+    ) as application:
         yield application
 
 
@@ -167,7 +177,7 @@ class TestPromisesHoldWhileRedisIsDown:
         replies = [await phone.text("help") for _ in range(LIMIT + 3)]
         assert all("status" in r for r in replies[:LIMIT]), replies
         assert replies[LIMIT].startswith("Slow down")
-        assert replies[LIMIT + 1:] == ["", ""]
+        assert replies[LIMIT + 1 :] == ["", ""]
         assert await metric_value(pushing_app, "operator_commands_total", command="help") == LIMIT
 
     async def test_a_replayed_sid_runs_once(self, pushing_app: Quart, redis_server: RedisServer) -> None:
@@ -183,7 +193,8 @@ class TestPromisesHoldWhileRedisIsDown:
         assert "status" in await other.text("help", sid="SMdown0000000000000000000000000001")
 
     async def test_a_stop_is_kept_then_written_and_nothing_is_pushed_meanwhile(
-            self, pushing_app: Quart, redis_server: RedisServer, twilio: TwilioFake) -> None:
+        self, pushing_app: Quart, redis_server: RedisServer, twilio: TwilioFake
+    ) -> None:
         """STOP while Redis is down: no push reaches Twilio; when Redis is back the opt-out is in it."""
         services = services_of(pushing_app)
         assert services.outbound is not None

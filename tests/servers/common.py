@@ -66,8 +66,13 @@ def free_port(low: int = 20000, high: int = 32000) -> int:
     raise RuntimeError(f"no free loopback port in [{low}, {high})")
 
 
-def wait_until(check: Callable[[], bool], timeout_s: float, proc: subprocess.Popen[bytes] | None = None,
-               what: str = "server", log: Path | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool],
+    timeout_s: float,
+    proc: subprocess.Popen[bytes] | None = None,
+    what: str = "server",
+    log: Path | None = None,
+) -> None:
     """Poll `check` until true; fail (not skip) with the server's log tail if it exits or times out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -83,15 +88,17 @@ def wait_until(check: Callable[[], bool], timeout_s: float, proc: subprocess.Pop
     failed_to_start(what, status, log)
 
 
-def start(cmd: Sequence[str], log: Path, *, user: str | None = None,
-          cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def start(
+    cmd: Sequence[str], log: Path, *, user: str | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start a server in the background, logging to `log`; as `user` when it refuses root."""
     argv = list(cmd)
     if user is not None and os.geteuid() == 0:
         argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *argv]
     with log.open("wb") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=cwd, start_new_session=True)
+        return subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True
+        )
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 10) -> None:

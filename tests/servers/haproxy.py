@@ -1,10 +1,10 @@
 """Fixture: a real HAProxy on loopback with one healthy and one dead server.
 
-    haproxy_server  function scope (tests change server states): HAProxyServer with
-                    `stats_url` (`.../stats;csv`), `frontend_url`, `admin(command)` on the
-                    admin socket. Backend `be_app`: `up1` is a local HTTP upstream (GET /health
-                    200, GET /err 500), `dead1` a port where nothing listens. Yielded once
-                    the stats show up1 UP and dead1 DOWN.
+haproxy_server  function scope (tests change server states): HAProxyServer with
+                `stats_url` (`.../stats;csv`), `frontend_url`, `admin(command)` on the
+                admin socket. Backend `be_app`: `up1` is a local HTTP upstream (GET /health
+                200, GET /err 500), `dead1` a port where nothing listens. Yielded once
+                the stats show up1 UP and dead1 DOWN.
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ class HAProxyServer:
         return ""
 
 
-def _config(base: Path, fe_port: int, stats_port: int, up_port: int, dead_port: int,
-            backends: dict[str, list[bool]]) -> str:
+def _config(
+    base: Path, fe_port: int, stats_port: int, up_port: int, dead_port: int, backends: dict[str, list[bool]]
+) -> str:
     """The first backend is the frontend's default; a True server is the live upstream, False a dead port."""
     sections = []
     for backend, servers in backends.items():
@@ -106,14 +107,17 @@ def running_haproxy(backends: dict[str, list[bool]] | None = None) -> Iterator[H
     log = base / "haproxy.log"
     with upstream:
         proc = start([binary, "-db", "-f", str(config)], log)
-        server = HAProxyServer(f"http://127.0.0.1:{stats_port}/stats;csv", f"http://127.0.0.1:{fe_port}",
-                               base / "admin.sock", upstream)
+        server = HAProxyServer(
+            f"http://127.0.0.1:{stats_port}/stats;csv", f"http://127.0.0.1:{fe_port}", base / "admin.sock", upstream
+        )
 
         def settled() -> bool:
             states = {(f[0], f[1]): f[17] for f in (ln.split(",") for ln in server.stats().splitlines()) if len(f) > 17}
-            return all(states.get((b, n)) == ("UP" if up else "DOWN")
-                       for b, servers in backends.items()
-                       for n, up in zip(_names(b, servers), servers, strict=True))
+            return all(
+                states.get((b, n)) == ("UP" if up else "DOWN")
+                for b, servers in backends.items()
+                for n, up in zip(_names(b, servers), servers, strict=True)
+            )
 
         try:
             wait_until(settled, 20, proc, "haproxy", log)
@@ -126,8 +130,10 @@ def running_haproxy(backends: dict[str, list[bool]] | None = None) -> Iterator[H
 def _names(backend: str, servers: list[bool]) -> list[str]:
     """be_app's servers are up1, up2, ... and dead1, dead2, ...; other backends' are <backend>-1, -2, ..."""
     if backend == "be_app":
-        return [f"up{servers[:i + 1].count(True)}" if up else f"dead{servers[:i + 1].count(False)}"
-                for i, up in enumerate(servers)]
+        return [
+            f"up{servers[: i + 1].count(True)}" if up else f"dead{servers[: i + 1].count(False)}"
+            for i, up in enumerate(servers)
+        ]
     return [f"{backend}-{i + 1}" for i in range(len(servers))]
 
 

@@ -87,8 +87,10 @@ def _pg_ready(dsn: str) -> bool:
 def _listen_conf(data: Path, port: int, sockets: Path) -> None:
     """Appended settings win over earlier lines of postgresql.conf (also over a copied primary's)."""
     with (data / "postgresql.conf").open("a") as conf:
-        conf.write(f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{sockets}'\n"
-                   "shared_buffers = 32MB\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
+        conf.write(
+            f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{sockets}'\n"
+            "shared_buffers = 32MB\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+        )
 
 
 def _initdb(base: Path) -> None:
@@ -98,9 +100,25 @@ def _initdb(base: Path) -> None:
     if os.geteuid() == 0:
         shutil.chown(pwfile, OS_USER, OS_USER)
     done = subprocess.run(
-        _as_os_user([initdb, "-D", str(base / "data"), "-U", "postgres", f"--pwfile={pwfile}",
-                     "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"]),
-        capture_output=True, check=False)
+        _as_os_user(
+            [
+                initdb,
+                "-D",
+                str(base / "data"),
+                "-U",
+                "postgres",
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        ),
+        capture_output=True,
+        check=False,
+    )
     if done.returncode:
         failed_to_start("initdb", f"{done.stdout.decode()[-500:]} {done.stderr.decode()[-1000:]}")
 
@@ -159,8 +177,9 @@ class Replication:
 
 def _streaming(primary: PgServer) -> bool:
     with psycopg.connect(primary.dsn(), connect_timeout=2) as conn:
-        row = conn.execute("SELECT state FROM pg_stat_replication WHERE application_name = %s",
-                           (REPLICA_NAME,)).fetchone()
+        row = conn.execute(
+            "SELECT state FROM pg_stat_replication WHERE application_name = %s", (REPLICA_NAME,)
+        ).fetchone()
     return row is not None and row[0] == "streaming"
 
 
@@ -174,20 +193,42 @@ def pg_replication() -> Iterator[Replication]:
         proc = None
         try:
             done = subprocess.run(
-                _as_os_user([basebackup, "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                             "-D", str(data), "-R", "-X", "stream", "--no-sync", "-c", "fast"]),
-                capture_output=True, check=False, env={**os.environ, "PGPASSWORD": "postgres"}, timeout=60)
+                _as_os_user(
+                    [
+                        basebackup,
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(primary.port),
+                        "-U",
+                        "postgres",
+                        "-D",
+                        str(data),
+                        "-R",
+                        "-X",
+                        "stream",
+                        "--no-sync",
+                        "-c",
+                        "fast",
+                    ]
+                ),
+                capture_output=True,
+                check=False,
+                env={**os.environ, "PGPASSWORD": "postgres"},
+                timeout=60,
+            )
             if done.returncode:
                 failed_to_start("pg_basebackup", done.stderr.decode()[-1000:], primary.base / "postgres.log")
             port = free_port()
             _listen_conf(data, port, base)
             with (data / "postgresql.auto.conf").open("a") as conf:  # a later line wins: name the standby
-                conf.write(f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres "
-                           f"password=postgres application_name={REPLICA_NAME}'\n")
+                conf.write(
+                    f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres "
+                    f"password=postgres application_name={REPLICA_NAME}'\n"
+                )
             proc = _start_postgres(base, data, port, "standby")
             standby = PgServer(port, base)
-            wait_until(lambda: _streaming(primary), 30, primary_proc, "streaming replication",
-                       base / "standby.log")
+            wait_until(lambda: _streaming(primary), 30, primary_proc, "streaming replication", base / "standby.log")
             yield Replication(primary, standby)
         finally:
             if proc is not None:

@@ -63,8 +63,9 @@ class MonitoringStack:
     def am_alerts(self, **params: str) -> list[dict[str, Any]]:
         """Alertmanager's own answer for its active, unsilenced alerts."""
         query = {"active": "true", "silenced": "false", "inhibited": "false", **params}
-        alerts: list[dict[str, Any]] = httpx.get(f"{self.alertmanager_url}/api/v2/alerts",
-                                                 params=query, timeout=5).json()
+        alerts: list[dict[str, Any]] = httpx.get(
+            f"{self.alertmanager_url}/api/v2/alerts", params=query, timeout=5
+        ).json()
         return alerts
 
 
@@ -126,18 +127,35 @@ def _running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitor
     procs: list[subprocess.Popen[bytes]] = []
     try:
         log = base / "node_exporter.log"
-        procs.append(proc := start([node_bin, f"--web.listen-address=127.0.0.1:{node_port}",
-                                    f"--collector.textfile.directory={base / 'textfile'}"], log))
+        procs.append(
+            proc := start(
+                [
+                    node_bin,
+                    f"--web.listen-address=127.0.0.1:{node_port}",
+                    f"--collector.textfile.directory={base / 'textfile'}",
+                ],
+                log,
+            )
+        )
         wait_until(lambda: _ok(f"{node_url}/metrics"), 20, proc, "node-exporter", log)
 
         (base / "alertmanager.yml").write_text(
             "route: {receiver: 'null', group_by: [alertname], group_wait: 1s, group_interval: 5s,"
-            " repeat_interval: 1h}\nreceivers: [{name: 'null'}]\n")
+            " repeat_interval: 1h}\nreceivers: [{name: 'null'}]\n"
+        )
         log = base / "alertmanager.log"
-        procs.append(proc := start([am_bin, f"--config.file={base / 'alertmanager.yml'}",
-                                    f"--storage.path={base / 'am-data'}",
-                                    f"--web.listen-address=127.0.0.1:{am_port}",
-                                    "--cluster.listen-address="], log))  # empty: no gossip port
+        procs.append(
+            proc := start(
+                [
+                    am_bin,
+                    f"--config.file={base / 'alertmanager.yml'}",
+                    f"--storage.path={base / 'am-data'}",
+                    f"--web.listen-address=127.0.0.1:{am_port}",
+                    "--cluster.listen-address=",
+                ],
+                log,
+            )
+        )  # empty: no gossip port
         wait_until(lambda: _ok(f"{am_url}/-/ready"), 20, proc, "alertmanager", log)
 
         (base / "rules.yml").write_text(_RULES)
@@ -147,21 +165,37 @@ def _running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitor
             f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]}}\n"
             "scrape_configs:\n"
             f"  - {{job_name: prometheus, static_configs: [{{targets: ['127.0.0.1:{prom_port}']}}]}}\n"
-            f"  - {{job_name: node, static_configs: [{{targets: ['127.0.0.1:{node_port}']}}]}}\n")
+            f"  - {{job_name: node, static_configs: [{{targets: ['127.0.0.1:{node_port}']}}]}}\n"
+        )
         log = base / "prometheus.log"
         t0 = time.monotonic()
         # resend-delay: alerts evaluated before the notifier has found Alertmanager are
         # dropped; with the default 1m the first one would arrive only a minute later.
-        procs.append(proc := start([prom_bin, f"--config.file={base / 'prometheus.yml'}",
-                                    f"--storage.tsdb.path={base / 'prom-data'}",
-                                    f"--web.listen-address=127.0.0.1:{prom_port}",
-                                    "--rules.alert.resend-delay=2s"], log))
+        procs.append(
+            proc := start(
+                [
+                    prom_bin,
+                    f"--config.file={base / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={base / 'prom-data'}",
+                    f"--web.listen-address=127.0.0.1:{prom_port}",
+                    "--rules.alert.resend-delay=2s",
+                ],
+                log,
+            )
+        )
         wait_until(lambda: _ok(f"{prom_url}/-/ready"), 30, proc, "prometheus", log)
         node_instance = f"127.0.0.1:{node_port}"
         wait_until(lambda: _node_rate_ready(prom_url, node_instance), 30, proc, "node-exporter scrape", log)
         wait_until(lambda: _alert_in_alertmanager(am_url), 40, proc, "alert delivery to alertmanager", log)
-        yield MonitoringStack(prom_url, am_url, node_url, node_instance, f"127.0.0.1:{prom_port}",
-                              base / "textfile", time.monotonic() - t0)
+        yield MonitoringStack(
+            prom_url,
+            am_url,
+            node_url,
+            node_instance,
+            f"127.0.0.1:{prom_port}",
+            base / "textfile",
+            time.monotonic() - t0,
+        )
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -182,8 +216,7 @@ async def prometheus_monitor(monitoring_stack: MonitoringStack) -> AsyncIterator
 
 @pytest.fixture
 async def alertmanager_monitor(monitoring_stack: MonitoringStack) -> AsyncIterator[AlertmanagerMonitor]:
-    monitor = AlertmanagerMonitor.from_settings(
-        monitor_settings(alertmanager_url=monitoring_stack.alertmanager_url))
+    monitor = AlertmanagerMonitor.from_settings(monitor_settings(alertmanager_url=monitoring_stack.alertmanager_url))
     assert monitor is not None
     yield monitor
     await monitor.aclose()

@@ -36,8 +36,14 @@ from tests.servers.common import (
 class RedisServer:
     """One redis-server process; `stop()` and `start()` may be called any number of times."""
 
-    def __init__(self, directory: Path, port: int | None = None, binary: str = "redis-server",
-                 cert: Path | None = None, key: Path | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int | None = None,
+        binary: str = "redis-server",
+        cert: Path | None = None,
+        key: Path | None = None,
+    ) -> None:
         self.binary = need_binary(binary)
         self.directory = directory
         self.port = port or free_port()
@@ -59,13 +65,42 @@ class RedisServer:
     def start(self) -> None:
         if self.running:
             return
-        cmd = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-               "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no",
-               "--databases", "2", "--loglevel", "warning"]
+        cmd = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+            "--daemonize",
+            "no",
+            "--databases",
+            "2",
+            "--loglevel",
+            "warning",
+        ]
         if self.cert is not None and self.key is not None:
-            cmd[1:3] = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.cert),
-                        "--tls-key-file", str(self.key), "--tls-ca-cert-file", str(self.cert),
-                        "--tls-auth-clients", "no"]
+            cmd[1:3] = [
+                "--port",
+                "0",
+                "--tls-port",
+                str(self.port),
+                "--tls-cert-file",
+                str(self.cert),
+                "--tls-key-file",
+                str(self.key),
+                "--tls-ca-cert-file",
+                str(self.cert),
+                "--tls-auth-clients",
+                "no",
+            ]
         self.starts += 1
         self.log = self.directory / f"redis-{self.starts}.log"  # one log per start: none is truncated
         self.proc = start(cmd, self.log)
@@ -113,9 +148,29 @@ def self_signed_cert(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Pa
     """(certificate, key) for `host`, valid a day, made by `openssl req` (subjectAltName IP too)."""
     openssl = need_binary("openssl")
     cert, key = directory / "redis.crt", directory / "redis.key"
-    done = subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                           "-subj", f"/CN={host}", "-addext", f"subjectAltName=IP:{host}",
-                           "-keyout", str(key), "-out", str(cert)], capture_output=True, check=False, timeout=60)
+    done = subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={host}",
+            "-addext",
+            f"subjectAltName=IP:{host}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
     if done.returncode:
         failed_to_start("openssl req", done.stderr.decode()[-500:])
     return cert, key

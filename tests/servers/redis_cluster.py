@@ -51,15 +51,36 @@ def _bind_clash(log: Path) -> bool:
     return log.exists() and "Address already in use" in log.read_text(errors="replace")
 
 
-def _start_nodes(server: str, base: Path, ports: list[int],
-                 procs: list[subprocess.Popen[bytes]]) -> Path | None:
+def _start_nodes(server: str, base: Path, ports: list[int], procs: list[subprocess.Popen[bytes]]) -> Path | None:
     """Start one node per port; the log of a node that lost its port to someone else, else None."""
     for port in ports:
         log = base / f"node-{port}.log"
-        procs.append(proc := start([server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(base),
-                                    "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
-                                    "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no",
-                                    "--protected-mode", "no"], log))
+        procs.append(
+            proc := start(
+                [
+                    server,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(base),
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    f"nodes-{port}.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--protected-mode",
+                    "no",
+                ],
+                log,
+            )
+        )
         deadline = time.monotonic() + 10
         while not port_open(port) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -88,12 +109,24 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             procs.clear()
             if attempt == ATTEMPTS:
                 failed_to_start("redis cluster node", f"port clash on {ATTEMPTS} attempts", clash)
-        created = subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
-                                  "--cluster-replicas", "0", "--cluster-yes"],
-                                 capture_output=True, text=True, timeout=30)
+        created = subprocess.run(
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if created.returncode != 0:
-            failed_to_start("redis cluster", f"redis-cli --cluster create: {created.stdout[-300:]} "
-                            f"{created.stderr[-300:]}")
+            failed_to_start(
+                "redis cluster", f"redis-cli --cluster create: {created.stdout[-300:]} {created.stderr[-300:]}"
+            )
         for port in ports:
             wait_until(lambda p=port: _cluster_ok(cli, p), 20, what="redis cluster state ok")
         yield f"redis://127.0.0.1:{ports[0]}/0"

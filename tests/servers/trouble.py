@@ -117,15 +117,33 @@ def trouble_db() -> Iterator[TroubleDb]:
     if os.geteuid() == 0:
         shutil.chown(base / "pwfile", OS_USER, OS_USER)
     done = subprocess.run(
-        _as_os_user([initdb, "-D", str(base / "data"), "-U", "postgres", f"--pwfile={base / 'pwfile'}",
-                     "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"]),
-        capture_output=True, check=False)
+        _as_os_user(
+            [
+                initdb,
+                "-D",
+                str(base / "data"),
+                "-U",
+                "postgres",
+                f"--pwfile={base / 'pwfile'}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        ),
+        capture_output=True,
+        check=False,
+    )
     if done.returncode:
         pytest.fail(f"initdb failed: {done.stderr.decode()[-1000:]}")
     db = TroubleDb(free_port(), free_port())
     with (base / "data" / "postgresql.conf").open("a") as conf:
-        conf.write(f"listen_addresses = '127.0.0.1'\nport = {db.pg_port}\nunix_socket_directories = '{base}'\n"
-                   "shared_buffers = 16MB\nfsync = off\nsynchronous_commit = off\nmax_connections = 20\n")
+        conf.write(
+            f"listen_addresses = '127.0.0.1'\nport = {db.pg_port}\nunix_socket_directories = '{base}'\n"
+            "shared_buffers = 16MB\nfsync = off\nsynchronous_commit = off\nmax_connections = 20\n"
+        )
     try:
         log = base / "postgres.log"
         db.procs["postgres"] = start([postgres, "-D", str(base / "data")], log, user=OS_USER)
@@ -187,14 +205,31 @@ def trouble_replica(trouble_db: TroubleDb) -> Iterator[Replica]:
     base = _owned_tempdir("operator-replica-")
     replica = Replica(free_port(), "standby1")
     done = subprocess.run(
-        _as_os_user([basebackup, "-d", trouble_db.pg_dsn(db="postgres"), "-D", str(base / "data"), "-R",
-                     "-X", "stream", "--no-sync", "--checkpoint=fast"]), capture_output=True, check=False)
+        _as_os_user(
+            [
+                basebackup,
+                "-d",
+                trouble_db.pg_dsn(db="postgres"),
+                "-D",
+                str(base / "data"),
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+                "--checkpoint=fast",
+            ]
+        ),
+        capture_output=True,
+        check=False,
+    )
     if done.returncode:
         pytest.fail(f"pg_basebackup failed: {done.stderr.decode()[-1000:]}")
     with (base / "data" / "postgresql.conf").open("a") as conf:
         # cluster_name becomes the walreceiver's application_name: the name the primary reports.
-        conf.write(f"port = {replica.port}\nunix_socket_directories = '{base}'\ncluster_name = '{replica.name}'\n"
-                   "hot_standby = on\n")
+        conf.write(
+            f"port = {replica.port}\nunix_socket_directories = '{base}'\ncluster_name = '{replica.name}'\n"
+            "hot_standby = on\n"
+        )
     log = base / "postgres.log"
     proc = start([postgres, "-D", str(base / "data")], log, user=OS_USER)
     try:
@@ -250,11 +285,24 @@ class TroubleStack:
     def start_node(self) -> None:
         binary = need_binary("/usr/bin/prometheus-node-exporter")
         log = self.base / "node_exporter.log"
-        self.node = start([binary, f"--web.listen-address=127.0.0.1:{self.node_port}",
-                           "--collector.disable-defaults", "--collector.cpu", "--collector.meminfo",
-                           "--collector.loadavg"], log)
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{self.node_port}/metrics", timeout=1).status_code == 200,
-                   20, self.node, "node-exporter", log)
+        self.node = start(
+            [
+                binary,
+                f"--web.listen-address=127.0.0.1:{self.node_port}",
+                "--collector.disable-defaults",
+                "--collector.cpu",
+                "--collector.meminfo",
+                "--collector.loadavg",
+            ],
+            log,
+        )
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{self.node_port}/metrics", timeout=1).status_code == 200,
+            20,
+            self.node,
+            "node-exporter",
+            log,
+        )
 
     def kill_node(self) -> None:
         if self.node is not None:
@@ -263,8 +311,9 @@ class TroubleStack:
 
     def up(self, job: str = "node") -> float | None:
         """Prometheus's own `up` for the job, straight from its API (None before the first scrape)."""
-        body = httpx.get(f"{self.prometheus_url}/api/v1/query", params={"query": f'up{{job="{job}"}}'},
-                         timeout=5).json()
+        body = httpx.get(
+            f"{self.prometheus_url}/api/v1/query", params={"query": f'up{{job="{job}"}}'}, timeout=5
+        ).json()
         result = body["data"]["result"]
         return float(result[0]["value"][1]) if result else None
 
@@ -285,20 +334,36 @@ def trouble_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TroubleS
     prom_bin = need_binary("/usr/bin/prometheus")
     base = tmp_path_factory.mktemp("trouble-monitoring")
     node_port, am_port, prom_port = free_port(), free_port(), free_port()
-    stack = TroubleStack(f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}", node_port,
-                         f"127.0.0.1:{node_port}", base)
+    stack = TroubleStack(
+        f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}", node_port, f"127.0.0.1:{node_port}", base
+    )
     procs: list[subprocess.Popen[bytes]] = []
     try:
         stack.start_node()
         (base / "alertmanager.yml").write_text(
             "route: {receiver: 'null', group_by: [alertname], group_wait: 1s, group_interval: 5s,"
-            " repeat_interval: 1h}\nreceivers: [{name: 'null'}]\n")
+            " repeat_interval: 1h}\nreceivers: [{name: 'null'}]\n"
+        )
         log = base / "alertmanager.log"
-        procs.append(proc := start([am_bin, f"--config.file={base / 'alertmanager.yml'}",
-                                    f"--storage.path={base}", f"--web.listen-address=127.0.0.1:{am_port}",
-                                    "--cluster.listen-address="], log))
-        wait_until(lambda: httpx.get(f"{stack.alertmanager_url}/-/ready", timeout=1).status_code == 200,
-                   20, proc, "alertmanager", log)
+        procs.append(
+            proc := start(
+                [
+                    am_bin,
+                    f"--config.file={base / 'alertmanager.yml'}",
+                    f"--storage.path={base}",
+                    f"--web.listen-address=127.0.0.1:{am_port}",
+                    "--cluster.listen-address=",
+                ],
+                log,
+            )
+        )
+        wait_until(
+            lambda: httpx.get(f"{stack.alertmanager_url}/-/ready", timeout=1).status_code == 200,
+            20,
+            proc,
+            "alertmanager",
+            log,
+        )
         stack.procs["alertmanager"] = proc
         (base / "rules.yml").write_text(_RULES)
         (base / "prometheus.yml").write_text(
@@ -306,12 +371,21 @@ def trouble_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TroubleS
             f"rule_files: ['{base / 'rules.yml'}']\n"
             f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]}}\n"
             "scrape_configs:\n"
-            f"  - {{job_name: node, static_configs: [{{targets: ['127.0.0.1:{node_port}']}}]}}\n")
+            f"  - {{job_name: node, static_configs: [{{targets: ['127.0.0.1:{node_port}']}}]}}\n"
+        )
         log = base / "prometheus.log"
-        procs.append(proc := start([prom_bin, f"--config.file={base / 'prometheus.yml'}",
-                                    f"--storage.tsdb.path={base / 'prom-data'}",
-                                    f"--web.listen-address=127.0.0.1:{prom_port}",
-                                    "--rules.alert.resend-delay=1s"], log))
+        procs.append(
+            proc := start(
+                [
+                    prom_bin,
+                    f"--config.file={base / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={base / 'prom-data'}",
+                    f"--web.listen-address=127.0.0.1:{prom_port}",
+                    "--rules.alert.resend-delay=1s",
+                ],
+                log,
+            )
+        )
         stack.procs["prometheus"] = proc
         wait_until(lambda: stack.up() == 1.0, 30, proc, "prometheus scraping node-exporter", log)
         yield stack

@@ -146,11 +146,23 @@ class TestLogSettings:
     async def test_elasticsearch_timestamp_field_is_the_one_queried(self) -> None:
         """Documents dated in `event.created` only: found, in order and with their times, when the setting says so."""
         stamps = [NOW_NS - 3 * MIN_NS, NOW_NS - 40 * MIN_NS, NOW_NS - 20 * MIN_NS]
-        docs = [{"event": {"created": datetime.fromtimestamp(ns / 1e9, UTC).isoformat()},
-                 "service": {"name": "api"}, "log": {"level": "error"}, "message": f"boom {i}"}
-                for i, ns in enumerate(stamps)]
-        docs.append({"event": {"created": datetime.fromtimestamp((NOW_NS - 3 * 60 * MIN_NS) / 1e9, UTC).isoformat()},
-                     "service": {"name": "api"}, "log": {"level": "error"}, "message": "too old"})
+        docs = [
+            {
+                "event": {"created": datetime.fromtimestamp(ns / 1e9, UTC).isoformat()},
+                "service": {"name": "api"},
+                "log": {"level": "error"},
+                "message": f"boom {i}",
+            }
+            for i, ns in enumerate(stamps)
+        ]
+        docs.append(
+            {
+                "event": {"created": datetime.fromtimestamp((NOW_NS - 3 * 60 * MIN_NS) / 1e9, UTC).isoformat()},
+                "service": {"name": "api"},
+                "log": {"level": "error"},
+                "message": "too old",
+            }
+        )
         with ElasticsearchFake(docs) as es:
             base = {"elasticsearch_url": es.url, "log_services": "api"}
             async with serving(make_settings(**base, elasticsearch_timestamp_field="event.created")) as app:
@@ -159,8 +171,11 @@ class TestLogSettings:
                 default = await Phone(app.test_client()).text("logs api 1h")
         lines = reply.splitlines()
         assert lines[0] == "api, last 1h: 3 errors.", reply
-        assert lines[1:4] == [f"{clock_text(stamps[0])} boom 0", f"{clock_text(stamps[2])} boom 2",
-                              f"{clock_text(stamps[1])} boom 1"], reply
+        assert lines[1:4] == [
+            f"{clock_text(stamps[0])} boom 0",
+            f"{clock_text(stamps[2])} boom 2",
+            f"{clock_text(stamps[1])} boom 1",
+        ], reply
         assert "too old" not in reply
         assert default == "api, last 1h: no errors.", default  # @timestamp: these documents have none
         sent = next(r.json() for r in es.requests if r.path.endswith("/_search"))
@@ -205,16 +220,23 @@ class TestMissCounter:
 
 
 class TestMetricAliases:
-    ALIAS = {"targets": {"query": "count by (job) (up)", "unit": "targets", "label": "job",
-                         "description": "scrape targets per job"}}
+    ALIAS = {
+        "targets": {
+            "query": "count by (job) (up)",
+            "unit": "targets",
+            "label": "job",
+            "description": "scrape targets per job",
+        }
+    }
 
     async def test_inline_metric_aliases_answer_from_prometheus(self, monitoring_stack: MonitoringStack) -> None:
         """METRIC_ALIASES adds `metrics targets`, run on the real Prometheus, and lists it under `metrics`."""
         settings = make_settings(prometheus_url=monitoring_stack.prometheus_url, metric_aliases=json.dumps(self.ALIAS))
         await self.assert_targets(settings)
 
-    async def test_metric_aliases_file_answers_from_prometheus(self, monitoring_stack: MonitoringStack,
-                                                               tmp_path: Path) -> None:
+    async def test_metric_aliases_file_answers_from_prometheus(
+        self, monitoring_stack: MonitoringStack, tmp_path: Path
+    ) -> None:
         """METRIC_ALIASES_FILE: the same alias read from a JSON file."""
         path = tmp_path / "aliases.json"
         path.write_text(json.dumps(self.ALIAS))
@@ -227,19 +249,31 @@ class TestMetricAliases:
             phone = Phone(app.test_client())
             reply = await phone.text("metrics targets")
             listing = await phone.text("metrics")
-        assert reply.splitlines() == ["targets (scrape targets per job):", "node 1 targets",
-                                      "prometheus 1 targets"], reply
+        assert reply.splitlines() == ["targets (scrape targets per job):", "node 1 targets", "prometheus 1 targets"], (
+            reply
+        )
         assert "targets" in listing and "cpu" in listing, listing
 
     async def test_a_datadog_alias_answers_from_datadog(self) -> None:
         """An alias with "source": "datadog" runs its query on Datadog (keys checked by the fake)."""
         query = "avg:system.cpu.user{env:prod} by {host}"
-        aliases = {"ddcpu": {"query": query, "unit": "%", "label": "host", "source": "datadog",
-                             "description": "Datadog CPU by host"}}
+        aliases = {
+            "ddcpu": {
+                "query": query,
+                "unit": "%",
+                "label": "host",
+                "source": "datadog",
+                "description": "Datadog CPU by host",
+            }
+        }
         with FakeDatadog() as dd:
             dd.query_series[query] = [series("host:web-2", [3.0, 7.5]), series("host:web-1", [50.0, 61.0])]
-            settings = make_settings(datadog_api_url=dd.url, datadog_api_key=API_KEY, datadog_app_key=APP_KEY,
-                                     metric_aliases=json.dumps(aliases))
+            settings = make_settings(
+                datadog_api_url=dd.url,
+                datadog_api_key=API_KEY,
+                datadog_app_key=APP_KEY,
+                metric_aliases=json.dumps(aliases),
+            )
             async with serving(settings) as app:
                 reply = await Phone(app.test_client()).text("metrics ddcpu")
             asked = [r.query["query"][0] for r in dd.requests if r.path == "/api/v1/query"]
@@ -250,16 +284,18 @@ class TestMetricAliases:
 class TestRedisSettings:
     async def test_redis_key_prefix_is_on_every_key(self, redis_client: aioredis.Redis, redis_prefix: str) -> None:
         """REDIS_KEY_PREFIX: the session lives under it in Redis, and another prefix does not see it."""
-        settings = make_settings(redis_url=REDIS_URL, redis_key_prefix=redis_prefix, log_services="api,web",
-                                 loki_url=NO_LOKI)
+        settings = make_settings(
+            redis_url=REDIS_URL, redis_key_prefix=redis_prefix, log_services="api,web", loki_url=NO_LOKI
+        )
         async with serving(settings) as app:
             await Phone(app.test_client()).expect("logs", r"^Logs for which service\?")
         keys = [k.decode() async for k in redis_client.scan_iter(match=redis_prefix + "*")]
         assert f"{redis_prefix}{{{NUMBERS[0]}}}:s" in keys, keys
         other = redis_prefix + "other:"
         try:
-            async with serving(make_settings(redis_url=REDIS_URL, redis_key_prefix=other,
-                                             log_services="api,web", loki_url=NO_LOKI)) as app:
+            async with serving(
+                make_settings(redis_url=REDIS_URL, redis_key_prefix=other, log_services="api,web", loki_url=NO_LOKI)
+            ) as app:
                 reply = await Phone(app.test_client()).text("2")  # answers nothing open under this prefix
             assert reply.startswith("Nothing to pick from"), reply
         finally:
@@ -270,8 +306,13 @@ class TestRedisSettings:
     async def test_redis_cluster_setting_talks_cluster(self, redis_cluster_url: str) -> None:
         """REDIS_URL + REDIS_CLUSTER=1: dialogs of senders hashed to different nodes all keep their state."""
         prefix = f"optest:wired{time.time_ns()}:"
-        settings = make_settings(redis_url=redis_cluster_url, redis_cluster=True, redis_key_prefix=prefix,
-                                 log_services="api,web", loki_url=NO_LOKI)
+        settings = make_settings(
+            redis_url=redis_cluster_url,
+            redis_cluster=True,
+            redis_key_prefix=prefix,
+            log_services="api,web",
+            loki_url=NO_LOKI,
+        )
         async with serving(settings) as app:
             for number in NUMBERS:
                 await Phone(app.test_client(), number).expect("logs", r"^Logs for which service\?")
@@ -303,8 +344,9 @@ class TestRedisSettings:
             assert await client.exists(f"operator:{{{NUMBERS[0]}}}:s")
         finally:
             await client.aclose()
-        plain = aioredis.Redis.from_url(f"redis://127.0.0.1:{tls_redis_server.port}/0", socket_timeout=2,
-                                        socket_connect_timeout=2)
+        plain = aioredis.Redis.from_url(
+            f"redis://127.0.0.1:{tls_redis_server.port}/0", socket_timeout=2, socket_connect_timeout=2
+        )
         try:
             with pytest.raises(Exception):  # noqa: B017, PT011 - any failure: the port speaks only TLS
                 await plain.ping()
@@ -350,6 +392,7 @@ class Barrier:
                 except threading.BrokenBarrierError:
                     return Reply(503, "the others never came")
             return handler(req)
+
         return held
 
 
@@ -366,30 +409,50 @@ class TestStatusInParallel:
             kong = stack.enter_context(KongFake({"api": [("10.0.0.1:80", "HEALTHY")]}))
             prometheus.routes[("GET", "/-/ready")] = lambda _r: Reply(200, "Prometheus Server is Ready.\n")
             prometheus.routes[("GET", "/api/v1/status/buildinfo")] = lambda _r: Reply(
-                200, {"status": "success", "data": {"version": "2.45.0"}})
+                200, {"status": "success", "data": {"version": "2.45.0"}}
+            )
             alertmanager.routes[("GET", "/-/ready")] = lambda _r: Reply(200, "OK")
             alertmanager.routes[("GET", "/api/v2/status")] = lambda _r: Reply(
-                200, {"versionInfo": {"version": "0.26.0"}, "cluster": {"status": "disabled"}})
+                200, {"versionInfo": {"version": "0.26.0"}, "cluster": {"status": "disabled"}}
+            )
             haproxy.routes[("GET", "/stats;csv")] = lambda _r: Reply(200, HAPROXY_CSV.read_text())
             # `status` also asks Prometheus for targets down and alerts, Alertmanager for alerts.
             prometheus.routes[("GET", "/api/v1/query")] = lambda _r: Reply(
-                200, {"status": "success", "data": {"resultType": "vector", "result": []}})
+                200, {"status": "success", "data": {"resultType": "vector", "result": []}}
+            )
             prometheus.routes[("GET", "/api/v1/alerts")] = lambda _r: Reply(
-                200, {"status": "success", "data": {"alerts": []}})
+                200, {"status": "success", "data": {"alerts": []}}
+            )
             alertmanager.routes[("GET", "/api/v2/alerts")] = lambda _r: Reply(200, [])
             # Each backend's first request waits at the barrier, which gives up after twice the
             # monitor timeout: a sequential `status` would see the first backend time out, and
             # every later one too.
-            fakes = {"prometheus": prometheus, "alertmanager": alertmanager, "haproxy": haproxy, "loki": loki,
-                     "elasticsearch": es, "datadog": dd, "kong": kong}
+            fakes = {
+                "prometheus": prometheus,
+                "alertmanager": alertmanager,
+                "haproxy": haproxy,
+                "loki": loki,
+                "elasticsearch": es,
+                "datadog": dd,
+                "kong": kong,
+            }
             barrier = Barrier(len(fakes), 2 * self.TIMEOUT_S)
             for name, fake in fakes.items():
                 barrier.hold_first(fake, name)
             settings = make_settings(
-                prometheus_url=prometheus.url, alertmanager_url=alertmanager.url,
-                haproxy_stats_url=haproxy.url + "/stats;csv", loki_url=loki.url, elasticsearch_url=es.url,
-                datadog_api_url=dd.url, datadog_api_key=API_KEY, datadog_app_key=APP_KEY, kong_admin_url=kong.url,
-                log_services="api", monitor_timeout_s=self.TIMEOUT_S, sms_page_segments=4)
+                prometheus_url=prometheus.url,
+                alertmanager_url=alertmanager.url,
+                haproxy_stats_url=haproxy.url + "/stats;csv",
+                loki_url=loki.url,
+                elasticsearch_url=es.url,
+                datadog_api_url=dd.url,
+                datadog_api_key=API_KEY,
+                datadog_app_key=APP_KEY,
+                kong_admin_url=kong.url,
+                log_services="api",
+                monitor_timeout_s=self.TIMEOUT_S,
+                sms_page_segments=4,
+            )
             async with serving(settings) as app:
                 reply = await Phone(app.test_client()).text("status")
         assert re.search(r"\n7/7 sources ok( \(.*\))?$", reply), reply  # (the Datadog fake's monitors alert)
@@ -400,8 +463,11 @@ class TestReplicationLag:
     @staticmethod
     def lag_bytes(primary_dsn: str) -> int | None:
         with psycopg.connect(primary_dsn, autocommit=True) as conn:
-            row = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
-                               "FROM pg_stat_replication WHERE application_name = %s", (REPLICA_NAME,)).fetchone()
+            row = conn.execute(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
+                "FROM pg_stat_replication WHERE application_name = %s",
+                (REPLICA_NAME,),
+            ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     def wait_for(self, check: Callable[[], bool], what: str, timeout_s: float = 20) -> None:
@@ -441,12 +507,22 @@ class TestLocalServe:
         env["AUTHORIZED_NUMBERS"] = NUMBERS[0]
         log = tmp_path / "serve.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([OPERATOR, "serve", "--local", "--port", str(port)], stdout=out,
-                                    stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+            proc = subprocess.Popen(
+                [OPERATOR, "serve", "--local", "--port", str(port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=tmp_path,
+            )
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, 30, proc,
-                       "operator serve --local", log)
+            wait_until(
+                lambda: httpx.get(base + "/health", timeout=1).status_code == 200,
+                30,
+                proc,
+                "operator serve --local",
+                log,
+            )
             listed = httpx.post(base + "/sms", data={"From": NUMBERS[0], "Body": "help", "MessageSid": "SMloc1"})
             unlisted = httpx.post(base + "/sms", data={"From": NUMBERS[1], "Body": "help", "MessageSid": "SMloc2"})
         finally:
