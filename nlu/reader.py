@@ -35,66 +35,17 @@ from nlu.windows import scan_window
 _CODE: Final = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
 # "502s" are HTTP errors, never a silence of alert 502.
 _HTTP_PLURAL: Final = re.compile(r"[45]\d\ds")
-_DROP: Final = frozenset(
-    {
-        "nah",
-        "nvm",
-        "nevermind",
-        "skip",
-        "forget",
-        "scratch",
-        "abort",
-        "stop",
-        "cancel",
-        "reset",
-        "clear",
-        "never",
-        "mind",
-        "it",
-        "that",
-        "ugh",
-        "oh",
-        "ah",
-        "no",
-        "thanks",
-        "over",
-        "start",
-        "leave",
-        "drop",
-        "this",
-        "the",
-        "question",
-        "please",
-        "pls",
-        "and",
-        "eh",
-        "meh",
-        "oops",
-        "sorry",
-        "wait",
-        "hmm",
-        "actually",
-        "about",
-    }
-)
+# fmt: off
 _DROP_CORE: Final = frozenset(
-    {
-        "nah",
-        "nvm",
-        "nevermind",
-        "skip",
-        "forget",
-        "scratch",
-        "abort",
-        "stop",
-        "cancel",
-        "reset",
-        "clear",
-        "never",
-        "drop",
-        "leave",
-    }
+    {"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel", "reset", "clear",
+     "never", "drop", "leave"}
 )
+# The core words plus the filler around them ("ugh, never mind that question").
+_DROP: Final = _DROP_CORE | frozenset(
+    {"it", "that", "ugh", "oh", "ah", "no", "thanks", "over", "start", "this", "the", "question", "please",
+     "pls", "and", "eh", "meh", "oops", "sorry", "wait", "hmm", "actually", "about", "mind"}
+)
+# fmt: on
 
 
 class Reader(QuestionReader):
