@@ -84,6 +84,8 @@ STATUS_PHRASES = (
     "all systems go",
     "how are we doing",
     "state of things",
+    "should know",
+    "should i worry",
 )
 
 
@@ -129,6 +131,10 @@ ALERTS_WORDS = (
     "alertmanager",
     "notifications",
     "critical",
+    "crit",
+    "crits",
+    "sev0",
+    "p0",
     "ringing",
     "sev1",
     "sev2",
@@ -146,6 +152,7 @@ ALERTS_PHRASES = (
     "anything new",
     "whats new",
     "what is new",
+    "what happened",
 )
 
 

@@ -112,6 +112,14 @@ class Conversation:
         answer = await self.dispatcher.run(ctx, spec, query_of(intent, spec))
         return Reply(pager(answer.text)[0], spec.name)
 
+    def _elsewhere(self, turn: Turn) -> bool:
+        """A bare name the open question's command does not take ("actually cpu" while asked
+        which service for logs): the engineer changed their mind, the dialog is left."""
+        draft = turn.session.draft
+        spec = self.registry.get(draft.command if draft else None)
+        given = [s for s in ("service", "metric") if getattr(turn.intent, s) is not None]
+        return spec is not None and bool(given) and all(spec.slot(s) is None for s in given)
+
     async def _answer(self, turn: Turn) -> Answer:
         session, intent = turn.session, turn.intent
         spec = self.registry.get(intent.command)
@@ -125,7 +133,9 @@ class Conversation:
             if spec is not None and spec.name == "help":
                 return Answer(self.prompts.help(session.draft, asking.slot))
             # `more`/`again` mean nothing while a question is open: read them as a miss, re-ask.
-            if spec is None or spec.recalls or spec.name == session.draft.command:
+            if (spec is None and not self._elsewhere(turn)) or (spec is not None and spec.recalls):
+                return await self.filling.fill(turn, asking)
+            if spec is not None and spec.name == session.draft.command:
                 return await self.filling.fill(turn, asking)
             # A new command abandons the dialog, and the list it offered with it.
             session.state, session.draft = IDLE, None

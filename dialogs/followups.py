@@ -15,6 +15,7 @@ from dialogs.oncall_commands import answer_yes_no
 from dialogs.query import Item, Query, pick
 from dialogs.registry import CommandSpec, Registry
 from dialogs.turn import WINDOW_LIMITS, Turn, expired_text
+from nlu import Intent
 
 UNKNOWN = "I don't know that. Try help."
 # Slots that, alone, point at the one command requiring them; a bare window stays a follow-up only.
@@ -30,7 +31,7 @@ class FollowUps:
         session, intent = turn.session, turn.intent
         if intent.ambiguous:  # before any slot it carries: "api" may be logs for api or the gateway
             return self._offer(turn, intent.ambiguous)
-        changed = Query("", service=intent.service, window=intent.window, metric=intent.metric)
+        changed = bare(intent)
         if intent.choice is None and any(changed.get(s) is not None for s in ("service", "window", "metric")):
             return await self._reask(turn, changed)
         if intent.choice is not None:
@@ -51,24 +52,12 @@ class FollowUps:
 
     async def _reask(self, turn: Turn, changed: Query) -> Answer:
         """The last question with the new slot(s), or the one command a lone service/metric needs."""
-        last = turn.session.last_query
-        spec = self.registry.get(last.command if last else None)
-        given = [slot for slot in ("service", "window", "metric") if changed.get(slot) is not None]
-        if last is not None and spec is not None and all(spec.slot(s) is not None for s in given):
-            return await self.filling.ask(turn, spec, last.merged(changed))
-        owner = self._owner(given)
-        if owner is not None:
-            return await self.filling.ask(turn, owner, Query(owner.name).merged(changed))
+        found = varied(self.registry, turn.session.last_query, changed)
+        if found is not None:
+            return await self.filling.ask(turn, *found)
         if turn.expired:
             return Answer(expired_text(turn.session))
         return Answer("A window for what? Try: logs api 1h")
-
-    def _owner(self, given: list[str]) -> CommandSpec | None:
-        """The one non-mutating command that requires the lone service or metric given."""
-        if len(given) != 1 or given[0] not in _OWNED:
-            return None
-        owners = [s for s in self.registry if not s.mutating and any(r.name == given[0] for r in s.required)]
-        return owners[0] if len(owners) == 1 else None
 
     async def _pick(self, turn: Turn, choice: int) -> Answer:
         items = turn.session.items
@@ -98,3 +87,27 @@ class FollowUps:
             return Answer(f"Did you mean {items[0].label} or {items[1].label}? (1 or 2)")
         listed = ", ".join(f"{i} {item.label}" for i, item in enumerate(items, 1))
         return Answer(f"Did you mean {listed}?")
+
+
+def bare(intent: Intent) -> Query:
+    """The slots a text without a command word gives (``6h``, ``worker``, ``how about load``)."""
+    return Query("", service=intent.service, window=intent.window, metric=intent.metric)
+
+
+def varied(registry: Registry, last: Query | None, changed: Query) -> tuple[CommandSpec, Query] | None:
+    """What a bare slot asks: ``last`` with it when ``last``'s command takes it, else the one
+    non-mutating command requiring the service or metric given (and taking the rest); None when
+    neither fits."""
+    spec = registry.get(last.command if last else None)
+    given = [slot for slot in ("service", "window", "metric") if changed.get(slot) is not None]
+    if last is not None and spec is not None and all(spec.slot(s) is not None for s in given):
+        return spec, last.merged(changed)
+    owned = [slot for slot in given if slot in _OWNED]
+    if len(owned) != 1:
+        return None
+    owners = [
+        s
+        for s in registry
+        if not s.mutating and any(r.name == owned[0] for r in s.required) and all(s.slot(g) for g in given)
+    ]  # "cpu 6h" with nothing asked before: metrics for cpu over 6h
+    return (owners[0], Query(owners[0].name).merged(changed)) if len(owners) == 1 else None

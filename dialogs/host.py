@@ -14,7 +14,7 @@ from monitors.host import HostMonitor
     "top",
     usage="top",
     help="top: the busiest processes on this host, by CPU and by memory.",
-    words=("procs", "processes"),
+    words=("procs", "processes", "process", "hogging", "hogs", "pids"),
     # Matched after leading filler ("what's", "what is") is dropped by the parser.
     phrases=(
         "eating cpu",

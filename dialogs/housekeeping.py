@@ -19,7 +19,7 @@ NOTHING_AGAIN = "Nothing to repeat yet. Try help."
 
 
 # How on-call engineers say it (nlu reads these; tests/data/corpus.tsv measures them).
-HELP_WORDS = ("?", "info", "commands", "usage", "menu", "options", "halp", "manual")
+HELP_WORDS = ("?", "info", "commands", "usage", "menu", "options", "halp", "manual", "syntax", "howto")
 HELP_PHRASES = (
     "what can you do",
     "how does this work",
@@ -31,6 +31,8 @@ HELP_PHRASES = (
     "what can i say",
     "how to use",
     "explain",
+    "how it works",
+    "how that works",
 )
 
 
@@ -71,8 +73,10 @@ async def help_(ctx: CommandContext, query: Query) -> Answer:
 _OVERVIEWS: WeakKeyDictionary[Monitors, dict[tuple[object, bool], str]] = WeakKeyDictionary()
 
 
-MORE_WORDS = ("next", "m")
-MORE_PHRASES = ("keep going", "go on", "rest of it", "the rest")
+MORE_WORDS = ("next", "m", "continue")
+MORE_PHRASES = (
+    "keep going", "go on", "rest of it", "the rest", "next page", "next pg", "show more", "page 2", "what else",
+)  # fmt: skip
 
 
 @command(
@@ -129,7 +133,10 @@ async def reset(ctx: CommandContext, query: Query) -> Answer:
 
 
 AGAIN_WORDS = ("repeat", "refresh", "rerun", "redo", "reload")
-AGAIN_PHRASES = ("one more time", "same again", "ask again", "run it again")
+AGAIN_PHRASES = (
+    "one more time", "same again", "ask again", "run it again", "run that again", "do that again", "try that again",
+    "try again", "same question", "same q",
+)  # fmt: skip
 
 
 @command(

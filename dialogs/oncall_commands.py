@@ -141,7 +141,7 @@ async def unsilence(ctx: CommandContext, query: Query) -> Answer:
     "silences",
     usage="silences",
     help="silences: active Alertmanager silences, soonest end first.",
-    words=("muted",),
+    words=("muted", "silenced"),
     overview="",
     doc="active Alertmanager silences",
 )

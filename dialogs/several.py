@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dialogs.answer import Answer
 from dialogs.dispatch import Dispatcher, remember
 from dialogs.filling import SlotFilling
-from dialogs.registry import Registry
+from dialogs.followups import bare, varied
+from dialogs.query import Query
+from dialogs.registry import CommandSpec, Registry
 from dialogs.session import IDLE
 from dialogs.turn import Turn, query_of
+from nlu import Intent
 
 Pager = Callable[[str], list[str]]  # a whole answer → its SMS pages (at least one)
 
@@ -34,10 +37,10 @@ class SeveralQuestions:
         texts, left = [first.text], []
         extras = turn.intent.also
         for i, extra in enumerate(extras, 1):
-            spec = self.registry.get(extra.command)
-            if spec is None:
+            found = self._query(turn, extra)
+            if found is None:
                 continue
-            query = query_of(extra, spec)
+            spec, query = found
             if long_first or turn.session.state != IDLE or spec.mutating:
                 left.append(query.spoken())
                 continue
@@ -57,3 +60,11 @@ class SeveralQuestions:
         if long_first:  # said up front, not on the last page
             return dataclasses.replace(first, text=f"{note}\n{first.text}")
         return dataclasses.replace(first, text="\n\n".join(texts) + (f"\n{note}" if note else ""))
+
+    def _query(self, turn: Turn, extra: Intent) -> tuple[CommandSpec, Query] | None:
+        """A further question as a query: ``web and worker`` after an answer asks the last
+        question for each; a part naming a command asks that command."""
+        if extra.command is None:
+            return varied(self.registry, turn.session.last_query, bare(extra))
+        spec = self.registry.get(extra.command)
+        return (spec, query_of(extra, spec)) if spec is not None else None

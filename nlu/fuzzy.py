@@ -35,11 +35,12 @@ def allowed_edits(a: str, b: str) -> int:
     return MAX_EDITS
 
 
-def close_matches(word: str, choices: Sequence[str]) -> list[tuple[int, int]]:
+def close_matches(word: str, choices: Sequence[str], *, processed: bool = False) -> list[tuple[int, int]]:
     """``(distance, index)`` of every choice within its allowed edits of ``word``, best first.
 
     Both sides go through ``utils.default_process`` (case, punctuation), which rapidfuzz 3
-    only applies when asked.
+    only applies when asked; ``processed`` says the choices already went through it (tables
+    built once), which spares processing each choice again on every call.
     """
     query = utils.default_process(word)
     if not query or len(query) > MAX_FUZZY_LEN:
@@ -48,14 +49,14 @@ def close_matches(word: str, choices: Sequence[str]) -> list[tuple[int, int]]:
         query,
         choices,
         scorer=OSA.distance,
-        processor=utils.default_process,
+        processor=None if processed else utils.default_process,
         score_cutoff=MAX_EDITS,
         limit=None,
     )
     hits = [
         (int(distance), int(index))
         for choice, distance, index in found
-        if distance <= allowed_edits(query, utils.default_process(choice))
+        if distance <= allowed_edits(query, choice if processed else utils.default_process(choice))
     ]
     hits.sort()
     return hits

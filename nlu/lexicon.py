@@ -22,12 +22,15 @@ SMALLTALK: Final = frozenset(
         "sweet", "good", "got", "roger", "copy", "np", "lol", "lmao", "haha", "noted", "understood",
         "alright", "fine", "gotcha",
         "helps", "helped", "helpful", "useful", "brilliant", "excellent", "wow", "yay", "phew", "bye", "later", "ttyl",
+        "sounds", "appreciate", "appreciated", "legend", "ace", "lovely", "ugh", "argh", "oof", "sigh", "welp", "damn",
+        "yikes", "whew", "meh", "rough", "tired", "long", "shift", "day", "week", "heyo", "hai",
     }
 )  # fmt: skip
 # Words that may ride along with small talk without making it a question ("thanks bot", "hey there").
 SMALLTALK_NEUTRAL: Final = frozenset(
     {"bot", "there", "you", "u", "are", "r", "alive", "much", "many", "a", "lot", "again", "it", "so", "very", "man",
-     "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info"}
+     "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info", "thats", "really",
+     "was", "this", "super", "awake", "been", "one", "of", "kind", "my", "friend"}
 )  # fmt: skip
 
 # Verbs for things Operator cannot do from a phone (yet): "I can't do that (yet)", never an answer
@@ -57,7 +60,8 @@ STATE_WORDS: Final = frozenset(
         "status", "stat", "health", "healthy", "ok", "okay", "up", "down", "broken", "good", "fine", "alive",
         "dead", "problems", "problem", "issues", "issue", "outage", "outages", "running", "working", "state",
         "everything", "prod", "production", "site", "systems", "system", "overall", "sitrep", "green", "red",
-        "wrong", "looking", "all", "stack", "unhealthy",
+        "wrong", "looking", "all", "stack", "unhealthy", "fire", "happening", "worried", "worry", "worrying",
+        "concerning", "boxes", "hosts", "servers", "nodes", "infra", "cluster", "situation",
     }
 )  # fmt: skip
 
@@ -117,6 +121,10 @@ POLITE: Final = frozenset(
         "we",
         "should",
         "ahead",
+        "mind",
+        "if",
+        "maybe",
+        "perhaps",
     }
 )
 
@@ -150,11 +158,45 @@ HELP_FRAMES: Final = (
     (("what", "is"), ("for",)),
 )
 
-# Severities an alerts list can be narrowed to ("alerts crit", "any critical alerts").
-SEVERITIES: Final = frozenset({"crit", "critical", "warn", "warning", "info"})
+# Severities an alerts list can be narrowed to ("alerts crit", "any critical alerts", "sev1s"),
+# each read as the one word the alerts filter takes.
+SEVERITIES: Final[MappingProxyType[str, str]] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            ("crit", "critical", "crits", "criticals", "sev0", "sev1", "p0", "p1", "sev-1", "sev-0"), "crit"
+        ),
+        **dict.fromkeys(("warn", "warning", "warnings", "warns", "sev2", "p2", "sev-2"), "warn"),
+        **dict.fromkeys(("info", "sev3", "p3", "sev-3"), "info"),
+    }
+)
 
 # Words between two questions in one text ("status and alerts", "status, then alerts").
 JOINERS: Final = frozenset({"and", "then", "plus", "also", "n"})
 
 # Carrier keywords (Twilio's default opt-out/opt-in list): only ever exact, never a typo of a word.
 CARRIER_WORDS: Final = CARRIER_KEYWORDS
+
+# Word pairs that ask "is it OK?" though each word alone is filler ("what's going on").
+STATE_PAIRS: Final = frozenset({("going", "on"), ("goes", "on"), ("on", "fire")})
+
+# Words as strong as "help" itself: "explain metrics" is help about metrics, not metrics.
+HELP_NAMES: Final = frozenset({"help", "explain", "syntax", "howto", "halp"})
+
+# Alerts words that say why someone texts rather than what they ask: with a state question
+# ("got paged, what's up?") they ask how things are (status, which lists firing alerts first).
+PAGED: Final = frozenset({"paged", "pagerduty", "page", "pages", "paging", "woke", "pinged", "buzzed"})
+
+# Words that name what a question is about as plainly as a command's name: "which processes
+# are using the most cpu" asks about processes (top), the cpu only says which ones.
+SUBJECTS: Final = frozenset({"processes", "process", "procs", "pids"})
+
+# News that things are fine again: after thanks or OK ("thx, all good now") it is small talk.
+ALL_FINE: Final = frozenset(
+    {"all", "now", "up", "working", "resolved", "fixed", "sorted", "better", "normal", "recovered", "done", "back",
+     "its", "is", "we", "are", "were", "everything", "looks", "seems", "ok", "okay", "good", "fine", "green", "again",
+     "and", "over", "stable", "quiet", "calm"}
+)  # fmt: skip
+
+# Everyday words spelled right: never looked up as a typo of a command, service or metric word
+# (a long chatty text has many; each fuzzy pass over 50 names costs tens of microseconds).
+PLAIN_WORDS: Final = (SMALLTALK | SMALLTALK_NEUTRAL | POLITE | ALL_FINE | UNSUPPORTED_VERBS) - STATE_WORDS

@@ -98,7 +98,7 @@ class NameTable:
 
     def typo(self, token: str) -> str | None:
         """The one name ``token`` is a typo of (see ``nlu.fuzzy``), else None."""
-        hits = close_matches(token, self._processed)
+        hits = close_matches(token, self._processed, processed=True)
         if not hits or (len(hits) > 1 and hits[1][0] == hits[0][0]):
             return None
         return self.names[hits[0][1]]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar, cast
 
 from rapidfuzz import fuzz, process, utils
 
@@ -23,6 +23,7 @@ from nlu.tables import Reading, Tables
 from nlu.text import FILLERS
 from nlu.windows import scan_window
 
+T = TypeVar("T")
 NAME_WEIGHT: Final = 4  # "logs", "db": the command's own name
 WORD_WEIGHT: Final = 2  # "errors", "firing", "locks": one of its words
 TYPO_WEIGHT: Final = 1  # a word that is only close to one of a command's words
@@ -47,7 +48,8 @@ class QuestionReader(Tables):
         rest = self._windows(tokens, reading, now)
         named: set[str] = set()
         rest = self._phrases(rest, votes, named)
-        state = False
+        state = _says_state(rest)
+        typos: dict[str, int] = {}  # votes from typos and other forms of a word (counted in after the loop)
         dual: str | None = None  # a service also spelled like a command word ("api")
         http_errors = 0
         state_metric: str | None = None  # "up": a metric only next to a metrics word
@@ -69,25 +71,36 @@ class QuestionReader(Tables):
                 dual = service
                 continue
             if commands:
-                if token in self.names:
-                    named.add(token)
-                if reading.choice is None and "more" in commands:  # "more on 2": item 2, not the next page
-                    votes["more"] = votes.get("more", 0) + 1
-                    continue
-                weight = NAME_WEIGHT if token in self.names else WORD_WEIGHT
-                if token in lexicon.TROUBLE_WORDS:
-                    weight = TROUBLE_WEIGHT
-                for command in commands:
-                    votes[command] = votes.get(command, 0) + weight
+                self._vote(token, commands, reading, votes, named)
                 continue
             if not self._slot(token, reading):
-                state = self._typo(token, reading, votes, named) or state
+                state = self._typo(token, reading, typos, named) or state
+        _count_in(votes, typos)
         if state_metric is not None and reading.metric is None and "metrics" in votes:
             reading.metric = state_metric
+        if state and self._only_paged(votes, rest):
+            del votes["alerts"]  # "got paged, what's going on?": being paged is why they ask how things are
         decided = self._decide(reading, votes, state, dual, http_errors, named, tokens)
+        if decided.command is not None and votes.get(decided.command, 0) == typos.get(decided.command, 0) > 0:
+            decided.weak = decided.weak or not decided.slotted()  # "its fixed": only a typo of "fired"
         if decided.command == "alerts":
             decided.filter = _alert_filter(tokens, decided.unknown)
         return decided
+
+    def _vote(
+        self, token: str, commands: Sequence[str], reading: Reading, votes: dict[str, int], named: set[str]
+    ) -> None:
+        """A word of the vocabulary: its commands' votes (a name most, a trouble word least)."""
+        if token in self.names or (token in lexicon.HELP_NAMES and "help" in commands):
+            named.add(token if token in self.names else "help")  # "explain metrics": as strong as "help"
+        if reading.choice is None and "more" in commands:  # "more on 2": item 2, not the next page
+            votes["more"] = votes.get("more", 0) + 1
+            return
+        weight = NAME_WEIGHT if token in self.names or token in lexicon.SUBJECTS else WORD_WEIGHT
+        if token in lexicon.TROUBLE_WORDS:
+            weight = TROUBLE_WEIGHT
+        for command in commands:
+            votes[command] = votes.get(command, 0) + weight
 
     def _windows(self, tokens: list[str], reading: Reading, now: datetime | None) -> list[str]:
         rest: list[str] = []
@@ -152,10 +165,12 @@ class QuestionReader(Tables):
 
         True when it is a typo of a state word (``stauts``), which only says "is it OK?".
         """
-        if not token[:1].isalpha() or token in lexicon.CARRIER_WORDS:
-            reading.unknown.append(token)
+        if not token[:1].isalpha() or token in lexicon.CARRIER_WORDS or token in lexicon.PLAIN_WORDS:
+            reading.unknown.append(token)  # an everyday word spelled right is no typo of a name
             return False
-        hits = close_matches(token, self.fuzzy_words)
+        if self._variant(token, votes, named):
+            return False
+        hits = self._looked_up("word", token, lambda: close_matches(token, self.fuzzy_words, processed=True))
         best = hits[0][0] if hits else None
         commands = {c for d, i in hits if d == best for c in self.fuzzy_commands[i]}
         if len(commands) == 1:
@@ -167,23 +182,32 @@ class QuestionReader(Tables):
                 named.add(command)
             votes[command] = votes.get(command, 0) + (TYPO_WEIGHT if word not in self.names else NAME_WEIGHT - 1)
             return False
-        if reading.service is None:
-            service = self.services.find(token)
-            if service is not None:
-                reading.service = service
-                reading.guessed.add("service")  # a prefix, abbreviation or typo: weaker than a word said
-                return False
-        if reading.metric is None:
-            metric = self.metrics.find(token)
-            if metric is not None:
-                reading.metric = metric
-                reading.guessed.add("metric")
-                return False
+        service = self._looked_up("service", token, lambda: self.services.find(token)) if not reading.service else None
+        metric = self._looked_up("metric", token, lambda: self.metrics.find(token)) if not reading.metric else None
+        if service is not None and metric is not None:  # "cpi": api or cpu? Not a guess to make
+            reading.unknown.append(token)
+            return False
+        if service is not None:
+            reading.service = service
+            reading.guessed.add("service")  # a prefix, abbreviation or typo: weaker than a word said
+            return False
+        if metric is not None:
+            reading.metric = metric
+            reading.guessed.add("metric")
+            return False
         if len(commands) > 1:
             reading.ambiguous = tuple(c for c in self.order if c in commands)
             return False
         reading.unknown.append(token)
         return False
+
+    def _looked_up(self, kind: str, token: str, look: Callable[[], T]) -> T:
+        """``look()``, once per text: a text split in parts is read part by part and then whole,
+        and each fuzzy pass over the names costs microseconds (``Reader.read`` empties the memo)."""
+        key = (kind, token)
+        if key not in self.memo:
+            self.memo[key] = look()
+        return cast(T, self.memo[key])
 
     def _decide(  # noqa: C901, PLR0911, PLR0912 - the precedence of readings; split, the order that decides ties scatters
         self,
@@ -197,11 +221,13 @@ class QuestionReader(Tables):
     ) -> Reading:
         if (
             reading.metric is not None
-            and reading.service is not None
+            and (reading.service is not None or votes)
             and "metrics" not in votes
             and ("metric" in reading.guessed)
         ):
-            reading.metric = None  # "payments err": a service said, a metric only guessed at from a prefix
+            # "payments err", "repl lag": a service or a command word said, a metric only guessed
+            # at from a prefix (a "replication_lag" alias does not make "repl lag" a graph)
+            reading.metric = None
         if reading.metric is not None and "metrics" in self.names:
             reading.bare = "metrics" not in votes  # "mem", "how about load?": only the metric was named
             votes["metrics"] = votes.get("metrics", 0) + METRIC_WEIGHT
@@ -257,7 +283,7 @@ class QuestionReader(Tables):
         if top == "more" and reading.choice is not None:  # "more on 2": that item
             return reading
         reading.command = top
-        if top != "metrics":
+        if top not in ("metrics", "again"):  # "cpu again but 6h" keeps its metric for the follow-up
             reading.metric, reading.metrics = None, []
         if top == "metrics" and reading.metrics:
             reading.also = [Reading(command="metrics", metric=m, window=reading.window) for m in reading.metrics]
@@ -307,6 +333,54 @@ class QuestionReader(Tables):
     def _exact_commands(self, token: str) -> frozenset[str]:
         return frozenset(self.words.get(token, ()))
 
+    def _only_paged(self, votes: dict[str, int], tokens: Sequence[str]) -> bool:
+        """Whether the only command words said are about being paged (``got paged``)."""
+        return set(votes) == {"alerts"} and all(t in lexicon.PAGED or t not in self.words for t in tokens)
+
+    def _variant(self, token: str, votes: dict[str, int], named: set[str]) -> bool:
+        """Vote for the command word ``token`` is another form of: inflected (``acking`` → ack,
+        ``resolved`` → resolve) or, for a short name, two letters swapped (``tpo`` → top; the
+        typo pass only looks at words of 4+ letters). False when it is neither."""
+        stem = next((stem for stem in inflected(token) if stem in self.words), None)
+        if stem is not None:
+            for command in self.words[stem]:
+                votes[command] = votes.get(command, 0) + (NAME_WEIGHT - 1 if stem in self.names else TYPO_WEIGHT)
+            return True
+        swapped = [name for name in self.order if len(name) == 3 and _swapped(token, name)] if len(token) == 3 else []
+        if len(swapped) == 1:
+            named.add(swapped[0])
+            votes[swapped[0]] = votes.get(swapped[0], 0) + NAME_WEIGHT - 1
+            return True
+        return False
+
+
+def inflected(token: str) -> tuple[str, ...]:
+    """The stems ``token`` may be an -ing/-ed/-s form of (``stopping`` → stop, ``resolving`` → resolve)."""
+    for suffix in ("ing", "ed"):
+        if token.endswith(suffix) and len(token) > len(suffix) + 2:
+            stem = token[: -len(suffix)]
+            doubled = (stem[:-1],) if len(stem) > 2 and stem[-1] == stem[-2] else ()
+            return (stem, *doubled, stem + "e")
+    return ()
+
+
+def _swapped(token: str, word: str) -> bool:
+    """``word`` is ``token`` with two neighbouring letters swapped back."""
+    if len(token) != len(word) or sorted(token) != sorted(word):
+        return False
+    diff = [i for i in range(len(token)) if token[i] != word[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1
+
+
+def _count_in(votes: dict[str, int], more: dict[str, int]) -> None:
+    for command, count in more.items():
+        votes[command] = votes.get(command, 0) + count
+
+
+def _says_state(tokens: Sequence[str]) -> bool:
+    """``what's going on``: a state question in two words that alone are filler."""
+    return any(pair in lexicon.STATE_PAIRS for pair in itertools.pairwise(tokens))
+
 
 def _alert_filter(tokens: Sequence[str], unknown: Sequence[str]) -> str | None:
     """What narrows an alerts list: a severity said anywhere ("any crit alerts"), or the one word
@@ -314,7 +388,7 @@ def _alert_filter(tokens: Sequence[str], unknown: Sequence[str]) -> str | None:
     never a word of everyday phrasing ("what fired overnight" is all alerts)."""
     for token in tokens:
         if token in lexicon.SEVERITIES:
-            return token
+            return lexicon.SEVERITIES[token]
     for before, after in itertools.pairwise(tokens):
         if before in ("alerts", "alert") and after in unknown:
             return after

@@ -25,7 +25,7 @@ from typing import Final
 
 from nlu import lexicon
 from nlu.fuzzy import close_matches
-from nlu.question import QuestionReader
+from nlu.question import QuestionReader, inflected
 from nlu.slots import choice_word, match_yes_no
 from nlu.tables import Reading, build_tables
 from nlu.text import FILLERS, drop_fillers, tokenize
@@ -43,7 +43,8 @@ _DROP_CORE: Final = frozenset(
 # The core words plus the filler around them ("ugh, never mind that question").
 _DROP: Final = _DROP_CORE | frozenset(
     {"it", "that", "ugh", "oh", "ah", "no", "thanks", "over", "start", "this", "the", "question", "please",
-     "pls", "and", "eh", "meh", "oops", "sorry", "wait", "hmm", "actually", "about", "mind"}
+     "pls", "and", "eh", "meh", "oops", "sorry", "wait", "hmm", "actually", "about", "mind", "all", "everything",
+     "what", "i", "said", "asked", "just", "of", "you", "ok", "okay", "whole", "thing", "plz"}
 )
 # fmt: on
 
@@ -54,7 +55,8 @@ class Reader(QuestionReader):
     __slots__ = ()
 
     def read(self, text: str, expecting: str | None = None, now: datetime | None = None) -> Reading:  # noqa: C901, PLR0911, PLR0912 - the reading pipeline in order (codes, asides, answers, commands)
-        tokens = tokenize(text)
+        self.memo.clear()
+        tokens = self._joined(tokenize(text))
         if not tokens:
             return Reading()
         if all(not any(ch.isalnum() for ch in t) and t != "?" for t in tokens):
@@ -70,7 +72,7 @@ class Reader(QuestionReader):
             return coded
         if self._is_drop(tokens):
             return Reading(command="reset") if "reset" in self.names else Reading(unknown=tokens)
-        if self._is_smalltalk(tokens):
+        if self._is_smalltalk(tokens) or _thanks_it_is_fine(tokens, text):
             return Reading(smalltalk=True)
         whole = self.whole.get(" ".join(tokens)) or self.whole.get(" ".join(content))
         if whole is None and 1 < len(tokens) <= 3:  # "strat over": a mistyped multi-word word
@@ -89,13 +91,15 @@ class Reader(QuestionReader):
             return framed
         parts = self._split(tokens, now)
         if len(parts) > 1:
-            readings = [self._one(p, now) for p in parts]
+            readings = _merged([self._one(p, now) for p in parts], parts)
             _share_command(readings)
-            if all(r.command is not None and not r.ambiguous and not r.weak for r in readings):
+            if _all_bare(readings) or all(r.command is not None and not r.ambiguous and not r.weak for r in readings):
                 first, *rest = readings
                 first.also = rest
                 return first
         reading = self._one(tokens, now)
+        if reading.command == "again" and (reading.service or reading.metric or reading.window):
+            reading.command = None  # "cpu again but 6h": the last question with what changed
         if reading.bare and reading.command == "metrics" and not reading.metrics and not reading.slotted(but="metric"):
             # Only a metric was named: a bare slot, like a bare service. The conversation asks
             # the last question again with it ("metrics cpu 1h" then "how about load?" keeps the
@@ -169,6 +173,8 @@ class Reader(QuestionReader):
             reading.service = None
         if expecting == "service" and reading.metric == reading.service:
             reading.metric = None
+        if expecting == "service" and reading.service is None and reading.metric is not None:
+            return None  # "actually cpu" while asked which service: a metrics question instead
         # A command word typed in full leaves the question ("status" while asked for a service),
         # unless that word is the very name being asked for ("api" as a service).
         if reading.command is not None and reading.command != "logs" and not reading.ambiguous:
@@ -204,6 +210,10 @@ class Reader(QuestionReader):
         two = " ".join(words[:2])
         if two in lexicon.UNSUPPORTED_PHRASES:
             return two
+        if self._phrase_at(words, 0):
+            return None  # "run that again": a phrase of a command we have, not an action
+        if first.endswith("ing") and first not in self.words:  # "killing pid 42" (not "paged": that is news)
+            first = next((stem for stem in inflected(first) if stem in lexicon.UNSUPPORTED_VERBS), first)
         if first not in lexicon.UNSUPPORTED_VERBS or (len(words) == 1 and first in lexicon.CARRIER_WORDS):
             return None
         commands = self._exact_commands(first)
@@ -212,6 +222,24 @@ class Reader(QuestionReader):
         if commands and len(words) == 1:
             return None  # a word of a question alone ("page?" asks about pages)
         return first  # "page bob", "clear the cache": an action, though its word also asks something
+
+    def _joined(self, tokens: list[str]) -> list[str]:
+        """``gate way``, ``data base``: two words that are one word of the vocabulary split apart."""
+        out: list[str] = []
+        for token in tokens:
+            if out and out[-1] not in self.keep and token not in self.keep and out[-1] + token in self.words:
+                out[-1] += token
+            else:
+                out.append(token)
+        return out
+
+    def _phrase_at(self, words: Sequence[str], at: int) -> bool:
+        """Whether one of the vocabulary's phrases starts at ``words[at]``."""
+        for i in self.phrase_index.get(words[at], ()):
+            phrase = self.phrases[i][0]
+            if phrase[0] == words[at] and tuple(words[at : at + len(phrase)]) == phrase:
+                return True
+        return False
 
     def _split(self, tokens: list[str], now: datetime | None) -> list[list[str]]:
         """Parts between joiners that are not inside a window ("an hour and a half")."""
@@ -231,20 +259,77 @@ class Reader(QuestionReader):
         return [p for p in parts if any(t not in FILLERS or t in self.keep for t in p)]
 
 
+def _thanks_it_is_fine(tokens: Sequence[str], text: str) -> bool:
+    """``thx, all good now``, ``ok its fixed``: thanks or OK with news that things are fine, not a question."""
+    if "?" in text or tokens[0] not in lexicon.SMALLTALK:  # opens with the thanks/OK ("is everything ok" asks)
+        return False
+    rest = [t for t in tokens if t not in lexicon.SMALLTALK and t not in lexicon.SMALLTALK_NEUTRAL]
+    return all(t in lexicon.ALL_FINE for t in rest)
+
+
+def _merged(readings: list[Reading], parts: Sequence[Sequence[str]]) -> list[Reading]:
+    """Parts of one question said twice merged: ``I forgot the syntax for alerts, help?`` is help
+    about alerts; ``how are the replicas, any lag?`` one db question; ``api logs, errors only``
+    one logs question (a part that adds nothing to another part of the same command goes, unless
+    it names the command itself: ``logs web 6h and logs`` asks for logs of another service)."""
+    pairs = list(zip(readings, parts, strict=True))
+    if any(r.command == "reset" for r in readings) and any(r.command not in (None, "reset") for r in readings):
+        pairs = [(r, p) for r, p in pairs if r.command != "reset"]  # "nevermind, what's firing?": the question
+    helps = [r for r, _ in pairs if r.command == "help"]
+    if helps:
+        others = {r.command for r, _ in pairs if r.command not in (None, "help")}
+        topic = next((r.topic for r in helps if r.topic), None) or (others.pop() if len(others) == 1 else None)
+        helps[0].topic = topic
+        return [helps[0]]
+    kept: list[tuple[Reading, Sequence[str]]] = []
+    for reading, part in pairs:
+        if reading.command not in part and any(_covers(k, reading) for k, _ in kept):
+            continue
+        kept = [(k, p) for k, p in kept if k.command in p or not _covers(reading, k)]
+        kept.append((reading, part))
+    return [r for r, _ in kept]
+
+
+def _covers(a: Reading, b: Reading) -> bool:
+    """Whether ``b`` asks nothing ``a`` does not: the same command, each slot of ``b`` empty or equal."""
+    if a.command is None or a.command != b.command or b.ambiguous or b.also:
+        return False
+    slots = ("service", "window", "window_rejected", "choice", "metric", "topic", "filter")
+    return all(getattr(b, s) is None or getattr(b, s) == getattr(a, s) for s in slots) and not b.metrics
+
+
+def _all_bare(readings: Sequence[Reading]) -> bool:
+    """``web and worker``, ``mem and disk`` after an answer: each part only a name, all of one kind.
+    They ask the last question again for each (the conversation knows which question that was),
+    so each is left without a command."""
+    if any((r.command is not None and not r.bare) or r.ambiguous or r.unknown or r.guessed for r in readings):
+        return False
+    kinds = {("service" if r.service else "metric" if r.metric else "") for r in readings}
+    if len(kinds) != 1 or "" in kinds:
+        return False
+    for r in readings:
+        r.command = None
+    return True
+
+
 def _share_command(readings: Sequence[Reading]) -> None:
     """``logs api 1h and web``: a part that only names a service (or a metric) asks the other
     part's question for it - with its window, unless it has its own - instead of being dropped."""
     commands = {r.command for r in readings if r.command is not None}
-    if len(commands) != 1:
+    if len(commands) > 1:
         return
-    command = commands.pop()
-    asked = next(r for r in readings if r.command == command)
+    command = commands.pop() if commands else None
     for r in readings:
         named = r.service if command == "logs" else r.metric if command == "metrics" else None
         if r.command is None and named is not None and not (r.ambiguous or r.unknown or r.guessed):
             r.command, r.bare = command, False
-        if r is not asked and r.command == command and r.window is None and (r.service or r.metric):
-            r.window = asked.window  # "metrics cpu 1h and memory": memory over the hour too
+    # "metrics cpu 1h and memory", "cpu + load last 6h": the one window said is every part's.
+    windows = {r.window for r in readings if r.window is not None}
+    if len(windows) == 1:
+        window = windows.pop()
+        for r in readings:
+            if r.command == command and r.window is None and (r.service or r.metric):
+                r.window = window
 
 
 def build_reader(

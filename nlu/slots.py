@@ -76,7 +76,7 @@ def match_name(word: str, names: Sequence[str]) -> str | None:
         prefixed = [names[i] for i, p in enumerate(processed) if p.startswith(query)]
         if len(prefixed) == 1:
             return prefixed[0]
-    hits = close_matches(query, processed)
+    hits = close_matches(query, processed, processed=True)
     if not hits or (len(hits) > 1 and hits[1][0] == hits[0][0] and processed[hits[1][1]] != processed[hits[0][1]]):
         return None
     return names[hits[0][1]]

@@ -77,6 +77,8 @@ class Tables:
     whole_keys: tuple[str, ...]
     keep: frozenset[str]  # never dropped as filler: names and command words
     slot_names: Mapping[str, frozenset[str]]  # command → the names it takes (logs: services; metrics: metrics)
+    # Fuzzy lookups made while reading the current text, by (kind, token); emptied per text.
+    memo: dict[tuple[str, str], object] = field(default_factory=dict)
 
 
 def build_tables(
@@ -117,7 +119,8 @@ def build_tables(
             if len(tokens) == 1:
                 word_commands.setdefault(tokens[0], []).append(command)
     phrase_list.sort(key=lambda pc: -len(pc[0]))
-    fuzzy = tuple(w for w in word_commands if len(w) >= 4 and w.isalpha())
+    # Plain lower-case letters, so already as rapidfuzz's default_process leaves them (see close_matches).
+    fuzzy = tuple(w for w in word_commands if len(w) >= 4 and w.isalpha() and w == utils.default_process(w))
     metric_words = {w: m for m in metrics for w in lexicon.METRIC_WORDS.get(m, ())}
     names = frozenset(order)
     keep = frozenset(word_commands) | {utils.default_process(s) for s in (*services, *metrics)}

@@ -29,6 +29,25 @@ _APOSTROPHES: Final = str.maketrans("", "", "'’‘`")
 # Invisible format characters phones and pastes slip in (zero-width space/joiners, bidi marks,
 # BOM, soft hyphen): they carry no meaning, so "\u200bstatus" is "status".
 _INVISIBLE: Final = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Texting shorthand and dropped g's, read as the word they stand for before anything else looks
+# at a text (the registry's words and phrases go through the same ``tokenize``, so both sides
+# agree). Only spellings that mean one thing in an on-call text: never a service-like word.
+SHORTHAND: Final = {
+    **dict.fromkeys(("wat", "wht", "wut", "wot", "wtf", "wth"), "what"),
+    **dict.fromkeys(("wats", "wuts", "whatz"), "whats"),
+    "r": "are", "ur": "your", "abt": "about", "thru": "through", "rly": "really", "sth": "something",
+    "smth": "something", "nxt": "next", "moar": "more",
+    **dict.fromkeys(("yday", "yest", "ystrdy", "yesterdy", "yestarday"), "yesterday"),
+    **dict.fromkeys(("midnite", "midnght"), "midnight"),
+    **dict.fromkeys(("lsat", "lats"), "last"),
+    "a.m": "am", "p.m": "pm",
+    **dict.fromkeys(("qry", "qury"), "query"),
+    **dict.fromkeys(("qrys", "qries", "querys", "queires", "quries"), "queries"),
+    **{f"{stem}in": f"{stem}ing" for stem in (
+        "go", "look", "do", "happen", "run", "work", "break", "fail", "crash", "throw", "burn", "melt",
+        "spik", "error", "pag", "fir", "alert", "act", "hold", "block", "lagg", "wait", "hang",
+    )},
+}  # fmt: skip
 # An SMS is at most ~1600 characters; nothing useful comes after the first few words, and a
 # cap keeps a pasted novel from costing a fuzzy pass per word.
 MAX_TOKENS: Final = 24
@@ -47,7 +66,8 @@ FILLERS: Final = frozenset(
         "like", "some", "and", "then", "also", "too", "well", "as", "same", "try", "instead",
         "only", "one", "ones", "thing", "stuff", "be", "being", "been", "doing", "going",
         "here", "whatever", "real", "check", "look", "looks", "looking", "into", "during", "within", "over",
-        "overnight", "tonight", "lately", "recently", "recent", "latest",
+        "overnight", "tonight", "lately", "recently", "recent", "latest", "but", "long", "actually",
+        "service", "services", "svc", "back", "ago", "go",
     }
 )  # fmt: skip
 
@@ -67,11 +87,55 @@ def tokenize(text: str) -> list[str]:
     text = _INVISIBLE.sub("", text)
     for raw in _SPLIT.split(_JOINER.sub(" and ", _COMMA.sub(" and ", text))):
         word = clean(raw)
+        if word.endswith("%") and word[:-1].isalpha():  # "cpu%": the metric, not a new word
+            word = word[:-1]
+        word = _SUFFIX.sub("", word) or word  # "process-wise", "auth-service", "worker-svc": the name
         if word:
-            words.append(word)
+            words.append(SHORTHAND.get(word, word))
             if len(words) == MAX_TOKENS:
                 break
-    return words
+    return _choices(_spelled(words))
+
+
+# A suffix that adds nothing to the name before it.
+_SUFFIX: Final = re.compile(r"(?<=[a-z0-9])[-_](?:wise|service|svc|srv)$")
+# "number five", "option 2": a list choice said in words, read as "#5" ("alert four": "alert #4").
+_CHOICE_PREFIXES: Final = frozenset({"number", "option", "item", "choice", "no", "#"})
+_CHOICE_NOUNS: Final = frozenset({"alert", "alerts", "incident", "page"})
+_CARDINALS: Final = {
+    w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"), 1)
+}
+
+
+def _choices(words: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        if out and out[-1] in _CHOICE_PREFIXES and (word in _CARDINALS or (word.isdigit() and len(word) <= 3)):
+            out[-1] = f"#{_CARDINALS.get(word, word)}"
+        elif out and out[-1] in _CHOICE_NOUNS and word in _CARDINALS:
+            out.append(f"#{_CARDINALS[word]}")
+        else:
+            out.append(word)
+    return out
+
+
+def _spelled(words: list[str]) -> list[str]:
+    """``A P I``, ``d b``: a name spelled out letter by letter, read as the name."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        joined = "".join(run)
+        if len(run) >= 3 or (len(run) == 2 and not set(joined) & set("aiur")):
+            out.append(joined)
+        else:
+            out.extend(run)
+        run = []
+        if word:
+            out.append(word)
+    return out
 
 
 def drop_fillers(tokens: Sequence[str], keep: Collection[str] = ()) -> list[str]:

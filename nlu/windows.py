@@ -183,6 +183,9 @@ def _anchored(tokens: Sequence[str], start: int, now: datetime | None) -> Window
     at = _CLOCK_WORDS.get(word)
     if at is None:
         meridiem = tokens[end] if end < len(tokens) and tokens[end] in ("am", "pm") else ""  # "2 am"
+        hour = _NUMBER_WORDS.get(word)
+        if meridiem and isinstance(hour, int) and word not in ("a", "an", "couple"):  # "since two a.m."
+            word = str(hour)
         at = _clock(word + meridiem)
         end += bool(meridiem)
     if at is None:

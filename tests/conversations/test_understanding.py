@@ -146,3 +146,20 @@ class TestTwoQuestions:
         """Asking in the middle would swallow what follows: it is named for the next text instead."""
         reply = await driver.expect("logs and status and logs api 15m", r"^Logs for which service\?")
         assert "(status next: send status)" in reply and "(logs api 15m next: send logs api 15m)" in reply
+
+
+class TestBareParts:
+    """Names alone, several at once or instead of the answer asked for (blind corpus batches 6-10)."""
+
+    async def test_two_services_after_an_answer_ask_the_last_question_for_each(self, driver: Driver) -> None:
+        """'web and worker' after 'logs api 1h': logs for web and for worker over the hour, neither dropped."""
+        await driver.expect("logs api 1h", r"^api, last 1h: 1 error\.")
+        reply = await driver.expect("web and worker", r"^web, last 1h: 8 errors\.")
+        assert "worker" in reply.split("\n\n", 1)[1] or "(logs worker 1h next: send logs worker 1h)" in reply
+
+    async def test_a_metric_instead_of_the_service_asked_for_leaves_the_question(self, driver: Driver) -> None:
+        """'actually cpu' while asked which service for logs: the engineer changed their mind."""
+        await driver.expect("logs", ASK_SERVICE)
+        reply = await driver.push("actually cpu")
+        assert "which service" not in reply and "Didn't get that" not in reply
+        assert driver.session.last_command == "metrics" and driver.session.state == "idle"

@@ -71,7 +71,18 @@ def _ours(asked: Asked) -> Query:
 
 def _theirs(query: Query) -> Asked:
     window = None if query.window is None or not query.window.isdigit() else timedelta(seconds=int(query.window))
-    return Asked(query.command, service=query.service, window=window, metric=query.metric)
+    return Asked(
+        query.command,
+        service=query.service,
+        window=window,
+        metric=query.metric,
+        choice=query.choice,
+        filter=query.filter,
+    )
+
+
+# Replies that ask instead of running anything (a guess avoided, or a slot with nothing to go with).
+_ASKS = ("Did you mean", "A window for what?", "Nothing to pick from")
 
 
 def _said(reply: str) -> Query:
@@ -81,7 +92,7 @@ def _said(reply: str) -> Query:
         return Query("smalltalk")
     if reply.startswith("I can't do that"):
         return Query("unsupported")
-    if "Did you mean" in reply:
+    if any(question in reply for question in _ASKS):
         return Query("ask")
     return Query("none")
 
@@ -99,12 +110,17 @@ async def outcome(driver: Sender, recorder: Recorder, case: Case) -> tuple[Query
     if runs and session.state != IDLE and session.draft is not None:  # "alerts and web logs": + which window?
         runs.append(session.draft)
     if runs:
-        return tuple(_ours(q) for q in runs)
+        ours = tuple(_ours(q) for q in runs)
+        if reply.startswith(WINDOW_LIMITS):  # "cpu past 2 weeks": refused, then answered without it
+            ours = tuple(replace(q, window="rejected") if q.window is None else q for q in ours)
+        return ours
     if session.state != IDLE and session.draft is not None:
         started = _ours(session.draft)
         if reply.startswith(WINDOW_LIMITS):  # "logs web 2 weeks": refused and asked again
             return (replace(started, window="rejected"),)
         return (started,)
+    if reply.startswith(WINDOW_LIMITS) and session.last_query is not None:  # "last 90 days" after an answer
+        return (replace(_ours(session.last_query), window="rejected"),)
     for number in range(1, len(session.items) + 1):
         if session.list_kind == "alerts" and reply == pick(session.items, number):
             return (Query("alerts", choice=number),)

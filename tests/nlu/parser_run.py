@@ -47,22 +47,24 @@ def _window(intent: Intent) -> str | None:
     return str(int(intent.window.total_seconds())) if intent.window is not None else None
 
 
-# The slots each command takes besides service/window/metric (as the registry's records say).
-_TAKES = {"alerts": "choice", "more": "choice", "help": "topic"}
+def _takes(command: str | None) -> frozenset[str]:
+    """The slots the registry's record for ``command`` takes (help's ``ref`` is the topic)."""
+    spec = REGISTRY.get(command)
+    return frozenset(s.name for s in spec.slots) if spec is not None else frozenset()
 
 
 def _query(intent: Intent) -> Query:
     """The intent as the query its command would run: slots the command does not take are left out."""
-    takes = _TAKES.get(intent.command or "", "")
+    takes = _takes(intent.command)
     if intent.command == "alerts":  # a service name narrows an alerts list like any label value
         return Query("alerts", choice=intent.choice, filter=intent.filter or intent.service)
     return Query(
         intent.command or "none",
-        service=intent.service,
-        window=_window(intent),
-        metric=intent.metric,
-        choice=intent.choice if takes == "choice" else None,
-        topic=intent.topic if takes == "topic" else None,
+        service=intent.service if "service" in takes else None,
+        window=_window(intent) if "window" in takes else None,
+        metric=intent.metric if "metric" in takes else None,
+        choice=intent.choice if "choice" in takes else None,
+        topic=intent.topic if "ref" in takes else None,
     )
 
 
@@ -107,9 +109,10 @@ def turn(state: State, intent: Intent) -> tuple[Query, ...]:
         queries = [_start(state, _query(intent))]
         queries += [_start(state, _query(also)) for also in intent.also]
         return tuple(queries)
-    if state.pending is not None:
+    if state.pending is not None and not _elsewhere(state.pending, intent):
         return (_fill(state, intent),)
-    return (_follow_up(state, intent),)
+    state.pending = None  # "actually cpu" while asked which service: the dialog is left
+    return tuple(_follow_up(state, part) for part in (intent, *intent.also))  # "web and worker": each
 
 
 def _start(state: State, query: Query) -> Query:
@@ -124,6 +127,12 @@ def _start(state: State, query: Query) -> Query:
     return query
 
 
+def _elsewhere(pending: Query, intent: Intent) -> bool:
+    """A bare name the pending command does not take: the conversation leaves the dialog."""
+    given = [s for s in ("service", "metric") if getattr(intent, s) is not None]
+    return bool(given) and not any(s in _takes(pending.command) for s in given)
+
+
 def _fill(state: State, intent: Intent) -> Query:
     pending = state.pending
     assert pending is not None
@@ -133,10 +142,12 @@ def _fill(state: State, intent: Intent) -> Query:
         value = (
             state.items[intent.choice - 1] if slot != "window" else ("900", "3600", "21600", "86400")[intent.choice - 1]
         )
-    if value is None or value == "rejected":
-        return Query("ask")  # "Didn't get that" / "Windows go from 1m to 7d": re-asked, nothing run
+    if value == "rejected":
+        return replace(pending, window="rejected")  # "Windows go from 1m to 7d": asked again
+    if value is None:
+        return Query("ask")  # "Didn't get that": re-asked, nothing run
     filled = {"service": intent.service, "metric": intent.metric, "window": _window(intent)}
-    filled = {k: v for k, v in filled.items() if v is not None and k in FORMS[pending.command]}
+    filled = {k: v for k, v in filled.items() if v not in (None, "rejected") and k in _takes(pending.command)}
     query = replace(pending, **{**filled, slot: value}) if slot else pending
     return _start(state, query)
 
@@ -148,8 +159,10 @@ def _follow_up(state: State, intent: Intent) -> Query:
             return _start(state, Query("metrics", metric=state.items[intent.choice - 1]))
         return Query("alerts", choice=intent.choice) if state.kind == "alerts" else Query("ask")
     window = _window(intent)
-    if window == "rejected":
-        return Query("ask")
+    if window == "rejected":  # "Windows go from 1m to 7d" about the last question
+        return (
+            replace(last, window="rejected") if last is not None and "window" in _takes(last.command) else Query("ask")
+        )
     if intent.metric is not None:
         if last is not None and last.command == "metrics":
             return _start(state, replace(last, metric=intent.metric, window=window or last.window))
@@ -160,4 +173,6 @@ def _follow_up(state: State, intent: Intent) -> Query:
         return _start(state, Query("logs", service=intent.service, window=window))
     if window is not None and last is not None and last.command in ("logs", "metrics"):
         return _start(state, replace(last, window=window))
+    if window is not None or intent.choice is not None:
+        return Query("ask")  # "A window for what?", "Nothing to pick from": asked, nothing run
     return Query("none")

@@ -184,7 +184,7 @@ async def stack_settings(
                 prometheus_url=monitoring_stack.prometheus_url, alertmanager_url=monitoring_stack.alertmanager_url,
                 database_url=pg_server.dsn("monitor", db="appdb"), pgbouncer_url=pgbouncer_server.admin_dsn,
                 haproxy_stats_url=haproxy_server.stats_url, loki_url=loki.url, log_services=",".join(SERVICES),
-                monitor_timeout_s=3,
+                monitor_timeout_s=3, host_monitor="on",
             )  # fmt: skip
     finally:
         await _corpus_alerts(monitoring_stack, firing=False)  # the shared Alertmanager as other tests expect it
@@ -220,21 +220,21 @@ async def sms_app(stack_settings: Settings, redis_client: aioredis.Redis) -> Asy
 
 
 async def _corpus_alerts(stack: MonitoringStack, *, firing: bool) -> None:
-    """Three info alerts beside the stack's own, so "the third one" has something to pick; resolved after.
-
-    Info sorts after the stack's warning alert. Resolving (endsAt now) takes them out of the
-    active list for the tests that run after, which count the shared Alertmanager's alerts.
+    """Three alerts beside the stack's own, so "the third one" has something to pick (two critical,
+       so "alerts crit" then "number two" has too); resolved after.
+    Resolving (endsAt now) takes them out of the
+       active list for the tests that run after, which count the shared Alertmanager's alerts.
     """
     now = datetime.now(UTC)
     ends = now + timedelta(minutes=5) if firing else now - timedelta(seconds=1)
     alerts = [
         {
-            "labels": {"alertname": f"CorpusCheck{i}", "severity": "info", "instance": "corpus"},
+            "labels": {"alertname": f"CorpusCheck{i}", "severity": severity, "instance": "corpus"},
             "annotations": {"summary": f"corpus check {i}"},
             "startsAt": (now - timedelta(minutes=1)).isoformat(),
             "endsAt": ends.isoformat(),
         }
-        for i in (1, 2, 3)
+        for i, severity in ((1, "critical"), (2, "critical"), (3, "info"))
     ]
     async with httpx.AsyncClient(base_url=stack.alertmanager_url, timeout=5) as am:
         (await am.post("/api/v2/alerts", json=alerts)).raise_for_status()

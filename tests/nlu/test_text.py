@@ -13,7 +13,13 @@ class TestTokenize:
         [("What's firing??", ["whats", "firing"]), ("how’s prod", ["hows", "prod"]),
          ("status/alerts", ["status", "and", "alerts"]), ("cpu & mem", ["cpu", "and", "mem"]),
          ("status+alerts", ["status", "and", "alerts"]), ("alerts, status", ["alerts", "and", "status"]),
-         ("logs 1,5h", ["logs", "1", "5h"]), ("since 14:00", ["since", "14:00"]), ("#2", ["#2"])],
+         ("logs 1,5h", ["logs", "1", "5h"]), ("since 14:00", ["since", "14:00"]), ("#2", ["#2"]),
+         # texting shorthand, dropped g's, a name spelled out, suffixes that add nothing, choices in words
+         ("wat r u doin", ["what", "are", "u", "doing"]), ("since yday", ["since", "yesterday"]),
+         ("logs for the A P I", ["logs", "for", "the", "api"]), ("d b", ["db"]), ("a b", ["a", "b"]),
+         ("auth-service logs", ["auth", "logs"]), ("Worker-svc", ["worker"]), ("cpu%", ["cpu"]),
+         ("number five", ["#5"]), ("option 2", ["#2"]), ("alert four", ["alert", "#4"]),
+         ("since two a.m.", ["since", "two", "am"])],
     )  # fmt: skip
     def test_tokens(self, text: str, tokens: list[str]) -> None:
         """Apostrophes go, joiners and commas between words read as 'and', times keep their colon."""
