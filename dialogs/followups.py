@@ -9,6 +9,8 @@ are offered as a numbered choice ("Did you mean 1 logs for api or 2 gateway?"), 
 
 from __future__ import annotations
 
+import dataclasses
+
 from dialogs.answer import Answer
 from dialogs.filling import SlotFilling
 from dialogs.oncall_commands import answer_yes_no
@@ -29,7 +31,7 @@ class FollowUps:
 
     async def answer(self, turn: Turn) -> Answer:
         session, intent = turn.session, turn.intent
-        if intent.ambiguous:  # before any slot it carries: "api" may be logs for api or the gateway
+        if intent.ambiguous and not self._settled(turn):  # "api": logs for api or the gateway?
             return self._offer(turn, intent.ambiguous)
         changed = bare(intent)
         if intent.choice is None and any(changed.get(s) is not None for s in ("service", "window", "metric")):
@@ -50,9 +52,22 @@ class FollowUps:
             return Answer(f"{UNKNOWN[:-1]}, or more for the rest.", is_page=True)
         return Answer(UNKNOWN, is_page=True)
 
+    def _settled(self, turn: Turn) -> bool:
+        """A name that alone would be asked about, which the last question settles: ``api`` after
+        ``web logs 15m`` is logs for api (the last question takes a service, and logs is a reading)."""
+        last, intent = turn.session.last_query, turn.intent
+        spec = self.registry.get(last.command if last else None)
+        return (
+            last is not None
+            and spec is not None
+            and intent.service is not None
+            and last.command in intent.ambiguous
+            and spec.slot("service") is not None
+        )
+
     async def _reask(self, turn: Turn, changed: Query) -> Answer:
         """The last question with the new slot(s), or the one command a lone service/metric needs."""
-        found = varied(self.registry, turn.session.last_query, changed)
+        found = varied(self.registry, turn.session.last_query, changed, current=turn.intent.current)
         if found is not None:
             return await self.filling.ask(turn, *found)
         if turn.expired:
@@ -94,13 +109,18 @@ def bare(intent: Intent) -> Query:
     return Query("", service=intent.service, window=intent.window, metric=intent.metric)
 
 
-def varied(registry: Registry, last: Query | None, changed: Query) -> tuple[CommandSpec, Query] | None:
+def varied(
+    registry: Registry, last: Query | None, changed: Query, *, current: bool = False
+) -> tuple[CommandSpec, Query] | None:
     """What a bare slot asks: ``last`` with it when ``last``'s command takes it, else the one
     non-mutating command requiring the service or metric given (and taking the rest); None when
     neither fits."""
     spec = registry.get(last.command if last else None)
     given = [slot for slot in ("service", "window", "metric") if changed.get(slot) is not None]
     if last is not None and spec is not None and all(spec.slot(s) is not None for s in given):
+        window = spec.slot("window")
+        if current and changed.window is None and window is not None and not window.required:
+            return spec, dataclasses.replace(last.merged(changed), window=None)  # "are all targets up now?"
         return spec, last.merged(changed)
     owned = [slot for slot in given if slot in _OWNED]
     if len(owned) != 1:

@@ -65,6 +65,6 @@ class SeveralQuestions:
         """A further question as a query: ``web and worker`` after an answer asks the last
         question for each; a part naming a command asks that command."""
         if extra.command is None:
-            return varied(self.registry, turn.session.last_query, bare(extra))
+            return varied(self.registry, turn.session.last_query, bare(extra), current=extra.current)
         spec = self.registry.get(extra.command)
         return (spec, query_of(extra, spec)) if spec is not None else None

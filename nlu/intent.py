@@ -49,6 +49,7 @@ class Intent:
     unsupported: str | None = None  # the verb of an action Operator cannot perform ("restart")
     also: tuple[Intent, ...] = ()  # further questions in the same text ("status and alerts")
     filter: str | None = None  # narrows an alerts list: a severity ("crit") or a label value ("api-1")
+    current: bool = False  # "now"/"atm" said: a follow-up asks as things are, not over the last window
 
 
 def parse(
@@ -107,4 +108,5 @@ def _freeze(reading: Reading, services: Sequence[str], metrics: Sequence[str]) -
         unsupported=reading.unsupported,
         also=tuple(_freeze(r, services, metrics) for r in reading.also),
         filter=reading.filter,
+        current=reading.current,
     )

@@ -23,14 +23,15 @@ SMALLTALK: Final = frozenset(
         "alright", "fine", "gotcha",
         "helps", "helped", "helpful", "useful", "brilliant", "excellent", "wow", "yay", "phew", "bye", "later", "ttyl",
         "sounds", "appreciate", "appreciated", "legend", "ace", "lovely", "ugh", "argh", "oof", "sigh", "welp", "damn",
-        "yikes", "whew", "meh", "rough", "tired", "long", "shift", "day", "week", "heyo", "hai",
+        "yikes", "whew", "meh", "rough", "tired", "long", "shift", "day", "week", "heyo", "hai", "lifesaver",
+        "hero", "star", "rockstar", "fun", "champ",
     }
 )  # fmt: skip
 # Words that may ride along with small talk without making it a question ("thanks bot", "hey there").
 SMALLTALK_NEUTRAL: Final = frozenset(
     {"bot", "there", "you", "u", "are", "r", "alive", "much", "many", "a", "lot", "again", "it", "so", "very", "man",
      "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info", "thats", "really",
-     "was", "this", "super", "awake", "been", "one", "of", "kind", "my", "friend"}
+     "was", "this", "super", "awake", "been", "one", "of", "kind", "my", "friend", "youre", "real"}
 )  # fmt: skip
 
 # Verbs for things Operator cannot do from a phone (yet): "I can't do that (yet)", never an answer
@@ -45,12 +46,14 @@ UNSUPPORTED_VERBS: Final = frozenset(
         "stop", "start", "terminate", "upgrade", "downgrade", "patch", "increase", "decrease", "bump", "set",
         "add", "create", "close", "assign", "snooze", "vacuum", "reindex", "wipe", "nuke", "erase", "suspend",
         "pause", "resume", "unpause", "rebuild", "recreate", "reinstall", "install", "uninstall", "unlock",
-        "requeue", "replay", "evict", "block", "unblock", "ban",
+        "requeue", "replay", "evict", "block", "unblock", "ban", "clean", "cleanup", "prune", "empty", "archive",
+        "compact", "tidy", "trigger", "migrate", "rollout", "kubectl", "sudo",
     }
 )  # fmt: skip
 UNSUPPORTED_PHRASES: Final = frozenset(
     {"roll back", "turn off", "turn on", "shut down", "spin up", "spin down", "take down", "bring up",
-     "bring down", "switch off", "switch over", "fail over", "hand off", "take over"}
+     "bring down", "switch off", "switch over", "fail over", "hand off", "take over", "clean up", "free up",
+     "roll out", "kick off"}
 )  # fmt: skip
 
 # Words that only ask whether things are fine ("is postgres ok", "any backends down?"). They mean
@@ -168,7 +171,9 @@ SEVERITIES: Final[MappingProxyType[str, str]] = MappingProxyType(
         **dict.fromkeys(("warn", "warning", "warnings", "warns", "sev2", "p2", "sev-2"), "warn"),
         **dict.fromkeys(("info", "sev3", "p3", "sev-3"), "info"),
     }
-)
+    | {f"{word}s": level for word, level in (("sev0", "crit"), ("sev1", "crit"), ("p0", "crit"), ("p1", "crit"),
+                                             ("sev2", "warn"), ("p2", "warn"), ("sev3", "info"), ("p3", "info"))}
+)  # fmt: skip
 
 # Words between two questions in one text ("status and alerts", "status, then alerts").
 JOINERS: Final = frozenset({"and", "then", "plus", "also", "n"})
@@ -194,9 +199,26 @@ SUBJECTS: Final = frozenset({"processes", "process", "procs", "pids"})
 ALL_FINE: Final = frozenset(
     {"all", "now", "up", "working", "resolved", "fixed", "sorted", "better", "normal", "recovered", "done", "back",
      "its", "is", "we", "are", "were", "everything", "looks", "seems", "ok", "okay", "good", "fine", "green", "again",
-     "and", "over", "stable", "quiet", "calm"}
+     "and", "over", "stable", "quiet", "calm", "clean", "going", "to", "bed", "sleep", "off", "home", "out",
+     "that", "was", "for", "the", "night", "i", "im", "fun", "lol", "haha", "signing", "logging"}
 )  # fmt: skip
 
 # Everyday words spelled right: never looked up as a typo of a command, service or metric word
 # (a long chatty text has many; each fuzzy pass over 50 names costs tens of microseconds).
 PLAIN_WORDS: Final = (SMALLTALK | SMALLTALK_NEUTRAL | POLITE | ALL_FINE | UNSUPPORTED_VERBS) - STATE_WORDS
+
+# Thanks said at the end ("clean now, ty"): with news that things are fine, small talk.
+THANKS: Final = frozenset({"thanks", "thank", "thx", "thnx", "ty", "tyvm", "cheers", "ta", "appreciated", "tx"})
+
+# Words after "alert" that are never a label value to narrow the list by ("which alert keeps paging").
+NOT_LABELS: Final = frozenset(
+    {"keeps", "keep", "kept", "is", "was", "that", "which", "still", "again", "going", "came", "comes", "just",
+     "woke", "fired", "firing", "paged", "paging", "for", "about", "from", "did", "do", "does", "has", "have"}
+)  # fmt: skip
+
+# Emoji that close an acknowledgment ("all backends green now 👍").
+ACK_EMOJI: Final = frozenset({"\U0001f44d", "\u2705", "\U0001f64f", "\U0001f44c", "\U0001f64c", "\U0001f4af"})
+
+# Words asking about things as they are ("are all targets up now?"): a follow-up drops the last
+# question's window where the window is optional.
+NOW_WORDS: Final = frozenset({"now", "currently", "rn", "atm", "presently"})

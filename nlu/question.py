@@ -48,6 +48,7 @@ class QuestionReader(Tables):
         rest = self._windows(tokens, reading, now)
         named: set[str] = set()
         rest = self._phrases(rest, votes, named)
+        phrased = frozenset(votes)  # commands a whole phrase voted for ("going off")
         state = _says_state(rest)
         typos: dict[str, int] = {}  # votes from typos and other forms of a word (counted in after the loop)
         dual: str | None = None  # a service also spelled like a command word ("api")
@@ -78,7 +79,7 @@ class QuestionReader(Tables):
         _count_in(votes, typos)
         if state_metric is not None and reading.metric is None and "metrics" in votes:
             reading.metric = state_metric
-        if state and self._only_paged(votes, rest):
+        if self._only_paged(votes, rest, phrased) and (state or len(votes) > 1):
             del votes["alerts"]  # "got paged, what's going on?": being paged is why they ask how things are
         decided = self._decide(reading, votes, state, dual, http_errors, named, tokens)
         if decided.command is not None and votes.get(decided.command, 0) == typos.get(decided.command, 0) > 0:
@@ -127,7 +128,7 @@ class QuestionReader(Tables):
         for words, command in (self.phrases[i] for i in candidates):
             if len(words) > len(rest):
                 continue
-            at = _find(rest, words)
+            at = find_run(rest, words)
             if at >= 0:
                 votes[command] = votes.get(command, 0) + WORD_WEIGHT + len(words) - 1
                 if command == "help":
@@ -165,7 +166,7 @@ class QuestionReader(Tables):
 
         True when it is a typo of a state word (``stauts``), which only says "is it OK?".
         """
-        if not token[:1].isalpha() or token in lexicon.CARRIER_WORDS or token in lexicon.PLAIN_WORDS:
+        if not token[:1].isalpha() or token in lexicon.CARRIER_WORDS or self._plain(token):
             reading.unknown.append(token)  # an everyday word spelled right is no typo of a name
             return False
         if self._variant(token, votes, named):
@@ -198,6 +199,8 @@ class QuestionReader(Tables):
         if len(commands) > 1:
             reading.ambiguous = tuple(c for c in self.order if c in commands)
             return False
+        if not hits and close_matches(token, self.fuzzy_states, processed=True):
+            return True  # "hapening": a state word mistyped, "is it OK?"
         reading.unknown.append(token)
         return False
 
@@ -264,6 +267,8 @@ class QuestionReader(Tables):
                 reading.weak = not any("status" in self.words.get(t, ()) for t in tokens)
                 return reading
             return self._closest_example(reading, tokens)
+        if "again" in votes and len(votes) > 1:  # "haproxy again", "db again": that command, asked anew
+            del votes["again"]
         ranked = sorted(votes, key=lambda c: (-votes[c], self.order.index(c) if c in self.order else 99))
         top = ranked[0]
         if len(ranked) > 1 and votes[ranked[1]] == votes[top]:
@@ -333,9 +338,17 @@ class QuestionReader(Tables):
     def _exact_commands(self, token: str) -> frozenset[str]:
         return frozenset(self.words.get(token, ()))
 
-    def _only_paged(self, votes: dict[str, int], tokens: Sequence[str]) -> bool:
-        """Whether the only command words said are about being paged (``got paged``)."""
-        return set(votes) == {"alerts"} and all(t in lexicon.PAGED or t not in self.words for t in tokens)
+    def _only_paged(self, votes: dict[str, int], tokens: Sequence[str], phrased: frozenset[str]) -> bool:
+        """Whether the alerts words said are only about being paged (``got paged``, ``woken by a page``)."""
+        if "alerts" not in votes or "alerts" in phrased or not any(t in lexicon.PAGED for t in tokens):
+            return False
+        return all(t in lexicon.PAGED or "alerts" not in self.words.get(t, ()) for t in tokens)
+
+    def _plain(self, token: str) -> bool:
+        """An everyday word, or a form of one ("restarted" is no typo of a "restarts" alias)."""
+        return token in lexicon.PLAIN_WORDS or any(
+            stem in lexicon.PLAIN_WORDS and stem not in self.words for stem in inflected(token)
+        )
 
     def _variant(self, token: str, votes: dict[str, int], named: set[str]) -> bool:
         """Vote for the command word ``token`` is another form of: inflected (``acking`` → ack,
@@ -390,12 +403,12 @@ def _alert_filter(tokens: Sequence[str], unknown: Sequence[str]) -> str | None:
         if token in lexicon.SEVERITIES:
             return lexicon.SEVERITIES[token]
     for before, after in itertools.pairwise(tokens):
-        if before in ("alerts", "alert") and after in unknown:
+        if before in ("alerts", "alert") and after in unknown and after not in lexicon.NOT_LABELS:
             return after
     return None
 
 
-def _find(tokens: Sequence[str], words: tuple[str, ...]) -> int:
+def find_run(tokens: Sequence[str], words: tuple[str, ...]) -> int:
     """Index where ``words`` occur consecutively in ``tokens``, else -1."""
     first = words[0]
     for i in range(len(tokens) - len(words) + 1):

@@ -25,7 +25,7 @@ from typing import Final
 
 from nlu import lexicon
 from nlu.fuzzy import close_matches
-from nlu.question import QuestionReader, inflected
+from nlu.question import QuestionReader, find_run, inflected
 from nlu.slots import choice_word, match_yes_no
 from nlu.tables import Reading, build_tables
 from nlu.text import FILLERS, drop_fillers, tokenize
@@ -98,6 +98,7 @@ class Reader(QuestionReader):
                 first.also = rest
                 return first
         reading = self._one(tokens, now)
+        reading.current = reading.window is None and not lexicon.NOW_WORDS.isdisjoint(tokens)
         if reading.command == "again" and (reading.service or reading.metric or reading.window):
             reading.command = None  # "cpu again but 6h": the last question with what changed
         if reading.bare and reading.command == "metrics" and not reading.metrics and not reading.slotted(but="metric"):
@@ -127,8 +128,9 @@ class Reader(QuestionReader):
         if "help" not in self.names:
             return None
         for head, tails in lexicon.HELP_FRAMES:
-            if tuple(tokens[: len(head)]) == head and tokens[-1] in tails and len(tokens) > len(head) + 1:
-                middle = tokens[len(head) : -1]
+            at = find_run(tokens, head)  # "sorry if this is silly, but how does metrics work?"
+            if at >= 0 and tokens[-1] in tails and len(tokens) > at + len(head) + 1:
+                middle = tokens[at + len(head) : -1]
                 named = [c for t in middle for c in self.words.get(t, ()) if t in self.names or len(middle) == 1]
                 if len(set(named)) <= 1:
                     return Reading(command="help", topic=named[0] if named else None)
@@ -153,6 +155,8 @@ class Reader(QuestionReader):
         if self._is_drop(tokens):
             return None
         reading = self._one(tokens, now)
+        if reading.command in self.mutating or set(reading.ambiguous) & self.mutating:
+            return None  # "silnce 1 for 2h" after a list: a change asked for (and confirmed), not a pick
         wanted = {
             "service": reading.service,
             "metric": reading.metric,
@@ -260,18 +264,22 @@ class Reader(QuestionReader):
 
 
 def _thanks_it_is_fine(tokens: Sequence[str], text: str) -> bool:
-    """``thx, all good now``, ``ok its fixed``: thanks or OK with news that things are fine, not a question."""
-    if "?" in text or tokens[0] not in lexicon.SMALLTALK:  # opens with the thanks/OK ("is everything ok" asks)
+    """``thx, all good now``, ``ok its fixed``, ``all backends green now 👍``: thanks or OK with news
+    that things are fine, not a question."""
+    # Opens with thanks/OK or ends with thanks or a thumbs-up ("is everything ok" asks; so does a "?").
+    if "?" in text or (tokens[0] not in lexicon.SMALLTALK and tokens[-1] not in lexicon.THANKS | lexicon.ACK_EMOJI):
         return False
-    rest = [t for t in tokens if t not in lexicon.SMALLTALK and t not in lexicon.SMALLTALK_NEUTRAL]
-    return all(t in lexicon.ALL_FINE for t in rest)
+    rest = [t for t in tokens if t not in lexicon.SMALLTALK | lexicon.SMALLTALK_NEUTRAL | lexicon.ACK_EMOJI]
+    fine = [t for t in rest if t in lexicon.ALL_FINE]
+    # What is fine may be named ("backends green now"): news needs a word saying it is fine.
+    return len(fine) == len(rest) or (bool(fine) and len(rest) - len(fine) == 1)
 
 
 def _merged(readings: list[Reading], parts: Sequence[Sequence[str]]) -> list[Reading]:
     """Parts of one question said twice merged: ``I forgot the syntax for alerts, help?`` is help
     about alerts; ``how are the replicas, any lag?`` one db question; ``api logs, errors only``
-    one logs question (a part that adds nothing to another part of the same command goes, unless
-    it names the command itself: ``logs web 6h and logs`` asks for logs of another service)."""
+    one logs question (parts of one command that say no slot two ways are one question, unless
+    both name the command: ``logs web 6h and logs`` asks for logs of another service)."""
     pairs = list(zip(readings, parts, strict=True))
     if any(r.command == "reset" for r in readings) and any(r.command not in (None, "reset") for r in readings):
         pairs = [(r, p) for r, p in pairs if r.command != "reset"]  # "nevermind, what's firing?": the question
@@ -283,32 +291,47 @@ def _merged(readings: list[Reading], parts: Sequence[Sequence[str]]) -> list[Rea
         return [helps[0]]
     kept: list[tuple[Reading, Sequence[str]]] = []
     for reading, part in pairs:
-        if reading.command not in part and any(_covers(k, reading) for k, _ in kept):
+        same = next(
+            (k for k, p in kept if _compatible(k, reading) and not (k.command in p and reading.command in part)), None
+        )
+        if same is None:
+            kept.append((reading, part))
             continue
-        kept = [(k, p) for k, p in kept if k.command in p or not _covers(reading, k)]
-        kept.append((reading, part))
+        for slot in _SLOTS:  # "web throwing 502s, show its logs 15m": one logs question with both slots
+            if getattr(same, slot) is None:
+                setattr(same, slot, getattr(reading, slot))
     return [r for r, _ in kept]
 
 
-def _covers(a: Reading, b: Reading) -> bool:
-    """Whether ``b`` asks nothing ``a`` does not: the same command, each slot of ``b`` empty or equal."""
-    if a.command is None or a.command != b.command or b.ambiguous or b.also:
+_SLOTS: Final = ("service", "window", "window_rejected", "choice", "metric", "topic", "filter")
+
+
+def _compatible(a: Reading, b: Reading) -> bool:
+    """Whether ``a`` and ``b`` can be one question: the same command, no slot said two ways."""
+    if a.command is None or a.command != b.command or a.ambiguous or b.ambiguous or a.also or b.also:
         return False
-    slots = ("service", "window", "window_rejected", "choice", "metric", "topic", "filter")
-    return all(getattr(b, s) is None or getattr(b, s) == getattr(a, s) for s in slots) and not b.metrics
+    if a.metrics or b.metrics:
+        return False
+    return all(getattr(a, s) is None or getattr(b, s) is None or getattr(a, s) == getattr(b, s) for s in _SLOTS)
 
 
 def _all_bare(readings: Sequence[Reading]) -> bool:
     """``web and worker``, ``mem and disk`` after an answer: each part only a name, all of one kind.
     They ask the last question again for each (the conversation knows which question that was),
     so each is left without a command."""
-    if any((r.command is not None and not r.bare) or r.ambiguous or r.unknown or r.guessed for r in readings):
+
+    def dual(r: Reading) -> bool:  # "api" alone: logs for api or the gateway; among names, a name
+        return r.service is not None and r.command is None and r.metric is None and r.choice is None
+
+    if any((r.command is not None and not r.bare) or (r.ambiguous and not dual(r)) for r in readings):
+        return False
+    if any(r.unknown or r.guessed for r in readings):
         return False
     kinds = {("service" if r.service else "metric" if r.metric else "") for r in readings}
     if len(kinds) != 1 or "" in kinds:
         return False
     for r in readings:
-        r.command = None
+        r.command, r.ambiguous = None, ()
     return True
 
 

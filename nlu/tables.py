@@ -44,6 +44,7 @@ class Reading:
     guessed: set[str] = field(default_factory=set)  # slots ("service", "metric") read from a prefix/abbreviation/typo
     bare: bool = False  # the command is implied by a metric alone ("mem"), no metrics word said
     weak: bool = False  # status read from state words only ("what's up"): not a question of its own
+    current: bool = False  # "now", "atm": as things are, not over the last question's window
 
     def slotted(self, but: str = "") -> bool:
         """Whether any slot (other than ``but``) is filled."""
@@ -67,6 +68,7 @@ class Tables:
     example_words: tuple[frozenset[str], ...]  # each example's words, to check how much of it a text says
     fuzzy_words: tuple[str, ...]  # words a typo may land on (4+ letters: shorter ones only exact)
     fuzzy_commands: tuple[tuple[str, ...], ...]
+    fuzzy_states: tuple[str, ...]  # state words a typo may land on when no command word is close ("hapening")
     escape: frozenset[str]
     mutating: frozenset[str]
     codes: Mapping[str, str]  # pager reply-code suffix → command ("a": ack, so "4a" is ack 4)
@@ -135,6 +137,7 @@ def build_tables(
         example_words=tuple(frozenset(p) for p, _ in phrase_list),
         fuzzy_words=fuzzy,
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
+        fuzzy_states=tuple(sorted(w for w in lexicon.STATE_WORDS if len(w) >= 5 and w.isalpha())),
         escape=escape,
         mutating=mutating,
         codes=dict(codes or {}),

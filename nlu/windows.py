@@ -171,6 +171,8 @@ def _anchored(tokens: Sequence[str], start: int, now: datetime | None) -> Window
     """``today``, ``yesterday``, ``since <clock time | today | yesterday | midnight>``."""
     now = now or datetime.now(UTC)
     i = start + 1 if tokens[start] == "since" else start
+    if tokens[start] == "since" and i < len(tokens) and tokens[i] == "the":  # "since the 1:40am deploy"
+        i += 1
     if i >= len(tokens):
         return None
     word = tokens[i]

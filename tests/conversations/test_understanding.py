@@ -163,3 +163,8 @@ class TestBareParts:
         reply = await driver.push("actually cpu")
         assert "which service" not in reply and "Didn't get that" not in reply
         assert driver.session.last_command == "metrics" and driver.session.state == "idle"
+
+    async def test_a_name_the_last_question_settles_is_not_asked_about(self, driver: Driver) -> None:
+        """'api' alone asks (logs for api or the gateway?); right after 'web logs 1h' it is logs for api."""
+        await driver.expect("web logs 1h", r"^web, last 1h: 8 errors\.")
+        await driver.expect("api", r"^api, last 1h: 1 error\.")

@@ -18,6 +18,7 @@ from tests.nlu.corpus import METRICS, SERVICES, Case, Query, Tally, judge, load
 
 Parse = Callable[[str, str | None, datetime], Intent]
 FORMS = {"logs": ("service", "window"), "metrics": ("metric",)}
+WINDOW_OPTIONS = ("900", "3600", "21600", "86400")  # "which window? 15m, 1h, 6h, 24h"
 
 
 @dataclass
@@ -99,6 +100,15 @@ def turn(state: State, intent: Intent) -> tuple[Query, ...]:
         return (Query("smalltalk"),)
     if intent.unsupported:
         return (Query("unsupported"),)
+    last = state.last
+    if (
+        intent.ambiguous
+        and intent.service
+        and last
+        and last.command in intent.ambiguous
+        and "service" in _takes(last.command)
+    ):
+        intent = replace(intent, command=None, ambiguous=())  # "api" after "web logs 15m": logs for api
     if intent.ambiguous:
         return (Query("ask"),)
     if intent.command in ("help", "more"):
@@ -123,7 +133,8 @@ def _start(state: State, query: Query) -> Query:
     state.pending = query if _missing(query) else None
     if query.command == "logs" and query.service is None:
         state.items, state.kind = SERVICES, "service"
-    state.last = query if not state.pending else state.last
+    mutating = (spec := REGISTRY.get(query.command)) is not None and spec.mutating
+    state.last = query if not state.pending and not mutating else state.last  # "again" never repeats a change
     return query
 
 
@@ -138,10 +149,9 @@ def _fill(state: State, intent: Intent) -> Query:
     assert pending is not None
     slot = _missing(pending)
     value: object = {"service": intent.service, "metric": intent.metric, "window": _window(intent)}.get(slot or "")
-    if value is None and intent.choice is not None and 1 <= intent.choice <= len(state.items):
-        value = (
-            state.items[intent.choice - 1] if slot != "window" else ("900", "3600", "21600", "86400")[intent.choice - 1]
-        )
+    options = WINDOW_OPTIONS if slot == "window" else state.items  # the window question offers its own four
+    if value is None and intent.choice is not None and 1 <= intent.choice <= len(options):
+        value = options[intent.choice - 1]
     if value == "rejected":
         return replace(pending, window="rejected")  # "Windows go from 1m to 7d": asked again
     if value is None:
@@ -164,8 +174,10 @@ def _follow_up(state: State, intent: Intent) -> Query:
             replace(last, window="rejected") if last is not None and "window" in _takes(last.command) else Query("ask")
         )
     if intent.metric is not None:
-        if last is not None and last.command == "metrics":
-            return _start(state, replace(last, metric=intent.metric, window=window or last.window))
+        if last is not None and last.command == "metrics":  # "now": as things are, the window dropped
+            return _start(
+                state, replace(last, metric=intent.metric, window=window or (None if intent.current else last.window))
+            )
         return _start(state, Query("metrics", metric=intent.metric, window=window))
     if intent.service is not None:
         if last is not None and last.command == "logs":

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from dialogs.catalog import REGISTRY
+from nlu import parse
 from nlu.reader import Reader, build_reader
 from nlu.tables import Reading
 
@@ -270,13 +271,22 @@ class TestBlindBatchRules:
             [(None, "worker")],
         )
 
+    @pytest.mark.parametrize("text", ["web and api", "web, api 1h"])
+    def test_a_service_named_like_a_command_is_a_name_among_names(self, reader: Reader, text: str) -> None:
+        """'api' alone would ask (logs for api or the gateway?); beside another service it is a service too."""
+        reading = reader.read(text)
+        assert [(r.command, r.service, r.ambiguous) for r in (reading, *reading.also)] == [
+            (None, "web", ()),
+            (None, "api", ()),
+        ]
+
     def test_a_trailing_window_is_every_parts(self, reader: Reader) -> None:
         reading = reader.read("cpu + load last 6h")
         assert [r.window for r in (reading, *reading.also)] == [timedelta(hours=6)] * 2
 
     def test_again_with_a_change_is_a_follow_up(self, reader: Reader) -> None:
         reading = reader.read("cpu again but 6h")
-        assert (reading.command, reading.metric, reading.window) == (None, "cpu", timedelta(hours=6))
+        assert reading.command in (None, "metrics") and (reading.metric, reading.window) == ("cpu", timedelta(hours=6))
 
     @pytest.mark.parametrize(
         ("text", "verb"), [("would you mind killing pid 4412", "kill"), ("restarting web", "restart")]
@@ -310,3 +320,53 @@ class TestThanksWithNews:
     def test_a_question_is_still_status(self, reader: Reader, text: str) -> None:
         """Not opened by thanks/OK, or ending in '?': the engineer asks."""
         assert reader.read(text).command == "status"
+
+
+class TestSecondBlindRound:
+    """Rules that batches 11-12 (written after the first fixes) showed were missing."""
+
+    @pytest.mark.parametrize(
+        ("text", "command"),
+        [
+            ("haproxy again", "gateway"),  # "again" beside a command asks that command anew
+            ("db again", "db"),
+            ("Hello, I just got woken up by a page. Could you give me an overview of what is wrong?", "status"),
+            ("pager going off, what is it", "alerts"),  # "going off" says alerts itself
+            ("whats hapening", "status"),  # a state word mistyped
+            ("clean up /var/log on worker-3", None),  # an action (unsupported), not logs
+            ("Sorry if this is silly, but how does the metrics command work?", "help"),
+        ],
+    )
+    def test_reads_as(self, reader: Reader, text: str, command: str | None) -> None:
+        assert reader.read(text).command == command
+
+    def test_since_the_clock_time(self, reader: Reader) -> None:
+        reading = reader.read("auth errors since the 1:40am deploy")
+        assert reading.window is not None and (reading.command, reading.service) == ("logs", "auth")
+
+    def test_a_verb_after_alert_is_no_label(self, reader: Reader) -> None:
+        reading = reader.read("which alert keeps paging me")
+        assert (reading.command, reading.filter) == ("alerts", None)
+
+    @pytest.mark.parametrize(
+        "text", ["web throwing 502s, show its logs 15m", "payments throwing 500s, logs?", "auth errors, logs pls"]
+    )
+    def test_one_logs_question_in_two_parts(self, reader: Reader, text: str) -> None:
+        """Parts of one command that say no slot two ways are one question."""
+        assert reader.read(text).also == []
+
+    @pytest.mark.parametrize(
+        "text",
+        ["all backends green now 👍", "clean now, ty", "thanks, going back to bed", "you're a lifesaver, thank you"],
+    )
+    def test_thanks_with_news(self, reader: Reader, text: str) -> None:
+        assert reader.read(text).smalltalk
+
+    def test_a_mistyped_change_while_a_list_is_open_is_no_pick(self, reader: Reader) -> None:
+        """'silnce 1 for 2h' after a list: not 'item 1' (the change is asked about, never picked silently)."""
+        intent = parse("silnce 1 for 2h", VOCABULARY, services=SERVICES, metrics=METRICS, expecting="choice")
+        assert intent.command == "silence" or "silence" in intent.ambiguous
+
+    def test_now_asks_as_things_are(self, reader: Reader) -> None:
+        assert reader.read("are all targets up now?").current
+        assert not reader.read("targets last 6h").current
