@@ -26,8 +26,8 @@ from dialogs.filling import SlotFilling
 from dialogs.followups import FollowUps
 from dialogs.forms import Forms
 from dialogs.prompts import Prompts
-from dialogs.query import Item
-from dialogs.registry import Registry
+from dialogs.query import Item, Query
+from dialogs.registry import CommandSpec, Registry
 from dialogs.session import IDLE, Session
 from dialogs.several import Pager, SeveralQuestions
 from dialogs.turn import WINDOW_LIMITS, Turn, expired_text, query_of
@@ -149,9 +149,18 @@ class Conversation:
             return Answer(spec.configure)
         query = query_of(intent, spec)
         last = session.last_query
-        if last is not None and last.command == spec.name and follow_up_cue(turn.text):
-            query = last.merged(query)  # "what about memory" after "metrics cpu 1h": the same window
+        partial = _partial(spec, query) and not intent.window_rejected  # a refused window is asked for again
+        if last is not None and last.command == spec.name and (follow_up_cue(turn.text) or partial):
+            # "what about memory" after "metrics cpu 1h": the same window; "errs, go back 6 hrs"
+            # after "logs api 1h": a slot said, the one it needs kept from the question before
+            query = last.merged(query)
         if spec.mutating and not said_exactly(turn.text, spec):  # a change is never made on a guess
             session.show_list([Item(query.spoken(), query=query)], "readings")
             return Answer(f"Did you mean {query.spoken()}? Reply 1 to do it.")
         return await self.filling.ask(turn, spec, query)
+
+
+def _partial(spec: CommandSpec, query: Query) -> bool:
+    """Some slot said, but a required one missing: the rest may come from the last question."""
+    said = any(query.get(s.name) is not None for s in spec.slots)
+    return said and any(query.get(s.name) is None for s in spec.required)

@@ -4,7 +4,8 @@ The first is answered as usual; each further one is answered alongside while the
 stays one SMS page, and named plainly for the next text when it does not fit ("(alerts next:
 send alerts)"), so no part is dropped silently. A further part that needs a question is asked
 only when it is the last (what came after a question would be lost) and no question is open.
-A command that changes something is never run alongside: it is named for a text of its own.
+A command that changes something is never run alongside: it is named for a text of its own -
+unless the text made that very change first, said exactly ("ack 7 and 8": both acknowledged).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 from collections.abc import Callable
 
 from dialogs.answer import Answer
+from dialogs.asides import said_exactly
 from dialogs.dispatch import Dispatcher, remember
 from dialogs.filling import SlotFilling
 from dialogs.followups import bare, varied
@@ -41,7 +43,10 @@ class SeveralQuestions:
             if found is None:
                 continue
             spec, query = found
-            if long_first or turn.session.state != IDLE or spec.mutating:
+            # A change is never made alongside, unless it is the change the text made first, said
+            # exactly ("ack 7 and 8"): then the same to each item named.
+            again = spec.name == turn.intent.command and said_exactly(turn.text, spec)
+            if long_first or turn.session.state != IDLE or (spec.mutating and not again):
                 left.append(query.spoken())
                 continue
             if any(query.get(s.name) is None for s in spec.required):

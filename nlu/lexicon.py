@@ -24,14 +24,14 @@ SMALLTALK: Final = frozenset(
         "helps", "helped", "helpful", "useful", "brilliant", "excellent", "wow", "yay", "phew", "bye", "later", "ttyl",
         "sounds", "appreciate", "appreciated", "legend", "ace", "lovely", "ugh", "argh", "oof", "sigh", "welp", "damn",
         "yikes", "whew", "meh", "rough", "tired", "long", "shift", "day", "week", "heyo", "hai", "lifesaver",
-        "hero", "star", "rockstar", "fun", "champ",
+        "hero", "star", "rockstar", "fun", "champ", "worries", "prob", "probs",
     }
 )  # fmt: skip
 # Words that may ride along with small talk without making it a question ("thanks bot", "hey there").
 SMALLTALK_NEUTRAL: Final = frozenset(
     {"bot", "there", "you", "u", "are", "r", "alive", "much", "many", "a", "lot", "again", "it", "so", "very", "man",
      "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info", "thats", "really",
-     "was", "this", "super", "awake", "been", "one", "of", "kind", "my", "friend", "youre", "real"}
+     "was", "this", "super", "awake", "been", "one", "of", "kind", "my", "friend", "youre", "real", "no"}
 )  # fmt: skip
 
 # Verbs for things Operator cannot do from a phone (yet): "I can't do that (yet)", never an answer
@@ -47,7 +47,8 @@ UNSUPPORTED_VERBS: Final = frozenset(
         "add", "create", "close", "assign", "snooze", "vacuum", "reindex", "wipe", "nuke", "erase", "suspend",
         "pause", "resume", "unpause", "rebuild", "recreate", "reinstall", "install", "uninstall", "unlock",
         "requeue", "replay", "evict", "block", "unblock", "ban", "clean", "cleanup", "prune", "empty", "archive",
-        "compact", "tidy", "trigger", "migrate", "rollout", "kubectl", "sudo",
+        "compact", "tidy", "trigger", "migrate", "rollout", "kubectl", "sudo", "renew", "reissue", "regenerate",
+        "replace", "modify", "edit", "rename", "resize", "expand", "extend", "provision", "decommission",
     }
 )  # fmt: skip
 UNSUPPORTED_PHRASES: Final = frozenset(
@@ -222,3 +223,6 @@ ACK_EMOJI: Final = frozenset({"\U0001f44d", "\u2705", "\U0001f64f", "\U0001f44c"
 # Words asking about things as they are ("are all targets up now?"): a follow-up drops the last
 # question's window where the window is optional.
 NOW_WORDS: Final = frozenset({"now", "currently", "rn", "atm", "presently"})
+
+# Statements that ask nothing ("false alarm, resolve 1"): a part made of one is left out.
+NEWS: Final = frozenset({("false", "alarm"), ("false", "positive"), ("my", "bad"), ("all", "sorted")})

@@ -33,6 +33,8 @@ PHRASE_CUTOFF: Final = 88  # token_sort_ratio for a whole text against an exampl
 SET_CUTOFF: Final = 75  # token_set_ratio sieve before the word-overlap check
 # "500s", "5xx", "502": the gateway's numbers, or a service's errors when a service is named.
 _HTTP_ERRORS: Final = re.compile(r"[45](?:\d\d|xx)s?")
+# What a label value looks like ("api-1", "checkout", "db_2"): never an emoji or punctuation.
+_LABEL: Final = re.compile(r"[a-z0-9][a-z0-9._:-]*")
 # Words that make a bare name a follow-up to the last answer ("what about api", "web too?").
 _FOLLOW_UP: Final = frozenset({"about", "too", "also", "same", "instead", "try", "well", "and", "now", "then"})
 
@@ -54,6 +56,7 @@ class QuestionReader(Tables):
         dual: str | None = None  # a service also spelled like a command word ("api")
         http_errors = 0
         state_metric: str | None = None  # "up": a metric only next to a metrics word
+        opener = next((t for t in rest if t not in FILLERS or t in self.keep), None)  # the first word said
         for token in rest:
             if token in lexicon.STATE_WORDS:
                 state = True
@@ -75,7 +78,7 @@ class QuestionReader(Tables):
                 self._vote(token, commands, reading, votes, named)
                 continue
             if not self._slot(token, reading):
-                state = self._typo(token, reading, typos, named) or state
+                state = self._typo(token, reading, typos, named, opens=token == opener) or state
         _count_in(votes, typos)
         if state_metric is not None and reading.metric is None and "metrics" in votes:
             reading.metric = state_metric
@@ -141,13 +144,15 @@ class QuestionReader(Tables):
     def _slot(self, token: str, reading: Reading) -> bool:
         """Fill the first empty slot ``token`` names exactly; False when it names none."""
         service = self.services.exact(token)
-        if service is not None and reading.service is None:
-            reading.service = service
+        if service is not None and (reading.service is None or "service" in reading.guessed):
+            reading.service = service  # a name said beats one guessed from another word ("pulling": billing?)
+            reading.guessed.discard("service")
             return True
         metric = self.metrics.exact(token)
         if metric is not None:
-            if reading.metric is None:
-                reading.metric = metric
+            if reading.metric is None or "metric" in reading.guessed:
+                reading.metric = metric  # a name said beats one guessed from another word
+                reading.guessed.discard("metric")
             elif metric != reading.metric and metric not in reading.metrics:
                 reading.metrics.append(metric)  # "cpu, memory": a second metrics question
             return True
@@ -161,10 +166,14 @@ class QuestionReader(Tables):
             return True
         return False
 
-    def _typo(self, token: str, reading: Reading, votes: dict[str, int], named: set[str]) -> bool:
+    def _typo(
+        self, token: str, reading: Reading, votes: dict[str, int], named: set[str], *, opens: bool = True
+    ) -> bool:
         """A word no table knows exactly: a mistyped/abbreviated name or command word, or unknown.
 
-        True when it is a typo of a state word (``stauts``), which only says "is it OK?".
+        True when it is a typo of a state word (``stauts``), which only says "is it OK?". A typo
+        of a command that changes something counts only where a command opens the text
+        (``akc 2``; never "netops fixed the resolver", which is no "resolve").
         """
         if not token[:1].isalpha() or token in lexicon.CARRIER_WORDS or self._plain(token):
             reading.unknown.append(token)  # an everyday word spelled right is no typo of a name
@@ -174,7 +183,7 @@ class QuestionReader(Tables):
         hits = self._looked_up("word", token, lambda: close_matches(token, self.fuzzy_words, processed=True))
         best = hits[0][0] if hits else None
         commands = {c for d, i in hits if d == best for c in self.fuzzy_commands[i]}
-        if len(commands) == 1:
+        if len(commands) == 1 and not (commands & self.mutating and not opens):
             command = commands.pop()
             word = self.fuzzy_words[next(i for d, i in hits if d == best)]
             if word in lexicon.STATE_WORDS:
@@ -403,7 +412,12 @@ def _alert_filter(tokens: Sequence[str], unknown: Sequence[str]) -> str | None:
         if token in lexicon.SEVERITIES:
             return lexicon.SEVERITIES[token]
     for before, after in itertools.pairwise(tokens):
-        if before in ("alerts", "alert") and after in unknown and after not in lexicon.NOT_LABELS:
+        if (
+            before in ("alerts", "alert")
+            and after in unknown
+            and _LABEL.fullmatch(after)
+            and after not in lexicon.NOT_LABELS
+        ):
             return after
     return None
 

@@ -37,7 +37,7 @@ _CODE: Final = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
 _HTTP_PLURAL: Final = re.compile(r"[45]\d\ds")
 # fmt: off
 _DROP_CORE: Final = frozenset(
-    {"nah", "nvm", "nevermind", "skip", "forget", "scratch", "abort", "stop", "cancel", "reset", "clear",
+    {"nah", "nvm", "nevermind", "skip", "forget", "scratch", "scrap", "abort", "stop", "cancel", "reset", "clear",
      "never", "drop", "leave"}
 )
 # The core words plus the filler around them ("ugh, never mind that question").
@@ -63,16 +63,16 @@ class Reader(QuestionReader):
             return self._emoji("".join(tokens))
         content = drop_fillers(tokens, self.keep)
         polite = [t for t in tokens if t not in lexicon.POLITE or t in self.keep]
+        coded = self._code(tokens, now)  # "4a", "log 3": explicit, also while a question is open
+        if coded is not None:
+            return coded
         if expecting is not None:
             answer = self._answer(tokens, content, expecting, now)
             if answer is not None:
                 return answer
-        coded = self._code(tokens, now)
-        if coded is not None:
-            return coded
         if self._is_drop(tokens):
             return Reading(command="reset") if "reset" in self.names else Reading(unknown=tokens)
-        if self._is_smalltalk(tokens) or _thanks_it_is_fine(tokens, text):
+        if self._is_smalltalk(tokens) or _thanks_it_is_fine(tokens, text) or self._thanks_for_news(tokens, text):
             return Reading(smalltalk=True)
         whole = self.whole.get(" ".join(tokens)) or self.whole.get(" ".join(content))
         if whole is None and 1 < len(tokens) <= 3:  # "strat over": a mistyped multi-word word
@@ -92,7 +92,7 @@ class Reader(QuestionReader):
         parts = self._split(tokens, now)
         if len(parts) > 1:
             readings = _merged([self._one(p, now) for p in parts], parts)
-            _share_command(readings)
+            _share_command(readings, frozenset(self.codes.values()) | frozenset(self.ref_words.values()))
             if _all_bare(readings) or all(r.command is not None and not r.ambiguous and not r.weak for r in readings):
                 first, *rest = readings
                 first.also = rest
@@ -119,6 +119,9 @@ class Reader(QuestionReader):
             command, choice, rest = self.ref_words[tokens[0]], number, tokens[2:]
         else:
             return None
+        more = [choice_word(t) for t in rest if t not in lexicon.JOINERS]
+        if rest and all(n is not None for n in more):  # "4a and 5": the same to each item named
+            return Reading(command=command, choice=choice, also=[Reading(command=command, choice=n) for n in more])
         reading = self._one(rest, now) if rest else Reading()  # "4s 2h": the duration after the code
         reading.command, reading.choice, reading.ambiguous, reading.also = command, choice, (), []
         return reading
@@ -237,6 +240,12 @@ class Reader(QuestionReader):
                 out.append(token)
         return out
 
+    def _thanks_for_news(self, tokens: Sequence[str], text: str) -> bool:
+        """``netops fixed the resolver, thanks!``: news closed by thanks, no word of a question in it."""
+        if "?" in text or tokens[-1] not in lexicon.THANKS:
+            return False
+        return not any(t in self.words or t in self.keep or scan_window(tokens, i) for i, t in enumerate(tokens))
+
     def _phrase_at(self, words: Sequence[str], at: int) -> bool:
         """Whether one of the vocabulary's phrases starts at ``words[at]``."""
         for i in self.phrase_index.get(words[at], ()):
@@ -260,7 +269,8 @@ class Reader(QuestionReader):
             else:
                 parts[-1].append(tokens[i])
             i += 1
-        return [p for p in parts if any(t not in FILLERS or t in self.keep for t in p)]
+        # Parts that say nothing to look up go: fillers only, or news ("false alarm, resolve 1").
+        return [p for p in parts if any(t not in FILLERS or t in self.keep for t in p) and tuple(p) not in lexicon.NEWS]
 
 
 def _thanks_it_is_fine(tokens: Sequence[str], text: str) -> bool:
@@ -335,15 +345,18 @@ def _all_bare(readings: Sequence[Reading]) -> bool:
     return True
 
 
-def _share_command(readings: Sequence[Reading]) -> None:
+def _share_command(readings: Sequence[Reading], numbered: frozenset[str] = frozenset()) -> None:
     """``logs api 1h and web``: a part that only names a service (or a metric) asks the other
-    part's question for it - with its window, unless it has its own - instead of being dropped."""
+    part's question for it - with its window, unless it has its own - instead of being dropped;
+    ``ack 7 and 8``: a bare number does the other part's ``numbered`` command to that item."""
     commands = {r.command for r in readings if r.command is not None}
     if len(commands) > 1:
         return
     command = commands.pop() if commands else None
     for r in readings:
-        named = r.service if command == "logs" else r.metric if command == "metrics" else None
+        named: object = r.service if command == "logs" else r.metric if command == "metrics" else None
+        if command in numbered and r.choice is not None and not r.slotted(but="choice"):
+            named = r.choice
         if r.command is None and named is not None and not (r.ambiguous or r.unknown or r.guessed):
             r.command, r.bare = command, False
     # "metrics cpu 1h and memory", "cpu + load last 6h": the one window said is every part's.

@@ -1,8 +1,9 @@
 """Turning an SMS into tokens: case, surrounding punctuation and spacing stop mattering.
 
-Only sentence punctuation is stripped from the ends of a word (``STATUS!!``, ``Logs,``);
-anything else (quotes, braces, ``$``, ``*``) stays inside the token, so such a word can never
-match a service or metric name. Apostrophes go (``what's`` → ``whats``, ``how's`` → ``hows``),
+Only sentence punctuation is stripped from the ends of a word (``STATUS!!``, ``Logs,``), and a
+pair of double quotes around a whole word (``"status"``); anything else (a lone quote, braces,
+``$``, ``*``) stays inside the token, so such a word can never match a service or metric name.
+Apostrophes go (``what's`` → ``whats``, ``how's`` → ``hows``),
 and ``&``, ``+``, ``/`` and commas between words read as ``and`` (``status/alerts``).
 
 ``drop_fillers`` removes the words that carry no meaning in an on-call text (``show me``,
@@ -40,6 +41,9 @@ SHORTHAND: Final = {
     **dict.fromkeys(("yday", "yest", "ystrdy", "yesterdy", "yestarday"), "yesterday"),
     **dict.fromkeys(("midnite", "midnght"), "midnight"),
     **dict.fromkeys(("lsat", "lats"), "last"),
+    **dict.fromkeys(("sicne", "snce", "sinse"), "since"),
+    **dict.fromkeys(("frist", "fisrt"), "first"), **dict.fromkeys(("secnd", "seocnd"), "second"),
+    **dict.fromkeys(("thrid", "thrd"), "third"),
     "a.m": "am", "p.m": "pm",
     **dict.fromkeys(("qry", "qury"), "query"),
     **dict.fromkeys(("qrys", "qries", "querys", "queires", "quries"), "queries"),
@@ -87,6 +91,8 @@ def tokenize(text: str) -> list[str]:
     text = _INVISIBLE.sub("", text)
     for raw in _SPLIT.split(_JOINER.sub(" and ", _COMMA.sub(" and ", text))):
         word = clean(raw)
+        if len(word) > 2 and word[0] in _QUOTES and word[-1] in _QUOTES:  # '"status"': the word quoted
+            word = clean(word[1:-1])
         if word.endswith("%") and word[:-1].isalpha():  # "cpu%": the metric, not a new word
             word = word[:-1]
         word = _SUFFIX.sub("", word) or word  # "process-wise", "auth-service", "worker-svc": the name
@@ -97,6 +103,7 @@ def tokenize(text: str) -> list[str]:
     return _choices(_spelled(words))
 
 
+_QUOTES: Final = frozenset('"“”«»')
 # A suffix that adds nothing to the name before it.
 _SUFFIX: Final = re.compile(r"(?<=[a-z0-9])[-_](?:wise|service|svc|srv)$")
 # "number five", "option 2": a list choice said in words, read as "#5" ("alert four": "alert #4").

@@ -38,6 +38,7 @@ _UNITS: Final = {
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), _HOUR),
     **dict.fromkeys(("d", "day", "days"), _DAY),
     **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), 7 * _DAY),
+    **dict.fromkeys(("fortnight", "fortnights"), 14 * _DAY),
     # Recognised only so that "3 months" is refused as too long instead of ignored.
     **dict.fromkeys(("mo", "month", "months"), 30 * _DAY),
     **dict.fromkeys(("y", "yr", "yrs", "year", "years"), 365 * _DAY),
@@ -173,6 +174,10 @@ def _anchored(tokens: Sequence[str], start: int, now: datetime | None) -> Window
     i = start + 1 if tokens[start] == "since" else start
     if tokens[start] == "since" and i < len(tokens) and tokens[i] == "the":  # "since the 1:40am deploy"
         i += 1
+    # "since the deploy at 1:30": a few words naming an event, then the time it happened.
+    at_clock = next((j + 1 for j in range(i, min(i + 3, len(tokens) - 1)) if tokens[j] == "at"), None)
+    if tokens[start] == "since" and at_clock is not None and all(t.isalpha() for t in tokens[i : at_clock - 1]):
+        i = at_clock
     if i >= len(tokens):
         return None
     word = tokens[i]

@@ -168,3 +168,8 @@ class TestBareParts:
         """'api' alone asks (logs for api or the gateway?); right after 'web logs 1h' it is logs for api."""
         await driver.expect("web logs 1h", r"^web, last 1h: 8 errors\.")
         await driver.expect("api", r"^api, last 1h: 1 error\.")
+
+    async def test_a_slot_said_keeps_the_rest_of_the_last_question(self, driver: Driver) -> None:
+        """'errs, go back 6 hrs' after 'logs api 1h': logs for api over 6h, not 'which service?'."""
+        await driver.expect("logs api 1h", r"^api, last 1h: 1 error\.")
+        await driver.expect("hmm ssl handshake errs. go back 6 hrs", r"^api, last 6h: ")

@@ -8,7 +8,7 @@ the parser handed over. The real conversation is judged in tests/conversations/.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -116,7 +116,10 @@ def turn(state: State, intent: Intent) -> tuple[Query, ...]:
     if intent.command == "again":
         return (state.last,) if state.last else (Query("again"),)
     if intent.command is not None:
-        queries = [_start(state, _query(intent))]
+        first = _query(intent)
+        if last and last.command == first.command and _missing(first) and any(first.key()[1:]):
+            first = replace(last, **{k: v for k, v in asdict(first).items() if v is not None})  # "go back 6 hrs"
+        queries = [_start(state, first)]
         queries += [_start(state, _query(also)) for also in intent.also]
         return tuple(queries)
     if state.pending is not None and not _elsewhere(state.pending, intent):

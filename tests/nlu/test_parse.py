@@ -157,7 +157,8 @@ CASES = [
     row("dbs", command="db"),
     row("logs banana", command="logs", unknown=("banana",)),
     row("logs {api}", command="logs", unknown=("{api}",)),
-    row('logs "api"', command="logs", unknown=('"api"',)),
+    row('logs "api"', command="logs", service="api"),  # quoted whole: the word (the name is still the list's own)
+    row('logs "api', command="logs", unknown=('"api',)),
     row("logs api.*", command="logs", unknown=("api.*",)),
     row("logs $(web)", command="logs", unknown=("$(web)",)),
     row(""),

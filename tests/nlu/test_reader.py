@@ -370,3 +370,42 @@ class TestSecondBlindRound:
     def test_now_asks_as_things_are(self, reader: Reader) -> None:
         assert reader.read("are all targets up now?").current
         assert not reader.read("targets last 6h").current
+
+
+class TestThirdBlindRound:
+    def test_an_emoji_after_alerts_is_no_label(self, reader: Reader) -> None:
+        assert (reader.read("alerts 🙏").command, reader.read("alerts 🙏").filter) == ("alerts", None)
+
+    def test_a_fortnight_is_refused_as_too_long(self, reader: Reader) -> None:
+        reading = reader.read("payments logs for the last fortnight")
+        assert (reading.service, reading.window, reading.window_rejected) == ("payments", None, "last fortnight")
+
+    @pytest.mark.parametrize(
+        ("text", "smalltalk", "command"), [("no worries", True, None), ("scrap that", False, "reset")]
+    )
+    def test_everyday_lines(self, reader: Reader, text: str, smalltalk: bool, command: str | None) -> None:
+        reading = reader.read(text)
+        assert (reading.smalltalk, reading.command) == (smalltalk, command)
+
+    @pytest.mark.parametrize("text", ["ack 7 and 8", "4a and 8", "4a 8"])
+    def test_the_same_change_to_each_item_named(self, text: str) -> None:
+        intent = parse(text, VOCABULARY, services=SERVICES, metrics=METRICS)
+        assert [(i.command, i.choice) for i in (intent, *intent.also)][-1] == ("ack", 8)
+        assert intent.command == "ack" and len(intent.also) == 1
+
+    def test_a_reference_word_wins_over_an_open_list(self) -> None:
+        """'log 3' while the alerts list is open is alert 3's history, not a pick of item 3."""
+        intent = parse("log 3", VOCABULARY, services=SERVICES, metrics=METRICS, expecting="choice")
+        assert (intent.command, intent.choice) == ("history", 3)
+
+    def test_since_an_event_at_a_time(self, reader: Reader) -> None:
+        reading = reader.read("api errors since the deploy at 1:30")
+        assert reading.window is not None and (reading.command, reading.service) == ("logs", "api")
+
+    def test_news_closed_by_thanks_is_small_talk(self, reader: Reader) -> None:
+        """Not 'resolve' (a typo of a change counts only where a command opens the text)."""
+        assert reader.read("netops fixed the resolver. thanks!").smalltalk
+
+    def test_a_false_alarm_asks_nothing(self) -> None:
+        intent = parse("false alarm, resolve 1", VOCABULARY, services=SERVICES, metrics=METRICS)
+        assert (intent.command, intent.choice, intent.also) == ("resolve", 1, ())

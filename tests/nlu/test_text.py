@@ -19,7 +19,8 @@ class TestTokenize:
          ("logs for the A P I", ["logs", "for", "the", "api"]), ("d b", ["db"]), ("a b", ["a", "b"]),
          ("auth-service logs", ["auth", "logs"]), ("Worker-svc", ["worker"]), ("cpu%", ["cpu"]),
          ("number five", ["#5"]), ("option 2", ["#2"]), ("alert four", ["alert", "#4"]),
-         ("since two a.m.", ["since", "two", "am"])],
+         ("since two a.m.", ["since", "two", "am"]), ('"status"', ["status"]), ("“db”", ["db"]),
+         ("the thrid", ["the", "third"]), ("sicne 2am", ["since", "2am"])],
     )  # fmt: skip
     def test_tokens(self, text: str, tokens: list[str]) -> None:
         """Apostrophes go, joiners and commas between words read as 'and', times keep their colon."""
