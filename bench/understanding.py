@@ -58,7 +58,7 @@ def parser_line() -> str:
     return (
         f"Through the parser alone (`python -m bench.understanding`): `corpus.tsv` **{100 * main.rate():.1f}%** "
         f"understood ({len(main.wrong)} wrong), follow-ups {100 * main.rate(FOLLOW_UP):.1f}%; "
-        f"`corpus_holdout.tsv` (texts written in fourteen batches after the parser was first tuned, the last nine "
+        f"`corpus_holdout.tsv` (texts written in eighteen batches after the parser was first tuned, the last thirteen "
         f"blind by separate writers who saw only the command table; what they missed at first sight was then "
         f"fixed in general ways) **{100 * holdout.rate():.1f}%** "
         f"({len(holdout.wrong)} wrong)."

@@ -11,6 +11,9 @@ from dialogs.query import Query, SlotValue
 from dialogs.registry import Option, SlotSpec
 from monitors.registry import Monitors
 
+# How ``help`` inside a question ends: the question again, then how to answer it.
+HOW_TO_ANSWER = "Reply with a number or a name, or reset to stop."
+
 
 class Prompts:
     def __init__(self, monitors: Monitors) -> None:
@@ -33,7 +36,7 @@ class Prompts:
 
     def help(self, draft: Query, slot: SlotSpec) -> str:
         """``help`` inside a question: the question again and how to answer it."""
-        return f"{self.question(draft, slot)} Reply with a number or a name, or reset to stop."
+        return f"{self.question(draft, slot)} {HOW_TO_ANSWER}"
 
     def picked(self, slot: SlotSpec, choice: int) -> SlotValue | None:
         """The value option ``choice`` (1-based) stands for, None when out of range."""

@@ -31,7 +31,8 @@ SMALLTALK: Final = frozenset(
 SMALLTALK_NEUTRAL: Final = frozenset(
     {"bot", "there", "you", "u", "are", "r", "alive", "much", "many", "a", "lot", "again", "it", "so", "very", "man",
      "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info", "thats", "really",
-     "was", "this", "super", "awake", "been", "one", "of", "kind", "my", "friend", "youre", "real", "no"}
+     "was", "this", "super", "awake", "been", "one", "of", "kind", "my", "friend", "youre", "real", "no", "have",
+     "weekend", "rest", "evening"}
 )  # fmt: skip
 
 # Verbs for things Operator cannot do from a phone (yet): "I can't do that (yet)", never an answer
@@ -49,6 +50,8 @@ UNSUPPORTED_VERBS: Final = frozenset(
         "requeue", "replay", "evict", "block", "unblock", "ban", "clean", "cleanup", "prune", "empty", "archive",
         "compact", "tidy", "trigger", "migrate", "rollout", "kubectl", "sudo", "renew", "reissue", "regenerate",
         "replace", "modify", "edit", "rename", "resize", "expand", "extend", "provision", "decommission",
+        "rm", "del", "mv", "chmod", "chown", "systemctl", "docker", "email", "mail", "slack", "notify", "dm",
+        "forward", "share", "post", "print", "export", "schedule", "remind", "ping", "call", "text", "invite",
     }
 )  # fmt: skip
 UNSUPPORTED_PHRASES: Final = frozenset(
@@ -126,6 +129,11 @@ POLITE: Final = frozenset(
         "should",
         "ahead",
         "mind",
+        "it",
+        "be",
+        "possible",
+        "is",
+        "also",
         "if",
         "maybe",
         "perhaps",
@@ -201,12 +209,23 @@ ALL_FINE: Final = frozenset(
     {"all", "now", "up", "working", "resolved", "fixed", "sorted", "better", "normal", "recovered", "done", "back",
      "its", "is", "we", "are", "were", "everything", "looks", "seems", "ok", "okay", "good", "fine", "green", "again",
      "and", "over", "stable", "quiet", "calm", "clean", "going", "to", "bed", "sleep", "off", "home", "out",
-     "that", "was", "for", "the", "night", "i", "im", "fun", "lol", "haha", "signing", "logging"}
+     "that", "was", "for", "the", "night", "i", "im", "fun", "lol", "haha", "signing", "logging", "happy", "look",
+     "looking", "help", "tonight", "today", "one", "great"}
 )  # fmt: skip
 
 # Everyday words spelled right: never looked up as a typo of a command, service or metric word
 # (a long chatty text has many; each fuzzy pass over 50 names costs tens of microseconds).
-PLAIN_WORDS: Final = (SMALLTALK | SMALLTALK_NEUTRAL | POLITE | ALL_FINE | UNSUPPORTED_VERBS) - STATE_WORDS
+# Words of everyday ops talk that are no command, service or metric: a long English word is two
+# edits from many others ("application" from "replication").
+COMMON_WORDS: Final = frozenset(
+    {"application", "applications", "app", "apps", "slow", "slowly", "very", "users", "user", "customers",
+     "customer", "website", "people", "someone", "somebody", "something", "things", "thing", "think", "maybe",
+     "network", "blip", "deployment", "deploy", "deployed", "release", "exactly", "besides", "tonight", "issue",
+     "incident", "question", "answer", "message", "text", "phone", "yesterday", "today", "morning", "afternoon"}
+)  # fmt: skip
+PLAIN_WORDS: Final = (
+    SMALLTALK | SMALLTALK_NEUTRAL | POLITE | ALL_FINE | UNSUPPORTED_VERBS | COMMON_WORDS
+) - STATE_WORDS
 
 # Thanks said at the end ("clean now, ty"): with news that things are fine, small talk.
 THANKS: Final = frozenset({"thanks", "thank", "thx", "thnx", "ty", "tyvm", "cheers", "ta", "appreciated", "tx"})
@@ -214,7 +233,8 @@ THANKS: Final = frozenset({"thanks", "thank", "thx", "thnx", "ty", "tyvm", "chee
 # Words after "alert" that are never a label value to narrow the list by ("which alert keeps paging").
 NOT_LABELS: Final = frozenset(
     {"keeps", "keep", "kept", "is", "was", "that", "which", "still", "again", "going", "came", "comes", "just",
-     "woke", "fired", "firing", "paged", "paging", "for", "about", "from", "did", "do", "does", "has", "have"}
+     "woke", "fired", "firing", "paged", "paging", "for", "about", "from", "did", "do", "does", "has", "have",
+     "both", "all", "too", "please", "pls", "list", "now", "only", "pending", "open", "active"}
 )  # fmt: skip
 
 # Emoji that close an acknowledgment ("all backends green now 👍").
@@ -226,3 +246,56 @@ NOW_WORDS: Final = frozenset({"now", "currently", "rn", "atm", "presently"})
 
 # Statements that ask nothing ("false alarm, resolve 1"): a part made of one is left out.
 NEWS: Final = frozenset({("false", "alarm"), ("false", "positive"), ("my", "bad"), ("all", "sorted")})
+
+# "take api-3 out of the pool": a verb that is an action only with its particle, a few words on.
+PARTICLE_VERBS: Final = frozenset({("take", "out"), ("take", "down"), ("take", "offline"), ("put", "back"),
+                                   ("bring", "back"), ("pull", "out"), ("swap", "out"), ("spin", "down")})  # fmt: skip
+# "make a rollback of web", "do a restart": a light verb before the action named as a noun.
+LIGHT_VERBS: Final = frozenset({"make", "do", "perform", "execute", "trigger", "start", "run", "initiate"})
+# Pleas beside a question ("who is on call? I need help"): the question is what to answer.
+PLEAS: Final = frozenset({("i", "need", "help"), ("need", "help"), ("please", "help"), ("pls", "help"),
+                          ("help", "please"), ("help", "pls"), ("i", "need", "some", "help")})  # fmt: skip
+# An alert firing reported, not asked about ("payments memory alert just fired, show memory"):
+# beside a question, such a part only says why they ask.
+FIRED_NEWS: Final = frozenset({"fired", "triggered", "went", "paged", "woke", "pinged", "just"})
+QUESTION_WORDS: Final = frozenset({"what", "whats", "which", "any", "anything", "show", "list", "why", "how", "hows"})
+
+# Interjections that open news rather than a question ("phew ok, it was just the network blip").
+INTERJECTIONS: Final = frozenset(
+    {"phew", "whew", "ugh", "argh", "welp", "oof", "ah", "oh", "meh", "sigh", "yikes", "damn", "wow", "lol"}
+)
+
+# How a sentence that only tells opens ("I think that's the API one.", "Sorry to bother you."),
+# unless it asks after all ("I need ...", "I'd like ...").
+STATEMENT_OPENERS: Final = frozenset(
+    {"i", "im", "ive", "it", "its", "thats", "this", "there", "theres", "we", "were", "weve", "some", "sorry",
+     "thank", "thanks", "thx", "hi", "hello", "hey", "ok", "okay", "great", "cool", "btw", "fyi"}
+)  # fmt: skip
+REQUEST_PAIRS: Final = frozenset(
+    {("id", "like"), ("i", "need"), ("i", "want"), ("i", "would"), ("id", "love"), ("i", "wanna"), ("ok", "show"),
+     ("ok", "give"), ("okay", "show")}
+)  # fmt: skip
+
+# A clause that only guesses aloud ("I think the alert started around then", "not sure which").
+HEDGES: Final = frozenset(
+    {("i", "think"), ("i", "guess"), ("i", "believe"), ("i", "suspect"), ("im", "not", "sure"), ("not", "sure"),
+     ("i", "dunno"), ("no", "idea"), ("maybe",), ("probably",), ("i", "assume")}
+)  # fmt: skip
+
+# How a clause that asks for something opens ("could you check the db", "show me cpu").
+REQUEST_OPENERS: Final = frozenset(
+    {"can", "could", "would", "will", "please", "pls", "plz", "show", "give", "list", "tell", "check", "get", "pull",
+     "send", "lets", "need", "want", "what", "whats", "which", "how", "hows", "any", "anything", "who", "whos",
+     "why", "where", "when"}
+)  # fmt: skip
+
+# How a clause that only tells opens, beside one that asks ("I'm seeing errors in the api logs,
+# could you check the db?"): fewer than for a sentence, "I forgot the syntax for alerts, help?" tells its topic.
+CLAUSE_STATEMENT_OPENERS: Final = frozenset(
+    {"im", "ive", "sorry", "hi", "hello", "hey", "thanks", "thank", "thx", "ok", "okay", "its", "thats", "btw", "fyi"}
+)
+
+# Words before the first word said that open any text ("ok resolving 4", "pls ack 2").
+OPENING_TALK: Final = SMALLTALK | INTERJECTIONS | POLITE
+# Words pointing back at the last question ("run that exact query again").
+THAT: Final = frozenset({"that", "this", "it", "same", "exact", "previous", "last"})

@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process, utils
 
 from nlu import lexicon
 from nlu.fuzzy import close_matches
+from nlu.names import is_abbreviation
 from nlu.slots import choice_word, match_yes_no
 from nlu.tables import Reading, Tables
 from nlu.text import FILLERS
@@ -56,7 +57,7 @@ class QuestionReader(Tables):
         dual: str | None = None  # a service also spelled like a command word ("api")
         http_errors = 0
         state_metric: str | None = None  # "up": a metric only next to a metrics word
-        opener = next((t for t in rest if t not in FILLERS or t in self.keep), None)  # the first word said
+        opener = next((t for t in rest if (t not in FILLERS or t in self.keep) and t not in lexicon.OPENING_TALK), None)
         for token in rest:
             if token in lexicon.STATE_WORDS:
                 state = True
@@ -100,7 +101,10 @@ class QuestionReader(Tables):
         if reading.choice is None and "more" in commands:  # "more on 2": item 2, not the next page
             votes["more"] = votes.get("more", 0) + 1
             return
-        weight = NAME_WEIGHT if token in self.names or token in lexicon.SUBJECTS else WORD_WEIGHT
+        strong = (
+            token in self.names or token in lexicon.SUBJECTS or (token in lexicon.SEVERITIES and "alerts" in commands)
+        )
+        weight = NAME_WEIGHT if strong else WORD_WEIGHT  # "anything critical I should know?": alerts
         if token in lexicon.TROUBLE_WORDS:
             weight = TROUBLE_WEIGHT
         for command in commands:
@@ -178,7 +182,7 @@ class QuestionReader(Tables):
         if not token[:1].isalpha() or token in lexicon.CARRIER_WORDS or self._plain(token):
             reading.unknown.append(token)  # an everyday word spelled right is no typo of a name
             return False
-        if self._variant(token, votes, named):
+        if self._variant(token, votes, named, opens=opens):
             return False
         hits = self._looked_up("word", token, lambda: close_matches(token, self.fuzzy_words, processed=True))
         best = hits[0][0] if hits else None
@@ -210,7 +214,8 @@ class QuestionReader(Tables):
             return False
         if not hits and close_matches(token, self.fuzzy_states, processed=True):
             return True  # "hapening": a state word mistyped, "is it OK?"
-        reading.unknown.append(token)
+        if hits or not self._shortened(token, votes, named):  # "gatwy", "mtrcs": a name with vowels left out
+            reading.unknown.append(token)
         return False
 
     def _looked_up(self, kind: str, token: str, look: Callable[[], T]) -> T:
@@ -233,7 +238,7 @@ class QuestionReader(Tables):
     ) -> Reading:
         if (
             reading.metric is not None
-            and (reading.service is not None or votes)
+            and (reading.service is not None or any(c != "help" for c in votes))  # "usage" is no subject
             and "metrics" not in votes
             and ("metric" in reading.guessed)
         ):
@@ -276,8 +281,10 @@ class QuestionReader(Tables):
                 reading.weak = not any("status" in self.words.get(t, ()) for t in tokens)
                 return reading
             return self._closest_example(reading, tokens)
-        if "again" in votes and len(votes) > 1:  # "haproxy again", "db again": that command, asked anew
-            del votes["again"]
+        if "again" in votes and len(votes) > 1 and not lexicon.THAT & set(tokens):
+            del votes["again"]  # "haproxy again", "db again": that command anew ("that query again" repeats)
+        if reading.choice is not None and "alerts" in votes and any(c in self.mutating for c in votes):
+            del votes["alerts"]  # "acknowledge alert number two": the alert is what the change is done to
         ranked = sorted(votes, key=lambda c: (-votes[c], self.order.index(c) if c in self.order else 99))
         top = ranked[0]
         if len(ranked) > 1 and votes[ranked[1]] == votes[top]:
@@ -318,15 +325,21 @@ class QuestionReader(Tables):
         if not self.examples or len(tokens) < 2:
             return reading
         text = " ".join(tokens)
-        found = process.extractOne(
-            text,
-            self.examples,
-            scorer=fuzz.token_sort_ratio,
-            processor=utils.default_process,
-            score_cutoff=PHRASE_CUTOFF,
+        longest = max(len(e) for e in self.examples)
+        # A text much longer than every example can reach neither the ratio nor the overlap: skip the scans.
+        found = (
+            process.extractOne(
+                text,
+                self.examples,
+                scorer=fuzz.token_sort_ratio,
+                processor=utils.default_process,
+                score_cutoff=PHRASE_CUTOFF,
+            )
+            if len(text) <= 1.3 * longest
+            else None
         )
         commands = {self.example_commands[found[2]]} if found is not None else set()
-        if not commands:
+        if not commands and len(set(tokens)) <= max(len(w) for w in self.example_words) + 1:
             said = set(tokens)
             for _, _, i in process.extract(
                 text,
@@ -359,11 +372,26 @@ class QuestionReader(Tables):
             stem in lexicon.PLAIN_WORDS and stem not in self.words for stem in inflected(token)
         )
 
-    def _variant(self, token: str, votes: dict[str, int], named: set[str]) -> bool:
+    def _shortened(self, token: str, votes: dict[str, int], named: set[str]) -> bool:
+        """Vote for the one command name ``token`` abbreviates (never a change: those are typed)."""
+        shortened = self._looked_up(
+            "short",
+            token,
+            lambda: [n for n in self.order if n[0] == token[0] and len(n) > 4 and is_abbreviation(token, n)],
+        )
+        if len(shortened) != 1 or shortened[0] in self.mutating:
+            return False
+        named.add(shortened[0])
+        votes[shortened[0]] = votes.get(shortened[0], 0) + NAME_WEIGHT - 1
+        return True
+
+    def _variant(self, token: str, votes: dict[str, int], named: set[str], *, opens: bool = True) -> bool:
         """Vote for the command word ``token`` is another form of: inflected (``acking`` → ack,
         ``resolved`` → resolve) or, for a short name, two letters swapped (``tpo`` → top; the
         typo pass only looks at words of 4+ letters). False when it is neither."""
         stem = next((stem for stem in inflected(token) if stem in self.words), None)
+        if stem is not None and not opens and set(self.words[stem]) & self.mutating:
+            return False  # "... who I'm escalating to": a change only where a command opens the text
         if stem is not None:
             for command in self.words[stem]:
                 votes[command] = votes.get(command, 0) + (NAME_WEIGHT - 1 if stem in self.names else TYPO_WEIGHT)
@@ -412,14 +440,14 @@ def _alert_filter(tokens: Sequence[str], unknown: Sequence[str]) -> str | None:
         if token in lexicon.SEVERITIES:
             return lexicon.SEVERITIES[token]
     for before, after in itertools.pairwise(tokens):
-        if (
-            before in ("alerts", "alert")
-            and after in unknown
-            and _LABEL.fullmatch(after)
-            and after not in lexicon.NOT_LABELS
-        ):
+        if before in ("alerts", "alert") and after in unknown and _LABEL.fullmatch(after) and not _everyday(after):
             return after
     return None
+
+
+def _everyday(word: str) -> bool:
+    """A word of everyday phrasing, never a label value to narrow alerts by ("atm", "both")."""
+    return word in lexicon.NOT_LABELS or word in lexicon.NOW_WORDS or word in lexicon.PLAIN_WORDS or word in FILLERS
 
 
 def find_run(tokens: Sequence[str], words: tuple[str, ...]) -> int:

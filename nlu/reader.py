@@ -31,6 +31,13 @@ from nlu.tables import Reading, build_tables
 from nlu.text import FILLERS, drop_fillers, tokenize
 from nlu.windows import scan_window
 
+# Where a sentence ends inside a text ("Thanks. Could you ..."), not inside "a.m." or "1.5h".
+_SENTENCE_END: Final = re.compile(
+    r"(?<![ap]\.m\.)(?<![ap]m\.)(?:(?<=[a-z0-9)\]'\"][.?!])|(?<=[.?!][.?!]))\s+", re.IGNORECASE
+)
+# Clause boundaries inside a sentence, to find hedges said aside.
+_CLAUSE: Final = re.compile(r"[,;]\s*")
+_PARTS: Final = re.compile(r"[,;]|[.?!]\s")
 # A pager reply code: the alert's number and a one- or two-letter action ("4a", "7aa", "4s").
 _CODE: Final = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
 # "502s" are HTTP errors, never a silence of alert 502.
@@ -56,7 +63,8 @@ class Reader(QuestionReader):
 
     def read(self, text: str, expecting: str | None = None, now: datetime | None = None) -> Reading:  # noqa: C901, PLR0911, PLR0912 - the reading pipeline in order (codes, asides, answers, commands)
         self.memo.clear()
-        tokens = self._joined(tokenize(text))
+        text = asked_sentences(text)
+        tokens = _without_pleas(self._joined(tokenize(text)))
         if not tokens:
             return Reading()
         if all(not any(ch.isalnum() for ch in t) and t != "?" for t in tokens):
@@ -91,8 +99,9 @@ class Reader(QuestionReader):
             return framed
         parts = self._split(tokens, now)
         if len(parts) > 1:
-            readings = _merged([self._one(p, now) for p in parts], parts)
+            readings = [self._one(p, now) for p in parts]
             _share_command(readings, frozenset(self.codes.values()) | frozenset(self.ref_words.values()))
+            readings = _merged(readings, parts, self.mutating)
             if _all_bare(readings) or all(r.command is not None and not r.ambiguous and not r.weak for r in readings):
                 first, *rest = readings
                 first.also = rest
@@ -122,6 +131,10 @@ class Reader(QuestionReader):
         more = [choice_word(t) for t in rest if t not in lexicon.JOINERS]
         if rest and all(n is not None for n in more):  # "4a and 5": the same to each item named
             return Reading(command=command, choice=choice, also=[Reading(command=command, choice=n) for n in more])
+        rest = [t for t in rest if t not in lexicon.JOINERS] if rest and rest[0] in lexicon.JOINERS else rest
+        then = self._code(rest, now) if rest and _CODE.fullmatch(rest[0]) else None
+        if then is not None:  # "5a 5s 1h": two codes, each its own change
+            return Reading(command=command, choice=choice, also=[then, *then.also])
         reading = self._one(rest, now) if rest else Reading()  # "4s 2h": the duration after the code
         reading.command, reading.choice, reading.ambiguous, reading.also = command, choice, (), []
         return reading
@@ -130,6 +143,11 @@ class Reader(QuestionReader):
         """``what does metrics do``: help about the command named in the middle."""
         if "help" not in self.names:
             return None
+        while len(tokens) > 2 and tokens[-1] in ("exactly", "precisely", "again", "actually", "here"):
+            tokens = tokens[:-1]  # "what does escalate do exactly?"
+        named = [t for t in tokens if t in self.names and t not in ("help", "more", "again")]  # "one more question"
+        if "how" in tokens and {"use", "work", "works", "syntax"} & set(tokens) and len(set(named)) == 1:
+            return Reading(command="help", topic=named[0])  # "How I use the silence command?"
         for head, tails in lexicon.HELP_FRAMES:
             at = find_run(tokens, head)  # "sorry if this is silly, but how does metrics work?"
             if at >= 0 and tokens[-1] in tails and len(tokens) > at + len(head) + 1:
@@ -157,7 +175,10 @@ class Reader(QuestionReader):
             return Reading(yes=yes) if yes is not None else None
         if self._is_drop(tokens):
             return None
-        reading = self._one(tokens, now)
+        narrowed = self._one_service(tokens, now) if expecting == "service" else tokens
+        if narrowed is None:  # "web or worker idk": which one is asked again
+            return Reading(unknown=list(content))
+        reading = self._one(narrowed, now)
         if reading.command in self.mutating or set(reading.ambiguous) & self.mutating:
             return None  # "silnce 1 for 2h" after a list: a change asked for (and confirmed), not a pick
         wanted = {
@@ -193,6 +214,16 @@ class Reader(QuestionReader):
         reading.command, reading.ambiguous = None, ()
         return reading
 
+    def _one_service(self, tokens: list[str], now: datetime | None) -> list[str] | None:
+        """The answer to "which service?" with one service in it: several named ("web or worker")
+        is None, unless the first clause names one ("payments, since the checkout alert fired")."""
+        if len({s for t in tokens if (s := self.services.exact(t))}) < 2:
+            return tokens
+        first = {s for t in self._split(tokens, now)[0] if (s := self.services.exact(t))}
+        if len(first) != 1:
+            return None
+        return [t for t in tokens if self.services.exact(t) in (None, *first)]
+
     def _is_drop(self, tokens: Sequence[str]) -> bool:
         """``nah``, ``skip it``, ``never mind``, ``forget it``, ``stop it``: drop the question (a bare
         ``stop`` is the carrier's opt-out and never reaches here)."""
@@ -217,8 +248,13 @@ class Reader(QuestionReader):
         two = " ".join(words[:2])
         if two in lexicon.UNSUPPORTED_PHRASES:
             return two
-        if self._phrase_at(words, 0):
-            return None  # "run that again": a phrase of a command we have, not an action
+        if self._phrase_at(words, 0) or (first in ("run", "rerun", "redo", "try", "do") and "again" in words):
+            return None  # "run that (exact query) again": a phrase of a command we have, not an action
+        if any((first, particle) in lexicon.PARTICLE_VERBS for particle in words[1:5]):
+            return f"{first} {next(p for p in words[1:5] if (first, p) in lexicon.PARTICLE_VERBS)}"  # "take api-3 out"
+        if first in lexicon.LIGHT_VERBS:  # "make a rollback of web": the action is the noun after
+            noun = next((w for w in words[1:3] if w not in ("a", "an", "the")), first)
+            first = noun if noun in lexicon.UNSUPPORTED_VERBS else first
         if first.endswith("ing") and first not in self.words:  # "killing pid 42" (not "paged": that is news)
             first = next((stem for stem in inflected(first) if stem in lexicon.UNSUPPORTED_VERBS), first)
         if first not in lexicon.UNSUPPORTED_VERBS or (len(words) == 1 and first in lexicon.CARRIER_WORDS):
@@ -241,10 +277,17 @@ class Reader(QuestionReader):
         return out
 
     def _thanks_for_news(self, tokens: Sequence[str], text: str) -> bool:
-        """``netops fixed the resolver, thanks!``: news closed by thanks, no word of a question in it."""
-        if "?" in text or tokens[-1] not in lexicon.THANKS:
+        """``netops fixed the resolver, thanks!``, ``phew ok, it was just the network blip``: news
+        opened by an interjection or closed by thanks, with no word of a question in it."""
+        if "?" in text or (tokens[-1] not in lexicon.THANKS and tokens[0] not in lexicon.INTERJECTIONS):
             return False
-        return not any(t in self.words or t in self.keep or scan_window(tokens, i) for i, t in enumerate(tokens))
+        return not any(
+            t in self.words
+            or t in self.keep
+            or (t in lexicon.STATE_WORDS and t not in lexicon.SMALLTALK)
+            or scan_window(tokens, i)
+            for i, t in enumerate(tokens)
+        )
 
     def _phrase_at(self, words: Sequence[str], at: int) -> bool:
         """Whether one of the vocabulary's phrases starts at ``words[at]``."""
@@ -270,7 +313,14 @@ class Reader(QuestionReader):
                 parts[-1].append(tokens[i])
             i += 1
         # Parts that say nothing to look up go: fillers only, or news ("false alarm, resolve 1").
-        return [p for p in parts if any(t not in FILLERS or t in self.keep for t in p) and tuple(p) not in lexicon.NEWS]
+        return [p for p in parts if any(t not in FILLERS or t in self.keep for t in p) and not self._says_nothing(p)]
+
+    def _says_nothing(self, part: Sequence[str]) -> bool:
+        """News ("false alarm") or a greeting ("good evening") beside the question: nothing to look up."""
+        if tuple(part) in lexicon.NEWS:
+            return True
+        talk = lexicon.SMALLTALK | lexicon.SMALLTALK_NEUTRAL
+        return all(t in talk and t not in self.words for t in part)
 
 
 def _thanks_it_is_fine(tokens: Sequence[str], text: str) -> bool:
@@ -285,12 +335,110 @@ def _thanks_it_is_fine(tokens: Sequence[str], text: str) -> bool:
     return len(fine) == len(rest) or (bool(fine) and len(rest) - len(fine) == 1)
 
 
-def _merged(readings: list[Reading], parts: Sequence[Sequence[str]]) -> list[Reading]:
+def asked_sentences(text: str) -> str:
+    """A long text without the parts that only tell ("Thank you. Could you list the alerts?",
+    "I'm seeing errors in the api logs, could you check the database?", "..., I think the alert
+    started then"): a sentence or clause that opens like a statement ("I think", "I'm", "sorry")
+    and asks nothing, beside one that asks ("?", "could you", "show"). Kept whole otherwise."""
+    if not _PARTS.search(text):
+        return text  # one clause: nothing to leave out (most texts)
+    sentences = [(s, tokenize(s), s.rstrip().endswith("?")) for s in _SENTENCE_END.split(text.strip()) if s]
+    questions = any(q for _, _, q in sentences)
+    asked = [(s, t, q) for s, t, q in sentences if q or not _tells(t, narrative=questions)]
+    asking = any(q or _opens_request(t) for _, t, q in asked)
+    kept = asked if asking and len(asked) < len(sentences) else sentences  # news alone stays whole
+    return " and ".join(_asked_clauses(s) if "," in s or ";" in s else s for s, _, _ in kept)
+
+
+def _asked_clauses(sentence: str) -> str:
+    clauses = [c for c in _CLAUSE.split(sentence) if c.strip()]
+    if len(clauses) < 2:
+        return sentence
+    words = [tokenize(c) for c in clauses]
+    asks = [
+        i
+        for i, w in enumerate(words)
+        if w and (w[0] in lexicon.REQUEST_OPENERS or (i == len(words) - 1 and sentence.rstrip().endswith("?")))
+    ]
+    if not asks:
+        return sentence
+    # A statement goes ("I'm seeing errors"), and a guess said after the first clause ("..., I think it started then").
+    told = lexicon.CLAUSE_STATEMENT_OPENERS
+    kept = [
+        c for i, (c, w) in enumerate(zip(clauses, words, strict=True))
+        if i in asks or not (_tells(w, openers=told) or (i and _hedges(w)))
+    ]  # fmt: skip
+    return ", ".join(kept)
+
+
+def _opens_request(tokens: Sequence[str]) -> bool:
+    words = [t for t in tokens if t not in lexicon.OPENING_TALK or t in lexicon.REQUEST_OPENERS]
+    return bool(words) and (words[0] in lexicon.REQUEST_OPENERS or tuple(words[:2]) in lexicon.REQUEST_PAIRS)
+
+
+def _hedges(tokens: Sequence[str]) -> bool:
+    """``I think the alert started then``, ``not sure which``: a guess said aside, asking nothing."""
+    return any(tuple(tokens[: len(h)]) == h for h in lexicon.HEDGES)
+
+
+def _tells(tokens: Sequence[str], *, narrative: bool = False, openers: frozenset[str] | None = None) -> bool:
+    """Whether a sentence (or clause) only tells: it opens like a statement ("I think", "sorry"),
+    or, beside a question, it is a story of six words or more that opens with no request."""
+    if not tokens:
+        return False
+    if tuple(tokens[:2]) in lexicon.REQUEST_PAIRS:  # "I need ...", unless it says why ("I want to see whether ...")
+        return bool({"whether", "if", "why", "because"} & set(tokens))
+    if narrative and len(tokens) >= 6 and tokens[0] not in lexicon.REQUEST_OPENERS:
+        return True  # "... again? A fix just went out and I want to see whether the errors went down."
+    return tokens[0] in (lexicon.STATEMENT_OPENERS if openers is None else openers)
+
+
+def _without_pleas(tokens: list[str]) -> list[str]:
+    """``who is on call now? I need help``: a plea beside a question is no question of its own."""
+    if "help" not in tokens:
+        return tokens
+    for plea in lexicon.PLEAS:
+        at = find_run(tokens, plea)
+        after = tokens[at + len(plea)] if 0 <= at < len(tokens) - len(plea) else ""
+        if at >= 0 and len(tokens) > len(plea) + 1 and after not in ("with", "on", "using", "about", "for"):
+            return tokens[:at] + tokens[at + len(plea) :]
+    return tokens
+
+
+def _asides(
+    pairs: list[tuple[Reading, Sequence[str]]], mutating: frozenset[str]
+) -> list[tuple[Reading, Sequence[str]]]:
+    """The parts that ask something, without those that only say why or how things went:
+    a plea ("I need help"), an alert's firing reported ("payments memory alert just fired"),
+    news beside an action ("resolving 4, gateway looks happy again")."""
+    asked = [r.command for r, _ in pairs if r.command is not None]
+    acting = any(c in mutating for c in asked)
+
+    def aside(reading: Reading, part: Sequence[str]) -> bool:
+        others = [c for c in asked if c != reading.command]
+        if tuple(part) in lexicon.PLEAS and others:
+            return True
+        if reading.command == "alerts" and others and reading.choice is None:
+            return bool(lexicon.FIRED_NEWS & set(part)) and not lexicon.QUESTION_WORDS & set(part)
+        fine = [t for t in part if t in lexicon.ALL_FINE]
+        return acting and reading.command not in mutating and bool(fine) and len(part) - len(fine) <= 2
+
+    kept = [(r, p) for r, p in pairs if not aside(r, p)]
+    return kept or pairs
+
+
+def _merged(readings: list[Reading], parts: Sequence[Sequence[str]], mutating: frozenset[str]) -> list[Reading]:
     """Parts of one question said twice merged: ``I forgot the syntax for alerts, help?`` is help
     about alerts; ``how are the replicas, any lag?`` one db question; ``api logs, errors only``
     one logs question (parts of one command that say no slot two ways are one question, unless
     both name the command: ``logs web 6h and logs`` asks for logs of another service)."""
-    pairs = list(zip(readings, parts, strict=True))
+    pairs = _asides(list(zip(readings, parts, strict=True)), mutating)
+    readings = [r for r, _ in pairs]
+    acts = [r for r in readings if r.command in mutating and r.choice is None]
+    picked = [r for r in readings if r.command == "alerts" and r.choice is not None and not r.filter]
+    if len(acts) == 1 and len(picked) == 1 and len(readings) == 2:  # "I take the alert 2, ack": ack 2
+        acts[0].choice = picked[0].choice
+        return acts
     if any(r.command == "reset" for r in readings) and any(r.command not in (None, "reset") for r in readings):
         pairs = [(r, p) for r, p in pairs if r.command != "reset"]  # "nevermind, what's firing?": the question
     helps = [r for r, _ in pairs if r.command == "help"]
@@ -357,8 +505,9 @@ def _share_command(readings: Sequence[Reading], numbered: frozenset[str] = froze
         named: object = r.service if command == "logs" else r.metric if command == "metrics" else None
         if command in numbered and r.choice is not None and not r.slotted(but="choice"):
             named = r.choice
-        if r.command is None and named is not None and not (r.ambiguous or r.unknown or r.guessed):
-            r.command, r.bare = command, False
+        settled = not r.ambiguous or command in r.ambiguous  # "logs web and api 15m": api is a service here
+        if r.command is None and named is not None and settled and not (r.unknown or r.guessed):
+            r.command, r.bare, r.ambiguous = command, False, ()
     # "metrics cpu 1h and memory", "cpu + load last 6h": the one window said is every part's.
     windows = {r.window for r in readings if r.window is not None}
     if len(windows) == 1:

@@ -41,7 +41,7 @@ SHORTHAND: Final = {
     **dict.fromkeys(("yday", "yest", "ystrdy", "yesterdy", "yestarday"), "yesterday"),
     **dict.fromkeys(("midnite", "midnght"), "midnight"),
     **dict.fromkeys(("lsat", "lats"), "last"),
-    **dict.fromkeys(("sicne", "snce", "sinse"), "since"),
+    **dict.fromkeys(("sicne", "snce", "sinse"), "since"), "cal": "call",
     **dict.fromkeys(("frist", "fisrt"), "first"), **dict.fromkeys(("secnd", "seocnd"), "second"),
     **dict.fromkeys(("thrid", "thrd"), "third"),
     "a.m": "am", "p.m": "pm",

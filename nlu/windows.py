@@ -64,6 +64,7 @@ _CLOCK_WORDS: Final = {"midnight": time(0), "noon": time(12), "midday": time(12)
 _BARE_MINUTES: Final = re.compile(r"[5-9]|[1-9]\d{1,2}")
 _HTTP_STATUS: Final = re.compile(r"[45]\d\ds")
 _DAY_WORDS: Final = {"today": 0, "yesterday": 1}
+_SINCE: Final = frozenset({"since", "from"})  # "from 02:00" is since 02:00 (never "logs from web")
 
 OutOfRange = Literal["too short", "too long"]
 
@@ -98,7 +99,7 @@ def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) 
     if start >= len(tokens):
         return None
     word = tokens[start]
-    if word in _DAY_WORDS or word == "since":
+    if word in _DAY_WORDS or word in _SINCE:
         return _anchored(tokens, start, now)
     i = start
     if word in _PREFIXES:
@@ -169,14 +170,15 @@ def _and_a_half(tokens: Sequence[str], i: int) -> bool:
 
 
 def _anchored(tokens: Sequence[str], start: int, now: datetime | None) -> WindowMatch | None:
-    """``today``, ``yesterday``, ``since <clock time | today | yesterday | midnight>``."""
+    """``today``, ``yesterday``, ``since <clock time | today | yesterday | midnight>`` (or ``from``)."""
     now = now or datetime.now(UTC)
-    i = start + 1 if tokens[start] == "since" else start
-    if tokens[start] == "since" and i < len(tokens) and tokens[i] == "the":  # "since the 1:40am deploy"
+    since = tokens[start] in _SINCE
+    i = start + 1 if since else start
+    if since and i < len(tokens) and tokens[i] == "the":  # "since the 1:40am deploy"
         i += 1
     # "since the deploy at 1:30": a few words naming an event, then the time it happened.
     at_clock = next((j + 1 for j in range(i, min(i + 3, len(tokens) - 1)) if tokens[j] == "at"), None)
-    if tokens[start] == "since" and at_clock is not None and all(t.isalpha() for t in tokens[i : at_clock - 1]):
+    if since and at_clock is not None and all(t.isalpha() for t in tokens[i : at_clock - 1]):
         i = at_clock
     if i >= len(tokens):
         return None
@@ -184,7 +186,7 @@ def _anchored(tokens: Sequence[str], start: int, now: datetime | None) -> Window
     if word in _DAY_WORDS:
         midnight = datetime.combine(now.date(), time(0), now.tzinfo) - timedelta(days=_DAY_WORDS[word])
         return _found(tokens, start, i + 1, (now - midnight).total_seconds())
-    if tokens[start] != "since":
+    if not since:
         return None
     end = i + 1
     at = _CLOCK_WORDS.get(word)

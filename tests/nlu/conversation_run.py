@@ -22,6 +22,7 @@ from typing import Protocol
 from dialogs import conversation as conversation_module
 from dialogs.context import CommandContext
 from dialogs.conversation import Conversation
+from dialogs.prompts import HOW_TO_ANSWER
 from dialogs.query import Query as Asked
 from dialogs.query import pick
 from dialogs.registry import CommandSpec
@@ -81,6 +82,8 @@ def _theirs(query: Query) -> Asked:
     )
 
 
+# The re-ask of an open question whose answer was not understood.
+MISSED = "Didn't get that."
 # Replies that ask instead of running anything (a guess avoided, or a slot with nothing to go with).
 _ASKS = ("Did you mean", "A window for what?", "Nothing to pick from")
 
@@ -114,6 +117,11 @@ async def outcome(driver: Sender, recorder: Recorder, case: Case) -> tuple[Query
         if reply.startswith(WINDOW_LIMITS):  # "cpu past 2 weeks": refused, then answered without it
             ours = tuple(replace(q, window="rejected") if q.window is None else q for q in ours)
         return ours
+    if reply.endswith(HOW_TO_ANSWER):  # help asked inside a question: how to answer it
+        return (Query("help"),)
+    said = _said(reply)
+    if said.command in ("smalltalk", "unsupported") or reply.startswith(MISSED):
+        return (said if said.command != "none" else Query("ask"),)  # an aside, or "Didn't get that": the question stays
     if session.state != IDLE and session.draft is not None:
         started = _ours(session.draft)
         if reply.startswith(WINDOW_LIMITS):  # "logs web 2 weeks": refused and asked again

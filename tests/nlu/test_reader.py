@@ -409,3 +409,102 @@ class TestThirdBlindRound:
     def test_a_false_alarm_asks_nothing(self) -> None:
         intent = parse("false alarm, resolve 1", VOCABULARY, services=SERVICES, metrics=METRICS)
         assert (intent.command, intent.choice, intent.also) == ("resolve", 1, ())
+
+
+class TestFourthBlindRound:
+    """Rules that batches 15-16 (shifts by different personas) showed were missing."""
+
+    @pytest.mark.parametrize(
+        ("text", "unsupported"),
+        [
+            ("can you take api-3 out of the pool for me", "take out"),  # an action only with its particle
+            ("Please make rollback of the web deployment", "rollback"),  # a light verb, the action a noun
+            ("rm the old logs on the box", "rm"),
+            ("run select count(*) from orders", "run"),
+        ],
+    )
+    def test_actions_we_cannot_do(self, reader: Reader, text: str, unsupported: str) -> None:
+        assert reader.read(text).unsupported == unsupported
+
+    def test_take_a_look_is_no_action(self, reader: Reader) -> None:
+        assert reader.read("take a look at the db").command == "db"
+
+    @pytest.mark.parametrize(
+        ("text", "command", "topic"),
+        [("what does escalate do exactly?", "help", "escalate"), ("How I use the silence command?", "help", "silence"),
+         ("Who is oncall now? I need help", "oncall", None), ("need help with logs", "help", "logs")],
+    )  # fmt: skip
+    def test_help_and_pleas(self, text: str, command: str, topic: str | None) -> None:
+        intent = parse(text, VOCABULARY, services=SERVICES, metrics=METRICS)
+        assert (intent.command, intent.topic) == (command, topic)
+
+    def test_an_alert_reported_firing_is_why_they_ask(self, reader: Reader) -> None:
+        reading = reader.read("good evening! payments memory alert just fired, can u show memory usage")
+        assert (reading.metric, reading.also) == ("memory", []) and reading.command in (None, "metrics")
+
+    def test_news_beside_an_action(self) -> None:
+        intent = parse("ok resolving 4, gateway looks happy again", VOCABULARY, services=SERVICES, metrics=METRICS)
+        assert (intent.command, intent.choice, intent.also) == ("resolve", 4, ())
+
+    def test_an_action_named_beside_the_item(self) -> None:
+        intent = parse("I take the alert 2, ack", VOCABULARY, services=SERVICES, metrics=METRICS)
+        assert (intent.command, intent.choice, intent.also) == ("ack", 2, ())
+
+    def test_from_a_clock_time(self, reader: Reader) -> None:
+        assert reader.read("logs web from 2am").window is not None
+        assert reader.read("logs from web").window is None
+
+    @pytest.mark.parametrize("text", ["phew ok i think it was just the network blip", "Thanks, have a good day"])
+    def test_news_and_goodbyes(self, reader: Reader, text: str) -> None:
+        assert reader.read(text).smalltalk
+
+    def test_a_long_english_word_is_no_typo_of_a_command_word(self, reader: Reader) -> None:
+        """'application' is two edits from 'replication' (db): it is a word, the question is status."""
+        assert reader.read("the application is very slow, what is the problem").command == "status"
+
+
+class TestLongTexts:
+    """Batches 17-18: texts of several sentences, where some only tell and one asks."""
+
+    @pytest.mark.parametrize(
+        ("text", "command"),
+        [
+            ("Thank you. Could you list the alerts that are firing right now?", "alerts"),
+            ("Hello again, sorry to bother you. I'm seeing 'too many connections' errors in the api logs, "
+             "could you check the database connections and pgbouncer?", "db"),
+            ("Hi! Sorry, I'm new to on-call and just got paged for the first time. Could you tell me what's "
+             "currently wrong overall?", "status"),
+            ("Could you run that exact query again? A fix just went out and I want to see whether the errors "
+             "went down.", "again"),
+            ("Sorry, one more question, how exactly does the logs command work? What can I pass to it?", "help"),
+            ("Can you email me a summary for the incident review?", None),  # an action: unsupported
+        ],
+    )  # fmt: skip
+    def test_the_sentence_that_asks(self, text: str, command: str | None) -> None:
+        assert parse(text, VOCABULARY, services=SERVICES, metrics=METRICS).command == command
+
+    @pytest.mark.parametrize("text", ["gateway 5xx? also top procs", "Whos on call? And whats firing"])
+    def test_two_short_questions_stay_two(self, text: str) -> None:
+        assert len(parse(text, VOCABULARY, services=SERVICES, metrics=METRICS).also) == 1
+
+    def test_a_guess_said_aside_is_left_out(self) -> None:
+        intent = parse(
+            "Let's go with the last hour, I think the alert started around then.",
+            VOCABULARY, services=SERVICES, metrics=METRICS, expecting="window",
+        )  # fmt: skip
+        assert intent.window == timedelta(hours=1) and intent.command is None
+
+    @pytest.mark.parametrize(
+        ("text", "command"), [("gatwy", "gateway"), ("mtrcs cpu", "metrics"), ("haproxy stats", "gateway")]
+    )
+    def test_a_name_with_vowels_left_out(self, reader: Reader, text: str, command: str) -> None:
+        assert reader.read(text).command == command
+
+    def test_two_codes_in_one_text(self) -> None:
+        intent = parse("5a 5s 1h", VOCABULARY, services=SERVICES, metrics=METRICS)
+        assert [(i.command, i.choice) for i in (intent, *intent.also)] == [("ack", 5), ("silence", 5)]
+
+    def test_a_change_said_in_passing_is_no_command(self) -> None:
+        """'who I'm escalating to': escalate only where a command opens the text."""
+        intent = parse("Who is on call right now, just so I know who I'm escalating to?", VOCABULARY)
+        assert intent.command == "oncall"
