@@ -20,7 +20,10 @@ from typing import Any, TypeVar
 
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import AbstractConnection
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import NoScriptError, RedisError
+from redis.utils import HIREDIS_AVAILABLE
 
 from dialogs.session import Session
 from dialogs.store import LOCK_LEASE_S, REPLY_TTL_S, Begin, KeyBuilder, Rate, SessionStore, StoreUnavailable
@@ -104,6 +107,27 @@ class _Script:
         self.sha = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
+class _HiredisPacking(AbstractConnection):
+    """Commands packed by hiredis in C, as redis-py's synchronous client packs them (its own
+    `HiredisRespSerializer`); its asyncio client packs in Python, ~8 us for one EVALSHA of ours."""
+
+    _packer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        packed: list[bytes] = self._packer.pack(*args)
+        return packed
+
+
+def _packed_by_hiredis(client: redis.Redis) -> redis.Redis:
+    """`client` with its pool making hiredis-packing connections of whatever kind the URL chose
+    (TCP, TLS, Unix socket); unchanged without a hiredis redis-py can use."""
+    if HIREDIS_AVAILABLE:
+        pool = client.connection_pool
+        base = pool.connection_class
+        pool.connection_class = type(f"Hiredis{base.__name__}", (_HiredisPacking, base), {})
+    return client
+
+
 class RedisSessionStore(SessionStore):
     def __init__(
         self,
@@ -145,12 +169,14 @@ class RedisSessionStore(SessionStore):
         if cluster:
             client = RedisCluster.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S, socket_timeout=None)
         else:
-            client = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=CALL_TIMEOUT_S,
-                socket_timeout=None,
-                health_check_interval=30,
-                max_connections=200,
+            client = _packed_by_hiredis(
+                redis.Redis.from_url(
+                    url,
+                    socket_connect_timeout=CALL_TIMEOUT_S,
+                    socket_timeout=None,
+                    health_check_interval=30,
+                    max_connections=200,
+                )
             )
         return cls(client, session_ttl_s, prefix, clock, lock_lease_s=lock_lease_s)
 
@@ -163,27 +189,36 @@ class RedisSessionStore(SessionStore):
             raise StoreUnavailable(type(exc).__name__) from exc
 
     async def _run(self, script: _Script, keys: list[str], args: list[Any]) -> Any:
-        async def run() -> Any:
-            try:
-                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
-            except NoScriptError:  # a restarted or new Redis: load it once, EVALSHA from then on
-                return await self.client.eval(script.text, len(keys), *keys, *args)
+        return await self._eval(script, len(keys), *keys, *args)
 
-        return await self._call(run())
+    async def _eval(self, script: _Script, *numkeys_keys_args: Any) -> Any:
+        """EVALSHA under the store's timeout, as `_call` (written out: this runs twice per message,
+        and each coroutine layer between a reply and its reader is paid on every resume)."""
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                try:
+                    return await self.client.execute_command("EVALSHA", script.sha, *numkeys_keys_args)
+                except NoScriptError:  # a restarted or new Redis: load it once, EVALSHA from then on
+                    return await self.client.execute_command("EVAL", script.text, *numkeys_keys_args)
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
 
     async def _begin(self, sender: str, sid: str, token: str, now_ms: int, rate: Rate) -> Begin:
         keys = self.keys
         got = _named(
-            await self._run(
+            await self._eval(
                 self._begin_script,
-                [
-                    keys.reply(sender, sid),
-                    keys.rate(sender),
-                    keys.notice(sender),
-                    keys.lock(sender),
-                    keys.session(sender),
-                ],
-                [token, self.lease_ms, now_ms, rate.interval_ms, rate.burst_ms],
+                5,
+                keys.reply(sender, sid),
+                keys.rate(sender),
+                keys.notice(sender),
+                keys.lock(sender),
+                keys.session(sender),
+                token,
+                self.lease_ms,
+                now_ms,
+                rate.interval_ms,
+                rate.burst_ms,
             )
         )
         if "duplicate" in got:
@@ -220,16 +255,17 @@ class RedisSessionStore(SessionStore):
         self, sender: str, message_sid: str, lock: str | None, session: Session | None, reply: str
     ) -> None:
         keys = self.keys
-        await self._run(
+        await self._eval(
             self._finish_script,
-            [keys.session(sender), keys.reply(sender, message_sid), keys.lock(sender)],
-            [
-                lock or "",
-                "" if session is None else session.dumps(),
-                self.key_ttl_s,
-                reply,
-                REPLY_TTL_S if message_sid else 0,
-            ],
+            3,
+            keys.session(sender),
+            keys.reply(sender, message_sid),
+            keys.lock(sender),
+            lock or "",
+            "" if session is None else session.dumps(),
+            self.key_ttl_s,
+            reply,
+            REPLY_TTL_S if message_sid else 0,
         )
 
     async def load(self, sender: str) -> Session | None:

@@ -119,6 +119,7 @@ class SessionStore(ABC):
         self._tokens = itertools.count()
         self._releases: set[asyncio.Future[None]] = set()
         self._leases: dict[tuple[str, str], asyncio.TimerHandle | asyncio.Task[None]] = {}
+        self._rates: dict[int, Rate] = {}  # by limit: one per setting, not one per message
 
     @property
     def key_ttl_s(self) -> int:
@@ -138,7 +139,7 @@ class SessionStore(ABC):
         The lock, once taken, is renewed until `finish` or `release_later`.
         """
         token = f"{self._token_prefix}{next(self._tokens)}"
-        rate = Rate.per_minute(rate_limit)
+        rate = self._rates.get(rate_limit) or self._rates.setdefault(rate_limit, Rate.per_minute(rate_limit))
         try:
             first = await self._begin(sender, message_sid, token if lock else "", int(self.clock() * 1000), rate)
             if first.lock is not None:

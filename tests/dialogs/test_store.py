@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import redis.asyncio.connection as redis_connection
 
 from dialogs.query import Query
 from dialogs.redis_store import RedisSessionStore
@@ -255,3 +256,42 @@ async def test_memory_store_sweeps_expired_keys_without_rescanning_every_write(c
     for i in range(store._sweep_at - len(store._data) + 1):
         await store.finish(SENDER, f"SMb{i}", None, None, "r")
     assert not any(":r:SMa" in key for key in store._data)
+
+
+class TestRedisClient:
+    """The session store's own redis-py client."""
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ("EVALSHA", "a" * 40, 2, "operator:{+14155550100}:s", "operator:{+14155550100}:l", "tok:1", 5000, ""),
+            ("SET", "k", "é ✓ 👍", "EX", 86400),
+            ("CLIENT SETINFO", "LIB-NAME", "redis-py"),  # a two-word command name is two arguments
+            (b"SCRIPT LOAD", b"return 1"),
+        ],
+    )
+    async def test_commands_are_packed_in_c_as_redis_py_packs_them(self, args: tuple[object, ...]) -> None:
+        """hiredis packs every command byte for byte as redis-py's own (Python) packer does, in one buffer."""
+        store = RedisSessionStore.from_url("redis://127.0.0.1:1/0", 1800)
+        try:
+            connection = store.client.connection_pool.make_connection()  # type: ignore[union-attr]
+            packed = connection.pack_command(*args)
+        finally:
+            await store.aclose()
+        assert isinstance(connection, redis_connection.Connection)
+        assert packed == [b"".join(redis_connection.Connection().pack_command(*args))]
+
+    @pytest.mark.parametrize(
+        ("url", "kind"),
+        [
+            ("rediss://127.0.0.1:1/0", redis_connection.SSLConnection),
+            ("unix:///tmp/no-such-redis.sock", redis_connection.UnixDomainSocketConnection),
+        ],
+    )
+    async def test_the_url_still_picks_the_kind_of_connection(self, url: str, kind: type) -> None:
+        """TLS and Unix-socket URLs keep their connection classes under the C packing."""
+        store = RedisSessionStore.from_url(url, 1800)
+        try:
+            assert isinstance(store.client.connection_pool.make_connection(), kind)  # type: ignore[union-attr]
+        finally:
+            await store.aclose()
