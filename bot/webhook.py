@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPResponseBodyEvent, HTTPResponseStartEvent, Scope
@@ -32,13 +32,17 @@ blueprint = Blueprint("sms", __name__)
 XML = "text/xml; charset=utf-8"
 BODY_TIMEOUT_S = 10.0  # Twilio sends a few KiB at once; a body that trickles is not Twilio
 FORM = "application/x-www-form-urlencoded"
+BODY = "operator.body"  # the scope key under which `BodyGuard` hands the route the body it read
 
 
 async def read_form(max_fields: int) -> MultiDict[str, str] | Response:
     """The urlencoded form with repeated keys kept. `BodyGuard` has already bounded the body."""
     if request.mimetype != FORM:
         return MultiDict()  # no form: the signature check refuses it
-    raw = await request.get_data()
+    # The body as `BodyGuard` read it; Quart's `get_data` would wait for the same bytes again
+    # under `asyncio.wait_for`, which costs a task and a timer per request.
+    guarded = request.scope.get(BODY)
+    raw = guarded if isinstance(guarded, bytes) else await request.get_data()  # else: an app without the guard
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     try:
         return MultiDict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields))
@@ -51,7 +55,8 @@ class BodyGuard:
     """ASGI middleware in front of Quart for POST /sms: the body is read here, bounded in bytes
     (declared or counted while read, so chunked bodies too), in time and in fields, and refused
     (413/408, connection closed) before Quart builds a request for it. That is the cheapest refusal
-    there is, which is what a flood meets. A body within bounds is handed on in one piece."""
+    there is, which is what a flood meets. A body within bounds is handed on in one piece, and
+    also put in the scope under `BODY` for the route."""
 
     def __init__(
         self, app: Quart, max_bytes: int, max_fields: int, path: str = "/sms", body_timeout_s: float = BODY_TIMEOUT_S
@@ -71,6 +76,7 @@ class BodyGuard:
         if isinstance(body, int):
             await self._refuse(send, body)
             return
+        cast(dict[str, Any], scope)[BODY] = body
         replayed = False
 
         async def replay() -> Any:
@@ -143,4 +149,10 @@ async def sms() -> Response:
         return Response(twiml.EMPTY, content_type=XML)
     reply = await s.pipeline.handle(Inbound(sender, form.get("Body", ""), form.get("MessageSid", "")))
     s.metrics.reply_seconds.observe(time.perf_counter() - started)
-    return Response(twiml.message(reply), content_type=XML)
+    response = Response(twiml.message(reply), content_type=XML)
+    # Quart sends a response under `asyncio.wait_for(RESPONSE_TIMEOUT)`, a task and a timer per
+    # request, against a client that stops reading. A reply is a few KiB at most (MAX_BODY characters
+    # of TwiML), which the transport's buffer takes whole (its high-water mark is 64 KiB): sending
+    # never waits on the client, so there is nothing to time out.
+    response.timeout = None
+    return response

@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from bot.app import create_app
 from bot.sms import segment_info
+from bot.webhook import BodyGuard
 from dialogs.store import SessionStore
 from tests.bot.conftest import metric_value
 from tests.conftest import make_settings
@@ -209,6 +210,13 @@ class TestBodies:
 
     async def test_unknown_word_points_to_help(self, phone: Phone) -> None:
         await phone.expect("banana", r"try help")
+
+    async def test_without_the_guard_the_route_reads_the_body_itself(self, app: Quart, phone: Phone) -> None:
+        """`BodyGuard` hands the route the body it read; served without the guard, the route reads it."""
+        assert isinstance(app.asgi_app, BodyGuard)
+        app.asgi_app = app.asgi_app.inner  # type: ignore[method-assign]
+        await phone.expect("help", r"status.*metrics")
+        await phone.expect("", EMPTY)
 
 
 class TestIdempotency:
