@@ -6,6 +6,9 @@ token (a lease of LOCK_LEASE_S, renewed while held), ``rt`` GCRA arrival time, `
 "slow down" notice was given, ``o`` opt-out flag. Every script touches the keys of one sender only,
 all in one hash slot, so the same scripts run on a single Redis and on Redis Cluster.
 
+On a single Redis the two scripts of a message go over connections the store keeps for them
+(`_on_lane`), not through redis-py's pool; anything else (and every call on a Cluster) does.
+
 Scripts answer with flat name/value pairs (``{'lock', 1, 'session', json}``), decoded
 into a dict by name (`_named`), never by position.
 """
@@ -22,6 +25,7 @@ import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.connection import HiredisRespSerializer
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.utils import HIREDIS_AVAILABLE
 
@@ -30,6 +34,7 @@ from dialogs.store import LOCK_LEASE_S, REPLY_TTL_S, Begin, KeyBuilder, Rate, Se
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 2.0  # a Redis call slower than this is a Redis in trouble: answer without it
+MAX_LANES = 200  # connections the store keeps for its scripts (as many as the client's pool may open)
 
 # KEYS: reply, rate, notice, lock, session   ARGV: token ('' takes no lock), lease_ms, now_ms, interval_ms, burst_ms
 # GCRA exactly as Rate.admit: the memory store runs the same arithmetic in Python.
@@ -141,6 +146,14 @@ class RedisSessionStore(SessionStore):
         super().__init__(session_ttl_s, clock, lock_lease_s=lock_lease_s, keys=KeyBuilder(prefix))
         self.client = client
         self.prefix = prefix
+        # A single Redis: the scripts go over connections the store keeps ("lanes"), one call per
+        # connection at a time, not through redis-py's pool, whose checkout, release, retry and metrics
+        # hooks cost about as much as the round trip itself (~15 us a command, two per message). A
+        # Cluster client routes each call by its keys: it keeps redis-py's path.
+        self._lane_pool = client.connection_pool if isinstance(client, redis.Redis) else None
+        self._lanes: list[AbstractConnection] = []  # idle, the latest kept last
+        self._lanes_open = 0
+        self._closing = False
         self._begin_script = _Script(_BEGIN)
         self._relock_script = _Script(_RELOCK)
         self._renew_script = _Script(_RENEW)
@@ -196,12 +209,49 @@ class RedisSessionStore(SessionStore):
         and each coroutine layer between a reply and its reader is paid on every resume)."""
         try:
             async with asyncio.timeout(CALL_TIMEOUT_S):
-                try:
-                    return await self.client.execute_command("EVALSHA", script.sha, *numkeys_keys_args)
-                except NoScriptError:  # a restarted or new Redis: load it once, EVALSHA from then on
-                    return await self.client.execute_command("EVAL", script.text, *numkeys_keys_args)
+                pool = self._lane_pool
+                if pool is None or (not self._lanes and self._lanes_open >= MAX_LANES):
+                    return await self._pooled(script, numkeys_keys_args)
+                return await self._on_lane(pool, script, numkeys_keys_args)
         except (RedisError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def _pooled(self, script: _Script, args: tuple[Any, ...]) -> Any:
+        """The script through redis-py's client: its pool, and its retries on a broken connection."""
+        try:
+            return await self.client.execute_command("EVALSHA", script.sha, *args)
+        except NoScriptError:  # a restarted or new Redis: load it once, EVALSHA from then on
+            return await self.client.execute_command("EVAL", script.text, *args)
+
+    async def _on_lane(self, pool: redis.ConnectionPool, script: _Script, args: tuple[Any, ...]) -> Any:
+        """The script over a kept connection (made on first use, health-checked by redis-py as the
+        pool's are). A connection is kept again only once its reply has been read: one that failed or
+        was cancelled mid-call (a timeout) is closed, and a broken one hands the call to `_pooled`,
+        which retries it as redis-py retries any call."""
+        if self._lanes:
+            lane = self._lanes.pop()
+        else:
+            lane = pool.make_connection()  # type: ignore[no-untyped-call]
+            self._lanes_open += 1
+        try:
+            try:
+                await lane.send_command("EVALSHA", script.sha, *args)
+                reply = await lane.read_response()
+            except NoScriptError:
+                await lane.send_command("EVAL", script.text, *args)
+                reply = await lane.read_response()
+        except BaseException as exc:
+            self._lanes_open -= 1
+            await lane.disconnect(nowait=True)
+            if isinstance(exc, (RedisConnectionError, OSError)):
+                return await self._pooled(script, args)
+            raise
+        if self._closing:
+            self._lanes_open -= 1
+            await lane.disconnect()
+        else:
+            self._lanes.append(lane)
+        return reply
 
     async def _begin(self, sender: str, sid: str, token: str, now_ms: int, rate: Rate) -> Begin:
         keys = self.keys
@@ -283,4 +333,9 @@ class RedisSessionStore(SessionStore):
 
     async def aclose(self) -> None:
         await super().aclose()
+        self._closing = True  # a lane still in a call is closed when it comes back
+        idle, self._lanes = self._lanes, []
+        self._lanes_open -= len(idle)
+        for lane in idle:
+            await lane.disconnect()
         await self.client.aclose()

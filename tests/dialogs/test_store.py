@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import redis.asyncio as aioredis
 import redis.asyncio.connection as redis_connection
 
 from dialogs.query import Query
@@ -295,3 +296,48 @@ class TestRedisClient:
             assert isinstance(store.client.connection_pool.make_connection(), kind)  # type: ignore[union-attr]
         finally:
             await store.aclose()
+
+
+class TestLanes:
+    """The connections a single-Redis store keeps for its scripts: reused only once their reply is read."""
+
+    async def test_one_lane_serves_message_after_message(self, redis_store: RedisSessionStore) -> None:
+        """Messages one after another reuse one kept connection; closing the store closes it."""
+        for i in range(3):
+            begin = await redis_store.begin(SENDER, f"SM{i}", rate_limit=5, lock_wait_s=0.1)
+            await redis_store.finish(SENDER, f"SM{i}", begin.lock, Session(), "r")
+        assert (len(redis_store._lanes), redis_store._lanes_open) == (1, 1)
+        lane = redis_store._lanes[0]
+        await redis_store.aclose()
+        assert (redis_store._lanes, redis_store._lanes_open) == ([], 0)
+        assert not lane.is_connected
+
+    async def test_a_call_cancelled_mid_reply_closes_its_lane(self, redis_store: RedisSessionStore) -> None:
+        """A call cancelled while waiting for its reply (what a timeout does) never leaves that reply to
+        be read by the next call on the same connection: the connection is closed, not kept."""
+        warm = await redis_store.begin(OTHER, "SMwarm", rate_limit=5, lock_wait_s=0.1)
+        await redis_store.finish(OTHER, "SMwarm", warm.lock, None, "r")
+        (lane,) = redis_store._lanes
+        call = asyncio.create_task(redis_store.begin(SENDER, "SMcut", rate_limit=5, lock_wait_s=0.1))
+        await asyncio.sleep(0)  # the script is sent on the kept lane; its reply is awaited
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert (redis_store._lanes, redis_store._lanes_open) == ([], 0)
+        assert not lane.is_connected
+        got = await redis_store.begin(OTHER, "SMnext", rate_limit=5, lock_wait_s=0.1)
+        assert got.lock is not None and got.session is None
+
+    async def test_a_lane_the_server_dropped_hands_the_call_to_the_pool(
+        self, redis_store: RedisSessionStore, redis_client: aioredis.Redis
+    ) -> None:
+        """A kept connection Redis has closed (a restart, `timeout`, CLIENT KILL) costs no answer: the
+        call goes through redis-py's pool instead, and the dead connection is dropped."""
+        first = await redis_store.begin(SENDER, "SM1", rate_limit=5, lock_wait_s=0.1)
+        await redis_store.finish(SENDER, "SM1", first.lock, Session(state="kept"), "r")
+        (lane,) = redis_store._lanes
+        host, port = lane._writer.get_extra_info("sockname")[:2]  # type: ignore[attr-defined]
+        assert await redis_client.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+        again = await redis_store.begin(SENDER, "SM2", rate_limit=5, lock_wait_s=0.1)
+        assert again.lock is not None and again.session == Session(state="kept")
+        assert lane not in redis_store._lanes and redis_store._lanes_open == len(redis_store._lanes)
