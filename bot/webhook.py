@@ -15,7 +15,6 @@ the app (`bot.app`), so this blueprint is registered on any number of apps.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any, cast
 from urllib.parse import parse_qsl
@@ -27,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 from bot import twiml
 from bot.app_state import SERVICES, gate, services
 from bot.pipeline import Inbound
+from dialogs.timers import Deadlines
 
 blueprint = Blueprint("sms", __name__)
 XML = "text/xml; charset=utf-8"
@@ -76,6 +76,7 @@ class BodyGuard:
         self.max_fields = max_fields
         self.path = path
         self.body_timeout_s = body_timeout_s
+        self._deadlines = Deadlines(body_timeout_s)  # asyncio.timeout's semantics, without a loop timer per body
 
     async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
@@ -104,7 +105,7 @@ class BodyGuard:
                 return 413
         body = bytearray()
         try:
-            async with asyncio.timeout(self.body_timeout_s):
+            async with self._deadlines():
                 while True:
                     message = await receive()
                     if message["type"] != "http.request":

@@ -15,7 +15,6 @@ into a dict by name (`_named`), never by position.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +30,7 @@ from redis.utils import HIREDIS_AVAILABLE
 
 from dialogs.session import Session
 from dialogs.store import LOCK_LEASE_S, REPLY_TTL_S, Begin, KeyBuilder, Rate, SessionStore, StoreUnavailable
+from dialogs.timers import Deadlines
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 2.0  # a Redis call slower than this is a Redis in trouble: answer without it
@@ -154,6 +154,7 @@ class RedisSessionStore(SessionStore):
         self._lanes: list[AbstractConnection] = []  # idle, the latest kept last
         self._lanes_open = 0
         self._closing = False
+        self._deadlines = Deadlines(CALL_TIMEOUT_S)  # asyncio.timeout's semantics, without a loop timer per call
         self._begin_script = _Script(_BEGIN)
         self._relock_script = _Script(_RELOCK)
         self._renew_script = _Script(_RENEW)
@@ -175,8 +176,9 @@ class RedisSessionStore(SessionStore):
 
         No socket_timeout (redis-py 6+ defaults it to 5 s, so it is turned off explicitly):
         redis-py implements it with a task per command sent. Each store
-        call is bounded by one `asyncio.timeout` instead (see `_call`), and redis-py drops a
-        connection whose read was cancelled, so no stale reply is ever read.
+        call is bounded by one deadline instead (`asyncio.timeout`'s semantics, dialogs/timers.py;
+        see `_call`), and a connection whose read was cancelled is dropped (by redis-py, and by
+        `_on_lane`), so no stale reply is ever read.
         """
         client: redis.Redis | RedisCluster
         if cluster:
@@ -196,7 +198,7 @@ class RedisSessionStore(SessionStore):
     async def _call(self, aw: Awaitable[T]) -> T:
         """One Redis call under the store's timeout; every failure becomes StoreUnavailable."""
         try:
-            async with asyncio.timeout(CALL_TIMEOUT_S):
+            async with self._deadlines():
                 return await aw
         except (RedisError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
@@ -208,7 +210,7 @@ class RedisSessionStore(SessionStore):
         """EVALSHA under the store's timeout, as `_call` (written out: this runs twice per message,
         and each coroutine layer between a reply and its reader is paid on every resume)."""
         try:
-            async with asyncio.timeout(CALL_TIMEOUT_S):
+            async with self._deadlines():
                 pool = self._lane_pool
                 if pool is None or (not self._lanes and self._lanes_open >= MAX_LANES):
                     return await self._pooled(script, numkeys_keys_args)
@@ -333,6 +335,7 @@ class RedisSessionStore(SessionStore):
 
     async def aclose(self) -> None:
         await super().aclose()
+        self._deadlines.clear()
         self._closing = True  # a lane still in a call is closed when it comes back
         idle, self._lanes = self._lanes, []
         self._lanes_open -= len(idle)
