@@ -28,6 +28,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.utils import HIREDIS_AVAILABLE
 
+if HIREDIS_AVAILABLE:
+    import hiredis
+
 from dialogs.session import Session
 from dialogs.store import LOCK_LEASE_S, REPLY_TTL_S, Begin, KeyBuilder, Rate, SessionStore, StoreUnavailable
 from dialogs.timers import Deadlines
@@ -114,13 +117,23 @@ class _Script:
 
 class _HiredisPacking(AbstractConnection):
     """Commands packed by hiredis in C, as redis-py's synchronous client packs them (its own
-    `HiredisRespSerializer`); its asyncio client packs in Python, ~8 us for one EVALSHA of ours."""
+    `HiredisRespSerializer`); its asyncio client packs in Python, ~8 us for one EVALSHA of ours.
+    The scripts' calls (a one-word name, arguments we built) go to hiredis as they are: the
+    serializer's pass over every argument (names of two words, bytearrays) is for other callers."""
 
     _packer = HiredisRespSerializer()
 
     def pack_command(self, *args: Any) -> list[bytes]:
+        if args[0] in _SCRIPT_CALLS:
+            try:
+                return [hiredis.pack_command(args)]
+            except TypeError:
+                pass  # the serializer raises the DataError redis-py callers expect
         packed: list[bytes] = self._packer.pack(*args)
         return packed
+
+
+_SCRIPT_CALLS = frozenset({"EVALSHA", "EVAL"})
 
 
 def _packed_by_hiredis(client: redis.Redis) -> redis.Redis:

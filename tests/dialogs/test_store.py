@@ -7,6 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 import redis.asyncio.connection as redis_connection
+from redis.exceptions import DataError
 
 from dialogs.query import Query
 from dialogs.redis_store import RedisSessionStore
@@ -266,6 +267,7 @@ class TestRedisClient:
         "args",
         [
             ("EVALSHA", "a" * 40, 2, "operator:{+14155550100}:s", "operator:{+14155550100}:l", "tok:1", 5000, ""),
+            ("EVAL", "return {ARGV[1]}", 0, '{"state":"idle","pages":["é ✓"]}', 86400),
             ("SET", "k", "é ✓ 👍", "EX", 86400),
             ("CLIENT SETINFO", "LIB-NAME", "redis-py"),  # a two-word command name is two arguments
             (b"SCRIPT LOAD", b"return 1"),
@@ -281,6 +283,19 @@ class TestRedisClient:
             await store.aclose()
         assert isinstance(connection, redis_connection.Connection)
         assert packed == [b"".join(redis_connection.Connection().pack_command(*args))]
+
+    @pytest.mark.parametrize("args", [("EVALSHA", "a" * 40, 0, None), ("SET", "k", True)])
+    async def test_a_value_redis_cannot_take_is_a_data_error(self, args: tuple[object, ...]) -> None:
+        """As with redis-py's own packer: None or a bool is refused with DataError, on the script path too."""
+        store = RedisSessionStore.from_url("redis://127.0.0.1:1/0", 1800)
+        try:
+            connection = store.client.connection_pool.make_connection()  # type: ignore[union-attr]
+            with pytest.raises(DataError):
+                connection.pack_command(*args)
+        finally:
+            await store.aclose()
+        with pytest.raises(DataError):
+            redis_connection.Connection().pack_command(*args)
 
     @pytest.mark.parametrize(
         ("url", "kind"),
