@@ -37,7 +37,8 @@ from dialogs.timers import Deadlines
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 2.0  # a Redis call slower than this is a Redis in trouble: answer without it
-MAX_LANES = 200  # connections the store keeps for its scripts (as many as the client's pool may open)
+MAX_CONNECTIONS = 200  # to Redis from one process, all told
+MAX_LANES = 150  # of those, kept by the store for its scripts; the client's pool has the rest
 
 # KEYS: reply, rate, notice, lock, session   ARGV: token ('' takes no lock), lease_ms, now_ms, interval_ms, burst_ms
 # GCRA exactly as Rate.admit: the memory store runs the same arithmetic in Python.
@@ -203,7 +204,7 @@ class RedisSessionStore(SessionStore):
                     socket_connect_timeout=CALL_TIMEOUT_S,
                     socket_timeout=None,
                     health_check_interval=30,
-                    max_connections=200,
+                    max_connections=MAX_CONNECTIONS - MAX_LANES,
                 )
             )
         return cls(client, session_ttl_s, prefix, clock, lock_lease_s=lock_lease_s)
