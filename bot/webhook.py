@@ -150,19 +150,23 @@ async def sms() -> Response:
         url = g.signatures.url_for(lambda: request.host_url, raw_path, request.query_string.decode("latin-1"))
         if not g.signatures.valid(url, form, request.headers.get("X-Twilio-Signature")):
             s.metrics.outcome("forged")
-            return Response("forbidden", status=403, content_type="text/plain")
+            return small("forbidden", "text/plain", 403)
     raw_from = form.get("From", "")
     sender = g.allow.check(raw_from)
     if sender is None:
         s.metrics.outcome("unknown_sender")
         g.refusals.refused(raw_from)
-        return Response(twiml.EMPTY, content_type=XML)
+        return small(twiml.EMPTY)
     reply = await s.pipeline.handle(Inbound(sender, form.get("Body", ""), form.get("MessageSid", "")))
     s.metrics.reply_seconds.observe(time.perf_counter() - started)
-    response = Response(twiml.message(reply), content_type=XML)
-    # Quart sends a response under `asyncio.wait_for(RESPONSE_TIMEOUT)`, a task and a timer per
-    # request, against a client that stops reading. A reply is a few KiB at most (MAX_BODY characters
-    # of TwiML), which the transport's buffer takes whole (its high-water mark is 64 KiB): sending
-    # never waits on the client, so there is nothing to time out.
+    return small(twiml.message(reply))
+
+
+def small(body: str, content_type: str = XML, status: int = 200) -> Response:
+    """A response of a few KiB at most (a reply is MAX_BODY characters of TwiML), sent without
+    RESPONSE_TIMEOUT. Quart sends every response under `asyncio.wait_for(RESPONSE_TIMEOUT)`, a task
+    and a timer per request, against a client that stops reading; a body this small goes whole into
+    the transport's buffer (its high-water mark is 64 KiB), so sending never waits on the client."""
+    response = Response(body, status=status, content_type=content_type)
     response.timeout = None
     return response
