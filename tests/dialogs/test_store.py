@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 import redis.asyncio.connection as redis_connection
 from redis.exceptions import DataError
 
+from dialogs import redis_store as redis_store_module
 from dialogs.query import Query
 from dialogs.redis_store import RedisSessionStore
 from dialogs.session import Session
@@ -356,3 +357,18 @@ class TestLanes:
         again = await redis_store.begin(SENDER, "SM2", rate_limit=5, lock_wait_s=0.1)
         assert again.lock is not None and again.session == Session(state="kept")
         assert lane not in redis_store._lanes and redis_store._lanes_open == len(redis_store._lanes)
+
+    async def test_past_the_lanes_calls_share_the_clients_pool(
+        self, redis_store: RedisSessionStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """More calls at once than there are lanes: the rest go through redis-py's pool, all answered."""
+        monkeypatch.setattr(redis_store_module, "MAX_LANES", 2)
+        senders = [f"+1415555{i:04d}" for i in range(8)]
+        begun = await asyncio.gather(*(redis_store.begin(s, f"SM{s}", rate_limit=5, lock_wait_s=0.1) for s in senders))
+        assert all(b.lock is not None for b in begun)
+        assert redis_store._lanes_open == 2
+        await asyncio.gather(
+            *(redis_store.finish(s, f"SM{s}", b.lock, Session(), "r") for s, b in zip(senders, begun, strict=True))
+        )
+        for s in senders:
+            assert (await redis_store.begin(s, f"SM{s}", rate_limit=5, lock_wait_s=0.1)).duplicate == "r"
