@@ -35,6 +35,7 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.commands = Counter("operator_commands", "Commands understood", ["command"], registry=self.registry)
+        self._commands: dict[str, Counter] = {}  # children by command, bound on first use as the outcomes are
         self.monitor_seconds = Histogram(
             "operator_monitor_check_seconds",
             "Monitor health check latency",
@@ -48,6 +49,12 @@ class ServiceMetrics:
 
     def outcome(self, name: str) -> None:
         self._outcomes[name].inc()
+
+    def command(self, name: str) -> None:
+        child = self._commands.get(name)
+        if child is None:
+            child = self._commands[name] = self.commands.labels(name)
+        child.inc()
 
     def observe_health(self, health: Health) -> None:
         self.monitor_seconds.labels(health.monitor).observe(health.latency_s)

@@ -189,7 +189,7 @@ class Pipeline:
 
     def _count(self, reply: Reply) -> str:
         if reply.command:
-            self.metrics.commands.labels(reply.command).inc()
+            self.metrics.command(reply.command)
         return reply.text
 
     async def _reply(self, sender: str, session: Session, body: str, now: float, expired: bool) -> str:

@@ -54,7 +54,7 @@ def segment_info(text: str) -> SegmentInfo:
     if not text:
         return SegmentInfo("GSM-7", 0, 0)
     if GSM7.issuperset(text):
-        encoding, doubles = "GSM-7", sum(text.count(c) for c in GSM7_EXTENSION)
+        encoding, doubles = "GSM-7", sum(map(text.count, GSM7_EXTENSION))
     else:
         encoding, doubles = "UCS-2", len(text.encode("utf-16-le", "surrogatepass")) // 2 - len(text)
     units, part = len(text) + doubles, _PART[encoding]

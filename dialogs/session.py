@@ -14,6 +14,8 @@ from typing import Any
 from dialogs.query import Item, ListKind, Query, list_kind
 
 IDLE = "idle"
+# One encoder for every session: json.dumps with arguments builds a new JSONEncoder per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass(slots=True)
@@ -52,15 +54,15 @@ class Session:
             data["draft"] = self.draft.to_json()
         if self.last_query is not None:
             data["last_query"] = self.last_query.to_json()
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        return _ENCODE(data)
 
     @classmethod
     def loads(cls, raw: str | bytes | None) -> Session | None:
         if not raw:
             return None
-        try:
-            data = json.loads(raw)
-        except ValueError:
+        try:  # decoded here: json.loads would first sniff the bytes for UTF-16 and UTF-32
+            data = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
             return None  # a corrupt entry is a fresh start, not an error reply
         if not isinstance(data, dict):
             return None

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialogs.session import Session
+from dialogs.timers import Timers
 
 REPLY_TTL_S = 24 * 3600  # Twilio retries within seconds; a day is generous
 EXPIRED_GRACE_S = 24 * 3600  # an expired session is kept this long to say "that conversation expired"
@@ -118,7 +119,9 @@ class SessionStore(ABC):
         self._token_prefix = secrets.token_hex(6) + ":"
         self._tokens = itertools.count()
         self._releases: set[asyncio.Future[None]] = set()
-        self._leases: dict[tuple[str, str], asyncio.TimerHandle | asyncio.Task[None]] = {}
+        self._leases: dict[tuple[str, str], asyncio.Task[None]] = {}  # held past a third of the lease: renewing
+        self._lease_timers: Timers[tuple[str, str]] = Timers(self._start_renewing)  # the rest
+        self._rates: dict[int, Rate] = {}  # by limit: one per setting, not one per message
 
     @property
     def key_ttl_s(self) -> int:
@@ -138,7 +141,7 @@ class SessionStore(ABC):
         The lock, once taken, is renewed until `finish` or `release_later`.
         """
         token = f"{self._token_prefix}{next(self._tokens)}"
-        rate = Rate.per_minute(rate_limit)
+        rate = self._rates.get(rate_limit) or self._rates.setdefault(rate_limit, Rate.per_minute(rate_limit))
         try:
             first = await self._begin(sender, message_sid, token if lock else "", int(self.clock() * 1000), rate)
             if first.lock is not None:
@@ -175,19 +178,17 @@ class SessionStore(ABC):
 
     def _keep(self, sender: str, token: str) -> None:
         """Renew the lock's lease every third of it until let go (or MAX_HOLD_S). Most answers take
-        less than a third of the lease: a timer costs them less than a task would."""
-        self._leases[(sender, token)] = asyncio.get_running_loop().call_later(
-            self.lock_lease_s / 3, self._start_renewing, sender, token
-        )
+        less than a third of the lease: a timer (a dict entry, dialogs/timers.py) is all they cost."""
+        self._lease_timers.arm((sender, token), self.lock_lease_s / 3)
 
-    def _start_renewing(self, sender: str, token: str) -> None:
-        if (sender, token) in self._leases:
-            self._leases[(sender, token)] = asyncio.ensure_future(self._renew_until_let_go(sender, token))
+    def _start_renewing(self, key: tuple[str, str]) -> None:
+        self._leases[key] = asyncio.ensure_future(self._renew_until_let_go(*key))
 
     def _let_go(self, sender: str, token: str) -> None:
-        lease = self._leases.pop((sender, token), None)
-        if lease is not None:
-            lease.cancel()
+        if not self._lease_timers.disarm((sender, token)):
+            renewing = self._leases.pop((sender, token), None)
+            if renewing is not None:
+                renewing.cancel()
 
     async def _renew_until_let_go(self, sender: str, token: str) -> None:
         give_up_at = time.monotonic() + MAX_HOLD_S
@@ -260,6 +261,7 @@ class SessionStore(ABC):
 
     async def aclose(self) -> None:
         """Stop renewing and retrying releases (the leases free the locks); subclasses close their clients."""
+        self._lease_timers.clear()
         for pending in [*self._releases, *self._leases.values()]:
             pending.cancel()
 

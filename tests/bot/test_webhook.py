@@ -11,8 +11,10 @@ import pytest
 from quart import Quart
 from werkzeug.datastructures import MultiDict
 
+from bot import twiml
 from bot.app import create_app
-from bot.sms import segment_info
+from bot.sms import MAX_BODY, segment_info
+from bot.webhook import BodyGuard, small
 from dialogs.store import SessionStore
 from tests.bot.conftest import metric_value
 from tests.conftest import make_settings
@@ -209,6 +211,21 @@ class TestBodies:
 
     async def test_unknown_word_points_to_help(self, phone: Phone) -> None:
         await phone.expect("banana", r"try help")
+
+    @pytest.mark.parametrize("text", ["&" * MAX_BODY, "<" * MAX_BODY, "\U0001f600" * MAX_BODY])
+    def test_the_largest_reply_goes_whole_into_the_transport_buffer(self, text: str) -> None:
+        """Replies are sent without RESPONSE_TIMEOUT because even the largest fits the transport's
+        buffer (64 KiB before it pushes back): sending one never waits on the client."""
+        body = twiml.message(text)
+        assert len(body.encode()) < 64 * 1024
+        assert small(body).timeout is None
+
+    async def test_without_the_guard_the_route_reads_the_body_itself(self, app: Quart, phone: Phone) -> None:
+        """`BodyGuard` hands the route the body it read; served without the guard, the route reads it."""
+        assert isinstance(app.asgi_app, BodyGuard)
+        app.asgi_app = app.asgi_app.inner  # type: ignore[method-assign]
+        await phone.expect("help", r"status.*metrics")
+        await phone.expect("", EMPTY)
 
 
 class TestIdempotency:

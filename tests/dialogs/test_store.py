@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import redis.asyncio as aioredis
+import redis.asyncio.connection as redis_connection
+from redis.exceptions import DataError
 
+from dialogs import redis_store as redis_store_module
 from dialogs.query import Query
 from dialogs.redis_store import RedisSessionStore
 from dialogs.session import Session
@@ -255,3 +259,116 @@ async def test_memory_store_sweeps_expired_keys_without_rescanning_every_write(c
     for i in range(store._sweep_at - len(store._data) + 1):
         await store.finish(SENDER, f"SMb{i}", None, None, "r")
     assert not any(":r:SMa" in key for key in store._data)
+
+
+class TestRedisClient:
+    """The session store's own redis-py client."""
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ("EVALSHA", "a" * 40, 2, "operator:{+14155550100}:s", "operator:{+14155550100}:l", "tok:1", 5000, ""),
+            ("EVAL", "return {ARGV[1]}", 0, '{"state":"idle","pages":["é ✓"]}', 86400),
+            ("SET", "k", "é ✓ 👍", "EX", 86400),
+            ("CLIENT SETINFO", "LIB-NAME", "redis-py"),  # a two-word command name is two arguments
+            (b"SCRIPT LOAD", b"return 1"),
+        ],
+    )
+    async def test_commands_are_packed_in_c_as_redis_py_packs_them(self, args: tuple[object, ...]) -> None:
+        """hiredis packs every command byte for byte as redis-py's own (Python) packer does, in one buffer."""
+        store = RedisSessionStore.from_url("redis://127.0.0.1:1/0", 1800)
+        try:
+            connection = store.client.connection_pool.make_connection()  # type: ignore[union-attr]
+            packed = connection.pack_command(*args)
+        finally:
+            await store.aclose()
+        assert isinstance(connection, redis_connection.Connection)
+        assert packed == [b"".join(redis_connection.Connection().pack_command(*args))]
+
+    @pytest.mark.parametrize("args", [("EVALSHA", "a" * 40, 0, None), ("SET", "k", True)])
+    async def test_a_value_redis_cannot_take_is_a_data_error(self, args: tuple[object, ...]) -> None:
+        """As with redis-py's own packer: None or a bool is refused with DataError, on the script path too."""
+        store = RedisSessionStore.from_url("redis://127.0.0.1:1/0", 1800)
+        try:
+            connection = store.client.connection_pool.make_connection()  # type: ignore[union-attr]
+            with pytest.raises(DataError):
+                connection.pack_command(*args)
+        finally:
+            await store.aclose()
+        with pytest.raises(DataError):
+            redis_connection.Connection().pack_command(*args)
+
+    @pytest.mark.parametrize(
+        ("url", "kind"),
+        [
+            ("rediss://127.0.0.1:1/0", redis_connection.SSLConnection),
+            ("unix:///tmp/no-such-redis.sock", redis_connection.UnixDomainSocketConnection),
+        ],
+    )
+    async def test_the_url_still_picks_the_kind_of_connection(self, url: str, kind: type) -> None:
+        """TLS and Unix-socket URLs keep their connection classes under the C packing."""
+        store = RedisSessionStore.from_url(url, 1800)
+        try:
+            assert isinstance(store.client.connection_pool.make_connection(), kind)  # type: ignore[union-attr]
+        finally:
+            await store.aclose()
+
+
+class TestLanes:
+    """The connections a single-Redis store keeps for its scripts: reused only once their reply is read."""
+
+    async def test_one_lane_serves_message_after_message(self, redis_store: RedisSessionStore) -> None:
+        """Messages one after another reuse one kept connection; closing the store closes it."""
+        for i in range(3):
+            begin = await redis_store.begin(SENDER, f"SM{i}", rate_limit=5, lock_wait_s=0.1)
+            await redis_store.finish(SENDER, f"SM{i}", begin.lock, Session(), "r")
+        assert (len(redis_store._lanes), redis_store._lanes_open) == (1, 1)
+        lane = redis_store._lanes[0]
+        await redis_store.aclose()
+        assert (redis_store._lanes, redis_store._lanes_open) == ([], 0)
+        assert not lane.is_connected
+
+    async def test_a_call_cancelled_mid_reply_closes_its_lane(self, redis_store: RedisSessionStore) -> None:
+        """A call cancelled while waiting for its reply (what a timeout does) never leaves that reply to
+        be read by the next call on the same connection: the connection is closed, not kept."""
+        warm = await redis_store.begin(OTHER, "SMwarm", rate_limit=5, lock_wait_s=0.1)
+        await redis_store.finish(OTHER, "SMwarm", warm.lock, None, "r")
+        (lane,) = redis_store._lanes
+        call = asyncio.create_task(redis_store.begin(SENDER, "SMcut", rate_limit=5, lock_wait_s=0.1))
+        await asyncio.sleep(0)  # the script is sent on the kept lane; its reply is awaited
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert (redis_store._lanes, redis_store._lanes_open) == ([], 0)
+        assert not lane.is_connected
+        got = await redis_store.begin(OTHER, "SMnext", rate_limit=5, lock_wait_s=0.1)
+        assert got.lock is not None and got.session is None
+
+    async def test_a_lane_the_server_dropped_hands_the_call_to_the_pool(
+        self, redis_store: RedisSessionStore, redis_client: aioredis.Redis
+    ) -> None:
+        """A kept connection Redis has closed (a restart, `timeout`, CLIENT KILL) costs no answer: the
+        call goes through redis-py's pool instead, and the dead connection is dropped."""
+        first = await redis_store.begin(SENDER, "SM1", rate_limit=5, lock_wait_s=0.1)
+        await redis_store.finish(SENDER, "SM1", first.lock, Session(state="kept"), "r")
+        (lane,) = redis_store._lanes
+        host, port = lane._writer.get_extra_info("sockname")[:2]  # type: ignore[attr-defined]
+        assert await redis_client.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+        again = await redis_store.begin(SENDER, "SM2", rate_limit=5, lock_wait_s=0.1)
+        assert again.lock is not None and again.session == Session(state="kept")
+        assert lane not in redis_store._lanes and redis_store._lanes_open == len(redis_store._lanes)
+
+    async def test_past_the_lanes_calls_share_the_clients_pool(
+        self, redis_store: RedisSessionStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """More calls at once than there are lanes: the rest go through redis-py's pool, all answered."""
+        monkeypatch.setattr(redis_store_module, "MAX_LANES", 2)
+        senders = [f"+1415555{i:04d}" for i in range(8)]
+        begun = await asyncio.gather(*(redis_store.begin(s, f"SM{s}", rate_limit=5, lock_wait_s=0.1) for s in senders))
+        assert all(b.lock is not None for b in begun)
+        assert redis_store._lanes_open == 2
+        await asyncio.gather(
+            *(redis_store.finish(s, f"SM{s}", b.lock, Session(), "r") for s, b in zip(senders, begun, strict=True))
+        )
+        for s in senders:
+            assert (await redis_store.begin(s, f"SM{s}", rate_limit=5, lock_wait_s=0.1)).duplicate == "r"
