@@ -170,6 +170,15 @@ class TestJudge:
         """An unsupported action answered with a command looks like it acted: wrong."""
         assert judge(parse_want("unsupported"), parse_want("alerts choice=1"), NOW, COMMANDS) == "wrong"
 
+    def test_a_clock_time_just_passed_may_be_refused(self) -> None:
+        """'since 9:29' at 09:30 is a minute or less: refusing it as too short is right, not wrong."""
+        assert judge(parse_want("logs window=since:09:30"), parse_want("logs window=rejected"), NOW, COMMANDS) == (
+            "understood"
+        )
+        assert judge(parse_want("logs window=since:02:00"), parse_want("logs window=rejected"), NOW, COMMANDS) != (
+            "understood"
+        )
+
     def test_since_is_judged_against_the_clock(self) -> None:
         """'since 2am' at 09:30 is 7.5 hours; 7 hours is not it."""
         assert (
