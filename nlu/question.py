@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final, TypeVar, cast
@@ -285,7 +286,7 @@ class QuestionReader(Tables):
             del votes["again"]  # "haproxy again", "db again": that command anew ("that query again" repeats)
         if reading.choice is not None and "alerts" in votes and any(c in self.mutating for c in votes):
             del votes["alerts"]  # "acknowledge alert number two": the alert is what the change is done to
-        ranked = sorted(votes, key=lambda c: (-votes[c], self.order.index(c) if c in self.order else 99))
+        ranked = sorted(votes, key=lambda c: (-votes[c], self.rank.get(c, 99)))
         top = ranked[0]
         if len(ranked) > 1 and votes[ranked[1]] == votes[top]:
             tied = {c for c in ranked if votes[c] == votes[top]}
@@ -324,32 +325,24 @@ class QuestionReader(Tables):
         """
         if not self.examples or len(tokens) < 2:
             return reading
-        text = " ".join(tokens)
-        longest = max(len(e) for e in self.examples)
+        text = utils.default_process(" ".join(tokens))
         # A text much longer than every example can reach neither the ratio nor the overlap: skip the scans.
         found = (
             process.extractOne(
-                text,
-                self.examples,
-                scorer=fuzz.token_sort_ratio,
-                processor=utils.default_process,
-                score_cutoff=PHRASE_CUTOFF,
+                text, self.examples, scorer=fuzz.token_sort_ratio, processor=None, score_cutoff=PHRASE_CUTOFF
             )
-            if len(text) <= 1.3 * longest
+            if len(text) <= 1.3 * self.longest_example
             else None
         )
         commands = {self.example_commands[found[2]]} if found is not None else set()
-        if not commands and len(set(tokens)) <= max(len(w) for w in self.example_words) + 1:
-            said = set(tokens)
-            for _, _, i in process.extract(
-                text,
-                self.examples,
-                scorer=fuzz.token_set_ratio,
-                processor=utils.default_process,
-                score_cutoff=SET_CUTOFF,
-                limit=None,
-            ):
+        said = set(tokens)
+        if not commands and len(said) <= self.most_example_words + 1:
+            # Only examples sharing two words with the text can pass the overlap check below.
+            shared = Counter(i for t in said for i in self.phrase_index.get(t, ()))
+            for i, n in shared.items():
                 words = self.example_words[i]
+                if n < 2 or fuzz.token_set_ratio(text, self.examples[i], processor=None) < SET_CUTOFF:
+                    continue
                 if len(said & words) >= max(2, len(words) - 1) and len(said - words) <= 1:
                     commands.add(self.example_commands[i])
         if len(commands) != 1:

@@ -38,6 +38,7 @@ _SENTENCE_END: Final = re.compile(
 # Clause boundaries inside a sentence, to find hedges said aside.
 _CLAUSE: Final = re.compile(r"[,;]\s*")
 _PARTS: Final = re.compile(r"[,;]|[.?!]\s")
+_WORD: Final = re.compile(r"[a-z0-9'’]+")
 # A pager reply code: the alert's number and a one- or two-letter action ("4a", "7aa", "4s").
 _CODE: Final = re.compile(r"'?(\d{1,4})([a-z]{1,2})'?")
 # "502s" are HTTP errors, never a silence of alert 502.
@@ -339,22 +340,28 @@ def asked_sentences(text: str) -> str:
     """A long text without the parts that only tell ("Thank you. Could you list the alerts?",
     "I'm seeing errors in the api logs, could you check the database?", "..., I think the alert
     started then"): a sentence or clause that opens like a statement ("I think", "I'm", "sorry")
-    and asks nothing, beside one that asks ("?", "could you", "show"). Kept whole otherwise."""
+    and asks nothing, beside one that asks ("?", "could you", "show"). Kept whole otherwise.
+    Only the first words of each part are looked at (a cheap split, not a tokenize)."""
     if not _PARTS.search(text):
         return text  # one clause: nothing to leave out (most texts)
-    sentences = [(s, tokenize(s), s.rstrip().endswith("?")) for s in _SENTENCE_END.split(text.strip()) if s]
+    sentences = [(s, _words(s), s.rstrip().endswith("?")) for s in _SENTENCE_END.split(text.strip()) if s]
     questions = any(q for _, _, q in sentences)
-    asked = [(s, t, q) for s, t, q in sentences if q or not _tells(t, narrative=questions)]
-    asking = any(q or _opens_request(t) for _, t, q in asked)
+    asked = [(s, w, q) for s, w, q in sentences if q or not _tells(w, narrative=questions)]
+    asking = any(q or _opens_request(w) for _, w, q in asked)
     kept = asked if asking and len(asked) < len(sentences) else sentences  # news alone stays whole
     return " and ".join(_asked_clauses(s) if "," in s or ";" in s else s for s, _, _ in kept)
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` as the reader's tables spell them, without the reader's extras."""
+    return [w.replace("'", "").replace("’", "") for w in _WORD.findall(text.lower())]
 
 
 def _asked_clauses(sentence: str) -> str:
     clauses = [c for c in _CLAUSE.split(sentence) if c.strip()]
     if len(clauses) < 2:
         return sentence
-    words = [tokenize(c) for c in clauses]
+    words = [_words(c) for c in clauses]
     asks = [
         i
         for i, w in enumerate(words)
@@ -371,16 +378,6 @@ def _asked_clauses(sentence: str) -> str:
     return ", ".join(kept)
 
 
-def _opens_request(tokens: Sequence[str]) -> bool:
-    words = [t for t in tokens if t not in lexicon.OPENING_TALK or t in lexicon.REQUEST_OPENERS]
-    return bool(words) and (words[0] in lexicon.REQUEST_OPENERS or tuple(words[:2]) in lexicon.REQUEST_PAIRS)
-
-
-def _hedges(tokens: Sequence[str]) -> bool:
-    """``I think the alert started then``, ``not sure which``: a guess said aside, asking nothing."""
-    return any(tuple(tokens[: len(h)]) == h for h in lexicon.HEDGES)
-
-
 def _tells(tokens: Sequence[str], *, narrative: bool = False, openers: frozenset[str] | None = None) -> bool:
     """Whether a sentence (or clause) only tells: it opens like a statement ("I think", "sorry"),
     or, beside a question, it is a story of six words or more that opens with no request."""
@@ -391,6 +388,16 @@ def _tells(tokens: Sequence[str], *, narrative: bool = False, openers: frozenset
     if narrative and len(tokens) >= 6 and tokens[0] not in lexicon.REQUEST_OPENERS:
         return True  # "... again? A fix just went out and I want to see whether the errors went down."
     return tokens[0] in (lexicon.STATEMENT_OPENERS if openers is None else openers)
+
+
+def _opens_request(tokens: Sequence[str]) -> bool:
+    words = [t for t in tokens if t not in lexicon.OPENING_TALK or t in lexicon.REQUEST_OPENERS]
+    return bool(words) and (words[0] in lexicon.REQUEST_OPENERS or tuple(words[:2]) in lexicon.REQUEST_PAIRS)
+
+
+def _hedges(tokens: Sequence[str]) -> bool:
+    """``I think the alert started then``, ``not sure which``: a guess said aside, asking nothing."""
+    return any(tuple(tokens[: len(h)]) == h for h in lexicon.HEDGES)
 
 
 def _without_pleas(tokens: list[str]) -> list[str]:

@@ -57,6 +57,7 @@ class Tables:
     """The lookups for one vocabulary and one set of configured names."""
 
     order: tuple[str, ...]  # command names, help order
+    rank: Mapping[str, int]  # command name → its place in that order (ties go to the earlier)
     names: frozenset[str]
     words: Mapping[str, tuple[str, ...]]  # word → the commands it belongs to
     phrases: tuple[tuple[tuple[str, ...], str], ...]  # (phrase words, command), longest first
@@ -66,6 +67,8 @@ class Tables:
     examples: tuple[str, ...]  # every phrase as text, for the rapidfuzz fallback
     example_commands: tuple[str, ...]
     example_words: tuple[frozenset[str], ...]  # each example's words, to check how much of it a text says
+    longest_example: int  # characters: a text far longer cannot read like any example
+    most_example_words: int
     fuzzy_words: tuple[str, ...]  # words a typo may land on (4+ letters: shorter ones only exact)
     fuzzy_commands: tuple[tuple[str, ...], ...]
     fuzzy_states: tuple[str, ...]  # state words a typo may land on when no command word is close ("hapening")
@@ -128,13 +131,16 @@ def build_tables(
     keep = frozenset(word_commands) | {utils.default_process(s) for s in (*services, *metrics)}
     return kind(
         order=order,
+        rank={c: i for i, c in enumerate(order)},
         names=names,
         words={w: tuple(c) for w, c in word_commands.items()},
         phrases=tuple(phrase_list),
         phrase_index=_index_words(phrase_list),
-        examples=tuple(" ".join(p) for p, _ in phrase_list),
+        examples=tuple(utils.default_process(" ".join(p)) for p, _ in phrase_list),  # as rapidfuzz compares them
         example_commands=tuple(c for _, c in phrase_list),
         example_words=tuple(frozenset(p) for p, _ in phrase_list),
+        longest_example=max((len(" ".join(p)) for p, _ in phrase_list), default=0),
+        most_example_words=max((len(p) for p, _ in phrase_list), default=0),
         fuzzy_words=fuzzy,
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
         fuzzy_states=tuple(sorted(w for w in lexicon.STATE_WORDS if len(w) >= 5 and w.isalpha())),

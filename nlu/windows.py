@@ -66,6 +66,9 @@ _HTTP_STATUS: Final = re.compile(r"[45]\d\ds")
 _DAY_WORDS: Final = {"today": 0, "yesterday": 1}
 _SINCE: Final = frozenset({"since", "from"})  # "from 02:00" is since 02:00 (never "logs from web")
 
+# Every word a window may start with, other than a digit.
+_STARTERS: Final = frozenset(_DAY_WORDS) | _SINCE | _PREFIXES | _WORD_UNITS | frozenset(_NUMBER_WORDS)
+
 OutOfRange = Literal["too short", "too long"]
 
 
@@ -94,11 +97,13 @@ class WindowMatch:
         return None
 
 
-def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) -> WindowMatch | None:  # noqa: C901, PLR0911 - a small parser: one return per window form
+def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) -> WindowMatch | None:  # noqa: C901, PLR0911, PLR0912 - a small parser: one return per window form
     """The window that begins at ``tokens[start]``, if one does (inside the limits or not)."""
     if start >= len(tokens):
         return None
     word = tokens[start]
+    if not word[:1].isdigit() and word not in _STARTERS:
+        return None  # most words: no window starts here (checked first, every word of every text comes here)
     if word in _DAY_WORDS or word in _SINCE:
         return _anchored(tokens, start, now)
     i = start
