@@ -81,7 +81,7 @@ class Reader(QuestionReader):
                 return answer
         if self._is_drop(tokens):
             return Reading(command="reset") if "reset" in self.names else Reading(unknown=tokens)
-        if self._is_smalltalk(tokens) or _thanks_it_is_fine(tokens, text) or self._thanks_for_news(tokens, text):
+        if self._is_smalltalk(tokens) or self._news(tokens, text):
             return Reading(smalltalk=True)
         whole = self.whole.get(" ".join(tokens)) or self.whole.get(" ".join(content))
         if whole is None and 1 < len(tokens) <= 3:  # "strat over": a mistyped multi-word word
@@ -277,10 +277,16 @@ class Reader(QuestionReader):
                 out.append(token)
         return out
 
-    def _thanks_for_news(self, tokens: Sequence[str], text: str) -> bool:
-        """``netops fixed the resolver, thanks!``, ``phew ok, it was just the network blip``: news
-        opened by an interjection or closed by thanks, with no word of a question in it."""
-        if "?" in text or (tokens[-1] not in lexicon.THANKS and tokens[0] not in lexicon.INTERJECTIONS):
+    def _news(self, tokens: Sequence[str], text: str) -> bool:
+        """News said in passing, not a question (never with a "?"): thanks or OK with word that
+        things are fine (``thx, all good now``, ``all backends green now 👍``), or news opened by
+        an interjection or closed by thanks with no word of a question in it (``netops fixed the
+        resolver, thanks!``, ``phew ok, it was just the network blip``)."""
+        if "?" in text:
+            return False
+        if _fine_news(tokens):
+            return True
+        if tokens[-1] not in lexicon.THANKS and tokens[0] not in lexicon.INTERJECTIONS:
             return False
         return not any(
             t in self.words
@@ -324,11 +330,10 @@ class Reader(QuestionReader):
         return all(t in talk and t not in self.words for t in part)
 
 
-def _thanks_it_is_fine(tokens: Sequence[str], text: str) -> bool:
-    """``thx, all good now``, ``ok its fixed``, ``all backends green now 👍``: thanks or OK with news
-    that things are fine, not a question."""
-    # Opens with thanks/OK or ends with thanks or a thumbs-up ("is everything ok" asks; so does a "?").
-    if "?" in text or (tokens[0] not in lexicon.SMALLTALK and tokens[-1] not in lexicon.THANKS | lexicon.ACK_EMOJI):
+def _fine_news(tokens: Sequence[str]) -> bool:
+    """Thanks/OK opening, or thanks/thumbs-up closing, around word that things are fine
+    ("is everything ok" asks: it opens with neither)."""
+    if tokens[0] not in lexicon.SMALLTALK and tokens[-1] not in lexicon.THANKS | lexicon.ACK_EMOJI:
         return False
     rest = [t for t in tokens if t not in lexicon.SMALLTALK | lexicon.SMALLTALK_NEUTRAL | lexicon.ACK_EMOJI]
     fine = [t for t in rest if t in lexicon.ALL_FINE]

@@ -13,12 +13,14 @@ from datetime import datetime
 from pathlib import Path
 
 from dialogs.catalog import REGISTRY
+from dialogs.commands import WINDOW_OPTIONS as LOGS_WINDOWS
 from nlu import Intent, parse
 from tests.nlu.corpus import METRICS, SERVICES, Case, Query, Tally, judge, load
 
 Parse = Callable[[str, str | None, datetime], Intent]
 FORMS = {"logs": ("service", "window"), "metrics": ("metric",)}
-WINDOW_OPTIONS = ("900", "3600", "21600", "86400")  # "which window? 15m, 1h, 6h, 24h"
+# The window question's own options ("which window? 15m, 1h, 6h, 24h"), as the corpus writes windows.
+WINDOW_OPTIONS = tuple(str(int(window.total_seconds())) for _, window in LOGS_WINDOWS)
 
 
 @dataclass
