@@ -10,6 +10,7 @@ grows with its length, so short words need an exact or near-exact match and ``ba
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from rapidfuzz import process, utils
@@ -27,7 +28,11 @@ def allowed_edits(a: str, b: str) -> int:
     1–2 letters (``m``, ``db``, ``gw``): exact only, a single edit turns them into anything.
     3–6 letters: one edit (``lgos``, ``hlep``, ``wbe``). 7 and more: two (``databse``).
     """
-    shorter = min(len(a), len(b))
+    return edits_for(min(len(a), len(b)))
+
+
+def edits_for(shorter: int) -> int:
+    """Edits tolerated when the shorter word has ``shorter`` letters (see ``allowed_edits``)."""
     if shorter <= 2:
         return 0
     if shorter <= 6:
@@ -60,3 +65,65 @@ def close_matches(word: str, choices: Sequence[str], *, processed: bool = False)
     ]
     hits.sort()
     return hits
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzyIndex:
+    """``close_matches`` over a fixed list of processed choices, built once at start-up: the same
+    hits in the same order as ``close_matches(word, choices, processed=True)``, for less.
+
+    A word of up to six letters may carry one edit, and a choice one edit away shares the word
+    itself or one of its one-letter deletions with the choice's (a substitution or swap deletes to
+    the same string on both sides; an extra letter deletes to the other word): a few dict lookups
+    instead of a scan. Longer words scan only the choices of a length that can match.
+    """
+
+    choices: tuple[str, ...]
+    # the choice, and each choice with one letter deleted → the indexes of those choices
+    _near: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False)
+    # query length → (choices of a length that can match, their indexes in ``choices``)
+    _by_length: dict[int, tuple[tuple[str, ...], tuple[int, ...]]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        near: dict[str, list[int]] = {}
+        for i, choice in enumerate(self.choices):
+            for key in {choice, *_deletions(choice)}:
+                near.setdefault(key, []).append(i)
+        self._near.update({key: tuple(found) for key, found in near.items()})
+        lengths = {len(c) for c in self.choices}
+        for size in range(_ONE_EDIT_LONGEST + 1, MAX_FUZZY_LEN + 1):
+            fits = {n for n in lengths if abs(n - size) <= edits_for(min(n, size))}
+            picked = [i for i, c in enumerate(self.choices) if len(c) in fits]
+            self._by_length[size] = (tuple(self.choices[i] for i in picked), tuple(picked))
+
+    def match(self, word: str) -> list[tuple[int, int]]:
+        """``(distance, index)`` of every choice within its allowed edits of ``word``, best first."""
+        query = utils.default_process(word)
+        if not query or len(query) > MAX_FUZZY_LEN:
+            return []
+        if len(query) <= _ONE_EDIT_LONGEST:
+            near = self._near
+            found = set(near.get(query, ()))
+            for key in _deletions(query):
+                found.update(near.get(key, ()))
+            hits = [
+                (distance, i)
+                for i in found
+                if (distance := OSA.distance(query, self.choices[i])) <= allowed_edits(query, self.choices[i])
+            ]
+        else:
+            choices, indexes = self._by_length[len(query)]
+            scanned = process.extract(
+                query, choices, scorer=OSA.distance, processor=None, score_cutoff=MAX_EDITS, limit=None
+            )
+            hits = [(int(d), indexes[at]) for choice, d, at in scanned if d <= allowed_edits(query, choice)]
+        hits.sort()
+        return hits
+
+
+# Up to this many letters a word carries at most one edit (``edits_for``).
+_ONE_EDIT_LONGEST: Final = 6
+
+
+def _deletions(word: str) -> list[str]:
+    return [word[:i] + word[i + 1 :] for i in range(len(word))]

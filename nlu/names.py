@@ -15,7 +15,7 @@ from typing import Final
 
 from rapidfuzz import utils
 
-from nlu.fuzzy import close_matches
+from nlu.fuzzy import FuzzyIndex
 
 # What a typed name may look like: ASCII letters and digits plus the separators names use.
 _NAME_LIKE: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -56,8 +56,10 @@ class NameTable:
     names: tuple[str, ...]
     extra: dict[str, str] = field(default_factory=dict)  # everyday word → name ("ram" → memory)
     _exact: dict[str, str] = field(default_factory=dict, init=False)
-    _processed: tuple[str, ...] = field(default=(), init=False)
+    processed: tuple[str, ...] = field(default=(), init=False)  # as rapidfuzz compares them
+    _typos: FuzzyIndex = field(default=FuzzyIndex(()), init=False)
     _by_initial: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False)  # prefixes, abbreviations
+    _letters: tuple[frozenset[str], ...] = field(default=(), init=False)  # an abbreviation uses only these
 
     def __post_init__(self) -> None:
         exact = {utils.default_process(n): n for n in self.names}
@@ -65,22 +67,26 @@ class NameTable:
             exact.setdefault(word, name)
         object.__setattr__(self, "_exact", exact)
         processed = tuple(utils.default_process(n) for n in self.names)
-        object.__setattr__(self, "_processed", processed)
+        object.__setattr__(self, "processed", processed)
+        object.__setattr__(self, "_typos", FuzzyIndex(processed))
         initials: dict[str, list[int]] = {}
         for i, p in enumerate(processed):
             initials.setdefault(p[:1], []).append(i)
         object.__setattr__(self, "_by_initial", {k: tuple(v) for k, v in initials.items()})
+        object.__setattr__(self, "_letters", tuple(frozenset(p) for p in processed))
 
     def exact(self, token: str) -> str | None:
         """The name ``token`` spells exactly (or an everyday word for it), else None."""
         return self._exact.get(token)
 
-    def find(self, token: str) -> str | None:
-        """The name ``token`` means: exact, unique prefix, unique abbreviation, or a unique closest typo."""
+    def find(self, token: str, typos: list[tuple[int, int]] | None = None) -> str | None:
+        """The name ``token`` means: exact, unique prefix, unique abbreviation, or a unique closest typo.
+
+        ``typos``: the names' ``close_matches`` hits for ``token`` when the caller already has them."""
         found = self._exact.get(token)
         if found is not None or not self.names or not _NAME_LIKE.fullmatch(token):
             return found
-        processed = self._processed
+        processed = self.processed
         if len(token) >= _MIN_PREFIX:
             # A prefix or an abbreviation keeps the first letter: only names starting with it.
             same_initial = self._by_initial.get(token[0], ())
@@ -89,16 +95,19 @@ class NameTable:
                 return self.names[prefixed[0]]
             if prefixed:
                 return None
-            shortened = [i for i in same_initial if is_abbreviation(token, processed[i])]
+            letters = set(token)  # a cheap test first: an abbreviation only has letters of its name
+            shortened = [
+                i for i in same_initial if letters <= self._letters[i] and is_abbreviation(token, processed[i])
+            ]
             if len(shortened) == 1:
                 return self.names[shortened[0]]
             if shortened:
                 return None
-        return self.typo(token)
+        return self.typo(token, typos)
 
-    def typo(self, token: str) -> str | None:
+    def typo(self, token: str, hits: list[tuple[int, int]] | None = None) -> str | None:
         """The one name ``token`` is a typo of (see ``nlu.fuzzy``), else None."""
-        hits = close_matches(token, self._processed, processed=True)
+        hits = self._typos.match(token) if hits is None else hits
         if not hits or (len(hits) > 1 and hits[1][0] == hits[0][0]):
             return None
         return self.names[hits[0][1]]

@@ -11,21 +11,20 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, TypeVar, cast
+from typing import Final, cast
 
 from rapidfuzz import fuzz, process, utils
 
 from nlu import lexicon
-from nlu.fuzzy import close_matches
 from nlu.names import is_abbreviation
 from nlu.slots import choice_word, match_yes_no
 from nlu.tables import Reading, Tables
 from nlu.text import FILLERS
 from nlu.windows import scan_window
 
-T = TypeVar("T")
 NAME_WEIGHT: Final = 4  # "logs", "db": the command's own name
 WORD_WEIGHT: Final = 2  # "errors", "firing", "locks": one of its words
 TYPO_WEIGHT: Final = 1  # a word that is only close to one of a command's words
@@ -39,6 +38,24 @@ _HTTP_ERRORS: Final = re.compile(r"[45](?:\d\d|xx)s?")
 _LABEL: Final = re.compile(r"[a-z0-9][a-z0-9._:-]*")
 # Words that make a bare name a follow-up to the last answer ("what about api", "web too?").
 _FOLLOW_UP: Final = frozenset({"about", "too", "also", "same", "instead", "try", "well", "and", "now", "then"})
+
+
+@dataclass(frozen=True, slots=True)
+class Typo:
+    """What a word no table knows exactly is: votes for commands (and the names said), a slot
+    guessed, a tie between commands, a state word, or nothing known (``unknown``)."""
+
+    votes: tuple[tuple[str, int], ...] = ()
+    named: tuple[str, ...] = ()
+    service: str | None = None
+    metric: str | None = None
+    ambiguous: tuple[str, ...] = ()
+    state: bool = False
+    unknown: bool = False
+
+
+UNKNOWN: Final = Typo(unknown=True)
+STATE: Final = Typo(state=True)
 
 
 class QuestionReader(Tables):
@@ -131,8 +148,8 @@ class QuestionReader(Tables):
     def _phrases(self, tokens: list[str], votes: dict[str, int], named: set[str]) -> list[str]:
         """Vote for each phrase found whole in ``tokens`` and take its words out (longest first)."""
         rest = list(tokens)
-        # Only phrases sharing a word with the text can be in it; kept in phrase order (longest first).
-        candidates = sorted({i for token in set(rest) for i in self.phrase_index.get(token, ())})
+        # Only phrases opening with a word of the text can be in it; kept in phrase order (longest first).
+        candidates = sorted({i for token in set(rest) for i in self.phrase_starts.get(token, ())})
         for words, command in (self.phrases[i] for i in candidates):
             if len(words) > len(rest):
                 continue
@@ -176,56 +193,71 @@ class QuestionReader(Tables):
     ) -> bool:
         """A word no table knows exactly: a mistyped/abbreviated name or command word, or unknown.
 
-        True when it is a typo of a state word (``stauts``), which only says "is it OK?". A typo
-        of a command that changes something counts only where a command opens the text
-        (``akc 2``; never "netops fixed the resolver", which is no "resolve").
+        True when it is a typo of a state word (``stauts``), which only says "is it OK?". What the
+        word is depends only on the word and on which slots are still open, so a text read part by
+        part and then whole works each word out once (``Reader.read`` empties the memo per text).
         """
+        key = ("typo", token, opens, not reading.service, not reading.metric)
+        typo = self.memo.get(key)
+        if typo is None:
+            typo = self.memo[key] = self._what_typo(token, opens=opens, service=key[3], metric=key[4])
+        typo = cast(Typo, typo)
+        for command, weight in typo.votes:
+            votes[command] = votes.get(command, 0) + weight
+        named.update(typo.named)
+        if typo.service is not None:
+            reading.service = typo.service
+            reading.guessed.add("service")  # a prefix, abbreviation or typo: weaker than a word said
+        if typo.metric is not None:
+            reading.metric = typo.metric
+            reading.guessed.add("metric")
+        if typo.ambiguous:
+            reading.ambiguous = typo.ambiguous
+        if typo.unknown:
+            reading.unknown.append(token)
+        return typo.state
+
+    def _what_typo(self, token: str, *, opens: bool, service: bool, metric: bool) -> Typo:
+        """What ``token`` is a typo of, with the service and metric slots open or not. A typo of a
+        command that changes something counts only where a command opens the text (``akc 2``;
+        never "netops fixed the resolver", which is no "resolve")."""
         if not token[:1].isalpha() or token in lexicon.CARRIER_WORDS or self._plain(token):
-            reading.unknown.append(token)  # an everyday word spelled right is no typo of a name
-            return False
-        if self._variant(token, votes, named, opens=opens):
-            return False
-        hits = self._looked_up("word", token, lambda: close_matches(token, self.fuzzy_words, processed=True))
+            return UNKNOWN  # an everyday word spelled right is no typo of a name
+        variant = self._variant(token, opens=opens)
+        if variant is not None:
+            return variant
+        near = self.near.match(token)  # every table's typo candidates in one pass
+        hits = [(d, i) for d, i in near if i < self.near_services]
         best = hits[0][0] if hits else None
         commands = {c for d, i in hits if d == best for c in self.fuzzy_commands[i]}
         if len(commands) == 1 and not (commands & self.mutating and not opens):
             command = commands.pop()
-            word = self.fuzzy_words[next(i for d, i in hits if d == best)]
+            word = self.near.choices[next(i for d, i in hits if d == best)]
             if word in lexicon.STATE_WORDS:
-                return True
-            if word in self.names:
-                named.add(command)
-            votes[command] = votes.get(command, 0) + (TYPO_WEIGHT if word not in self.names else NAME_WEIGHT - 1)
-            return False
-        service = self._looked_up("service", token, lambda: self.services.find(token)) if not reading.service else None
-        metric = self._looked_up("metric", token, lambda: self.metrics.find(token)) if not reading.metric else None
-        if service is not None and metric is not None:  # "cpi": api or cpu? Not a guess to make
-            reading.unknown.append(token)
-            return False
-        if service is not None:
-            reading.service = service
-            reading.guessed.add("service")  # a prefix, abbreviation or typo: weaker than a word said
-            return False
-        if metric is not None:
-            reading.metric = metric
-            reading.guessed.add("metric")
-            return False
+                return STATE
+            weight = TYPO_WEIGHT if word not in self.names else NAME_WEIGHT - 1
+            return Typo(votes=((command, weight),), named=(command,) if word in self.names else ())
+        found_service = self.services.find(token, typos=self._near_names(near, "services")) if service else None
+        found_metric = self.metrics.find(token, typos=self._near_names(near, "metrics")) if metric else None
+        if found_service is not None and found_metric is not None:  # "cpi": api or cpu? Not a guess to make
+            return UNKNOWN
+        if found_service is not None:
+            return Typo(service=found_service)
+        if found_metric is not None:
+            return Typo(metric=found_metric)
         if len(commands) > 1:
-            reading.ambiguous = tuple(c for c in self.order if c in commands)
-            return False
-        if not hits and close_matches(token, self.fuzzy_states, processed=True):
-            return True  # "hapening": a state word mistyped, "is it OK?"
-        if hits or not self._shortened(token, votes, named):  # "gatwy", "mtrcs": a name with vowels left out
-            reading.unknown.append(token)
-        return False
+            return Typo(ambiguous=tuple(c for c in self.order if c in commands))
+        if not hits and any(i >= self.near_states for _, i in near):
+            return STATE  # "hapening": a state word mistyped, "is it OK?"
+        shortened = None if hits else self._shortened(token)  # "gatwy", "mtrcs": a name with vowels left out
+        return shortened or UNKNOWN
 
-    def _looked_up(self, kind: str, token: str, look: Callable[[], T]) -> T:
-        """``look()``, once per text: a text split in parts is read part by part and then whole,
-        and each fuzzy pass over the names costs microseconds (``Reader.read`` empties the memo)."""
-        key = (kind, token)
-        if key not in self.memo:
-            self.memo[key] = look()
-        return cast(T, self.memo[key])
+    def _near_names(self, near: list[tuple[int, int]], table: str) -> list[tuple[int, int]]:
+        """The hits of ``near`` among the service (or metric) names, indexed as in that table."""
+        low, high = (
+            (self.near_services, self.near_metrics) if table == "services" else (self.near_metrics, self.near_states)
+        )
+        return [(d, i - low) for d, i in near if low <= i < high]
 
     def _decide(  # noqa: C901, PLR0911, PLR0912 - the precedence of readings; split, the order that decides ties scatters
         self,
@@ -365,36 +397,27 @@ class QuestionReader(Tables):
             stem in lexicon.PLAIN_WORDS and stem not in self.words for stem in inflected(token)
         )
 
-    def _shortened(self, token: str, votes: dict[str, int], named: set[str]) -> bool:
-        """Vote for the one command name ``token`` abbreviates (never a change: those are typed)."""
-        shortened = self._looked_up(
-            "short",
-            token,
-            lambda: [n for n in self.order if n[0] == token[0] and len(n) > 4 and is_abbreviation(token, n)],
-        )
+    def _shortened(self, token: str) -> Typo | None:
+        """The one command name ``token`` abbreviates (never a change: those are typed)."""
+        shortened = [n for n in self.long_names.get(token[0], ()) if is_abbreviation(token, n)]
         if len(shortened) != 1 or shortened[0] in self.mutating:
-            return False
-        named.add(shortened[0])
-        votes[shortened[0]] = votes.get(shortened[0], 0) + NAME_WEIGHT - 1
-        return True
+            return None
+        return Typo(votes=((shortened[0], NAME_WEIGHT - 1),), named=(shortened[0],))
 
-    def _variant(self, token: str, votes: dict[str, int], named: set[str], *, opens: bool = True) -> bool:
-        """Vote for the command word ``token`` is another form of: inflected (``acking`` → ack,
-        ``resolved`` → resolve) or, for a short name, two letters swapped (``tpo`` → top; the
-        typo pass only looks at words of 4+ letters). False when it is neither."""
+    def _variant(self, token: str, *, opens: bool = True) -> Typo | None:
+        """The command word ``token`` is another form of: inflected (``acking`` → ack, ``resolved``
+        → resolve) or, for a short name, two letters swapped (``tpo`` → top; the typo pass only
+        looks at words of 4+ letters). None when it is neither, or a change not opening the text."""
         stem = next((stem for stem in inflected(token) if stem in self.words), None)
         if stem is not None and not opens and set(self.words[stem]) & self.mutating:
-            return False  # "... who I'm escalating to": a change only where a command opens the text
+            return None  # "... who I'm escalating to": a change only where a command opens the text
         if stem is not None:
-            for command in self.words[stem]:
-                votes[command] = votes.get(command, 0) + (NAME_WEIGHT - 1 if stem in self.names else TYPO_WEIGHT)
-            return True
+            weight = NAME_WEIGHT - 1 if stem in self.names else TYPO_WEIGHT
+            return Typo(votes=tuple((command, weight) for command in self.words[stem]))
         swapped = [name for name in self.order if len(name) == 3 and _swapped(token, name)] if len(token) == 3 else []
         if len(swapped) == 1:
-            named.add(swapped[0])
-            votes[swapped[0]] = votes.get(swapped[0], 0) + NAME_WEIGHT - 1
-            return True
-        return False
+            return Typo(votes=((swapped[0], NAME_WEIGHT - 1),), named=(swapped[0],))
+        return None
 
 
 def inflected(token: str) -> tuple[str, ...]:

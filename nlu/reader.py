@@ -32,8 +32,9 @@ from nlu.text import FILLERS, drop_fillers, tokenize
 from nlu.windows import scan_window
 
 # Where a sentence ends inside a text ("Thanks. Could you ..."), not inside "a.m." or "1.5h".
+# The first look-behind only makes most spaces fail at once (it is implied by the rest).
 _SENTENCE_END: Final = re.compile(
-    r"(?<![ap]\.m\.)(?<![ap]m\.)(?:(?<=[a-z0-9)\]'\"][.?!])|(?<=[.?!][.?!]))\s+", re.IGNORECASE
+    r"(?<=[.?!])(?<![ap]\.m\.)(?<![ap]m\.)(?:(?<=[a-z0-9)\]'\"][.?!])|(?<=[.?!][.?!]))\s+", re.IGNORECASE
 )
 # Clause boundaries inside a sentence, to find hedges said aside.
 _CLAUSE: Final = re.compile(r"[,;]\s*")
@@ -359,7 +360,10 @@ def asked_sentences(text: str) -> str:
 
 def _words(text: str) -> list[str]:
     """The words of ``text`` as the reader's tables spell them, without the reader's extras."""
-    return [w.replace("'", "").replace("’", "") for w in _WORD.findall(text.lower())]
+    words = _WORD.findall(text.lower())
+    if "'" in text or "’" in text:
+        return [w.replace("'", "").replace("’", "") for w in words]
+    return words
 
 
 def _asked_clauses(sentence: str) -> str:

@@ -16,6 +16,7 @@ from typing import TypeVar
 from rapidfuzz import utils
 
 from nlu import lexicon
+from nlu.fuzzy import FuzzyIndex
 from nlu.names import NameTable
 from nlu.text import tokenize
 
@@ -64,14 +65,23 @@ class Tables:
     # phrase word → indexes into `phrases` of the phrases holding it: a text is only checked
     # against phrases that share a word with it (hundreds of phrases, a handful of words).
     phrase_index: Mapping[str, tuple[int, ...]]
+    # first word → indexes of the phrases opening with it: a phrase is only looked for when its
+    # first word is in the text (most texts' words open no phrase, though many are in one).
+    phrase_starts: Mapping[str, tuple[int, ...]]
     examples: tuple[str, ...]  # every phrase as text, for the rapidfuzz fallback
     example_commands: tuple[str, ...]
     example_words: tuple[frozenset[str], ...]  # each example's words, to check how much of it a text says
     longest_example: int  # characters: a text far longer cannot read like any example
     most_example_words: int
-    fuzzy_words: tuple[str, ...]  # words a typo may land on (4+ letters: shorter ones only exact)
-    fuzzy_commands: tuple[tuple[str, ...], ...]
-    fuzzy_states: tuple[str, ...]  # state words a typo may land on when no command word is close ("hapening")
+    # What a typo may land on, all in one index so a word is looked up once: the command words
+    # (4+ letters: shorter ones only exact), then from ``near_services`` the services, from
+    # ``near_metrics`` the metrics, from ``near_states`` the state words ("hapening").
+    near: FuzzyIndex
+    near_services: int
+    near_metrics: int
+    near_states: int
+    fuzzy_commands: tuple[tuple[str, ...], ...]  # the commands of each command word in ``near``
+    long_names: Mapping[str, tuple[str, ...]]  # initial → command names of 5+ letters, which may be abbreviated
     escape: frozenset[str]
     mutating: frozenset[str]
     codes: Mapping[str, str]  # pager reply-code suffix → command ("a": ack, so "4a" is ack 4)
@@ -82,8 +92,8 @@ class Tables:
     whole_keys: tuple[str, ...]
     keep: frozenset[str]  # never dropped as filler: names and command words
     slot_names: Mapping[str, frozenset[str]]  # command → the names it takes (logs: services; metrics: metrics)
-    # Fuzzy lookups made while reading the current text, by (kind, token); emptied per text.
-    memo: dict[tuple[str, str], object] = field(default_factory=dict)
+    # What each word was worked out to be while reading the current text (``_typo``); emptied per text.
+    memo: dict[tuple[object, ...], object] = field(default_factory=dict)
 
 
 def build_tables(
@@ -124,10 +134,12 @@ def build_tables(
             if len(tokens) == 1:
                 word_commands.setdefault(tokens[0], []).append(command)
     phrase_list.sort(key=lambda pc: -len(pc[0]))
-    # Plain lower-case letters, so already as rapidfuzz's default_process leaves them (see close_matches).
+    # Plain lower-case letters, so already as rapidfuzz's default_process leaves them (see FuzzyIndex).
     fuzzy = tuple(w for w in word_commands if len(w) >= 4 and w.isalpha() and w == utils.default_process(w))
     metric_words = {w: m for m in metrics for w in lexicon.METRIC_WORDS.get(m, ())}
     names = frozenset(order)
+    service_table, metric_table = NameTable(tuple(services)), NameTable(tuple(metrics), metric_words)
+    states = tuple(sorted(w for w in lexicon.STATE_WORDS if len(w) >= 5 and w.isalpha()))
     keep = frozenset(word_commands) | {utils.default_process(s) for s in (*services, *metrics)}
     return kind(
         order=order,
@@ -136,20 +148,24 @@ def build_tables(
         words={w: tuple(c) for w, c in word_commands.items()},
         phrases=tuple(phrase_list),
         phrase_index=_index_words(phrase_list),
+        phrase_starts=_index_words([(words[:1], command) for words, command in phrase_list]),
         examples=tuple(utils.default_process(" ".join(p)) for p, _ in phrase_list),  # as rapidfuzz compares them
         example_commands=tuple(c for _, c in phrase_list),
         example_words=tuple(frozenset(p) for p, _ in phrase_list),
         longest_example=max((len(" ".join(p)) for p, _ in phrase_list), default=0),
         most_example_words=max((len(p) for p, _ in phrase_list), default=0),
-        fuzzy_words=fuzzy,
+        near=FuzzyIndex((*fuzzy, *service_table.processed, *metric_table.processed, *states)),
+        near_services=len(fuzzy),
+        near_metrics=len(fuzzy) + len(service_table.processed),
+        near_states=len(fuzzy) + len(service_table.processed) + len(metric_table.processed),
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
-        fuzzy_states=tuple(sorted(w for w in lexicon.STATE_WORDS if len(w) >= 5 and w.isalpha())),
+        long_names={i: tuple(n for n in order if n[0] == i and len(n) > 4) for i in {n[0] for n in order}},
         escape=escape,
         mutating=mutating,
         codes=dict(codes or {}),
         ref_words=dict(ref_words or {}),
-        services=NameTable(tuple(services)),
-        metrics=NameTable(tuple(metrics), metric_words),
+        services=service_table,
+        metrics=metric_table,
         keep=keep - {"the"},
         whole=whole,
         whole_keys=tuple(whole),

@@ -26,7 +26,8 @@ _JOINER: Final = re.compile(r"(?<=[^\s/&+])\s*[/&+]\s*(?=[^\s/&+])|(?<=\s)[&+](?
 _COMMA: Final = re.compile(r"(?<=\D),|,(?=\D)")
 # Trailing/leading sentence punctuation, including the lookalikes phones substitute.
 _EDGE_PUNCTUATION: Final = ".,:;!?…¡¿"
-_APOSTROPHES: Final = str.maketrans("", "", "'’‘`")
+_APOSTROPHE_CHARS: Final = "'’‘`"
+_APOSTROPHES: Final = str.maketrans("", "", _APOSTROPHE_CHARS)
 # Invisible format characters phones and pastes slip in (zero-width space/joiners, bidi marks,
 # BOM, soft hyphen): they carry no meaning, so "\u200bstatus" is "status".
 _INVISIBLE: Final = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -88,19 +89,40 @@ def clean(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Cleaned, non-empty words of ``text``, at most ``MAX_TOKENS`` of them."""
     words: list[str] = []
-    text = _INVISIBLE.sub("", text)
-    for raw in _SPLIT.split(_JOINER.sub(" and ", _COMMA.sub(" and ", text))):
-        word = clean(raw)
+    for raw in _SPLIT.split(_normalised(text)):
+        word = raw.strip(_EDGE_PUNCTUATION)
+        if not word:
+            if "?" not in raw:
+                continue
+            word = "?"
         if len(word) > 2 and word[0] in _QUOTES and word[-1] in _QUOTES:  # '"status"': the word quoted
             word = clean(word[1:-1])
         if word.endswith("%") and word[:-1].isalpha():  # "cpu%": the metric, not a new word
             word = word[:-1]
-        word = _SUFFIX.sub("", word) or word  # "process-wise", "auth-service", "worker-svc": the name
+        if "-" in word or "_" in word:
+            word = _SUFFIX.sub("", word) or word  # "process-wise", "auth-service", "worker-svc": the name
         if word:
             words.append(SHORTHAND.get(word, word))
             if len(words) == MAX_TOKENS:
                 break
-    return _choices(_spelled(words))
+    if any(len(w) == 1 for w in words):
+        words = _spelled(words)
+    return words if _CHOICE_PREFIXES.isdisjoint(words) and _CHOICE_NOUNS.isdisjoint(words) else _choices(words)
+
+
+def _normalised(text: str) -> str:
+    """``text`` with joiners as ``and``, and what ``clean`` does to each word done once to all of it
+    (case and apostrophes are per letter); each step only when its characters are there."""
+    text = _INVISIBLE.sub("", text)
+    if "," in text:
+        text = _COMMA.sub(" and ", text)
+    if "/" in text or "&" in text or "+" in text:
+        text = _JOINER.sub(" and ", text)
+    text = text.casefold()
+    for apostrophe in _APOSTROPHE_CHARS:
+        if apostrophe in text:
+            text = text.replace(apostrophe, "")
+    return text
 
 
 _QUOTES: Final = frozenset('"“”«»')
