@@ -20,10 +20,10 @@ from rapidfuzz import fuzz, process, utils
 
 from nlu import lexicon
 from nlu.names import is_abbreviation
-from nlu.slots import choice_word, match_yes_no
+from nlu.slots import choice_word, yes_no_word
 from nlu.tables import Reading, Tables
 from nlu.text import FILLERS
-from nlu.windows import scan_window
+from nlu.windows import windows_in
 
 NAME_WEIGHT: Final = 4  # "logs", "db": the command's own name
 WORD_WEIGHT: Final = 2  # "errors", "firing", "locks": one of its words
@@ -85,7 +85,7 @@ class QuestionReader(Tables):
                 continue
             if token in FILLERS and token not in self.keep:
                 continue
-            if _HTTP_ERRORS.fullmatch(token):
+            if token[:1] in ("4", "5") and _HTTP_ERRORS.fullmatch(token):
                 http_errors += 1
                 continue
             commands = self.words.get(token, ())
@@ -130,20 +130,16 @@ class QuestionReader(Tables):
 
     def _windows(self, tokens: list[str], reading: Reading, now: datetime | None) -> list[str]:
         rest: list[str] = []
-        i = 0
-        while i < len(tokens):
-            found = scan_window(tokens, i, now)
-            if found is None:
-                rest.append(tokens[i])
-                i += 1
-                continue
-            i += found.consumed
+        after = 0
+        for start, found in windows_in(tokens, now):
+            rest += tokens[after:start]
+            after = start + found.consumed
             if reading.window is None and reading.window_rejected is None:
                 reading.window = found.duration
                 reading.window_rejected = found.text if reading.window is None else None
             else:
                 reading.unknown.append(found.text)  # a second window: report it, don't pick silently
-        return rest
+        return rest + tokens[after:]
 
     def _phrases(self, tokens: list[str], votes: dict[str, int], named: set[str]) -> list[str]:
         """Vote for each phrase found whole in ``tokens`` and take its words out (longest first)."""
@@ -182,7 +178,7 @@ class QuestionReader(Tables):
         if choice is not None and reading.choice is None:
             reading.choice = choice
             return True
-        yes = match_yes_no(token)
+        yes = yes_no_word(token)
         if yes is not None and reading.yes is None:
             reading.yes = yes
             return True
@@ -359,9 +355,14 @@ class QuestionReader(Tables):
             return reading
         text = utils.default_process(" ".join(tokens))
         # A text much longer than every example can reach neither the ratio nor the overlap: skip the scans.
+        # token_sort_ratio is the ratio of the words sorted: the examples were sorted at start-up.
         found = (
             process.extractOne(
-                text, self.examples, scorer=fuzz.token_sort_ratio, processor=None, score_cutoff=PHRASE_CUTOFF
+                " ".join(sorted(text.split())),
+                self.sorted_examples,
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=PHRASE_CUTOFF,
             )
             if len(text) <= 1.3 * self.longest_example
             else None

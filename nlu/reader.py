@@ -29,7 +29,7 @@ from nlu.question import QuestionReader, find_run, inflected
 from nlu.slots import choice_word, match_yes_no
 from nlu.tables import Reading, build_tables
 from nlu.text import FILLERS, drop_fillers, tokenize
-from nlu.windows import scan_window
+from nlu.windows import scan_window, windows_in
 
 # Where a sentence ends inside a text ("Thanks. Could you ..."), not inside "a.m." or "1.5h".
 # The first look-behind only makes most spaces fail at once (it is implied by the rest).
@@ -56,6 +56,11 @@ _DROP: Final = _DROP_CORE | frozenset(
      "what", "i", "said", "asked", "just", "of", "you", "ok", "okay", "whole", "thing", "plz"}
 )
 # fmt: on
+_HELP_TAILS: Final = frozenset(tail for _, tails in lexicon.HELP_FRAMES for tail in tails)
+# Unions of lexicon sets, made once rather than per word.
+_TALK: Final = lexicon.SMALLTALK | lexicon.SMALLTALK_NEUTRAL
+_TALK_OR_ACK: Final = _TALK | lexicon.ACK_EMOJI
+_THANKS_OR_ACK: Final = lexicon.THANKS | lexicon.ACK_EMOJI
 
 
 class Reader(QuestionReader):
@@ -150,6 +155,8 @@ class Reader(QuestionReader):
         named = [t for t in tokens if t in self.names and t not in ("help", "more", "again")]  # "one more question"
         if "how" in tokens and {"use", "work", "works", "syntax"} & set(tokens) and len(set(named)) == 1:
             return Reading(command="help", topic=named[0])  # "How I use the silence command?"
+        if tokens[-1] not in _HELP_TAILS:
+            return None
         for head, tails in lexicon.HELP_FRAMES:
             at = find_run(tokens, head)  # "sorry if this is silly, but how does metrics work?"
             if at >= 0 and tokens[-1] in tails and len(tokens) > at + len(head) + 1:
@@ -234,10 +241,14 @@ class Reader(QuestionReader):
         return all(t in _DROP for t in tokens) and any(t in _DROP_CORE for t in tokens)
 
     def _is_smalltalk(self, tokens: Sequence[str]) -> bool:
-        said = [t for t in tokens if t not in lexicon.SMALLTALK_NEUTRAL and any(ch.isalnum() for ch in t)]
-        if not said:  # "are you there?", "you alive?"
-            return any(t in ("you", "u", "bot") for t in tokens)
-        return all(t in lexicon.SMALLTALK for t in said)
+        said = False
+        for t in tokens:
+            if t in lexicon.SMALLTALK_NEUTRAL or not any(ch.isalnum() for ch in t):
+                continue
+            if t not in lexicon.SMALLTALK:
+                return False  # most texts: their first word says something
+            said = True
+        return said or any(t in ("you", "u", "bot") for t in tokens)  # "are you there?", "you alive?"
 
     def _unsupported(self, content: Sequence[str]) -> str | None:
         """The verb, when the text opens with an action Operator cannot perform."""
@@ -308,18 +319,12 @@ class Reader(QuestionReader):
     def _split(self, tokens: list[str], now: datetime | None) -> list[list[str]]:
         """Parts between joiners that are not inside a window ("an hour and a half")."""
         parts: list[list[str]] = [[]]
-        i = 0
-        while i < len(tokens):
-            found = scan_window(tokens, i, now)
-            if found is not None:
-                parts[-1].extend(tokens[i : i + found.consumed])
-                i += found.consumed
-                continue
-            if tokens[i] in lexicon.JOINERS:
+        inside = {i for start, found in windows_in(tokens, now) for i in range(start, start + found.consumed)}
+        for i, token in enumerate(tokens):
+            if token in lexicon.JOINERS and i not in inside:
                 parts.append([])
             else:
-                parts[-1].append(tokens[i])
-            i += 1
+                parts[-1].append(token)
         # Parts that say nothing to look up go: fillers only, or news ("false alarm, resolve 1").
         return [p for p in parts if any(t not in FILLERS or t in self.keep for t in p) and not self._says_nothing(p)]
 
@@ -327,16 +332,15 @@ class Reader(QuestionReader):
         """News ("false alarm") or a greeting ("good evening") beside the question: nothing to look up."""
         if tuple(part) in lexicon.NEWS:
             return True
-        talk = lexicon.SMALLTALK | lexicon.SMALLTALK_NEUTRAL
-        return all(t in talk and t not in self.words for t in part)
+        return all(t in _TALK and t not in self.words for t in part)
 
 
 def _fine_news(tokens: Sequence[str]) -> bool:
     """Thanks/OK opening, or thanks/thumbs-up closing, around word that things are fine
     ("is everything ok" asks: it opens with neither)."""
-    if tokens[0] not in lexicon.SMALLTALK and tokens[-1] not in lexicon.THANKS | lexicon.ACK_EMOJI:
+    if tokens[0] not in lexicon.SMALLTALK and tokens[-1] not in _THANKS_OR_ACK:
         return False
-    rest = [t for t in tokens if t not in lexicon.SMALLTALK | lexicon.SMALLTALK_NEUTRAL | lexicon.ACK_EMOJI]
+    rest = [t for t in tokens if t not in _TALK_OR_ACK]
     fine = [t for t in rest if t in lexicon.ALL_FINE]
     # What is fine may be named ("backends green now"): news needs a word saying it is fine.
     return len(fine) == len(rest) or (bool(fine) and len(rest) - len(fine) == 1)

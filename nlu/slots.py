@@ -48,6 +48,13 @@ def match_choice(text: str, *, upper: int | None = None) -> int | None:
     return _choice_word(words[0], upper)
 
 
+def yes_no_word(token: str) -> bool | None:
+    """``match_yes_no`` for one word of ``tokenize``: letters and digits alone are already clean."""
+    if token.isalnum():
+        return True if token in YES_WORDS else False if token in NO_WORDS else None
+    return match_yes_no(token)
+
+
 def match_yes_no(text: str) -> bool | None:
     """True for yes/y/yep/yeah/…, False for no/n/nope/…, None for anything else."""
     answer = clean(text)
@@ -94,7 +101,7 @@ def choice_word(word: str) -> int | None:
 
 
 def _choice_word(word: str, upper: int | None) -> int | None:
-    numbered = _NUMBERED.fullmatch(word)
+    numbered = _NUMBERED.fullmatch(word) if word[:1].isdigit() or word[:1] == "#" else None  # the regex's start
     number = int(numbered.group(1)) if numbered else _ORDINALS.get(word)
     if number is None or number < 1 or (upper is not None and number > upper):
         return None

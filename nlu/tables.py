@@ -69,6 +69,7 @@ class Tables:
     # first word is in the text (most texts' words open no phrase, though many are in one).
     phrase_starts: Mapping[str, tuple[int, ...]]
     examples: tuple[str, ...]  # every phrase as text, for the rapidfuzz fallback
+    sorted_examples: tuple[str, ...]  # each example with its words sorted (what token_sort_ratio compares)
     example_commands: tuple[str, ...]
     example_words: tuple[frozenset[str], ...]  # each example's words, to check how much of it a text says
     longest_example: int  # characters: a text far longer cannot read like any example
@@ -150,6 +151,9 @@ def build_tables(
         phrase_index=_index_words(phrase_list),
         phrase_starts=_index_words([(words[:1], command) for words, command in phrase_list]),
         examples=tuple(utils.default_process(" ".join(p)) for p, _ in phrase_list),  # as rapidfuzz compares them
+        sorted_examples=tuple(
+            " ".join(sorted(utils.default_process(" ".join(p)).split())) for p, _ in phrase_list
+        ),
         example_commands=tuple(c for _, c in phrase_list),
         example_words=tuple(frozenset(p) for p, _ in phrase_list),
         longest_example=max((len(" ".join(p)) for p, _ in phrase_list), default=0),

@@ -97,6 +97,22 @@ class WindowMatch:
         return None
 
 
+def windows_in(tokens: Sequence[str], now: datetime | None = None) -> list[tuple[int, WindowMatch]]:
+    """Every window in ``tokens`` from left to right, each with the index it starts at (a window's
+    words are not looked at again: "last 2 hours" is one window, not also "2 hours")."""
+    found: list[tuple[int, WindowMatch]] = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i]
+        match = scan_window(tokens, i, now) if word[:1].isdigit() or word in _STARTERS else None
+        if match is None:
+            i += 1
+            continue
+        found.append((i, match))
+        i += match.consumed
+    return found
+
+
 def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) -> WindowMatch | None:  # noqa: C901, PLR0911, PLR0912 - a small parser: one return per window form
     """The window that begins at ``tokens[start]``, if one does (inside the limits or not)."""
     if start >= len(tokens):
