@@ -60,6 +60,7 @@ class NameTable:
     _typos: FuzzyIndex = field(default=FuzzyIndex(()), init=False)
     _by_initial: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False)  # prefixes, abbreviations
     _letters: tuple[frozenset[str], ...] = field(default=(), init=False)  # an abbreviation uses only these
+    _prefixed: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False)  # each prefix of 3+ letters
 
     def __post_init__(self) -> None:
         exact = {utils.default_process(n): n for n in self.names}
@@ -74,6 +75,11 @@ class NameTable:
             initials.setdefault(p[:1], []).append(i)
         object.__setattr__(self, "_by_initial", {k: tuple(v) for k, v in initials.items()})
         object.__setattr__(self, "_letters", tuple(frozenset(p) for p in processed))
+        prefixed: dict[str, list[int]] = {}
+        for i, p in enumerate(processed):
+            for end in range(_MIN_PREFIX, len(p) + 1):
+                prefixed.setdefault(p[:end], []).append(i)
+        object.__setattr__(self, "_prefixed", {k: tuple(v) for k, v in prefixed.items()})
 
     def exact(self, token: str) -> str | None:
         """The name ``token`` spells exactly (or an everyday word for it), else None."""
@@ -89,12 +95,12 @@ class NameTable:
         processed = self.processed
         if len(token) >= _MIN_PREFIX:
             # A prefix or an abbreviation keeps the first letter: only names starting with it.
-            same_initial = self._by_initial.get(token[0], ())
-            prefixed = [i for i in same_initial if processed[i].startswith(token)]
+            prefixed = self._prefixed.get(token, ())
             if len(prefixed) == 1:
                 return self.names[prefixed[0]]
             if prefixed:
                 return None
+            same_initial = self._by_initial.get(token[0], ())
             letters = set(token)  # a cheap test first: an abbreviation only has letters of its name
             shortened = [
                 i for i in same_initial if letters <= self._letters[i] and is_abbreviation(token, processed[i])

@@ -222,7 +222,7 @@ class QuestionReader(Tables):
         variant = self._variant(token, opens=opens)
         if variant is not None:
             return variant
-        near = self.near.match(token)  # every table's typo candidates in one pass
+        near = self._near(token)  # every table's typo candidates in one pass
         hits = [(d, i) for d, i in near if i < self.near_services]
         best = hits[0][0] if hits else None
         commands = {c for d, i in hits if d == best for c in self.fuzzy_commands[i]}
@@ -233,8 +233,8 @@ class QuestionReader(Tables):
                 return STATE
             weight = TYPO_WEIGHT if word not in self.names else NAME_WEIGHT - 1
             return Typo(votes=((command, weight),), named=(command,) if word in self.names else ())
-        found_service = self.services.find(token, typos=self._near_names(near, "services")) if service else None
-        found_metric = self.metrics.find(token, typos=self._near_names(near, "metrics")) if metric else None
+        found_service = self._name(token, "services", near) if service else None
+        found_metric = self._name(token, "metrics", near) if metric else None
         if found_service is not None and found_metric is not None:  # "cpi": api or cpu? Not a guess to make
             return UNKNOWN
         if found_service is not None:
@@ -248,12 +248,24 @@ class QuestionReader(Tables):
         shortened = None if hits else self._shortened(token)  # "gatwy", "mtrcs": a name with vowels left out
         return shortened or UNKNOWN
 
-    def _near_names(self, near: list[tuple[int, int]], table: str) -> list[tuple[int, int]]:
-        """The hits of ``near`` among the service (or metric) names, indexed as in that table."""
-        low, high = (
-            (self.near_services, self.near_metrics) if table == "services" else (self.near_metrics, self.near_states)
-        )
-        return [(d, i - low) for d, i in near if low <= i < high]
+    def _near(self, token: str) -> list[tuple[int, int]]:
+        """``self.near.match(token)``, once per text (a word may be worked out with different slots open)."""
+        key = ("near", token)
+        if key not in self.memo:
+            self.memo[key] = self.near.match(token)
+        return cast(list[tuple[int, int]], self.memo[key])
+
+    def _name(self, token: str, table: str, near: list[tuple[int, int]]) -> str | None:
+        """The service (or metric) ``token`` names, with the typo hits ``near`` holds; once per text."""
+        key = (table, token)
+        if key not in self.memo:
+            low, high, names = (
+                (self.near_services, self.near_metrics, self.services)
+                if table == "services"
+                else (self.near_metrics, self.near_states, self.metrics)
+            )
+            self.memo[key] = names.find(token, typos=[(d, i - low) for d, i in near if low <= i < high])
+        return cast(str | None, self.memo[key])
 
     def _decide(  # noqa: C901, PLR0911, PLR0912 - the precedence of readings; split, the order that decides ties scatters
         self,
@@ -400,7 +412,10 @@ class QuestionReader(Tables):
 
     def _shortened(self, token: str) -> Typo | None:
         """The one command name ``token`` abbreviates (never a change: those are typed)."""
-        shortened = [n for n in self.long_names.get(token[0], ()) if is_abbreviation(token, n)]
+        letters = set(token)  # a cheap test first: an abbreviation only has letters of its name
+        shortened = [
+            n for n, used in self.long_names.get(token[0], ()) if letters <= used and is_abbreviation(token, n)
+        ]
         if len(shortened) != 1 or shortened[0] in self.mutating:
             return None
         return Typo(votes=((shortened[0], NAME_WEIGHT - 1),), named=(shortened[0],))

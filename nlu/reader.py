@@ -354,7 +354,10 @@ def asked_sentences(text: str) -> str:
     Only the first words of each part are looked at (a cheap split, not a tokenize)."""
     if not _PARTS.search(text):
         return text  # one clause: nothing to leave out (most texts)
-    sentences = [(s, _words(s), s.rstrip().endswith("?")) for s in _SENTENCE_END.split(text.strip()) if s]
+    split = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    if len(split) == 1:  # one sentence stays, whatever it says; only its clauses may go
+        return _asked_clauses(split[0]) if "," in split[0] or ";" in split[0] else split[0]
+    sentences = [(s, _words(s), s.rstrip().endswith("?")) for s in split]
     questions = any(q for _, _, q in sentences)
     asked = [(s, w, q) for s, w, q in sentences if q or not _tells(w, narrative=questions)]
     asking = any(q or _opens_request(w) for _, w, q in asked)

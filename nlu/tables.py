@@ -82,7 +82,8 @@ class Tables:
     near_metrics: int
     near_states: int
     fuzzy_commands: tuple[tuple[str, ...], ...]  # the commands of each command word in ``near``
-    long_names: Mapping[str, tuple[str, ...]]  # initial → command names of 5+ letters, which may be abbreviated
+    # initial → command names of 5+ letters, which may be abbreviated, each with the letters it has
+    long_names: Mapping[str, tuple[tuple[str, frozenset[str]], ...]]
     escape: frozenset[str]
     mutating: frozenset[str]
     codes: Mapping[str, str]  # pager reply-code suffix → command ("a": ack, so "4a" is ack 4)
@@ -151,9 +152,7 @@ def build_tables(
         phrase_index=_index_words(phrase_list),
         phrase_starts=_index_words([(words[:1], command) for words, command in phrase_list]),
         examples=tuple(utils.default_process(" ".join(p)) for p, _ in phrase_list),  # as rapidfuzz compares them
-        sorted_examples=tuple(
-            " ".join(sorted(utils.default_process(" ".join(p)).split())) for p, _ in phrase_list
-        ),
+        sorted_examples=tuple(" ".join(sorted(utils.default_process(" ".join(p)).split())) for p, _ in phrase_list),
         example_commands=tuple(c for _, c in phrase_list),
         example_words=tuple(frozenset(p) for p, _ in phrase_list),
         longest_example=max((len(" ".join(p)) for p, _ in phrase_list), default=0),
@@ -163,7 +162,9 @@ def build_tables(
         near_metrics=len(fuzzy) + len(service_table.processed),
         near_states=len(fuzzy) + len(service_table.processed) + len(metric_table.processed),
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
-        long_names={i: tuple(n for n in order if n[0] == i and len(n) > 4) for i in {n[0] for n in order}},
+        long_names={
+            i: tuple((n, frozenset(n)) for n in order if n[0] == i and len(n) > 4) for i in {n[0] for n in order}
+        },
         escape=escape,
         mutating=mutating,
         codes=dict(codes or {}),
