@@ -43,6 +43,10 @@ class SeveralQuestions:
             if found is None:
                 continue
             spec, query = found
+            named = query.service is not None or query.metric is not None  # a bare "logs" is another question
+            if first.query is not None and first.query.command == spec.name and query.window is None and named:
+                # "errors on api web" after "logs web 1h": web's window came from the last question; api's too
+                query = dataclasses.replace(query, window=first.query.window)
             # A change is never made alongside, unless it is the change the text made first, said
             # exactly ("ack 7 and 8"): then the same to each item named.
             again = spec.name == turn.intent.command and said_exactly(turn.text, spec)
@@ -53,7 +57,13 @@ class SeveralQuestions:
                 if i < len(extras):
                     left.append(query.spoken())
                     continue
-                texts.append((await self.filling.ask(turn, spec, query)).text)  # "alerts and web logs"
+                before = (turn.session.state, turn.session.draft, turn.session.items, turn.session.list_kind)
+                asked = (await self.filling.ask(turn, spec, query)).text  # "alerts and web logs"
+                if len(pager("\n\n".join([*texts, asked]))) > 1:  # a question behind "more" is never seen
+                    turn.session.state, turn.session.draft, turn.session.items, turn.session.list_kind = before
+                    left.append(query.spoken())
+                    break
+                texts.append(asked)
                 break
             answer = await self.dispatcher.run(turn.ctx, spec, query)
             if len(pager("\n\n".join([*texts, answer.text]))) > 1:

@@ -182,6 +182,10 @@ class QuestionReader(Tables):
         if yes is not None and reading.yes is None:
             reading.yes = yes
             return True
+        if service is not None:  # "logs web worker": a second service, asked about too
+            if service != reading.service and service not in reading.services:
+                reading.services.append(service)
+            return True
         return False
 
     def _typo(
@@ -294,6 +298,10 @@ class QuestionReader(Tables):
             for command in ("logs",) if reading.service else ("logs", "gateway") if dual else ("gateway",):
                 if command in self.names:
                     votes[command] = votes.get(command, 0) + WORD_WEIGHT * http_errors
+        if dual is not None and reading.service is not None and "service" not in reading.guessed:
+            if dual != reading.service and dual not in reading.services:  # "logs web api", "errors on api web":
+                reading.services.append(dual)  # beside another service's name, "api" is one more service
+            dual = None
         if dual is not None and not votes and _FOLLOW_UP & set(tokens):  # "what about api": a slot
             reading.service = reading.service or dual
             return reading
@@ -315,6 +323,8 @@ class QuestionReader(Tables):
             if state and "service" in reading.guessed and not reading.slotted(but="service"):
                 reading.service = None  # "status report": the state word said, not a service guessed at
             if reading.ambiguous or reading.slotted():
+                if reading.services and not reading.ambiguous:  # "web api": each name a follow-up
+                    reading.also = [Reading(service=s, window=reading.window) for s in reading.services]
                 return reading
             if state and "status" in self.names:
                 reading.command = "status"
@@ -349,6 +359,8 @@ class QuestionReader(Tables):
             reading.metric, reading.metrics = None, []
         if top == "metrics" and reading.metrics:
             reading.also = [Reading(command="metrics", metric=m, window=reading.window) for m in reading.metrics]
+        if top == "logs" and reading.services:  # "logs web api 1h": each service's logs, same window
+            reading.also = [Reading(command="logs", service=s, window=reading.window) for s in reading.services]
         if service is not None and top != "logs" and reading.service == dual and dual is not None:
             reading.service = None
         if top == "help" and reading.topic is None:

@@ -56,6 +56,8 @@ _DROP: Final = _DROP_CORE | frozenset(
      "what", "i", "said", "asked", "just", "of", "you", "ok", "okay", "whole", "thing", "plz"}
 )
 # fmt: on
+# What may stand between names listed as the answer to "which service?" ("web and worker both pls").
+_LIST_WORDS: Final = frozenset({"both", "pls", "plz", "please", "thanks", "thx"})
 _HELP_TAILS: Final = frozenset(tail for _, tails in lexicon.HELP_FRAMES for tail in tails)
 # Unions of lexicon sets, made once rather than per word.
 _TALK: Final = lexicon.SMALLTALK | lexicon.SMALLTALK_NEUTRAL
@@ -224,14 +226,35 @@ class Reader(QuestionReader):
         return reading
 
     def _one_service(self, tokens: list[str], now: datetime | None) -> list[str] | None:
-        """The answer to "which service?" with one service in it: several named ("web or worker")
-        is None, unless the first clause names one ("payments, since the checkout alert fired")."""
+        """The answer to "which service?": one service, or a list of names ("web and worker",
+        "logs web api 1h", "what about web and api": each of them). Several said otherwise ("web
+        or worker") is None, unless the first clause names one ("payments, since the checkout
+        alert fired": the rest says why)."""
         if len({s for t in tokens if (s := self.services.exact(t))}) < 2:
+            return tokens
+        windows = {i for start, w in windows_in(tokens, now) for i in range(start, start + w.consumed)}
+        parts: list[list[str]] = [[]]
+        for i, token in enumerate(tokens):
+            if token in lexicon.JOINERS:
+                parts.append([])
+            elif i not in windows:
+                parts[-1].append(token)
+        listed = parts if len(parts) == 1 else parts[1:]  # the first part may frame it ("what about web")
+        if "or" not in tokens and all(self._listed(t) for part in listed for t in part):
             return tokens
         first = {s for t in self._split(tokens, now)[0] if (s := self.services.exact(t))}
         if len(first) != 1:
             return None
         return [t for t in tokens if self.services.exact(t) in (None, *first)]
+
+    def _listed(self, token: str) -> bool:
+        """A word of a list of services: a name, a word of the command that takes them, or filler."""
+        return (
+            self.services.exact(token) is not None
+            or token in _LIST_WORDS
+            or "logs" in self.words.get(token, ())
+            or (token in FILLERS and token not in self.keep)
+        )
 
     def _is_drop(self, tokens: Sequence[str]) -> bool:
         """``nah``, ``skip it``, ``never mind``, ``forget it``, ``stop it``: drop the question (a bare
@@ -491,7 +514,7 @@ def _compatible(a: Reading, b: Reading) -> bool:
     """Whether ``a`` and ``b`` can be one question: the same command, no slot said two ways."""
     if a.command is None or a.command != b.command or a.ambiguous or b.ambiguous or a.also or b.also:
         return False
-    if a.metrics or b.metrics:
+    if a.metrics or b.metrics or a.services or b.services:
         return False
     return all(getattr(a, s) is None or getattr(b, s) is None or getattr(a, s) == getattr(b, s) for s in _SLOTS)
 

@@ -41,6 +41,7 @@ class Reading:
     unsupported: str | None = None
     also: list[Reading] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)  # further metrics named beside ``metric``
+    services: list[str] = field(default_factory=list)  # further services named beside ``service``
     filter: str | None = None  # what narrows an alerts list: a severity or a label value
     guessed: set[str] = field(default_factory=set)  # slots ("service", "metric") read from a prefix/abbreviation/typo
     bare: bool = False  # the command is implied by a metric alone ("mem"), no metrics word said

@@ -173,3 +173,49 @@ class TestBareParts:
         """'errs, go back 6 hrs' after 'logs api 1h': logs for api over 6h, not 'which service?'."""
         await driver.expect("logs api 1h", r"^api, last 1h: 1 error\.")
         await driver.expect("hmm ssl handshake errs. go back 6 hrs", r"^api, last 6h: ")
+
+
+class TestServicesListed:
+    """Several services in one clause ("logs web api", "web and worker" as the answer): each asked
+    about, none dropped silently (found using it against the real stack)."""
+
+    async def test_a_second_service_in_one_clause_is_answered_or_named(self, driver: Driver) -> None:
+        reply = await driver.expect("logs worker api 1h", r"^worker, last 1h: no errors\.")
+        assert "api, last 1h: 1 error" in reply or "(logs api 1h next: send logs api 1h)" in reply
+
+    async def test_api_beside_another_service_is_a_service_not_the_gateway(self, driver: Driver) -> None:
+        reply = await driver.expect("errors on api worker 1h", r"^worker, last 1h: no errors\.")
+        assert "api, last 1h: 1 error" in reply or "(logs api 1h next: send logs api 1h)" in reply
+
+    @pytest.mark.parametrize("answer", ["worker and api", "worker, api", "worker api", "logs worker api"])
+    async def test_several_services_answer_which_service(self, driver: Driver, answer: str) -> None:
+        """Asked which service, a list of names means each of them; the window then asked is for all."""
+        await driver.expect("logs", ASK_SERVICE)
+        reply = await driver.expect(answer, r"^worker: which window\?")
+        assert "(logs api next: send logs api)" in reply
+        await driver.expect("1h", r"^worker, last 1h: no errors\.")
+
+    async def test_either_or_is_asked_again(self, driver: Driver) -> None:
+        """'web or worker' is not a list: which one is asked again, nothing is run."""
+        await driver.expect("logs", ASK_SERVICE)
+        await driver.expect("web or worker", r"^Didn't get that\. Logs for which service\?")
+        assert driver.session.state == "logs:service"
+
+    async def test_a_further_part_takes_the_slots_the_first_took_from_the_last_question(self, driver: Driver) -> None:
+        """'errors on api worker' after 'logs web 1h': worker over the hour (kept), and api over it too."""
+        await driver.expect("logs web 1h", r"^web, last 1h: 8 errors\.")
+        reply = await driver.expect("errors on api worker", r"^worker, last 1h: no errors\.")
+        assert "api, last 1h: 1 error" in reply or "(logs api 1h next: send logs api 1h)" in reply
+
+    async def test_a_question_that_would_land_behind_more_is_named_instead(self, driver: Driver) -> None:
+        """A further part needing a question that would not fit the first page with the answer before
+        it: named for the next text, and no question is left open that the engineer never saw."""
+
+        def pager(text: str) -> list[str]:  # pages of 80 characters: api's answer fits, with the question not
+            return [text[i : i + 80] for i in range(0, len(text), 80)] or [""]
+
+        reply = await driver.conversation.reply(
+            driver.session, "logs api 1h and logs", sender=driver.sender, now=driver.now, pager=pager
+        )
+        assert reply.text.startswith("api, last 1h: 1 error.") and "(logs next: send logs)" in reply.text
+        assert driver.session.state == "idle" and driver.session.draft is None

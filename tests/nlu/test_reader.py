@@ -508,3 +508,42 @@ class TestLongTexts:
         """'who I'm escalating to': escalate only where a command opens the text."""
         intent = parse("Who is on call right now, just so I know who I'm escalating to?", VOCABULARY)
         assert intent.command == "oncall"
+
+
+class TestServicesListed:
+    """Several services in one clause: each one asked about, "api" among them a service."""
+
+    def reading(self, text: str, expecting: str | None = None) -> tuple[object, ...]:
+        intent = parse(text, VOCABULARY, services=SERVICES, metrics=METRICS, expecting=expecting)
+        return (intent.command, intent.service, tuple((a.command, a.service, a.window) for a in intent.also))
+
+    @pytest.mark.parametrize("text", ["logs web worker", "web worker logs", "errors for web worker"])
+    def test_logs_for_each(self, text: str) -> None:
+        assert self.reading(text) == ("logs", "web", (("logs", "worker", None),))
+
+    @pytest.mark.parametrize("text", ["logs web api", "errors on api web", "web api logs", "web 502s from the api"])
+    def test_api_beside_another_service_is_one_more_service(self, text: str) -> None:
+        assert self.reading(text) == ("logs", "web", (("logs", "api", None),))
+
+    def test_the_window_said_is_each_ones(self) -> None:
+        hour = timedelta(hours=1)
+        assert self.reading("logs web api 1h") == ("logs", "web", (("logs", "api", hour),))
+
+    @pytest.mark.parametrize("text", ["web api", "api web", "web api too"])
+    def test_names_alone_are_follow_ups_each(self, text: str) -> None:
+        assert self.reading(text) == (None, "web", ((None, "api", None),))
+
+    def test_api_alone_still_asks(self) -> None:
+        assert parse("api", VOCABULARY, services=SERVICES, metrics=METRICS).ambiguous == ("logs", "gateway")
+
+    @pytest.mark.parametrize("text", ["web and worker", "web, worker", "web worker", "what about web and worker"])
+    def test_a_list_answers_which_service(self, text: str) -> None:
+        assert self.reading(text, "service") == (None, "web", ((None, "worker", None),))
+
+    @pytest.mark.parametrize("text", ["web or worker", "web or worker idk"])
+    def test_either_or_answers_nothing(self, text: str) -> None:
+        assert self.reading(text, "service") == (None, None, ())
+
+    def test_a_reason_after_the_answer_names_no_second_service(self) -> None:
+        text = "payments, since the auth alert fired a few minutes ago"
+        assert self.reading(text, "service") == (None, "payments", ())
