@@ -189,6 +189,7 @@ class Problem:
     severity: str
     monitor: str
     text: str
+    subject: str = ""  # the instance the problem is about, when it is one ("127.0.0.1:9100")
 
 
 @dataclass(frozen=True, slots=True)

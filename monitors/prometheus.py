@@ -210,7 +210,7 @@ class PrometheusMonitor(HttpMonitor, MetricSource, AlertSource, ProblemSource):
         ages = await self.call(self.target_ages())
         ordered = sorted(ages.items(), key=lambda item: (-item[1], item[0]))
         return [
-            Problem("crit", self.name, f"target {instance or '?'} ({job or '?'}) down {_age(age)}")
+            Problem("crit", self.name, f"target {instance or '?'} ({job or '?'}) down {_age(age)}", instance)
             for (job, instance), age in ordered
         ]
 

@@ -21,7 +21,7 @@ from monitors.base import (
     ProblemSource,
 )
 from monitors.config import MonitorSettings
-from monitors.rollup import Survey, alert_problems, degraded_problems
+from monitors.rollup import Survey, alert_problems, degraded_problems, fold_alerts
 
 Factory = Callable[[MonitorSettings], Monitor | None]
 
@@ -110,7 +110,8 @@ class Monitors:
             Health(h.monitor, False, failed[h.monitor], h.latency_s) if h.ok and h.monitor in failed else h
             for h in healths
         ]
-        problems = alert_problems(book.alerts, datetime.now(UTC)) + problems + degraded_problems(healths)
+        alerts, problems = fold_alerts(book.alerts, problems)  # TargetDown beside the target shown down: once
+        problems = alert_problems(alerts, datetime.now(UTC)) + problems + degraded_problems(healths)
         for observe in self.observers:
             for health in healths:
                 observe(health)

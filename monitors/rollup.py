@@ -3,8 +3,8 @@ monitoring sources could not be asked, and "All clear" only when nothing is wron
 
 Pure functions, no I/O (`Monitors.survey()` gathers the inputs):
 
-    CRIT alert TargetDown 127.0.0.1:9100 (2m)
-    CRIT target 127.0.0.1:9100 (node) down 2m
+    CRIT alert HighLatency api (5m)
+    CRIT target 127.0.0.1:9100 (node) down 2m, alert TargetDown
     WARN pgbouncer appdb/app: 2 clients waiting, longest 3.0s
     DOWN haproxy: timeout after 3s
     5/6 sources ok
@@ -17,7 +17,7 @@ Budget: a healthy answer fits one GSM-7 segment (160 septets); trouble fits `max
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitors.alerting import format_age, muted_text
@@ -64,6 +64,26 @@ def alert_problems(alerts: Sequence[Alert], now: datetime) -> list[Problem]:
         more = f" +{len(these) - 1}" if len(these) > 1 else ""
         out.append(Problem(level, "alerts", f"{head}{named}" + (f" ({age})" if age else "") + more))
     return out
+
+
+def fold_alerts(alerts: Sequence[Alert], problems: Sequence[Problem]) -> tuple[list[Alert], list[Problem]]:
+    """Alerts about an instance a problem line already shows (TargetDown for a target seen down)
+    said on that line instead of on one of their own: the same fact once, the alert still named
+    ("target 127.0.0.1:9100 (node) down 2m, alert TargetDown")."""
+    shown = {p.subject for p in problems if p.subject}
+    folded: dict[str, list[str]] = {}
+    kept: list[Alert] = []
+    for a in alerts:
+        instance = a.labels.get("instance") or a.subject
+        if instance in shown and a.severity in dict(_ALERT_SEVERITY):
+            folded.setdefault(instance, []).append(a.name)
+        else:
+            kept.append(a)
+    told = [
+        replace(p, text=f"{p.text}, alert {', '.join(dict.fromkeys(folded[p.subject]))}") if p.subject in folded else p
+        for p in problems
+    ]
+    return kept, told
 
 
 def degraded_problems(healths: Sequence[Health]) -> list[Problem]:

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 from monitors.alerting import sort_alerts
 from monitors.base import Alert, Health, Problem
-from monitors.rollup import ONE_SEGMENT, TWO_SEGMENTS, alert_problems, degraded_problems, format_status, septets
+from monitors.rollup import (
+    ONE_SEGMENT,
+    TWO_SEGMENTS,
+    alert_problems,
+    degraded_problems,
+    fold_alerts,
+    format_status,
+    septets,
+)
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 ALL = [Health(name, True) for name in ("prometheus", "alertmanager", "postgres", "pgbouncer", "haproxy", "kong")]
@@ -87,6 +95,27 @@ class TestProblems:
             "CRIT 2 alerts: TargetDown 10.0.0.7:9100 (1m) +1",
             "WARN alert DiskFull db-1:9100 (3h)",
         ]  # the severity said once
+
+    def test_an_alert_about_a_target_shown_down_is_said_on_its_line(self) -> None:
+        """TargetDown for the target the line shows down is one fact: said once, the alert named;
+        an alert about anything else keeps its own line."""
+        alerts = sort_alerts(
+            [alert("TargetDown", "critical", "10.0.0.7:9100", 1), alert("HighCPU", "critical", "api-1", 5)]
+        )
+        target = Problem("crit", "prometheus", "target 10.0.0.7:9100 (node) down 2m", "10.0.0.7:9100")
+        kept, problems = fold_alerts(alerts, [target])
+        status = format_status(alert_problems(kept, NOW) + problems, [Health("prometheus", True, "ok")])
+        assert status.splitlines()[:2] == [
+            "CRIT alert HighCPU api-1 (5m)",
+            "CRIT target 10.0.0.7:9100 (node) down 2m, alert TargetDown",
+        ]
+        assert status.count("10.0.0.7:9100") == 1
+
+    def test_an_alert_matched_by_its_instance_label(self) -> None:
+        labelled = Alert("NodeDown", "warning", "node", "alertmanager", labels={"instance": "10.0.0.7:9100"})
+        target = Problem("crit", "prometheus", "target 10.0.0.7:9100 (node) down 2m", "10.0.0.7:9100")
+        kept, problems = fold_alerts([labelled], [target])
+        assert kept == [] and problems[0].text.endswith(", alert NodeDown")
 
     def test_degraded_health_is_a_warning(self) -> None:
         """Elasticsearch yellow (ok but degraded) becomes a WARN line; a version note does not."""
