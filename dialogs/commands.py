@@ -157,6 +157,8 @@ ALERTS_PHRASES = (
     "whats new",
     "what is new",
     "what happened",
+    # "the info level ones": a severity named as a level ("info" alone is also a help word)
+    *(f"{level} {word}" for level in ("info", "warning", "warn", "critical", "crit") for word in ("level", "severity")),
 )
 
 

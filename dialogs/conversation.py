@@ -147,17 +147,26 @@ class Conversation:
             return Answer(expired_text(session))
         if not spec.available(self.monitors):
             return Answer(spec.configure)
-        query = query_of(intent, spec)
-        last = session.last_query
-        partial = _partial(spec, query) and not intent.window_rejected  # a refused window is asked for again
-        if last is not None and last.command == spec.name and (follow_up_cue(turn.text) or partial):
-            # "what about memory" after "metrics cpu 1h": the same window; "errs, go back 6 hrs"
-            # after "logs api 1h": a slot said, the one it needs kept from the question before
-            query = last.merged(query)
+        query = _in_context(turn, spec)
         if spec.mutating and not said_exactly(turn.text, spec):  # a change is never made on a guess
             session.show_list([Item(query.spoken(), query=query)], "readings")
             return Answer(f"Did you mean {query.spoken()}? Reply 1 to do it.")
         return await self.filling.ask(turn, spec, query)
+
+
+def _in_context(turn: Turn, spec: CommandSpec) -> Query:
+    """The query a command's text asks, with what the conversation already settled."""
+    session, query = turn.session, query_of(turn.intent, spec)
+    offered = [i.query for i in session.items if i.query is not None and i.query.command == spec.name]
+    if session.list_kind == "readings" and len(offered) == 1:  # "api?" then "the logs one": logs for api
+        return offered[0].merged(query)
+    last = session.last_query
+    partial = _partial(spec, query) and not turn.intent.window_rejected  # a refused window is asked again
+    if last is not None and last.command == spec.name and (follow_up_cue(turn.text) or partial):
+        # "what about memory" after "metrics cpu 1h": the same window; "errs, go back 6 hrs"
+        # after "logs api 1h": a slot said, the one it needs kept from the question before
+        return last.merged(query)
+    return query
 
 
 def _partial(spec: CommandSpec, query: Query) -> bool:

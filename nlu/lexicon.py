@@ -54,6 +54,10 @@ UNSUPPORTED_VERBS: Final = frozenset(
         "forward", "share", "post", "print", "export", "schedule", "remind", "ping", "call", "text", "invite",
     }
 )  # fmt: skip
+# Verbs that send something somewhere: an action only when they say to whom ("send the logs to bob",
+# "share it with the team"); "kindly share the database status" asks Operator to send it here.
+SEND_VERBS: Final = frozenset({"share", "send", "forward", "post", "text"})
+SEND_TARGETS: Final = frozenset({"to", "with", "in", "on", "over"})
 UNSUPPORTED_PHRASES: Final = frozenset(
     {"roll back", "turn off", "turn on", "shut down", "spin up", "spin down", "take down", "bring up",
      "bring down", "switch off", "switch over", "fail over", "hand off", "take over", "clean up", "free up",
@@ -151,6 +155,11 @@ METRIC_WORDS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
         "up": ("targets", "target", "scrape", "scrapes", "exporters", "exporter"),
     }
 )
+# Everyday words that only hint at a metric: beside another command's word they are about that
+# ("pool full" is the db's pool, "gateway busy?" the gateway), alone they are the metric ("disk full?").
+HINT_METRIC_WORDS: Final = frozenset(
+    {"full", "space", "busy", "loaded", "storage", "volume", "volumes", "drive", "compute", "cores"}
+)
 # A metric whose name is also an everyday state word ("up") counts as that metric only after
 # an explicit metrics word; otherwise "is prod up" would graph scrape targets.
 STATE_METRIC_NAMES: Final = STATE_WORDS
@@ -202,7 +211,7 @@ PAGED: Final = frozenset({"paged", "pagerduty", "page", "pages", "paging", "woke
 
 # Words that name what a question is about as plainly as a command's name: "which processes
 # are using the most cpu" asks about processes (top), the cpu only says which ones.
-SUBJECTS: Final = frozenset({"processes", "process", "procs", "pids"})
+SUBJECTS: Final = frozenset({"processes", "process", "procs", "pids", "hogging", "hogs", "hog"})
 
 # News that things are fine again: after thanks or OK ("thx, all good now") it is small talk.
 ALL_FINE: Final = frozenset(
@@ -210,7 +219,8 @@ ALL_FINE: Final = frozenset(
      "its", "is", "we", "are", "were", "everything", "looks", "seems", "ok", "okay", "good", "fine", "green", "again",
      "and", "over", "stable", "quiet", "calm", "clean", "going", "to", "bed", "sleep", "off", "home", "out",
      "that", "was", "for", "the", "night", "i", "im", "fun", "lol", "haha", "signing", "logging", "happy", "look",
-     "looking", "help", "tonight", "today", "one", "great"}
+     "looking", "help", "tonight", "today", "one", "great", "drained", "cleared", "finally", "gone", "settled",
+     "subsided"}
 )  # fmt: skip
 
 # Everyday words spelled right: never looked up as a typo of a command, service or metric word
@@ -229,6 +239,8 @@ PLAIN_WORDS: Final = (
 
 # Thanks said at the end ("clean now, ty"): with news that things are fine, small talk.
 THANKS: Final = frozenset({"thanks", "thank", "thx", "thnx", "ty", "tyvm", "cheers", "ta", "appreciated", "tx"})
+# Who thanks are said to, after them ("thx bot", "cheers mate"): the thanks still close the text.
+VOCATIVES: Final = frozenset({"bot", "mate", "man", "buddy", "dude", "team", "guys", "operator", "pal", "friend"})
 
 # Words after "alert" that are never a label value to narrow the list by ("which alert keeps paging").
 NOT_LABELS: Final = frozenset(

@@ -49,12 +49,16 @@ class Typo:
     named: tuple[str, ...] = ()
     service: str | None = None
     metric: str | None = None
+    more_service: str | None = None  # one more service, when the slot is taken ("web and wrkr")
     ambiguous: tuple[str, ...] = ()
     state: bool = False
     unknown: bool = False
 
 
 UNKNOWN: Final = Typo(unknown=True)
+# A second service is only taken from a slip or abbreviation this long: "pay" or "car" beside a
+# service is an everyday word, not payments or cart.
+_MIN_MORE: Final = 3
 STATE: Final = Typo(state=True)
 
 
@@ -171,6 +175,7 @@ class QuestionReader(Tables):
             if reading.metric is None or "metric" in reading.guessed:
                 reading.metric = metric  # a name said beats one guessed from another word
                 reading.guessed.discard("metric")
+                reading.hint = token in lexicon.HINT_METRIC_WORDS  # "pool full": the pool's, not the disk
             elif metric != reading.metric and metric not in reading.metrics:
                 reading.metrics.append(metric)  # "cpu, memory": a second metrics question
             return True
@@ -211,13 +216,15 @@ class QuestionReader(Tables):
         if typo.metric is not None:
             reading.metric = typo.metric
             reading.guessed.add("metric")
+        if typo.more_service is not None and typo.more_service not in (reading.service, *reading.services):
+            reading.services.append(typo.more_service)
         if typo.ambiguous:
             reading.ambiguous = typo.ambiguous
         if typo.unknown:
             reading.unknown.append(token)
         return typo.state
 
-    def _what_typo(self, token: str, *, opens: bool, service: bool, metric: bool) -> Typo:
+    def _what_typo(self, token: str, *, opens: bool, service: bool, metric: bool) -> Typo:  # noqa: PLR0911 - one return per kind of word, in the order that settles ties
         """What ``token`` is a typo of, with the service and metric slots open or not. A typo of a
         command that changes something counts only where a command opens the text (``akc 2``;
         never "netops fixed the resolver", which is no "resolve")."""
@@ -233,8 +240,8 @@ class QuestionReader(Tables):
         if len(commands) == 1 and not (commands & self.mutating and not opens):
             command = commands.pop()
             word = self.near.choices[next(i for d, i in hits if d == best)]
-            if word in lexicon.STATE_WORDS:
-                return STATE
+            if word in lexicon.STATE_WORDS:  # "staus": a slip of status itself is as strong as the word
+                return Typo(state=True, named=(word,)) if word in self.names else STATE
             weight = TYPO_WEIGHT if word not in self.names else NAME_WEIGHT - 1
             return Typo(votes=((command, weight),), named=(command,) if word in self.names else ())
         found_service = self._name(token, "services", near) if service else None
@@ -245,6 +252,8 @@ class QuestionReader(Tables):
             return Typo(service=found_service)
         if found_metric is not None:
             return Typo(metric=found_metric)
+        if not service and len(token) > _MIN_MORE and (more := self._name(token, "services", near)) is not None:
+            return Typo(more_service=more)  # "wokrer n paymnts logs": a second service, mistyped
         if len(commands) > 1:
             return Typo(ambiguous=tuple(c for c in self.order if c in commands))
         if not hits and any(i >= self.near_states for _, i in near):
@@ -290,6 +299,9 @@ class QuestionReader(Tables):
             # "payments err", "repl lag": a service or a command word said, a metric only guessed
             # at from a prefix (a "replication_lag" alias does not make "repl lag" a graph)
             reading.metric = None
+        hinted = reading.metric is not None and reading.hint and "metrics" not in votes
+        if hinted and any(c not in ("help", "metrics") for c in votes):
+            reading.metric = None  # "pool full again??": the db's pool, no disk graph
         if reading.metric is not None and "metrics" in self.names:
             reading.bare = "metrics" not in votes  # "mem", "how about load?": only the metric was named
             votes["metrics"] = votes.get("metrics", 0) + METRIC_WEIGHT
@@ -301,6 +313,9 @@ class QuestionReader(Tables):
         if dual is not None and reading.service is not None and "service" not in reading.guessed:
             if dual != reading.service and dual not in reading.services:  # "logs web api", "errors on api web":
                 reading.services.append(dual)  # beside another service's name, "api" is one more service
+                at = {self.services.exact(t): i for i, t in reversed(list(enumerate(tokens)))}
+                if at.get(dual, len(tokens)) < at.get(reading.service, len(tokens)):  # "api and auth": in order
+                    reading.service, reading.services = dual, [reading.service, *reading.services[:-1]]
             dual = None
         if dual is not None and not votes and _FOLLOW_UP & set(tokens):  # "what about api": a slot
             reading.service = reading.service or dual
@@ -329,11 +344,13 @@ class QuestionReader(Tables):
             if state and "status" in self.names:
                 reading.command = "status"
                 # Only "up"/"ok"-like words: fine alone ("we good?"), too weak to be a second question.
-                reading.weak = not any("status" in self.words.get(t, ()) for t in tokens)
+                reading.weak = "status" not in named and not any("status" in self.words.get(t, ()) for t in tokens)
                 return reading
             return self._closest_example(reading, tokens)
-        if "again" in votes and len(votes) > 1 and not lexicon.THAT & set(tokens):
+        if "again" in votes and not lexicon.THAT & set(tokens) and (len(votes) > 1 or "status" in named):
             del votes["again"]  # "haproxy again", "db again": that command anew ("that query again" repeats)
+            if not votes:  # "status again": status is a state word, it has no vote of its own
+                votes["status"] = NAME_WEIGHT
         if reading.choice is not None and "alerts" in votes and any(c in self.mutating for c in votes):
             del votes["alerts"]  # "acknowledge alert number two": the alert is what the change is done to
         ranked = sorted(votes, key=lambda c: (-votes[c], self.rank.get(c, 99)))

@@ -107,6 +107,9 @@ class Reader(QuestionReader):
         if framed is not None:
             return framed
         parts = self._split(tokens, now)
+        acting = self._acting(parts, now) if parts and parts != [tokens] else None
+        if acting is not None:
+            return acting
         if len(parts) > 1:
             readings = [self._one(p, now) for p in parts]
             _share_command(readings, frozenset(self.codes.values()) | frozenset(self.ref_words.values()))
@@ -288,19 +291,49 @@ class Reader(QuestionReader):
             return None  # "run that (exact query) again": a phrase of a command we have, not an action
         if any((first, particle) in lexicon.PARTICLE_VERBS for particle in words[1:5]):
             return f"{first} {next(p for p in words[1:5] if (first, p) in lexicon.PARTICLE_VERBS)}"  # "take api-3 out"
-        if first in lexicon.LIGHT_VERBS:  # "make a rollback of web": the action is the noun after
-            noun = next((w for w in words[1:3] if w not in ("a", "an", "the")), first)
-            first = noun if noun in lexicon.UNSUPPORTED_VERBS else first
-        if first.endswith("ing") and first not in self.words:  # "killing pid 42" (not "paged": that is news)
-            first = next((stem for stem in inflected(first) if stem in lexicon.UNSUPPORTED_VERBS), first)
+        first = self._action_verb(words)
         if first not in lexicon.UNSUPPORTED_VERBS or (len(words) == 1 and first in lexicon.CARRIER_WORDS):
             return None
+        if first in lexicon.SEND_VERBS and lexicon.SEND_TARGETS.isdisjoint(words[1:]):
+            return None  # "kindly share the database status": send it here, which is what Operator does
         commands = self._exact_commands(first)
         if first in self.names or commands & self.mutating:
             return None  # the vocabulary has this action ("ack" once it exists, "mute" for silence)
         if commands and len(words) == 1:
             return None  # a word of a question alone ("page?" asks about pages)
         return first  # "page bob", "clear the cache": an action, though its word also asks something
+
+    def _acting(self, parts: list[list[str]], now: datetime | None) -> Reading | None:
+        """A part asking for an action we cannot do ("please do the needful and restart auth", "hey,
+        restart web pls"): said plainly, with the text's questions answered alongside ("status and
+        restart web"), never read as a question about what it names."""
+        verbs = [(i, verb) for i, part in enumerate(parts) if len(part) > 1 and (verb := self._unsupported(part))]
+        if not verbs:
+            return None
+        at, verb = verbs[0]
+        asked = [r for i, part in enumerate(parts) if i != at and (r := self._one(part, now)).command and not r.weak]
+        return Reading(unsupported=verb, also=[a for r in asked for a in (r, *r.also)])
+
+    def _action_verb(self, words: Sequence[str]) -> str:
+        """The verb of a text opening with ``words``, as the action table spells it."""
+        first = words[0]
+        if first in lexicon.LIGHT_VERBS:  # "make a rollback of web": the action is the noun after
+            noun = next((w for w in words[1:3] if w not in ("a", "an", "the")), first)
+            return noun if noun in lexicon.UNSUPPORTED_VERBS else first
+        if first.endswith("ing") and first not in self.words:  # "killing pid 42" (not "paged": that is news)
+            first = next((stem for stem in inflected(first) if stem in lexicon.UNSUPPORTED_VERBS), first)
+        named = self.services.exact(first) is not None or self.metrics.exact(first) is not None
+        if first not in lexicon.UNSUPPORTED_VERBS and first not in self.words and not named:
+            first = self._unsupported_typo(first)  # "restrat auth": a thumb slip is no question about auth
+        return first
+
+    def _unsupported_typo(self, token: str) -> str:
+        """The action verb ``token`` is a slip of (``restrat``, ``rollbak``), when it is no everyday
+        word and no slip of a command word; else ``token``."""
+        if len(token) < 5 or self._plain(token) or any(i < self.near_services for _, i in self._near(token)):
+            return token  # an everyday word, or a slip of a command word ("stauts")
+        hits = self.action_typos.match(token)  # "rstart": start or restart, an action either way
+        return self.action_typos.choices[hits[0][1]] if hits else token
 
     def _joined(self, tokens: list[str]) -> list[str]:
         """``gate way``, ``data base``: two words that are one word of the vocabulary split apart."""
@@ -319,6 +352,8 @@ class Reader(QuestionReader):
         resolver, thanks!``, ``phew ok, it was just the network blip``)."""
         if "?" in text:
             return False
+        while len(tokens) > 2 and tokens[-1] in lexicon.VOCATIVES and tokens[-2] in lexicon.THANKS:
+            tokens = tokens[:-1]  # "pool drained finally. thx bot": the thanks close it
         if _fine_news(tokens):
             return True
         if tokens[-1] not in lexicon.THANKS and tokens[0] not in lexicon.INTERJECTIONS:

@@ -47,6 +47,7 @@ class Reading:
     bare: bool = False  # the command is implied by a metric alone ("mem"), no metrics word said
     weak: bool = False  # status read from state words only ("what's up"): not a question of its own
     current: bool = False  # "now", "atm": as things are, not over the last question's window
+    hint: bool = False  # the metric only from a word that hints at it ("full"): another command's word wins
 
     def slotted(self, but: str = "") -> bool:
         """Whether any slot (other than ``but``) is filled."""
@@ -83,6 +84,7 @@ class Tables:
     near_metrics: int
     near_states: int
     fuzzy_commands: tuple[tuple[str, ...], ...]  # the commands of each command word in ``near``
+    action_typos: FuzzyIndex  # the actions Operator cannot do, of 5+ letters, for a slip at the start of a text
     # initial → command names of 5+ letters, which may be abbreviated, each with the letters it has
     long_names: Mapping[str, tuple[tuple[str, frozenset[str]], ...]]
     escape: frozenset[str]
@@ -142,6 +144,7 @@ def build_tables(
     metric_words = {w: m for m in metrics for w in lexicon.METRIC_WORDS.get(m, ())}
     names = frozenset(order)
     service_table, metric_table = NameTable(tuple(services)), NameTable(tuple(metrics), metric_words)
+    actions = [v for v in lexicon.UNSUPPORTED_VERBS if len(v) >= 5 and v.isalpha()]
     states = tuple(sorted(w for w in lexicon.STATE_WORDS if len(w) >= 5 and w.isalpha()))
     keep = frozenset(word_commands) | {utils.default_process(s) for s in (*services, *metrics)}
     return kind(
@@ -163,6 +166,7 @@ def build_tables(
         near_metrics=len(fuzzy) + len(service_table.processed),
         near_states=len(fuzzy) + len(service_table.processed) + len(metric_table.processed),
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
+        action_typos=FuzzyIndex(tuple(sorted(v for v in actions if v not in word_commands))),
         long_names={
             i: tuple((n, frozenset(n)) for n in order if n[0] == i and len(n) > 4) for i in {n[0] for n in order}
         },

@@ -184,7 +184,7 @@ class TestServicesListed:
         assert "api, last 1h: 1 error" in reply or "(logs api 1h next: send logs api 1h)" in reply
 
     async def test_api_beside_another_service_is_a_service_not_the_gateway(self, driver: Driver) -> None:
-        reply = await driver.expect("errors on api worker 1h", r"^worker, last 1h: no errors\.")
+        reply = await driver.expect("errors on worker api 1h", r"^worker, last 1h: no errors\.")
         assert "api, last 1h: 1 error" in reply or "(logs api 1h next: send logs api 1h)" in reply
 
     @pytest.mark.parametrize("answer", ["worker and api", "worker, api", "worker api", "logs worker api"])
@@ -202,9 +202,9 @@ class TestServicesListed:
         assert driver.session.state == "logs:service"
 
     async def test_a_further_part_takes_the_slots_the_first_took_from_the_last_question(self, driver: Driver) -> None:
-        """'errors on api worker' after 'logs web 1h': worker over the hour (kept), and api over it too."""
+        """'errors on worker api' after 'logs web 1h': worker over the hour (kept), and api over it too."""
         await driver.expect("logs web 1h", r"^web, last 1h: 8 errors\.")
-        reply = await driver.expect("errors on api worker", r"^worker, last 1h: no errors\.")
+        reply = await driver.expect("errors on worker api", r"^worker, last 1h: no errors\.")
         assert "api, last 1h: 1 error" in reply or "(logs api 1h next: send logs api 1h)" in reply
 
     async def test_a_question_that_would_land_behind_more_is_named_instead(self, driver: Driver) -> None:
@@ -219,3 +219,19 @@ class TestServicesListed:
         )
         assert reply.text.startswith("api, last 1h: 1 error.") and "(logs next: send logs)" in reply.text
         assert driver.session.state == "idle" and driver.session.draft is None
+
+
+class TestSeventhBlindRound:
+    async def test_naming_a_reading_offered_picks_it(self, driver: Driver) -> None:
+        """'api?' asks logs for api or the gateway; 'the logs one' is logs for api, not 'which service?'."""
+        await driver.expect("api?", r"^Did you mean logs for api or gateway\? \(1 or 2\)$")
+        await driver.expect("the logs one", r"^api: which window\?")
+        await driver.expect("1h", r"^api, last 1h: 1 error\.")
+
+    async def test_an_action_beside_a_question_is_declined_and_the_question_answered(
+        self, driver: Driver, loki: LokiFake
+    ) -> None:
+        reply = await driver.expect("logs api 1h and restart web", CANT)
+        assert "api, last 1h: 1 error." in reply  # answered alongside, never dropped
+        queries = [" ".join(request.query.get("query", [])) for request in loki.requests]
+        assert any('"api"' in q for q in queries) and not any('"web"' in q for q in queries), queries

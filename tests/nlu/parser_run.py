@@ -30,6 +30,7 @@ class State:
     items: tuple[str, ...] = ()  # the last numbered list's values
     kind: str = ""  # what they are: "alerts", "metric", "service"
     extra: list[Query] = field(default_factory=list)
+    offered: tuple[Query, ...] = ()  # the readings just asked about ("logs for api or gateway?")
 
     def expecting(self) -> str | None:
         if self.pending is not None:
@@ -100,8 +101,8 @@ def turn(state: State, intent: Intent) -> tuple[Query, ...]:
         return (Query("reset"),)
     if intent.smalltalk:
         return (Query("smalltalk"),)
-    if intent.unsupported:
-        return (Query("unsupported"),)
+    if intent.unsupported:  # "status and restart web": can't do that, and the question answered
+        return (Query("unsupported"), *(_start(state, _query(also)) for also in intent.also))
     last = state.last
     if (
         intent.ambiguous
@@ -111,8 +112,16 @@ def turn(state: State, intent: Intent) -> tuple[Query, ...]:
         and "service" in _takes(last.command)
     ):
         intent = replace(intent, command=None, ambiguous=())  # "api" after "web logs 15m": logs for api
-    if intent.ambiguous:
+    if intent.ambiguous:  # asked, numbered: naming one of the readings next picks it
+        state.offered = tuple(
+            Query(c, service=intent.service if "service" in _takes(c) else None) for c in intent.ambiguous
+        )
         return (Query("ask"),)
+    offered = [q for q in state.offered if q.command == intent.command]
+    state.offered = ()
+    if intent.command is not None and len(offered) == 1 and not intent.also:  # "api?" then "the logs one"
+        first = replace(offered[0], **{k: v for k, v in asdict(_query(intent)).items() if v is not None})
+        return (_start(state, first),)
     if intent.command in ("help", "more"):
         return (Query(intent.command, topic=intent.topic),)
     if intent.command == "again":
@@ -125,7 +134,8 @@ def turn(state: State, intent: Intent) -> tuple[Query, ...]:
         queries += [_start(state, _query(also)) for also in intent.also]
         return tuple(queries)
     if state.pending is not None and not _elsewhere(state.pending, intent):
-        return (_fill(state, intent),)
+        filled = _fill(state, intent)  # "web and worker" asked which service: web now, worker too
+        return (filled, *(_follow_up(state, part, start=state.pending is None) for part in intent.also))
     state.pending = None  # "actually cpu" while asked which service: the dialog is left
     return tuple(_follow_up(state, part) for part in (intent, *intent.also))  # "web and worker": each
 
@@ -167,8 +177,12 @@ def _fill(state: State, intent: Intent) -> Query:
     return _start(state, query)
 
 
-def _follow_up(state: State, intent: Intent) -> Query:
+def _follow_up(state: State, intent: Intent, *, start: bool = True) -> Query:
+    """What a text without a command word asks; ``start=False`` while a question is still open (the
+    conversation names that part for the next text instead of starting it)."""
     last = state.last
+    if not start:
+        state = replace(state, items=state.items)  # a copy: nothing started, nothing remembered
     if intent.choice is not None and state.items and intent.service is None and intent.metric is None:
         if state.kind == "metric" and intent.choice <= len(state.items):
             return _start(state, Query("metrics", metric=state.items[intent.choice - 1]))

@@ -521,15 +521,18 @@ class TestServicesListed:
     def test_logs_for_each(self, text: str) -> None:
         assert self.reading(text) == ("logs", "web", (("logs", "worker", None),))
 
-    @pytest.mark.parametrize("text", ["logs web api", "errors on api web", "web api logs", "web 502s from the api"])
+    @pytest.mark.parametrize("text", ["logs web api", "web api logs", "web 502s from the api"])
     def test_api_beside_another_service_is_one_more_service(self, text: str) -> None:
         assert self.reading(text) == ("logs", "web", (("logs", "api", None),))
+
+    def test_in_the_order_said(self) -> None:
+        assert self.reading("errors on api web") == ("logs", "api", (("logs", "web", None),))
 
     def test_the_window_said_is_each_ones(self) -> None:
         hour = timedelta(hours=1)
         assert self.reading("logs web api 1h") == ("logs", "web", (("logs", "api", hour),))
 
-    @pytest.mark.parametrize("text", ["web api", "api web", "web api too"])
+    @pytest.mark.parametrize("text", ["web api", "web api too"])
     def test_names_alone_are_follow_ups_each(self, text: str) -> None:
         assert self.reading(text) == (None, "web", ((None, "api", None),))
 
@@ -547,3 +550,87 @@ class TestServicesListed:
     def test_a_reason_after_the_answer_names_no_second_service(self) -> None:
         text = "payments, since the auth alert fired a few minutes ago"
         assert self.reading(text, "service") == (None, "payments", ())
+
+
+class TestSeventhBlindRound:
+    """Batches 19-20: what two more blind writers sent that was misread at first sight."""
+
+    def intent(self, text: str, expecting: str | None = None) -> object:
+        return parse(text, VOCABULARY, services=SERVICES, metrics=METRICS, expecting=expecting)
+
+    @pytest.mark.parametrize(("text", "level"), [("show me the info level ones", "info"), ("warning level?", "warn")])
+    def test_a_severity_named_as_a_level_is_an_alerts_filter(self, text: str, level: str) -> None:
+        intent = self.intent(text)
+        assert (intent.command, intent.filter) == ("alerts", level)
+
+    def test_info_alone_is_still_help(self) -> None:
+        assert self.intent("info").command == "help"
+
+    @pytest.mark.parametrize("text", ["whats hogging memory on the operator host", "who hogs cpu"])
+    def test_hogging_a_metric_is_about_processes(self, text: str) -> None:
+        assert self.intent(text).command == "top"
+
+    @pytest.mark.parametrize(
+        ("text", "verb"),
+        [
+            ("Please do the needful and restart auth service", "restart"),
+            ("hey, restart web pls", "restart"),
+            ("restrat auth", "restart"),
+            ("rollbak api", "rollback"),
+        ],
+    )
+    def test_an_action_after_a_first_clause_or_mistyped_is_declined(self, text: str, verb: str) -> None:
+        intent = self.intent(text)
+        assert (intent.unsupported, intent.command, intent.service) == (verb, None, None)
+
+    def test_an_action_beside_a_question_declines_and_answers(self) -> None:
+        intent = self.intent("status and restart web")
+        assert intent.unsupported == "restart" and [a.command for a in intent.also] == ["status"]
+
+    def test_running_as_news_is_no_action(self) -> None:
+        assert self.intent("is everything up and running").command == "status"
+
+    @pytest.mark.parametrize("text", ["stauts", "statsu"])
+    def test_a_slip_of_a_command_word_is_no_action(self, text: str) -> None:
+        assert self.intent(text).command == "status"
+
+    def test_asking_to_be_sent_something_is_a_question(self) -> None:
+        assert self.intent("Kindly share the database status.").command == "db"
+        assert self.intent("Can you email me a summary for the incident review?").unsupported == "email"
+
+    def test_a_slip_of_status_is_as_strong_as_the_word(self) -> None:
+        intent = self.intent("staus + db")
+        assert [intent.command, *(a.command for a in intent.also)] == ["status", "db"]
+
+    def test_status_again_is_status(self) -> None:
+        assert self.intent("status again").command == "status"
+        assert self.intent("again").command == "again"
+
+    def test_a_second_service_mistyped(self) -> None:
+        intent = self.intent("wokrer n paymnts logs 30m")
+        assert [(i.service, i.window) for i in (intent, *intent.also)] == [
+            ("worker", timedelta(minutes=30)),
+            ("payments", timedelta(minutes=30)),
+        ]
+
+    @pytest.mark.parametrize(
+        ("text", "command"), [("pool full again?? pgbouncer waiting clients", "db"), ("pool full", "db")]
+    )
+    def test_a_metric_only_hinted_yields_to_a_command_word(self, text: str, command: str) -> None:
+        intent = self.intent(text)
+        assert (intent.command, intent.metric, intent.also) == (command, None, ())
+
+    @pytest.mark.parametrize("text", ["disk full?", "how full are the disks"])
+    def test_a_hinted_metric_alone_is_the_metric(self, text: str) -> None:
+        assert self.intent(text).metric == "disk"
+
+    @pytest.mark.parametrize("text", ["pool drained finally. thx bot", "errors gone, thanks mate"])
+    def test_thanks_said_to_the_bot_close_news(self, text: str) -> None:
+        assert self.intent(text).smalltalk
+
+    def test_a_question_before_thanks_is_still_asked(self) -> None:
+        assert self.intent("db thx bot").command == "db"
+
+    def test_services_keep_their_order(self) -> None:
+        intent = self.intent("api and auth pls", "service")
+        assert [intent.service, *(a.service for a in intent.also)] == ["api", "auth"]
