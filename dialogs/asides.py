@@ -94,6 +94,14 @@ def follow_up_cue(text: str) -> bool:
     return not _CUES.isdisjoint(tokenize(text))
 
 
+def points_back(text: str) -> bool:
+    """Whether ``text`` names its object only by pointing ("silence that one", "ack it")."""
+    return not _POINTERS.isdisjoint(tokenize(text))
+
+
+_POINTERS = frozenset({"it", "that", "this", "those", "them"})
+
+
 def said_exactly(text: str, spec: CommandSpec) -> bool:
     """Whether one of ``spec``'s own words (or two-word phrases) is in ``text`` as typed, not a typo of one."""
     words = {" ".join(w.casefold().split()) for w in (*spec.all_words, *spec.phrases, *spec.ref_words)}

@@ -86,6 +86,11 @@ STATUS_PHRASES = (
     "state of things",
     "should know",
     "should i worry",
+    "customers affected",
+    "users affected",
+    "customer impact",
+    "user impact",
+    "is it fixed",
 )
 
 

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialogs.answer import Answer
-from dialogs.asides import SMALL_TALK, SMALL_TALK_HINT, cant_do, follow_up_cue, said_exactly, small_talk
+from dialogs.asides import (
+    SMALL_TALK,
+    SMALL_TALK_HINT,
+    cant_do,
+    follow_up_cue,
+    points_back,
+    said_exactly,
+    small_talk,
+)
 from dialogs.catalog import REGISTRY
 from dialogs.dispatch import Dispatcher
 from dialogs.filling import SlotFilling
@@ -148,9 +156,10 @@ class Conversation:
         if not spec.available(self.monitors):
             return Answer(spec.configure)
         query = _in_context(turn, spec)
-        if spec.mutating and not said_exactly(turn.text, spec):  # a change is never made on a guess
-            session.show_list([Item(query.spoken(), query=query)], "readings")
-            return Answer(f"Did you mean {query.spoken()}? Reply 1 to do it.")
+        if spec.mutating:
+            held = _held(turn, spec, query)
+            if held is not None:
+                return held
         return await self.filling.ask(turn, spec, query)
 
 
@@ -167,6 +176,25 @@ def _in_context(turn: Turn, spec: CommandSpec) -> Query:
         # after "logs api 1h": a slot said, the one it needs kept from the question before
         return last.merged(query)
     return query
+
+
+def _held(turn: Turn, spec: CommandSpec, query: Query) -> Answer | None:
+    """A change is never made on a guess: asked back when its word was only close, or when it
+    points at "that one" of a list; None when it may run."""
+    if _unclear_target(turn, spec, query):  # "silence that one" after a list
+        return Answer(f"Which alert? Reply with its page code, like {spec.says[0]}.")
+    if not said_exactly(turn.text, spec):
+        turn.session.show_list([Item(query.spoken(), query=query)], "readings")
+        return Answer(f"Did you mean {query.spoken()}? Reply 1 to do it.")
+    return None
+
+
+def _unclear_target(turn: Turn, spec: CommandSpec, query: Query) -> bool:
+    """A change pointed at "that one" while a list of several alerts is shown: which one is not
+    known (alone, ``ack`` means the latest page; pointing at the list means one of its items)."""
+    session = turn.session
+    listed = session.list_kind == "alerts" and len(session.items) > 1
+    return listed and query.choice is None and spec.slot("choice") is not None and points_back(turn.text)
 
 
 def _partial(spec: CommandSpec, query: Query) -> bool:

@@ -195,13 +195,19 @@ async def history(ctx: CommandContext, query: Query) -> Answer:
     return await _with_desk(ctx, query, lambda desk, who, q: desk.history(who, q.choice))
 
 
+ONCALL_PHRASES = (
+    "on call", "who is on call", "whos on call", "who's on call", "who has the pager", "who is handling",
+    "whos handling", "who's handling", "who is on it", "whos on it", "who's on it", "who is dealing with",
+)  # fmt: skip
+
+
 @command(
     "oncall",
     usage="oncall",
     help="oncall: who holds the pager; oncall me: take it. On a page: 4a ack, 4s 2h silence, 4e escalate, "
     "log 4, resolve 4.",
     words=("on-call", "pager"),
-    phrases=("on call", "who is on call", "whos on call", "who's on call", "who has the pager"),
+    phrases=ONCALL_PHRASES,
     says=("oncall", "who's on call"),
     doc="who holds the pager",
 )

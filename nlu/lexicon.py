@@ -32,7 +32,7 @@ SMALLTALK_NEUTRAL: Final = frozenset(
     {"bot", "there", "you", "u", "are", "r", "alive", "much", "many", "a", "lot", "again", "it", "so", "very", "man",
      "mate", "buddy", "guys", "and", "team", "operator", "still", "for", "that", "the", "info", "thats", "really",
      "was", "this", "super", "awake", "been", "one", "of", "kind", "my", "friend", "youre", "real", "no", "have",
-     "weekend", "rest", "evening"}
+     "weekend", "rest", "evening", "update", "updates"}
 )  # fmt: skip
 
 # Verbs for things Operator cannot do from a phone (yet): "I can't do that (yet)", never an answer

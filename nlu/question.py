@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process, utils
 
 from nlu import lexicon
 from nlu.names import is_abbreviation
-from nlu.slots import choice_word, yes_no_word
+from nlu.slots import ORDINAL_WORDS, choice_word, yes_no_word
 from nlu.tables import Reading, Tables
 from nlu.text import FILLERS
 from nlu.windows import windows_in
@@ -50,6 +50,7 @@ class Typo:
     service: str | None = None
     metric: str | None = None
     more_service: str | None = None  # one more service, when the slot is taken ("web and wrkr")
+    more_metric: str | None = None  # one more metric, when the slot is taken ("cpu mem dsk")
     ambiguous: tuple[str, ...] = ()
     state: bool = False
     unknown: bool = False
@@ -80,7 +81,10 @@ class QuestionReader(Tables):
         http_errors = 0
         state_metric: str | None = None  # "up": a metric only next to a metrics word
         opener = next((t for t in rest if (t not in FILLERS or t in self.keep) and t not in lexicon.OPENING_TALK), None)
-        for token in rest:
+        adverbs = _ordinal_adverbs(rest)
+        for at, token in enumerate(rest):
+            if at in adverbs:
+                continue  # "I'd like to focus on those first": an adverb, not item 1
             if token in lexicon.STATE_WORDS:
                 state = True
                 if token in self.names:  # "status" itself: a name "help status" can be about
@@ -108,7 +112,8 @@ class QuestionReader(Tables):
         if self._only_paged(votes, rest, phrased) and (state or len(votes) > 1):
             del votes["alerts"]  # "got paged, what's going on?": being paged is why they ask how things are
         decided = self._decide(reading, votes, state, dual, http_errors, named, tokens)
-        if decided.command is not None and votes.get(decided.command, 0) == typos.get(decided.command, 0) > 0:
+        only_typo = decided.command is not None and votes.get(decided.command, 0) == typos.get(decided.command, 0) > 0
+        if only_typo and decided.command not in named:  # "alrts" is a slip of the name itself: strong
             decided.weak = decided.weak or not decided.slotted()  # "its fixed": only a typo of "fired"
         if decided.command == "alerts":
             decided.filter = _alert_filter(tokens, decided.unknown)
@@ -218,6 +223,8 @@ class QuestionReader(Tables):
             reading.guessed.add("metric")
         if typo.more_service is not None and typo.more_service not in (reading.service, *reading.services):
             reading.services.append(typo.more_service)
+        if typo.more_metric is not None and typo.more_metric not in (reading.metric, *reading.metrics):
+            reading.metrics.append(typo.more_metric)
         if typo.ambiguous:
             reading.ambiguous = typo.ambiguous
         if typo.unknown:
@@ -254,6 +261,8 @@ class QuestionReader(Tables):
             return Typo(metric=found_metric)
         if not service and len(token) > _MIN_MORE and (more := self._name(token, "services", near)) is not None:
             return Typo(more_service=more)  # "wokrer n paymnts logs": a second service, mistyped
+        if not metric and len(token) >= _MIN_MORE and (more := self._name(token, "metrics", near)) is not None:
+            return Typo(more_metric=more)  # "cpu mem dsk 1h": a third metric, shortened
         if len(commands) > 1:
             return Typo(ambiguous=tuple(c for c in self.order if c in commands))
         if not hits and any(i >= self.near_states for _, i in near):
@@ -351,8 +360,8 @@ class QuestionReader(Tables):
             del votes["again"]  # "haproxy again", "db again": that command anew ("that query again" repeats)
             if not votes:  # "status again": status is a state word, it has no vote of its own
                 votes["status"] = NAME_WEIGHT
-        if reading.choice is not None and "alerts" in votes and any(c in self.mutating for c in votes):
-            del votes["alerts"]  # "acknowledge alert number two": the alert is what the change is done to
+        if reading.choice is not None and "alerts" in votes and any(c in self.numbered for c in votes):
+            del votes["alerts"]  # "acknowledge alert number two", "history of alert 3": the alert is the object
         ranked = sorted(votes, key=lambda c: (-votes[c], self.rank.get(c, 99)))
         top = ranked[0]
         if len(ranked) > 1 and votes[ranked[1]] == votes[top]:
@@ -481,6 +490,24 @@ def _swapped(token: str, word: str) -> bool:
         return False
     diff = [i for i in range(len(token)) if token[i] != word[i]]
     return len(diff) == 2 and diff[1] == diff[0] + 1
+
+
+def _ordinal_adverbs(tokens: Sequence[str]) -> frozenset[int]:
+    """Where an ordinal word ("first", "second") is no list choice: in a longer text, neither after
+    "the"/"#"/"number" nor before "one"/"alert"/"item" ("the first one", "second alert", "first")."""
+    if len([t for t in tokens if t not in FILLERS]) <= 3:
+        return frozenset()
+    return frozenset(
+        i
+        for i, t in enumerate(tokens)
+        if t in ORDINAL_WORDS
+        and not (i and tokens[i - 1] in _CHOICE_BEFORE)
+        and not (i + 1 < len(tokens) and tokens[i + 1] in _CHOICE_AFTER)
+    )
+
+
+_CHOICE_BEFORE: Final = frozenset({"the", "#", "number", "no", "item", "option", "choice", "pick", "take", "is"})
+_CHOICE_AFTER: Final = frozenset({"one", "alert", "item", "page", "incident", "option", "entry", "line"})
 
 
 def _count_in(votes: dict[str, int], more: dict[str, int]) -> None:

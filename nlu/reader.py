@@ -18,6 +18,7 @@ rapidfuzz pass only for a word no table knows (a typo). Steps, in order:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -25,6 +26,7 @@ from typing import Final
 
 from nlu import lexicon
 from nlu.fuzzy import close_matches
+from nlu.names import is_abbreviation
 from nlu.question import QuestionReader, find_run, inflected
 from nlu.slots import choice_word, match_yes_no
 from nlu.tables import Reading, build_tables
@@ -47,7 +49,7 @@ _HTTP_PLURAL: Final = re.compile(r"[45]\d\ds")
 # fmt: off
 _DROP_CORE: Final = frozenset(
     {"nah", "nvm", "nevermind", "skip", "forget", "scratch", "scrap", "abort", "stop", "cancel", "reset", "clear",
-     "never", "drop", "leave"}
+     "never", "drop", "leave", "nm"}
 )
 # The core words plus the filler around them ("ugh, never mind that question").
 _DROP: Final = _DROP_CORE | frozenset(
@@ -59,6 +61,10 @@ _DROP: Final = _DROP_CORE | frozenset(
 # What may stand between names listed as the answer to "which service?" ("web and worker both pls").
 _LIST_WORDS: Final = frozenset({"both", "pls", "plz", "please", "thanks", "thx"})
 _HELP_TAILS: Final = frozenset(tail for _, tails in lexicon.HELP_FRAMES for tail in tails)
+# A question pointing back at what a sentence before it told ("more about that", "details on it").
+_BACK_REFERENCES: Final = frozenset(
+    (prep, ref) for prep in ("about", "on", "of", "with", "for") for ref in ("that", "it", "this", "those", "them")
+)
 # Unions of lexicon sets, made once rather than per word.
 _TALK: Final = lexicon.SMALLTALK | lexicon.SMALLTALK_NEUTRAL
 _TALK_OR_ACK: Final = _TALK | lexicon.ACK_EMOJI
@@ -80,7 +86,8 @@ class Reader(QuestionReader):
             return self._emoji("".join(tokens))
         content = drop_fillers(tokens, self.keep)
         polite = [t for t in tokens if t not in lexicon.POLITE or t in self.keep]
-        coded = self._code(tokens, now)  # "4a", "log 3": explicit, also while a question is open
+        worded = [t for t in tokens if any(ch.isalnum() for ch in t)]
+        coded = self._code(worded, now) if worded else None  # "4a", "😴 3a": explicit, also inside a question
         if coded is not None:
             return coded
         if expecting is not None:
@@ -91,6 +98,8 @@ class Reader(QuestionReader):
             return Reading(command="reset") if "reset" in self.names else Reading(unknown=tokens)
         if self._is_smalltalk(tokens) or self._news(tokens, text):
             return Reading(smalltalk=True)
+        if self._either(tokens):  # "mem or dsk?", "2 or 3": which one is for the engineer to say
+            return Reading(unknown=list(content))
         whole = self.whole.get(" ".join(tokens)) or self.whole.get(" ".join(content))
         if whole is None and 1 < len(tokens) <= 3:  # "strat over": a mistyped multi-word word
             hits = close_matches(" ".join(tokens), self.whole_keys)
@@ -107,9 +116,16 @@ class Reader(QuestionReader):
         if framed is not None:
             return framed
         parts = self._split(tokens, now)
+        if len(parts) > 1 and any(set(self.words.get(p[0], ())) & self.mutating for p in parts):
+            parts = [[self._change_named(p[0]), *p[1:]] for p in parts]  # "ack 3 + sil 4 1h"
         acting = self._acting(parts, now) if parts and parts != [tokens] else None
         if acting is not None:
             return acting
+        framed = self._help_frame(parts[0]) if len(parts) > 1 else None
+        if framed is not None:  # "What does ack actually do? Does it stop the paging for everyone?"
+            named = [self._one(p, now) for p in parts[1:] if any(t in self.names for t in p)]
+            framed.also = [r for r in named if r.command and r.command not in self.mutating and not r.ambiguous]
+            return framed  # a question named beside it is answered too ("what does ack do? and show alerts")
         if len(parts) > 1:
             readings = [self._one(p, now) for p in parts]
             _share_command(readings, frozenset(self.codes.values()) | frozenset(self.ref_words.values()))
@@ -143,13 +159,26 @@ class Reader(QuestionReader):
         more = [choice_word(t) for t in rest if t not in lexicon.JOINERS]
         if rest and all(n is not None for n in more):  # "4a and 5": the same to each item named
             return Reading(command=command, choice=choice, also=[Reading(command=command, choice=n) for n in more])
-        rest = [t for t in rest if t not in lexicon.JOINERS] if rest and rest[0] in lexicon.JOINERS else rest
+        joined = bool(rest) and rest[0] in lexicon.JOINERS
+        rest = [t for t in rest if t not in lexicon.JOINERS] if joined else rest
         then = self._code(rest, now) if rest and _CODE.fullmatch(rest[0]) else None
         if then is not None:  # "5a 5s 1h": two codes, each its own change
             return Reading(command=command, choice=choice, also=[then, *then.also])
+        if joined and rest:  # "ack 3 + sil 4 1h": a second change, its command's name cut short
+            rest = [self._change_named(rest[0]), *rest[1:]]
         reading = self._one(rest, now) if rest else Reading()  # "4s 2h": the duration after the code
+        if joined and reading.command in self.mutating and reading.choice is not None and not reading.ambiguous:
+            return Reading(command=command, choice=choice, also=[reading])
         reading.command, reading.choice, reading.ambiguous, reading.also = command, choice, (), []
         return reading
+
+    def _change_named(self, token: str) -> str:
+        """The one command that changes something whose name ``token`` begins (``sil``: silence),
+        where a change was just named exactly; else ``token``."""
+        if token in self.words or len(token) < 3:
+            return token
+        named = sorted((n for n in self.order if n in self.mutating and n.startswith(token)), key=len)
+        return named[0] if named and all(n.startswith(named[0]) for n in named) else token  # silence(all)
 
     def _help_frame(self, tokens: list[str]) -> Reading | None:
         """``what does metrics do``: help about the command named in the middle."""
@@ -190,7 +219,7 @@ class Reader(QuestionReader):
         if self._is_drop(tokens):
             return None
         narrowed = self._one_service(tokens, now) if expecting == "service" else tokens
-        if narrowed is None:  # "web or worker idk": which one is asked again
+        if narrowed is None or self._either(tokens):  # "web or worker idk": which one is asked again
             return Reading(unknown=list(content))
         reading = self._one(narrowed, now)
         if reading.command in self.mutating or set(reading.ambiguous) & self.mutating:
@@ -250,6 +279,17 @@ class Reader(QuestionReader):
             return None
         return [t for t in tokens if self.services.exact(t) in (None, *first)]
 
+    def _either(self, tokens: Sequence[str]) -> bool:
+        """Two things of one kind with "or" between them ("pymnts or auth", "mem or dsk", "2 or 3")."""
+        if "or" not in tokens:
+            return False
+        kinds = (self.services.find, self.metrics.find, choice_word)
+        return any(
+            tokens[i] == "or"
+            and any(kind(tokens[i - 1]) is not None and kind(tokens[i + 1]) is not None for kind in kinds)
+            for i in range(1, len(tokens) - 1)
+        )
+
     def _listed(self, token: str) -> bool:
         """A word of a list of services: a name, a word of the command that takes them, or filler."""
         return (
@@ -279,8 +319,8 @@ class Reader(QuestionReader):
     def _unsupported(self, content: Sequence[str]) -> str | None:
         """The verb, when the text opens with an action Operator cannot perform."""
         words = list(content)
-        while words and words[0] in lexicon.POLITE:
-            words.pop(0)
+        while words and (words[0] in lexicon.POLITE or not any(ch.isalnum() for ch in words[0])):
+            words.pop(0)  # "pls", "🤬": what opens the text before the verb
         if not words:
             return None
         first = words[0]
@@ -330,10 +370,14 @@ class Reader(QuestionReader):
     def _unsupported_typo(self, token: str) -> str:
         """The action verb ``token`` is a slip of (``restrat``, ``rollbak``), when it is no everyday
         word and no slip of a command word; else ``token``."""
-        if len(token) < 5 or self._plain(token) or any(i < self.near_services for _, i in self._near(token)):
-            return token  # an everyday word, or a slip of a command word ("stauts")
+        known = token in lexicon.STATE_WORDS or token in FILLERS or token in lexicon.SMALLTALK
+        if len(token) < 5 or known or self._plain(token) or any(i < self.near_services for _, i in self._near(token)):
+            return token  # an everyday word ("system"), or a slip of a command word ("stauts")
         hits = self.action_typos.match(token)  # "rstart": start or restart, an action either way
-        return self.action_typos.choices[hits[0][1]] if hits else token
+        if hits:
+            return self.action_typos.choices[hits[0][1]]
+        shortened = [v for v in self.action_typos.choices if v[0] == token[0] and is_abbreviation(token, v)]
+        return shortened[0] if len(shortened) == 1 else token  # "rollbk": rollback with letters left out
 
     def _joined(self, tokens: list[str]) -> list[str]:
         """``gate way``, ``data base``: two words that are one word of the vocabulary split apart."""
@@ -419,8 +463,11 @@ def asked_sentences(text: str) -> str:
     questions = any(q for _, _, q in sentences)
     asked = [(s, w, q) for s, w, q in sentences if q or not _tells(w, narrative=questions)]
     asking = any(q or _opens_request(w) for _, w, q in asked)
-    kept = asked if asking and len(asked) < len(sentences) else sentences  # news alone stays whole
-    return " and ".join(_asked_clauses(s) if "," in s or ";" in s else s for s, _, _ in kept)
+    # "It says a gateway server is not up. Can I see more about that?": what "that" is was told before.
+    refers = any(pair in _BACK_REFERENCES for _, w, _ in asked for pair in itertools.pairwise(w))
+    kept = asked if asking and not refers and len(asked) < len(sentences) else sentences  # news alone stays whole
+    joiner = " " if refers else " and "  # "... not up. Can I see more about that?": one question about it
+    return joiner.join(_asked_clauses(s) if "," in s or ";" in s else s for s, _, _ in kept)
 
 
 def _words(text: str) -> list[str]:
@@ -500,6 +547,8 @@ def _asides(
         if tuple(part) in lexicon.PLEAS and others:
             return True
         if reading.command == "alerts" and others and reading.choice is None:
+            if "it" in part and any(r.choice is not None for r, _ in pairs):  # "alert 3? ... how often it fired"
+                return True
             return bool(lexicon.FIRED_NEWS & set(part)) and not lexicon.QUESTION_WORDS & set(part)
         fine = [t for t in part if t in lexicon.ALL_FINE]
         return acting and reading.command not in mutating and bool(fine) and len(part) - len(fine) <= 2

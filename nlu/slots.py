@@ -21,6 +21,7 @@ _ORDINALS: Final = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
     "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
 }  # fmt: skip
+ORDINAL_WORDS: Final = frozenset(_ORDINALS)
 # "2", "#2", "2nd", "2)"; three digits are plenty for any list we send by SMS.
 _NUMBERED: Final = re.compile(r"#?(\d{1,3})(?:st|nd|rd|th|\))?")
 _CHOICE_PREFIXES: Final = frozenset({"#", "number", "option", "item", "choice"})

@@ -91,6 +91,7 @@ class Tables:
     mutating: frozenset[str]
     codes: Mapping[str, str]  # pager reply-code suffix → command ("a": ack, so "4a" is ack 4)
     ref_words: Mapping[str, str]  # a word naming a command when a number follows ("log 4": history)
+    numbered: frozenset[str]  # commands done to an alert by its number: the changes, and the reference words'
     services: NameTable
     metrics: NameTable
     whole: Mapping[str, str]  # multi-word words of one command, as one string ("start over")
@@ -174,6 +175,7 @@ def build_tables(
         mutating=mutating,
         codes=dict(codes or {}),
         ref_words=dict(ref_words or {}),
+        numbered=mutating | frozenset((ref_words or {}).values()),
         services=service_table,
         metrics=metric_table,
         keep=keep - {"the"},

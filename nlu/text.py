@@ -127,7 +127,7 @@ def _normalised(text: str) -> str:
 
 _QUOTES: Final = frozenset('"“”«»')
 # A suffix that adds nothing to the name before it.
-_SUFFIX: Final = re.compile(r"(?<=[a-z0-9])[-_](?:wise|service|svc|srv)$")
+_SUFFIX: Final = re.compile(r"(?<=[a-z0-9])[-_](?:wise|service|svc|srv|level)$")
 # "number five", "option 2": a list choice said in words, read as "#5" ("alert four": "alert #4").
 _CHOICE_PREFIXES: Final = frozenset({"number", "option", "item", "choice", "no", "#"})
 _CHOICE_NOUNS: Final = frozenset({"alert", "alerts", "incident", "page"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dialogs.conversation import SMALL_TALK_HINT
-from dialogs.query import Query
+from dialogs.query import Item, Query
 from tests.conversations.driver import Driver
 from tests.fakes.loki import LokiFake
 
@@ -235,3 +235,18 @@ class TestSeventhBlindRound:
         assert "api, last 1h: 1 error." in reply  # answered alongside, never dropped
         queries = [" ".join(request.query.get("query", [])) for request in loki.requests]
         assert any('"api"' in q for q in queries) and not any('"web"' in q for q in queries), queries
+
+
+class TestEighthBlindRound:
+    async def test_a_change_pointed_at_that_one_of_a_list_is_asked_about(self, driver: Driver) -> None:
+        """'silence that one for an hour' while a list of alerts is shown: which one is not known, so
+        nothing is silenced (a bare 'ack' or 'silence 4 1h' still act on the page or the code)."""
+        driver.session.show_list([Item("a"), Item("b"), Item("c")], "alerts")
+        await driver.expect(
+            "Can you silence that one for an hour?", r"^Which alert\? Reply with its page code, like 4s 2h\.$"
+        )
+        assert driver.session.state == "idle" and driver.session.items  # the list stays to pick from
+
+    async def test_a_second_change_cut_short_is_named_not_dropped(self, driver: Driver) -> None:
+        reply = await driver.push("ack 3 + sil 4 1h")
+        assert "(silence 4 1h next: send silence 4 1h)" in reply, reply

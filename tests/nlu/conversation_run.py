@@ -14,6 +14,7 @@ the service runs, without HTTP) against real monitors. What ran is read from the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -27,7 +28,7 @@ from dialogs.query import Query as Asked
 from dialogs.query import pick
 from dialogs.registry import CommandSpec
 from dialogs.session import IDLE, Session
-from dialogs.turn import WINDOW_LIMITS
+from dialogs.turn import WINDOW_LIMITS, query_of
 from tests.conversations.driver import Driver
 from tests.nlu.corpus import Case, Query, Tally, judge
 
@@ -48,6 +49,7 @@ class Recorder:
 
     def __init__(self, conversation: Conversation) -> None:
         self.runs: list[Asked] = []
+        self.conversation = conversation
         real: Run = conversation.dispatcher.run
 
         async def run(ctx: CommandContext, spec: CommandSpec, query: Asked) -> object:
@@ -70,22 +72,23 @@ def _ours(asked: Asked) -> Query:
     )
 
 
-def _theirs(query: Query) -> Asked:
-    window = None if query.window is None or not query.window.isdigit() else timedelta(seconds=int(query.window))
-    return Asked(
-        query.command,
-        service=query.service,
-        window=window,
-        metric=query.metric,
-        choice=query.choice,
-        filter=query.filter,
-    )
-
-
+# A further question left for the next text: "(logs api 6h next: send logs api 6h)".
+_NAMED = re.compile(r"next: send ([^)]+)\)")
 # The re-ask of an open question whose answer was not understood.
 MISSED = "Didn't get that."
 # Replies that ask instead of running anything (a guess avoided, or a slot with nothing to go with).
 _ASKS = ("Did you mean", "A window for what?", "Nothing to pick from")
+
+
+def _named(conversation: Conversation, reply: str) -> list[Asked]:
+    """The further questions a reply names for the next text, read back as the engineer would send them."""
+    found = []
+    for spoken in _NAMED.findall(reply):
+        intent = conversation.understand(spoken)
+        spec = conversation.registry.get(intent.command)
+        if spec is not None:
+            found.append(query_of(intent, spec))
+    return found
 
 
 def _said(reply: str) -> Query:
@@ -109,7 +112,7 @@ async def outcome(driver: Sender, recorder: Recorder, case: Case) -> tuple[Query
     runs = [session.last_query if q.command == "again" and session.last_query else q for q in recorder.runs]
     # A second question left for the next text, said plainly ("logs web next: send logs web"), is kept.
     # (It may have been run and found too long to add: then it is in the runs already.)
-    runs += [q for w in case.want if f"send {(q := _theirs(w)).spoken()}" in reply and q not in runs]
+    runs += [q for q in _named(recorder.conversation, reply) if q not in runs]
     if runs and session.state != IDLE and session.draft is not None:  # "alerts and web logs": + which window?
         runs.append(session.draft)
     if runs:

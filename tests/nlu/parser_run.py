@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from dialogs.asides import points_back
 from dialogs.catalog import REGISTRY
 from dialogs.commands import WINDOW_OPTIONS as LOGS_WINDOWS
 from nlu import Intent, parse
@@ -91,18 +92,14 @@ def run(case: Case, parse: Parse, now: datetime) -> tuple[Query, ...]:
     state = State()
     got: tuple[Query, ...] = ()
     for text in (*case.before, case.text):
-        got = turn(state, parse(text, state.expecting(), now))
+        got = turn(state, parse(text, state.expecting(), now), text)
     return got
 
 
-def turn(state: State, intent: Intent) -> tuple[Query, ...]:
-    if intent.command == "reset":
-        state.__init__()  # type: ignore[misc]
-        return (Query("reset"),)
-    if intent.smalltalk:
-        return (Query("smalltalk"),)
-    if intent.unsupported:  # "status and restart web": can't do that, and the question answered
-        return (Query("unsupported"), *(_start(state, _query(also)) for also in intent.also))
+def turn(state: State, intent: Intent, text: str = "") -> tuple[Query, ...]:
+    said = _aside(state, intent, text)
+    if said is not None:
+        return said
     last = state.last
     if (
         intent.ambiguous
@@ -122,8 +119,8 @@ def turn(state: State, intent: Intent) -> tuple[Query, ...]:
     if intent.command is not None and len(offered) == 1 and not intent.also:  # "api?" then "the logs one"
         first = replace(offered[0], **{k: v for k, v in asdict(_query(intent)).items() if v is not None})
         return (_start(state, first),)
-    if intent.command in ("help", "more"):
-        return (Query(intent.command, topic=intent.topic),)
+    if intent.command in ("help", "more"):  # "what does ack do? and show alerts": help, and alerts
+        return (Query(intent.command, topic=intent.topic), *(_start(state, _query(also)) for also in intent.also))
     if intent.command == "again":
         return (state.last,) if state.last else (Query("again"),)
     if intent.command is not None:
@@ -138,6 +135,23 @@ def turn(state: State, intent: Intent) -> tuple[Query, ...]:
         return (filled, *(_follow_up(state, part, start=state.pending is None) for part in intent.also))
     state.pending = None  # "actually cpu" while asked which service: the dialog is left
     return tuple(_follow_up(state, part) for part in (intent, *intent.also))  # "web and worker": each
+
+
+def _aside(state: State, intent: Intent, text: str) -> tuple[Query, ...] | None:
+    """What the conversation says instead of running a question: reset, small talk, an action it
+    cannot do (with the questions beside it answered), a change pointed at "that one" of a list."""
+    if intent.command == "reset":
+        state.__init__()  # type: ignore[misc]
+        return (Query("reset"),)
+    if intent.smalltalk:
+        return (Query("smalltalk"),)
+    if intent.unsupported:  # "status and restart web": can't do that, and the question answered
+        return (Query("unsupported"), *(_start(state, _query(also)) for also in intent.also))
+    spec = REGISTRY.get(intent.command)
+    pointed = spec is not None and spec.mutating and intent.choice is None and points_back(text)
+    if pointed and state.kind == "alerts" and len(state.items) > 1:
+        return (Query("ask"),)  # "silence that one" after a list: which one is asked
+    return None
 
 
 def _start(state: State, query: Query) -> Query:

@@ -634,3 +634,84 @@ class TestSeventhBlindRound:
     def test_services_keep_their_order(self) -> None:
         intent = self.intent("api and auth pls", "service")
         assert [intent.service, *(a.service for a in intent.also)] == ["api", "auth"]
+
+
+class TestEighthBlindRound:
+    """Batches 21-22: a newcomer's long texts, a manager's plain English, terse 3 a.m. shorthand."""
+
+    def intent(self, text: str, expecting: str | None = None) -> object:
+        return parse(text, VOCABULARY, services=SERVICES, metrics=METRICS, expecting=expecting)
+
+    @pytest.mark.parametrize(("text", "choice"), [("the first one", 1), ("first", 1), ("show me the second alert", 2)])
+    def test_an_ordinal_that_picks_is_a_choice(self, text: str, choice: int) -> None:
+        assert self.intent(text, "choice").choice == choice
+
+    def test_an_ordinal_adverb_is_no_choice(self) -> None:
+        intent = self.intent("Only the critical alerts please, I'd like to focus on those first.")
+        assert (intent.command, intent.filter, intent.choice) == ("alerts", "crit", None)
+
+    def test_a_question_pointing_back_keeps_what_it_points_at(self) -> None:
+        intent = self.intent("It says a gateway server is not up. Can I see more about that?")
+        assert (intent.command, intent.also) == ("gateway", ())
+
+    def test_a_help_frame_opening_several_questions(self) -> None:
+        intent = self.intent("What does ack actually do? Does it stop the paging for everyone?")
+        assert (intent.command, intent.topic, intent.also) == ("help", "ack", ())
+
+    def test_a_change_asked_about_is_never_made(self) -> None:
+        intent = self.intent("what does ack do? and show alerts")
+        assert [intent.command, *(a.command for a in intent.also)] == ["help", "alerts"]
+
+    @pytest.mark.parametrize(
+        ("text", "command"),
+        [("Who is handling the incident right now?", "oncall"), ("Are customers affected?", "status")],
+    )
+    def test_plain_business_english(self, text: str, command: str) -> None:
+        assert self.intent(text).command == command
+
+    def test_the_history_of_an_alert(self) -> None:
+        intent = self.intent(
+            "Could you show me the history of alert 3? I want to know how often it has fired.", "choice"
+        )
+        assert (intent.command, intent.choice, intent.also) == ("history", 3, ())
+
+    def test_a_slip_of_a_name_is_as_strong_as_the_name(self) -> None:
+        intent = self.intent("status n alrts")
+        assert [intent.command, *(a.command for a in intent.also)] == ["status", "alerts"]
+
+    def test_a_third_metric_shortened(self) -> None:
+        intent = self.intent("cpu mem dsk 1h")
+        assert [i.metric for i in (intent, *intent.also)] == ["cpu", "memory", "disk"]
+
+    @pytest.mark.parametrize(("text", "verb"), [("rollbk pymnts", "rollback"), ("🤬 restart pymnts", "restart")])
+    def test_actions_shortened_or_after_an_emoji(self, text: str, verb: str) -> None:
+        assert self.intent(text).unsupported == verb
+
+    @pytest.mark.parametrize("text", ["system status", "system load", "system ok"])
+    def test_an_everyday_word_is_no_action(self, text: str) -> None:
+        assert self.intent(text).unsupported is None
+
+    @pytest.mark.parametrize(
+        ("text", "expecting"), [("pymnts or auth dunno", "service"), ("mem or dsk?", None), ("2 or 3", "choice")]
+    )
+    def test_either_or_asks(self, text: str, expecting: str | None) -> None:
+        intent = self.intent(text, expecting)
+        assert (intent.command, intent.service, intent.metric, intent.choice) == (None, None, None, None)
+
+    def test_a_change_cut_short_after_another(self) -> None:
+        intent = self.intent("ack 3 + sil 4 1h")
+        assert [(i.command, i.choice) for i in (intent, *intent.also)] == [("ack", 3), ("silence", 4)]
+        assert intent.also[0].window == timedelta(hours=1)
+
+    @pytest.mark.parametrize(
+        ("text", "command"), [("nm", "reset"), ("top processes by memory", "top"), ("😴 3a", "ack")]
+    )
+    def test_shorthand(self, text: str, command: str) -> None:
+        assert self.intent(text, "choice" if text == "😴 3a" else None).command == command
+
+    def test_a_level_word_joined_to_the_severity(self) -> None:
+        intent = self.intent("Show me the info-level alerts too, I'm curious what's in there.")
+        assert (intent.command, intent.filter) == ("alerts", "info")
+
+    def test_thanks_for_the_update(self) -> None:
+        assert self.intent("great, thanks for the update").smalltalk
