@@ -178,7 +178,7 @@ def measure(repeat: int) -> dict[str, Any]:
             samples.append((clock() - started) / 1000)
         medians.append(statistics.median(samples))
         raw += samples
-    slowest = sorted(zip(medians, texts, strict=True), reverse=True)[:5]
+    slowest = sorted(zip(medians, texts, strict=True), key=lambda pair: pair[0], reverse=True)[:5]
     return {
         "texts": len(texts),
         "repeat": repeat,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,14 +56,25 @@ def conversation_block(measured: Tally) -> str:
 
 def parser_line() -> str:
     main, holdout = parser_tally(CORPUS, NOW), parser_tally(HOLDOUT, NOW)
+    batches, blind = batch_counts(HOLDOUT)
     return (
         f"Through the parser alone (`python -m bench.understanding`): `corpus.tsv` **{100 * main.rate():.1f}%** "
         f"understood ({len(main.wrong)} wrong), follow-ups {100 * main.rate(FOLLOW_UP):.1f}%; "
-        f"`corpus_holdout.tsv` (texts written in eighteen batches after the parser was first tuned, the last thirteen "
-        f"blind by separate writers who saw only the command table; what they missed at first sight was then "
+        f"`corpus_holdout.tsv` (texts written in {batches} batches after the parser was first tuned, the last "
+        f"{blind} blind by separate writers who saw only the command table; what they missed at first sight was then "
         f"fixed in general ways) **{100 * holdout.rate():.1f}%** "
         f"({len(holdout.wrong)} wrong)."
     )
+
+
+def batch_counts(path: Path) -> tuple[int, int]:
+    """How many batches the held-out file's comments name ("# Batches 21-22 ..."), and how many of
+    them were written blind (from batch 6 on, "# Batches 6-10 ...: written blind")."""
+    spans = [re.match(r"# Batches (\d+)-(\d+)", line) for line in path.read_text().splitlines()]
+    found = [(int(m.group(1)), int(m.group(2))) for m in spans if m is not None]
+    last = max((end for _, end in found), default=0)
+    first_blind = min((start for start, _ in found), default=last + 1)
+    return last, last - first_blind + 1
 
 
 def block(path: Path = README) -> str:

@@ -56,8 +56,9 @@ class Query:
         return dataclasses.replace(self, **changes) if changes else self
 
     def spoken(self) -> str:
-        """How a user would text this query: ``logs web 1h``, ``metrics cpu``, ``ack 3``."""
-        words = [self.command, self.service, self.metric, str(self.choice) if self.choice is not None else None]
+        """How a user would text this query: ``logs web 1h``, ``metrics cpu``, ``ack 3``, ``alerts crit``."""
+        choice = str(self.choice) if self.choice is not None else None
+        words = [self.command, self.ref, self.filter, self.service, self.metric, choice]
         if self.window is not None:
             words.append(window_text(self.window))
         return " ".join(w for w in words if w)

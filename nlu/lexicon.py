@@ -281,6 +281,7 @@ INTERJECTIONS: Final = frozenset(
 # unless it asks after all ("I need ...", "I'd like ...").
 STATEMENT_OPENERS: Final = frozenset(
     {"i", "im", "ive", "it", "its", "thats", "this", "there", "theres", "we", "were", "weve", "some", "sorry",
+     "they", "theyre", "these", "those", "that", "seems", "looks",
      "thank", "thanks", "thx", "hi", "hello", "hey", "ok", "okay", "great", "cool", "btw", "fyi"}
 )  # fmt: skip
 REQUEST_PAIRS: Final = frozenset(

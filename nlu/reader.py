@@ -22,7 +22,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, cast
 
 from nlu import lexicon
 from nlu.fuzzy import close_matches
@@ -82,11 +82,11 @@ class Reader(QuestionReader):
         tokens = _without_pleas(self._joined(tokenize(text)))
         if not tokens:
             return Reading()
-        if all(not any(ch.isalnum() for ch in t) and t != "?" for t in tokens):
+        if not any(_worded(t) or t == "?" for t in tokens):
             return self._emoji("".join(tokens))
         content = drop_fillers(tokens, self.keep)
         polite = [t for t in tokens if t not in lexicon.POLITE or t in self.keep]
-        worded = [t for t in tokens if any(ch.isalnum() for ch in t)]
+        worded = [t for t in tokens if _worded(t)]
         coded = self._code(worded, now) if worded else None  # "4a", "😴 3a": explicit, also inside a question
         if coded is not None:
             return coded
@@ -309,7 +309,7 @@ class Reader(QuestionReader):
     def _is_smalltalk(self, tokens: Sequence[str]) -> bool:
         said = False
         for t in tokens:
-            if t in lexicon.SMALLTALK_NEUTRAL or not any(ch.isalnum() for ch in t):
+            if t in lexicon.SMALLTALK_NEUTRAL or not _worded(t):
                 continue
             if t not in lexicon.SMALLTALK:
                 return False  # most texts: their first word says something
@@ -319,7 +319,7 @@ class Reader(QuestionReader):
     def _unsupported(self, content: Sequence[str]) -> str | None:
         """The verb, when the text opens with an action Operator cannot perform."""
         words = list(content)
-        while words and (words[0] in lexicon.POLITE or not any(ch.isalnum() for ch in words[0])):
+        while words and (words[0] in lexicon.POLITE or not _worded(words[0])):
             words.pop(0)  # "pls", "🤬": what opens the text before the verb
         if not words:
             return None
@@ -371,12 +371,23 @@ class Reader(QuestionReader):
         """The action verb ``token`` is a slip of (``restrat``, ``rollbak``), when it is no everyday
         word and no slip of a command word; else ``token``."""
         known = token in lexicon.STATE_WORDS or token in FILLERS or token in lexicon.SMALLTALK
-        if len(token) < 5 or known or self._plain(token) or any(i < self.near_services for _, i in self._near(token)):
-            return token  # an everyday word ("system"), or a slip of a command word ("stauts")
+        if len(token) < 5 or known or self._plain(token):
+            return token  # an everyday word ("system")
+        key = ("action", token)
+        if key not in self.memo:
+            self.memo[key] = self._action_slip(token)
+        return cast(str, self.memo[key])
+
+    def _action_slip(self, token: str) -> str:
+        if any(i < self.near_services for _, i in self._near(token)):
+            return token  # a slip of a command word ("stauts")
         hits = self.action_typos.match(token)  # "rstart": start or restart, an action either way
         if hits:
             return self.action_typos.choices[hits[0][1]]
-        shortened = [v for v in self.action_typos.choices if v[0] == token[0] and is_abbreviation(token, v)]
+        letters = set(token)
+        shortened = [
+            v for v, used in self.action_initials.get(token[0], ()) if letters <= used and is_abbreviation(token, v)
+        ]
         return shortened[0] if len(shortened) == 1 else token  # "rollbk": rollback with letters left out
 
     def _joined(self, tokens: list[str]) -> list[str]:
@@ -435,6 +446,11 @@ class Reader(QuestionReader):
         if tuple(part) in lexicon.NEWS:
             return True
         return all(t in _TALK and t not in self.words for t in part)
+
+
+def _worded(token: str) -> bool:
+    """Whether ``token`` has a letter or digit (not an emoji or punctuation alone); most words are all letters."""
+    return token.isalnum() or any(ch.isalnum() for ch in token)
 
 
 def _fine_news(tokens: Sequence[str]) -> bool:

@@ -85,6 +85,7 @@ class Tables:
     near_states: int
     fuzzy_commands: tuple[tuple[str, ...], ...]  # the commands of each command word in ``near``
     action_typos: FuzzyIndex  # the actions Operator cannot do, of 5+ letters, for a slip at the start of a text
+    action_initials: Mapping[str, tuple[tuple[str, frozenset[str]], ...]]  # initial → those actions, with their letters
     # initial → command names of 5+ letters, which may be abbreviated, each with the letters it has
     long_names: Mapping[str, tuple[tuple[str, frozenset[str]], ...]]
     escape: frozenset[str]
@@ -168,6 +169,10 @@ def build_tables(
         near_states=len(fuzzy) + len(service_table.processed) + len(metric_table.processed),
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
         action_typos=FuzzyIndex(tuple(sorted(v for v in actions if v not in word_commands))),
+        action_initials={
+            i: tuple((v, frozenset(v)) for v in sorted(actions) if v[0] == i and v not in word_commands)
+            for i in {v[0] for v in actions}
+        },
         long_names={
             i: tuple((n, frozenset(n)) for n in order if n[0] == i and len(n) > 4) for i in {n[0] for n in order}
         },

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dialogs.catalog import REGISTRY
 from dialogs.query import Item, Query, pick
 from dialogs.session import IDLE, Session
+from dialogs.turn import query_of
+from nlu import parse
 
 names = st.none() | st.text(max_size=12)
 queries = st.builds(
@@ -90,3 +94,22 @@ class TestSession:
         session = Session(state="logs:window", draft=Query("logs"), last_command="logs", items=[Item("x")])
         session.clear()
         assert session == Session(last_command="logs") and session.state == IDLE
+
+
+class TestSpoken:
+    """A part named for the next text ("(alerts crit next: send alerts crit)") must ask the same again."""
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            Query("alerts", filter="crit"),
+            Query("logs", service="web", window=timedelta(hours=1)),
+            Query("metrics", metric="cpu", window=timedelta(minutes=30)),
+            Query("help", ref="logs"),
+            Query("silence", choice=4, window=timedelta(hours=2)),
+        ],
+    )
+    def test_sent_back_it_reads_as_the_same_query(self, query: Query) -> None:
+        intent = parse(query.spoken(), REGISTRY.vocabulary, services=("web",), metrics=("cpu",))
+        spec = REGISTRY.get(intent.command)
+        assert spec is not None and query_of(intent, spec) == query
