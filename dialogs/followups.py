@@ -33,6 +33,8 @@ class FollowUps:
         session, intent = turn.session, turn.intent
         if intent.ambiguous and not self._settled(turn):  # "api": logs for api or the gateway?
             return self._offer(turn, intent.ambiguous)
+        if intent.either:  # "mem or dsk?": never a guess between the two named
+            return Answer(f"Which one: {' or '.join(intent.either)}? Send just that one.")
         changed = bare(intent)
         if intent.choice is None and any(changed.get(s) is not None for s in ("service", "window", "metric")):
             return await self._reask(turn, changed)

@@ -50,6 +50,7 @@ class Intent:
     also: tuple[Intent, ...] = ()  # further questions in the same text ("status and alerts")
     filter: str | None = None  # narrows an alerts list: a severity ("crit") or a label value ("api-1")
     current: bool = False  # "now"/"atm" said: a follow-up asks as things are, not over the last window
+    either: tuple[str, ...] = ()  # "mem or dsk?": two things of one kind offered, which one is for the sender to say
 
 
 def parse(
@@ -109,4 +110,5 @@ def _freeze(reading: Reading, services: Sequence[str], metrics: Sequence[str]) -
         also=tuple(_freeze(r, services, metrics) for r in reading.also),
         filter=reading.filter,
         current=reading.current,
+        either=reading.either,
     )

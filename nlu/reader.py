@@ -98,8 +98,9 @@ class Reader(QuestionReader):
             return Reading(command="reset") if "reset" in self.names else Reading(unknown=tokens)
         if self._is_smalltalk(tokens) or self._news(tokens, text):
             return Reading(smalltalk=True)
-        if self._either(tokens):  # "mem or dsk?", "2 or 3": which one is for the engineer to say
-            return Reading(unknown=list(content))
+        either = self._either(tokens)
+        if either:  # "mem or dsk?", "2 or 3": which one is for the engineer to say
+            return Reading(unknown=list(content), either=either)
         whole = self.whole.get(" ".join(tokens)) or self.whole.get(" ".join(content))
         if whole is None and 1 < len(tokens) <= 3:  # "strat over": a mistyped multi-word word
             hits = close_matches(" ".join(tokens), self.whole_keys)
@@ -219,8 +220,9 @@ class Reader(QuestionReader):
         if self._is_drop(tokens):
             return None
         narrowed = self._one_service(tokens, now) if expecting == "service" else tokens
-        if narrowed is None or self._either(tokens):  # "web or worker idk": which one is asked again
-            return Reading(unknown=list(content))
+        either = self._either(tokens)
+        if narrowed is None or either:  # "web or worker idk", "2 or 3": which one is asked again
+            return Reading(unknown=list(content), either=either)
         reading = self._one(narrowed, now)
         if reading.command in self.mutating or set(reading.ambiguous) & self.mutating:
             return None  # "silnce 1 for 2h" after a list: a change asked for (and confirmed), not a pick
@@ -279,16 +281,19 @@ class Reader(QuestionReader):
             return None
         return [t for t in tokens if self.services.exact(t) in (None, *first)]
 
-    def _either(self, tokens: Sequence[str]) -> bool:
-        """Two things of one kind with "or" between them ("pymnts or auth", "mem or dsk", "2 or 3")."""
+    def _either(self, tokens: Sequence[str]) -> tuple[str, ...]:
+        """Two things of one kind with "or" between them ("pymnts or auth", "mem or dsk", "2 or 3"),
+        as the names they stand for; () when there are none."""
         if "or" not in tokens:
-            return False
+            return ()
         kinds = (self.services.find, self.metrics.find, choice_word)
-        return any(
-            tokens[i] == "or"
-            and any(kind(tokens[i - 1]) is not None and kind(tokens[i + 1]) is not None for kind in kinds)
-            for i in range(1, len(tokens) - 1)
-        )
+        pairs = [(tokens[i - 1], tokens[i + 1]) for i in range(1, len(tokens) - 1) if tokens[i] == "or"]
+        for a, b in pairs:
+            for kind in kinds:
+                first, second = kind(a), kind(b)
+                if first is not None and second is not None:
+                    return (str(first), str(second))
+        return ()
 
     def _listed(self, token: str) -> bool:
         """A word of a list of services: a name, a word of the command that takes them, or filler."""

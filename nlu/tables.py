@@ -48,6 +48,7 @@ class Reading:
     weak: bool = False  # status read from state words only ("what's up"): not a question of its own
     current: bool = False  # "now", "atm": as things are, not over the last question's window
     hint: bool = False  # the metric only from a word that hints at it ("full"): another command's word wins
+    either: tuple[str, ...] = ()  # "mem or dsk?": the two names offered with "or" between them
 
     def slotted(self, but: str = "") -> bool:
         """Whether any slot (other than ``but``) is filled."""

@@ -250,3 +250,12 @@ class TestEighthBlindRound:
     async def test_a_second_change_cut_short_is_named_not_dropped(self, driver: Driver) -> None:
         reply = await driver.push("ack 3 + sil 4 1h")
         assert "(silence 4 1h next: send silence 4 1h)" in reply, reply
+
+    async def test_either_or_after_an_answer_asks_between_the_two(self, driver: Driver) -> None:
+        await driver.expect("logs api 1h", r"^api, last 1h: 1 error\.")
+        await driver.expect("web or worker?", r"^Which one: web or worker\? Send just that one\.$")
+        await driver.expect("worker", r"^worker, last 1h: no errors\.")
+
+    async def test_a_code_after_an_emoji_is_typed_exactly(self, driver: Driver) -> None:
+        """'😴 3a' is the pager code, acted on (here: the loop is off), never asked back as a guess."""
+        await driver.expect("😴 3a", r"^The on-call loop is off")

@@ -77,7 +77,7 @@ _NAMED = re.compile(r"next: send ([^)]+)\)")
 # The re-ask of an open question whose answer was not understood.
 MISSED = "Didn't get that."
 # Replies that ask instead of running anything (a guess avoided, or a slot with nothing to go with).
-_ASKS = ("Did you mean", "A window for what?", "Nothing to pick from")
+_ASKS = ("Did you mean", "A window for what?", "Nothing to pick from", "Which alert?", "Which one:")
 
 
 def _named(conversation: Conversation, reply: str) -> list[Asked]:

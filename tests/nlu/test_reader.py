@@ -697,6 +697,7 @@ class TestEighthBlindRound:
     def test_either_or_asks(self, text: str, expecting: str | None) -> None:
         intent = self.intent(text, expecting)
         assert (intent.command, intent.service, intent.metric, intent.choice) == (None, None, None, None)
+        assert len(intent.either) == 2  # the two offered, for the conversation to ask between
 
     def test_a_change_cut_short_after_another(self) -> None:
         intent = self.intent("ack 3 + sil 4 1h")
