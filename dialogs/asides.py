@@ -11,7 +11,7 @@ import itertools
 import re
 
 from dialogs.registry import CommandSpec
-from nlu.text import tokenize
+from nlu.text import tokenize, worded
 
 SMALL_TALK_HINT = "Text status, alerts or logs <service> when you need me; help lists the rest."
 SMALL_TALK = f"Hi! {SMALL_TALK_HINT}"
@@ -105,7 +105,7 @@ _POINTERS = frozenset({"it", "that", "this", "those", "them"})
 def said_exactly(text: str, spec: CommandSpec) -> bool:
     """Whether one of ``spec``'s own words (or two-word phrases) is in ``text`` as typed, not a typo of one."""
     words = {" ".join(w.casefold().split()) for w in (*spec.all_words, *spec.phrases, *spec.ref_words)}
-    tokens = [t for t in tokenize(text) if any(ch.isalnum() for ch in t)]  # "😴 3a": the code is typed
+    tokens = [t for t in tokenize(text) if worded(t)]  # "😴 3a": the code is typed
     if spec.codes and tokens and (code := re.fullmatch(r"'?\d{1,4}([a-z]{1,2})'?", tokens[0])):
         return code.group(1) in spec.codes  # a pager reply code ("4a") is typed exactly, never guessed
     return any(t in words for t in tokens) or any(f"{a} {b}" in words for a, b in itertools.pairwise(tokens))

@@ -28,6 +28,7 @@ TWO_SEGMENTS = 306  # 2 x 153: a concatenated part loses 7 septets to its header
 _EXTENSION = frozenset("\f^{}\\[]~|€")  # GSM-7 characters that cost two septets
 _SEVERITY_ORDER = {"crit": 0, "warn": 1}
 _ALERT_SEVERITY = (("critical", "crit"), ("warning", "warn"))
+_PROBLEM_SEVERITIES = frozenset(severity for severity, _ in _ALERT_SEVERITY)  # info alerts are no problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ def fold_alerts(alerts: Sequence[Alert], problems: Sequence[Problem]) -> tuple[l
     kept: list[Alert] = []
     for a in alerts:
         instance = a.labels.get("instance") or a.subject
-        if instance in shown and a.severity in dict(_ALERT_SEVERITY):
+        if instance in shown and a.severity in _PROBLEM_SEVERITIES:
             folded.setdefault(instance, []).append(a.name)
         else:
             kept.append(a)

@@ -50,6 +50,25 @@ def _subsequence(token: str, name: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Abbreviations:
+    """Which of ``names`` a token abbreviates (``is_abbreviation``), built once: only names with the
+    token's first letter are tried, and only when they hold all of its letters (a cheap test first)."""
+
+    names: tuple[str, ...]
+    _by_initial: dict[str, tuple[tuple[int, frozenset[str]], ...]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        for initial in {n[:1] for n in self.names}:
+            self._by_initial[initial] = tuple((i, frozenset(n)) for i, n in enumerate(self.names) if n[:1] == initial)
+
+    def of(self, token: str) -> list[int]:
+        """Indexes into ``names`` of the names ``token`` abbreviates, in order."""
+        letters = set(token)
+        found = self._by_initial.get(token[:1], ())
+        return [i for i, used in found if letters <= used and is_abbreviation(token, self.names[i])]
+
+
+@dataclass(frozen=True, slots=True)
 class NameTable:
     """One configured list of names, with the lookups ``find`` needs precomputed."""
 
@@ -58,8 +77,7 @@ class NameTable:
     _exact: dict[str, str] = field(default_factory=dict, init=False)
     processed: tuple[str, ...] = field(default=(), init=False)  # as rapidfuzz compares them
     _typos: FuzzyIndex = field(default=FuzzyIndex(()), init=False)
-    _by_initial: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False)  # prefixes, abbreviations
-    _letters: tuple[frozenset[str], ...] = field(default=(), init=False)  # an abbreviation uses only these
+    _abbreviations: Abbreviations = field(default=Abbreviations(()), init=False)
     _prefixed: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False)  # each prefix of 3+ letters
 
     def __post_init__(self) -> None:
@@ -70,11 +88,7 @@ class NameTable:
         processed = tuple(utils.default_process(n) for n in self.names)
         object.__setattr__(self, "processed", processed)
         object.__setattr__(self, "_typos", FuzzyIndex(processed))
-        initials: dict[str, list[int]] = {}
-        for i, p in enumerate(processed):
-            initials.setdefault(p[:1], []).append(i)
-        object.__setattr__(self, "_by_initial", {k: tuple(v) for k, v in initials.items()})
-        object.__setattr__(self, "_letters", tuple(frozenset(p) for p in processed))
+        object.__setattr__(self, "_abbreviations", Abbreviations(processed))
         prefixed: dict[str, list[int]] = {}
         for i, p in enumerate(processed):
             for end in range(_MIN_PREFIX, len(p) + 1):
@@ -92,7 +106,6 @@ class NameTable:
         found = self._exact.get(token)
         if found is not None or not self.names or not _NAME_LIKE.fullmatch(token):
             return found
-        processed = self.processed
         if len(token) >= _MIN_PREFIX:
             # A prefix or an abbreviation keeps the first letter: only names starting with it.
             prefixed = self._prefixed.get(token, ())
@@ -100,11 +113,7 @@ class NameTable:
                 return self.names[prefixed[0]]
             if prefixed:
                 return None
-            same_initial = self._by_initial.get(token[0], ())
-            letters = set(token)  # a cheap test first: an abbreviation only has letters of its name
-            shortened = [
-                i for i in same_initial if letters <= self._letters[i] and is_abbreviation(token, processed[i])
-            ]
+            shortened = self._abbreviations.of(token)
             if len(shortened) == 1:
                 return self.names[shortened[0]]
             if shortened:

@@ -19,7 +19,6 @@ from typing import Final, cast
 from rapidfuzz import fuzz, process, utils
 
 from nlu import lexicon
-from nlu.names import is_abbreviation
 from nlu.slots import ORDINAL_WORDS, choice_word, yes_no_word
 from nlu.tables import Reading, Tables
 from nlu.text import FILLERS
@@ -57,10 +56,11 @@ class Typo:
 
 
 UNKNOWN: Final = Typo(unknown=True)
-# A second service is only taken from a slip or abbreviation this long: "pay" or "car" beside a
-# service is an everyday word, not payments or cart.
-_MIN_MORE: Final = 3
 STATE: Final = Typo(state=True)
+# A second service is only taken from a slip or abbreviation of 4+ letters ("pay" or "car" beside
+# a service is an everyday word, not payments or cart); a metric from 3 ("dsk", "mem").
+_MORE_SERVICE_MIN: Final = 4
+_MORE_METRIC_MIN: Final = 3
 
 
 class QuestionReader(Tables):
@@ -259,9 +259,13 @@ class QuestionReader(Tables):
             return Typo(service=found_service)
         if found_metric is not None:
             return Typo(metric=found_metric)
-        if not service and len(token) > _MIN_MORE and (more := self._name(token, "services", near)) is not None:
+        if (
+            not service
+            and len(token) >= _MORE_SERVICE_MIN
+            and (more := self._name(token, "services", near)) is not None
+        ):
             return Typo(more_service=more)  # "wokrer n paymnts logs": a second service, mistyped
-        if not metric and len(token) >= _MIN_MORE and (more := self._name(token, "metrics", near)) is not None:
+        if not metric and len(token) >= _MORE_METRIC_MIN and (more := self._name(token, "metrics", near)) is not None:
             return Typo(more_metric=more)  # "cpu mem dsk 1h": a third metric, shortened
         if len(commands) > 1:
             return Typo(ambiguous=tuple(c for c in self.order if c in commands))
@@ -450,10 +454,7 @@ class QuestionReader(Tables):
 
     def _shortened(self, token: str) -> Typo | None:
         """The one command name ``token`` abbreviates (never a change: those are typed)."""
-        letters = set(token)  # a cheap test first: an abbreviation only has letters of its name
-        shortened = [
-            n for n, used in self.long_names.get(token[0], ()) if letters <= used and is_abbreviation(token, n)
-        ]
+        shortened = [self.long_names.names[i] for i in self.long_names.of(token)]
         if len(shortened) != 1 or shortened[0] in self.mutating:
             return None
         return Typo(votes=((shortened[0], NAME_WEIGHT - 1),), named=(shortened[0],))

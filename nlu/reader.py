@@ -26,12 +26,11 @@ from typing import Final, cast
 
 from nlu import lexicon
 from nlu.fuzzy import close_matches
-from nlu.names import is_abbreviation
 from nlu.question import QuestionReader, find_run, inflected
 from nlu.slots import choice_word, match_yes_no
 from nlu.tables import Reading, build_tables
-from nlu.text import FILLERS, drop_fillers, tokenize
-from nlu.windows import scan_window, windows_in
+from nlu.text import FILLERS, drop_fillers, tokenize, worded
+from nlu.windows import scan_window, window_positions
 
 # Where a sentence ends inside a text ("Thanks. Could you ..."), not inside "a.m." or "1.5h".
 # The first look-behind only makes most spaces fail at once (it is implied by the rest).
@@ -82,12 +81,12 @@ class Reader(QuestionReader):
         tokens = _without_pleas(self._joined(tokenize(text)))
         if not tokens:
             return Reading()
-        if not any(_worded(t) or t == "?" for t in tokens):
+        if not any(worded(t) or t == "?" for t in tokens):
             return self._emoji("".join(tokens))
         content = drop_fillers(tokens, self.keep)
         polite = [t for t in tokens if t not in lexicon.POLITE or t in self.keep]
-        worded = [t for t in tokens if _worded(t)]
-        coded = self._code(worded, now) if worded else None  # "4a", "😴 3a": explicit, also inside a question
+        spoken = [t for t in tokens if worded(t)]
+        coded = self._code(spoken, now) if spoken else None  # "4a", "😴 3a": explicit, also inside a question
         if coded is not None:
             return coded
         if expecting is not None:
@@ -129,7 +128,7 @@ class Reader(QuestionReader):
             return framed  # a question named beside it is answered too ("what does ack do? and show alerts")
         if len(parts) > 1:
             readings = [self._one(p, now) for p in parts]
-            _share_command(readings, frozenset(self.codes.values()) | frozenset(self.ref_words.values()))
+            _share_command(readings, self.by_number)
             readings = _merged(readings, parts, self.mutating)
             if _all_bare(readings) or all(r.command is not None and not r.ambiguous and not r.weak for r in readings):
                 first, *rest = readings
@@ -266,7 +265,7 @@ class Reader(QuestionReader):
         alert fired": the rest says why)."""
         if len({s for t in tokens if (s := self.services.exact(t))}) < 2:
             return tokens
-        windows = {i for start, w in windows_in(tokens, now) for i in range(start, start + w.consumed)}
+        windows = window_positions(tokens, now)
         parts: list[list[str]] = [[]]
         for i, token in enumerate(tokens):
             if token in lexicon.JOINERS:
@@ -314,7 +313,7 @@ class Reader(QuestionReader):
     def _is_smalltalk(self, tokens: Sequence[str]) -> bool:
         said = False
         for t in tokens:
-            if t in lexicon.SMALLTALK_NEUTRAL or not _worded(t):
+            if t in lexicon.SMALLTALK_NEUTRAL or not worded(t):
                 continue
             if t not in lexicon.SMALLTALK:
                 return False  # most texts: their first word says something
@@ -324,7 +323,7 @@ class Reader(QuestionReader):
     def _unsupported(self, content: Sequence[str]) -> str | None:
         """The verb, when the text opens with an action Operator cannot perform."""
         words = list(content)
-        while words and (words[0] in lexicon.POLITE or not _worded(words[0])):
+        while words and (words[0] in lexicon.POLITE or not worded(words[0])):
             words.pop(0)  # "pls", "🤬": what opens the text before the verb
         if not words:
             return None
@@ -389,11 +388,8 @@ class Reader(QuestionReader):
         hits = self.action_typos.match(token)  # "rstart": start or restart, an action either way
         if hits:
             return self.action_typos.choices[hits[0][1]]
-        letters = set(token)
-        shortened = [
-            v for v, used in self.action_initials.get(token[0], ()) if letters <= used and is_abbreviation(token, v)
-        ]
-        return shortened[0] if len(shortened) == 1 else token  # "rollbk": rollback with letters left out
+        shortened = self.action_abbreviations.of(token)  # "rollbk": rollback with letters left out
+        return self.action_abbreviations.names[shortened[0]] if len(shortened) == 1 else token
 
     def _joined(self, tokens: list[str]) -> list[str]:
         """``gate way``, ``data base``: two words that are one word of the vocabulary split apart."""
@@ -437,7 +433,7 @@ class Reader(QuestionReader):
     def _split(self, tokens: list[str], now: datetime | None) -> list[list[str]]:
         """Parts between joiners that are not inside a window ("an hour and a half")."""
         parts: list[list[str]] = [[]]
-        inside = {i for start, found in windows_in(tokens, now) for i in range(start, start + found.consumed)}
+        inside = window_positions(tokens, now)
         for i, token in enumerate(tokens):
             if token in lexicon.JOINERS and i not in inside:
                 parts.append([])
@@ -451,11 +447,6 @@ class Reader(QuestionReader):
         if tuple(part) in lexicon.NEWS:
             return True
         return all(t in _TALK and t not in self.words for t in part)
-
-
-def _worded(token: str) -> bool:
-    """Whether ``token`` has a letter or digit (not an emoji or punctuation alone); most words are all letters."""
-    return token.isalnum() or any(ch.isalnum() for ch in token)
 
 
 def _fine_news(tokens: Sequence[str]) -> bool:

@@ -17,7 +17,7 @@ from rapidfuzz import utils
 
 from nlu import lexicon
 from nlu.fuzzy import FuzzyIndex
-from nlu.names import NameTable
+from nlu.names import Abbreviations, NameTable
 from nlu.text import tokenize
 
 T = TypeVar("T", bound="Tables")
@@ -86,14 +86,14 @@ class Tables:
     near_states: int
     fuzzy_commands: tuple[tuple[str, ...], ...]  # the commands of each command word in ``near``
     action_typos: FuzzyIndex  # the actions Operator cannot do, of 5+ letters, for a slip at the start of a text
-    action_initials: Mapping[str, tuple[tuple[str, frozenset[str]], ...]]  # initial → those actions, with their letters
-    # initial → command names of 5+ letters, which may be abbreviated, each with the letters it has
-    long_names: Mapping[str, tuple[tuple[str, frozenset[str]], ...]]
+    action_abbreviations: Abbreviations  # the same actions, for one typed with letters left out ("rollbk")
+    long_names: Abbreviations  # command names of 5+ letters, which may be typed with letters left out
     escape: frozenset[str]
     mutating: frozenset[str]
     codes: Mapping[str, str]  # pager reply-code suffix → command ("a": ack, so "4a" is ack 4)
     ref_words: Mapping[str, str]  # a word naming a command when a number follows ("log 4": history)
     numbered: frozenset[str]  # commands done to an alert by its number: the changes, and the reference words'
+    by_number: frozenset[str]  # commands a bare number beside them repeats ("ack 7 and 8"): codes, reference words
     services: NameTable
     metrics: NameTable
     whole: Mapping[str, str]  # multi-word words of one command, as one string ("start over")
@@ -147,7 +147,10 @@ def build_tables(
     metric_words = {w: m for m in metrics for w in lexicon.METRIC_WORDS.get(m, ())}
     names = frozenset(order)
     service_table, metric_table = NameTable(tuple(services)), NameTable(tuple(metrics), metric_words)
-    actions = [v for v in lexicon.UNSUPPORTED_VERBS if len(v) >= 5 and v.isalpha()]
+    # Actions a slip at the start of a text may be (5+ letters; not a word the vocabulary has).
+    actions = tuple(
+        sorted(v for v in lexicon.UNSUPPORTED_VERBS if len(v) >= 5 and v.isalpha() and v not in word_commands)
+    )
     states = tuple(sorted(w for w in lexicon.STATE_WORDS if len(w) >= 5 and w.isalpha()))
     keep = frozenset(word_commands) | {utils.default_process(s) for s in (*services, *metrics)}
     return kind(
@@ -169,19 +172,15 @@ def build_tables(
         near_metrics=len(fuzzy) + len(service_table.processed),
         near_states=len(fuzzy) + len(service_table.processed) + len(metric_table.processed),
         fuzzy_commands=tuple(tuple(word_commands[w]) for w in fuzzy),
-        action_typos=FuzzyIndex(tuple(sorted(v for v in actions if v not in word_commands))),
-        action_initials={
-            i: tuple((v, frozenset(v)) for v in sorted(actions) if v[0] == i and v not in word_commands)
-            for i in {v[0] for v in actions}
-        },
-        long_names={
-            i: tuple((n, frozenset(n)) for n in order if n[0] == i and len(n) > 4) for i in {n[0] for n in order}
-        },
+        action_typos=FuzzyIndex(actions),
+        action_abbreviations=Abbreviations(actions),
+        long_names=Abbreviations(tuple(n for n in order if len(n) > 4)),
         escape=escape,
         mutating=mutating,
         codes=dict(codes or {}),
         ref_words=dict(ref_words or {}),
         numbered=mutating | frozenset((ref_words or {}).values()),
+        by_number=frozenset((codes or {}).values()) | frozenset((ref_words or {}).values()),
         services=service_table,
         metrics=metric_table,
         keep=keep - {"the"},

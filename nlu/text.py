@@ -167,6 +167,11 @@ def _spelled(words: list[str]) -> list[str]:
     return out
 
 
+def worded(token: str) -> bool:
+    """Whether ``token`` has a letter or digit (not an emoji or punctuation alone); most are all letters."""
+    return token.isalnum() or any(ch.isalnum() for ch in token)
+
+
 def drop_fillers(tokens: Sequence[str], keep: Collection[str] = ()) -> list[str]:
     """``tokens`` without fillers, keeping every word in ``keep``; all of them if nothing is left."""
     content = [t for t in tokens if t not in FILLERS or t in keep]

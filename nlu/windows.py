@@ -113,6 +113,11 @@ def windows_in(tokens: Sequence[str], now: datetime | None = None) -> list[tuple
     return found
 
 
+def window_positions(tokens: Sequence[str], now: datetime | None = None) -> frozenset[int]:
+    """The indexes of ``tokens`` that are words of a window ("an hour and a half": all four)."""
+    return frozenset(i for start, found in windows_in(tokens, now) for i in range(start, start + found.consumed))
+
+
 def scan_window(tokens: Sequence[str], start: int, now: datetime | None = None) -> WindowMatch | None:  # noqa: C901, PLR0911, PLR0912 - a small parser: one return per window form
     """The window that begins at ``tokens[start]``, if one does (inside the limits or not)."""
     if start >= len(tokens):
