@@ -136,7 +136,8 @@ class Conversation:
             line = cant_do(intent.unsupported) if intent.unsupported else small_talk(turn.text)
             if asking is not None and session.draft is not None:  # an aside: the question stays open
                 return Answer(f"{line} {self.prompts.prompt(session.draft, asking.slot)}")
-            return Answer(line)
+            # "thx" between a long answer and "more" leaves its kept pages alone, as a miss does.
+            return Answer(line, is_page=not intent.unsupported and not intent.also)
         if asking is not None and session.draft is not None:  # an open question
             if spec is not None and spec.name == "help":
                 return Answer(self.prompts.help(session.draft, asking.slot))

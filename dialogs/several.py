@@ -72,9 +72,10 @@ class SeveralQuestions:
             remember(turn.session, answer)
             texts.append(answer.text)
         note = " ".join(f"({q} next: send {q})" for q in left)
-        if long_first:  # said up front, not on the last page
-            return dataclasses.replace(first, text=f"{note}\n{first.text}")
-        return dataclasses.replace(first, text="\n\n".join(texts) + (f"\n{note}" if note else ""))
+        answered = "\n\n".join(texts)
+        if note and len(pager(f"{answered}\n{note}")) > 1:  # said up front, never only on a page behind "more"
+            return dataclasses.replace(first, text=f"{note}\n{answered}")
+        return dataclasses.replace(first, text=answered + (f"\n{note}" if note else ""))
 
     def _query(self, turn: Turn, extra: Intent) -> tuple[CommandSpec, Query] | None:
         """A further question as a query: ``web and worker`` after an answer asks the last

@@ -259,3 +259,24 @@ class TestEighthBlindRound:
     async def test_a_code_after_an_emoji_is_typed_exactly(self, driver: Driver) -> None:
         """'😴 3a' is the pager code, acted on (here: the loop is off), never asked back as a guess."""
         await driver.expect("😴 3a", r"^The on-call loop is off")
+
+
+class TestUsedAgainstTheStack:
+    """What using it against the real stack showed (this stop's last round)."""
+
+    async def test_thanks_between_a_long_answer_and_more_keeps_the_rest(self, driver: Driver) -> None:
+        first = await driver.expect("logs web 6h", r"^web, last 6h: \d+ errors\.")
+        assert "MORE)" in first
+        await driver.expect("thx", r"^You're welcome\.")
+        await driver.expect("more", r"\(2/\d+")
+
+    async def test_a_part_named_for_later_is_said_on_the_first_page(self, driver: Driver) -> None:
+        """'logs web api 1h' where web's answer fills the page: api is named up front, not on page 2."""
+
+        def pager(text: str) -> list[str]:  # pages of 240 characters: web's answer fits, with api's not
+            return [text[i : i + 240] for i in range(0, len(text), 240)] or [""]
+
+        reply = await driver.conversation.reply(
+            driver.session, "logs web api 1h", sender=driver.sender, now=driver.now, pager=pager
+        )
+        assert reply.text.startswith("(logs api 1h next: send logs api 1h)\nweb, last 1h: 8 errors."), reply.text
